@@ -1,0 +1,169 @@
+//! Catch-up by delta sync.
+//!
+//! Every node appends each transaction it applies to its own log of that database, with
+//! a per-node, per-database sequence number. A node remembers, per peer and database,
+//! the last position of that peer's log it has applied. Gossip carries each node's log
+//! heads; whenever a peer's head is past our position we pull the entries after it, in
+//! chunks, and apply them exactly once with LWW (applied markers make replays harmless).
+//! A chunk that does not start right after the position asked for means the peer no
+//! longer has what we need: that is a gap, reported and never skipped (snapshots, which
+//! repair it, arrive with log GC).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hlc::TxnId;
+use crate::io::{Observation, StoreRead, StoreWrite};
+use crate::membership::MemberState;
+use crate::message::{LogEntry, Message};
+use crate::node::{Node, PendingOp};
+use crate::types::NodeId;
+use crate::Millis;
+
+type Pos = (NodeId, String);
+
+/// Log heads and per-peer progress.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CatchUp {
+    heads: BTreeMap<String, u64>,
+    progress: BTreeMap<Pos, u64>,
+    peer_heads: BTreeMap<Pos, u64>,
+    pulls: BTreeMap<Pos, Millis>,
+    join_targets: BTreeMap<Pos, u64>,
+    heard: BTreeSet<NodeId>,
+    gaps: BTreeSet<Pos>,
+}
+
+impl CatchUp {
+    pub(crate) fn new(heads: BTreeMap<String, u64>, progress: BTreeMap<Pos, u64>) -> Self {
+        Self { heads, progress, ..Default::default() }
+    }
+
+    pub(crate) fn heads(&self) -> &BTreeMap<String, u64> {
+        &self.heads
+    }
+
+    pub(crate) fn merge_heads(&mut self, heads: &BTreeMap<String, u64>) {
+        for (db, h) in heads {
+            let cur = self.heads.entry(db.clone()).or_insert(0);
+            *cur = (*cur).max(*h);
+        }
+    }
+
+    fn position(&self, peer: NodeId, db: &str) -> u64 {
+        self.progress.get(&(peer, db.to_string())).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn clear_pull(&mut self, peer: NodeId, db: &str) {
+        self.pulls.remove(&(peer, db.to_string()));
+    }
+
+    pub(crate) fn heard_from(&self) -> BTreeSet<NodeId> {
+        self.heard.clone()
+    }
+
+    pub(crate) fn level_with_join_targets(&self) -> bool {
+        self.join_targets.iter().all(|((p, db), target)| self.position(*p, db) >= *target)
+    }
+
+    /// Where a pull should start, if one is due for (peer, db).
+    fn due(&self, peer: NodeId, db: &str) -> Option<u64> {
+        let key = (peer, db.to_string());
+        let head = *self.peer_heads.get(&key)?;
+        let pos = self.position(peer, db);
+        (pos < head && !self.pulls.contains_key(&key) && !self.gaps.contains(&key)).then_some(pos)
+    }
+}
+
+impl Node {
+    /// Position consumed in `peer`'s log of `db`.
+    pub fn progress_of(&self, peer: NodeId, db: &str) -> u64 {
+        self.catchup.position(peer, db)
+    }
+
+    pub(crate) fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {
+        let joining = self.members.local().digest.state == MemberState::Joining;
+        let first = self.catchup.heard.insert(from);
+        for (db, head) in heads {
+            let key = (from, db.clone());
+            if joining && first {
+                self.catchup.join_targets.insert(key.clone(), head);
+            }
+            let cur = self.catchup.peer_heads.entry(key).or_insert(0);
+            *cur = (*cur).max(head);
+            self.pull_if_due(from, &db);
+        }
+        self.maybe_caught_up();
+    }
+
+    fn pull_if_due(&mut self, peer: NodeId, db: &str) {
+        if let Some(after) = self.catchup.due(peer, db) {
+            self.catchup.pulls.insert((peer, db.to_string()), self.now);
+            let limit = self.cfg.catchup_batch as u32;
+            self.send(peer, Message::PullLog { database: db.to_string(), after, limit });
+        }
+    }
+
+    /// Forget pulls that got no answer, and start any that are due.
+    pub(crate) fn retry_pulls(&mut self) {
+        let now = self.now;
+        let timeout = self.cfg.catchup_timeout_ms;
+        self.catchup.pulls.retain(|_, since| now.saturating_sub(*since) < timeout);
+        let keys: Vec<Pos> = self.catchup.peer_heads.keys().cloned().collect();
+        for (peer, db) in keys {
+            if !self.members.is_removed(peer) {
+                self.pull_if_due(peer, &db);
+            }
+        }
+    }
+
+    pub(crate) fn on_pull(&mut self, from: NodeId, database: String, after: u64, limit: u32) {
+        let limit = limit.clamp(1, self.cfg.catchup_batch.max(1) as u32);
+        let read = StoreRead::LogRange { database: database.clone(), after, limit };
+        self.read(read, PendingOp::ServeLog { to: from, database, after });
+    }
+
+    pub(crate) fn on_chunk(&mut self, from: NodeId, db: String, after: u64, entries: Vec<LogEntry>, head: u64) {
+        let key = (from, db.clone());
+        if !self.catchup.pulls.contains_key(&key) || after != self.catchup.position(from, &db) {
+            return; // a stale or duplicate answer
+        }
+        let ph = self.catchup.peer_heads.entry(key.clone()).or_insert(0);
+        *ph = (*ph).max(head);
+        let Some(first) = entries.first() else {
+            self.catchup.pulls.remove(&key);
+            self.maybe_caught_up();
+            return;
+        };
+        if first.seq != after + 1 {
+            self.catchup.pulls.remove(&key);
+            self.catchup.gaps.insert(key);
+            self.observe(Observation::LogGap { peer: from, database: db, after, first: first.seq });
+            return;
+        }
+        let last_seq = entries.last().map(|e| e.seq).unwrap_or(after);
+        let txn_ids: Vec<TxnId> = entries.iter().map(|e| e.txn.id).collect();
+        self.persist(
+            StoreWrite::ApplyLog { peer: from, database: db.clone(), entries },
+            PendingOp::ApplyLog { peer: from, database: db, last_seq, head, txn_ids },
+        );
+    }
+
+    pub(crate) fn on_applied_log(&mut self, peer: NodeId, db: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId>) {
+        let key = (peer, db.clone());
+        let pos = self.catchup.progress.entry(key.clone()).or_insert(0);
+        *pos = (*pos).max(last_seq);
+        self.catchup.pulls.remove(&key);
+        for id in txn_ids {
+            // Committed somewhere: a prepared copy here can commit too.
+            if self.part.prepared.contains_key(&id) {
+                self.commit_local(id);
+            } else {
+                self.decided.entry(id).or_insert(true);
+            }
+        }
+        if last_seq < head {
+            self.pull_if_due(peer, &db);
+        }
+        self.maybe_caught_up();
+    }
+}

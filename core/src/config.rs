@@ -1,0 +1,80 @@
+//! Protocol settings (the parts of marmot's configuration the core obeys).
+
+use serde::{Deserialize, Serialize};
+
+/// Write consistency level: how many nodes must durably hold a write before the client
+/// is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Consistency {
+    /// The coordinator alone.
+    One,
+    /// A majority of non-removed members, the coordinator included.
+    Quorum,
+    /// Every non-removed member.
+    All,
+}
+
+impl std::fmt::Display for Consistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Consistency::One => "ONE",
+            Consistency::Quorum => "QUORUM",
+            Consistency::All => "ALL",
+        })
+    }
+}
+
+impl std::str::FromStr for Consistency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "ONE" => Ok(Consistency::One),
+            "QUORUM" => Ok(Consistency::Quorum),
+            "ALL" => Ok(Consistency::All),
+            other => Err(format!("unknown consistency level {other:?} (expected ONE, QUORUM or ALL)")),
+        }
+    }
+}
+
+/// Timeouts and sizes the core runs by. Defaults are the seed's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreConfig {
+    /// How often to gossip (`[cluster] gossip_interval_ms`).
+    pub gossip_interval_ms: u64,
+    /// Peers gossiped to each round (`[cluster] gossip_fanout`).
+    pub gossip_fanout: usize,
+    /// ALIVE → SUSPECT after this long without contact (`suspect_timeout_ms`).
+    pub suspect_timeout_ms: u64,
+    /// SUSPECT → DEAD after this long without contact (`dead_timeout_ms`).
+    pub dead_timeout_ms: u64,
+    /// PREPARE acks must arrive within this (`[coordinator] prepare_timeout_ms`).
+    pub prepare_timeout_ms: u64,
+    /// COMMIT acks must arrive within this (`[coordinator] commit_timeout_ms`).
+    pub commit_timeout_ms: u64,
+    /// A prepared transaction whose coordinator is silent this long is resolved
+    /// (`[transaction] heartbeat_timeout_seconds`, in ms here).
+    pub heartbeat_timeout_ms: u64,
+    /// Default write consistency (`[replication] default_write_consistency`).
+    pub default_consistency: Consistency,
+    /// Most log entries sent in one catch-up chunk.
+    pub catchup_batch: usize,
+    /// A catch-up pull with no answer after this long may be retried.
+    pub catchup_timeout_ms: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            gossip_interval_ms: 1000,
+            gossip_fanout: 3,
+            suspect_timeout_ms: 5000,
+            dead_timeout_ms: 10_000,
+            prepare_timeout_ms: 2000,
+            commit_timeout_ms: 2000,
+            heartbeat_timeout_ms: 10_000,
+            default_consistency: Consistency::Quorum,
+            catchup_batch: 64,
+            catchup_timeout_ms: 3000,
+        }
+    }
+}

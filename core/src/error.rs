@@ -1,0 +1,52 @@
+//! Errors a write can end with, with the MySQL error each maps to.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a client write did not commit (or could not be confirmed).
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+pub enum WriteError {
+    /// Another live transaction holds an intent on a row this one writes.
+    #[error("Deadlock found when trying to get lock; try restarting transaction")]
+    Conflict,
+    /// Too few nodes acknowledged PREPARE before the timeout.
+    #[error("not enough acknowledgements to commit: got {got}, needed {needed} ({consistency})")]
+    NotEnoughAcks {
+        /// Acks received.
+        got: usize,
+        /// Acks required by the consistency level.
+        needed: usize,
+        /// The consistency level asked for.
+        consistency: String,
+    },
+    /// The commit was decided but too few nodes confirmed it durably in time.
+    #[error("transaction committed but only {got} of {needed} nodes confirmed it in time")]
+    CommitUnconfirmed {
+        /// Commit acks received.
+        got: usize,
+        /// Acks required.
+        needed: usize,
+    },
+    /// The local store failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// This node has been removed from the cluster.
+    #[error("this node has been removed from the cluster")]
+    Removed,
+    /// The transaction has no row changes.
+    #[error("empty transaction")]
+    Empty,
+}
+
+impl WriteError {
+    /// The MySQL error number and SQLSTATE a client sees.
+    pub fn mysql_code(&self) -> (u16, &'static str) {
+        match self {
+            WriteError::Conflict => (1213, "40001"),
+            WriteError::NotEnoughAcks { .. } | WriteError::CommitUnconfirmed { .. } => (1105, "HY000"),
+            WriteError::Storage(_) => (1105, "HY000"),
+            WriteError::Removed => (1290, "HY000"),
+            WriteError::Empty => (1105, "HY000"),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Node-to-node messages. Every message travels in an [`Envelope`] carrying the
+//! sender's HLC reading, which the receiver merges into its own clock.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::{Hlc, TxnId};
+use crate::membership::MemberDigest;
+use crate::types::{NodeId, Txn};
+
+/// A message with its routing and clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Sender's HLC at send time.
+    pub clock: Hlc,
+    /// Payload.
+    pub msg: Message,
+}
+
+/// A participant's answer to PREPARE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Vote {
+    /// Durably prepared; intents held.
+    Yes,
+    /// A row is locked by another live transaction.
+    Conflict,
+    /// Not prepared for another reason (e.g. the coordinator is removed here).
+    Refused,
+}
+
+/// What a node knows of a transaction's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TxnStatus {
+    /// Committed here or decided committed by this coordinator.
+    Committed,
+    /// Aborted here.
+    Aborted,
+    /// Prepared or being decided; no outcome yet.
+    Pending,
+    /// Never seen (or, from its coordinator: can no longer commit).
+    Unknown,
+}
+
+/// One committed transaction in a node's log, restricted to one database.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Position in the sending node's log of that database.
+    pub seq: u64,
+    /// The transaction's rows in that database.
+    pub txn: Txn,
+}
+
+/// Protocol messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    /// Membership digests and the sender's log heads per database.
+    Gossip {
+        /// Every member the sender knows.
+        members: Vec<MemberDigest>,
+        /// The sender's last log sequence per database.
+        heads: BTreeMap<String, u64>,
+    },
+    /// 2PC phase one.
+    Prepare {
+        /// The transaction with all its rows.
+        txn: Txn,
+    },
+    /// A participant's vote.
+    PrepareReply {
+        /// Which transaction.
+        txn_id: TxnId,
+        /// The vote.
+        vote: Vote,
+    },
+    /// 2PC phase two: apply.
+    Commit {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// The commit is durable at the sender.
+    CommitAck {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// Drop the transaction and its intents.
+    Abort {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// The coordinator is still working on these transactions.
+    Heartbeat {
+        /// Transactions in flight.
+        txn_ids: Vec<TxnId>,
+    },
+    /// What do you know of this transaction?
+    StatusQuery {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// Answer to [`Message::StatusQuery`].
+    StatusReply {
+        /// Which transaction.
+        txn_id: TxnId,
+        /// What the sender knows.
+        status: TxnStatus,
+    },
+    /// Send me your log of `database` after position `after`.
+    PullLog {
+        /// Database.
+        database: String,
+        /// Last position already consumed.
+        after: u64,
+        /// Most entries wanted.
+        limit: u32,
+    },
+    /// Answer to [`Message::PullLog`].
+    LogChunk {
+        /// Database.
+        database: String,
+        /// The position the entries follow (echo of the request).
+        after: u64,
+        /// Entries in log order.
+        entries: Vec<LogEntry>,
+        /// The sender's head for that database.
+        head: u64,
+    },
+}
+
+impl Message {
+    /// Short name, for tracing and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Gossip { .. } => "gossip",
+            Message::Prepare { .. } => "prepare",
+            Message::PrepareReply { .. } => "prepare_reply",
+            Message::Commit { .. } => "commit",
+            Message::CommitAck { .. } => "commit_ack",
+            Message::Abort { .. } => "abort",
+            Message::Heartbeat { .. } => "heartbeat",
+            Message::StatusQuery { .. } => "status_query",
+            Message::StatusReply { .. } => "status_reply",
+            Message::PullLog { .. } => "pull_log",
+            Message::LogChunk { .. } => "log_chunk",
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The state machine: one [`Node`] per marmot process (or per simulated host).
+//!
+//! [`Node::handle`] takes one input and appends effects. Messages a node sends to itself
+//! (the coordinator is also a participant) go through an internal queue and are handled
+//! within the same call, so the local participant runs exactly the code a remote one does.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::catchup::CatchUp;
+use crate::config::CoreConfig;
+use crate::coordinator::InFlight;
+use crate::hlc::{HlcClock, TxnId};
+use crate::io::{
+    AdminCmd, Effect, Input, Observation, OpId, ReadOutcome, RecoveredState, RecoveredTxnState, Reply, ReqId,
+    StoreOutcome, StoreWrite, Timer,
+};
+use crate::membership::{MemberDigest, MemberState, Membership, Transition};
+use crate::message::{Envelope, Message};
+use crate::participant::Participant;
+use crate::types::NodeId;
+use crate::Millis;
+
+/// What a pending storage operation was for.
+#[derive(Clone, Debug)]
+pub(crate) enum PendingOp {
+    Prepare { txn_id: TxnId },
+    Commit { txn_id: TxnId },
+    Abort,
+    ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
+    Membership,
+    ServeLog { to: NodeId, database: String, after: u64 },
+}
+
+/// One marmot node's protocol state.
+pub struct Node {
+    pub(crate) me: NodeId,
+    pub(crate) cfg: CoreConfig,
+    pub(crate) clock: HlcClock,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) members: Membership,
+    pub(crate) now: Millis,
+    pub(crate) out: Vec<Effect>,
+    local: VecDeque<Envelope>,
+    next_op: OpId,
+    pub(crate) pending: BTreeMap<OpId, PendingOp>,
+    pub(crate) inflight: BTreeMap<TxnId, InFlight>,
+    pub(crate) part: Participant,
+    /// Outcomes known here: true = committed.
+    pub(crate) decided: BTreeMap<TxnId, bool>,
+    pub(crate) catchup: CatchUp,
+    recovered: Option<RecoveredState>,
+    started: bool,
+}
+
+impl Node {
+    /// Build a node. `peers` are the configured seed members `(id, address)`;
+    /// `seed` feeds the node's RNG (mixed with its id and incarnation).
+    pub fn new(
+        cfg: CoreConfig,
+        me: NodeId,
+        addr: String,
+        peers: Vec<(NodeId, String)>,
+        seed: u64,
+        recovered: RecoveredState,
+    ) -> Self {
+        let incarnation = recovered.incarnation + 1;
+        let mut members = Membership::new(me, addr, MemberState::Joining, incarnation);
+        for d in &recovered.members {
+            if d.id == me {
+                continue;
+            }
+            // Restored peers start SUSPECT: a lone restarted node must not count
+            // anyone as alive until it hears from them.
+            let mut d = d.clone();
+            if matches!(d.state, MemberState::Alive | MemberState::Joining) {
+                d.state = MemberState::Suspect;
+            }
+            members.add_peer(d, 0);
+        }
+        if let Some(local) = recovered.members.iter().find(|d| d.id == me) {
+            // Keep the admin flag about ourselves.
+            members.merge(std::slice::from_ref(local), 0);
+        }
+        for (id, paddr) in peers {
+            members.add_peer(
+                MemberDigest { id, addr: paddr, state: MemberState::Alive, incarnation: 0, admin_gen: 0, removed: false },
+                0,
+            );
+        }
+        let rng_seed = seed ^ me.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation.rotate_left(32);
+        Self {
+            me,
+            clock: HlcClock::new(me, recovered.max_hlc),
+            rng: ChaCha8Rng::seed_from_u64(rng_seed),
+            members,
+            now: 0,
+            out: Vec::new(),
+            local: VecDeque::new(),
+            next_op: 1,
+            pending: BTreeMap::new(),
+            inflight: BTreeMap::new(),
+            part: Participant::default(),
+            decided: BTreeMap::new(),
+            catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone()),
+            recovered: Some(recovered),
+            started: false,
+            cfg,
+        }
+    }
+
+    /// The local node id.
+    pub fn id(&self) -> NodeId {
+        self.me
+    }
+
+    /// The local membership view.
+    pub fn membership(&self) -> &Membership {
+        &self.members
+    }
+
+    /// The local log heads per database.
+    pub fn heads(&self) -> &BTreeMap<String, u64> {
+        self.catchup.heads()
+    }
+
+    /// Number of transactions prepared here and not yet resolved.
+    pub fn prepared_count(&self) -> usize {
+        self.part.prepared.len()
+    }
+
+    /// Number of transactions this node coordinates that are still in flight.
+    pub fn inflight_count(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Handle one input at time `now`, appending effects to `out`.
+    pub fn handle(&mut self, now: Millis, input: Input, out: &mut Vec<Effect>) {
+        self.now = self.now.max(now);
+        match input {
+            Input::Start => self.on_start(),
+            Input::Timer(t) => self.on_timer(t),
+            Input::Peer(env) => self.on_envelope(env),
+            Input::Write { req, rows, consistency } => self.on_write(req, rows, consistency),
+            Input::Admin { req, cmd } => self.on_admin(req, cmd),
+            Input::StorageDone { op, result } => self.on_storage_done(op, result),
+            Input::StorageRead { op, result } => self.on_storage_read(op, result),
+        }
+        while let Some(env) = self.local.pop_front() {
+            self.on_envelope(env);
+        }
+        out.append(&mut self.out);
+    }
+
+    // ----- plumbing used by every concern -----
+
+    pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
+        let env = Envelope { from: self.me, to, clock: self.clock.last(), msg };
+        if to == self.me {
+            self.local.push_back(env);
+        } else {
+            self.out.push(Effect::Send(env));
+        }
+    }
+
+    pub(crate) fn persist(&mut self, write: StoreWrite, why: PendingOp) {
+        let op = self.next_op;
+        self.next_op += 1;
+        self.pending.insert(op, why);
+        self.out.push(Effect::Persist { op, write });
+    }
+
+    pub(crate) fn read(&mut self, read: crate::io::StoreRead, why: PendingOp) {
+        let op = self.next_op;
+        self.next_op += 1;
+        self.pending.insert(op, why);
+        self.out.push(Effect::Read { op, read });
+    }
+
+    pub(crate) fn timer(&mut self, timer: Timer, after: u64) {
+        self.out.push(Effect::SetTimer { timer, at: self.now + after });
+    }
+
+    pub(crate) fn reply(&mut self, req: ReqId, reply: Reply) {
+        self.out.push(Effect::Reply { req, reply });
+    }
+
+    pub(crate) fn observe(&mut self, o: Observation) {
+        self.out.push(Effect::Observe(o));
+    }
+
+    fn observe_transitions(&mut self, ts: Vec<Transition>) {
+        for t in ts {
+            self.observe(Observation::MemberChanged { id: t.id, from: t.from, to: t.to });
+        }
+    }
+
+    pub(crate) fn persist_membership(&mut self) {
+        let incarnation = self.members.local().digest.incarnation;
+        let members = self.members.digests();
+        self.persist(StoreWrite::Membership { incarnation, members }, PendingOp::Membership);
+    }
+
+    /// A uniformly drawn index below `n` (n > 0) from the node's seeded RNG.
+    pub(crate) fn draw(&mut self, n: usize) -> usize {
+        (self.rng.next_u64() % n as u64) as usize
+    }
+
+    // ----- lifecycle -----
+
+    fn on_start(&mut self) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        for m in self.members.digests() {
+            if m.id != self.me {
+                self.members.touch(m.id, self.now);
+            }
+        }
+        if self.members.live_peers().is_empty() {
+            self.members.set_local_state(MemberState::Alive);
+        }
+        self.persist_membership();
+        let rec = self.recovered.take().unwrap_or_default();
+        for (id, committed) in rec.decided {
+            self.decided.insert(id, committed);
+        }
+        for (txn, state) in rec.txns {
+            self.recover_txn(txn, state);
+        }
+        self.timer(Timer::Gossip, 0);
+        self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
+    }
+
+    fn recover_txn(&mut self, txn: crate::types::Txn, state: RecoveredTxnState) {
+        let id = txn.id;
+        self.part.install(txn.clone(), self.now);
+        match state {
+            RecoveredTxnState::Committing => self.commit_local(id),
+            RecoveredTxnState::Prepared if txn.coordinator == self.me => {
+                // We coordinated it and never made the commit decision durable, so no
+                // participant can have been told to commit: abort it everywhere.
+                self.decide_abort(id, &self.members.live_peers());
+            }
+            RecoveredTxnState::Prepared => {}
+        }
+    }
+
+    fn on_timer(&mut self, t: Timer) {
+        match t {
+            Timer::Gossip => {
+                self.gossip_round();
+                self.timer(Timer::Gossip, self.cfg.gossip_interval_ms);
+            }
+            Timer::Tick => {
+                let ts = self.members.detect_failures(self.now, self.cfg.suspect_timeout_ms, self.cfg.dead_timeout_ms);
+                self.observe_transitions(ts);
+                self.send_heartbeats();
+                self.resolve_stale();
+                self.retry_pulls();
+                self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
+            }
+            Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
+            Timer::CommitTimeout(id) => self.on_commit_timeout(id),
+        }
+    }
+
+    fn gossip_round(&mut self) {
+        let mut peers = self.members.live_peers();
+        let members = self.members.digests();
+        let heads = self.catchup.heads().clone();
+        let fanout = self.cfg.gossip_fanout.min(peers.len());
+        for _ in 0..fanout {
+            let i = self.draw(peers.len());
+            let to = peers.swap_remove(i);
+            self.send(to, Message::Gossip { members: members.clone(), heads: heads.clone() });
+        }
+    }
+
+    fn on_envelope(&mut self, env: Envelope) {
+        let from = env.from;
+        if from != self.me {
+            if self.members.is_removed(from) {
+                self.observe(Observation::RefusedRemoved { from });
+                return;
+            }
+            if self.members.local().state() == MemberState::Removed {
+                // We were removed: take part in nothing until allowed back, except
+                // gossip, which is how we learn that we were allowed.
+                if !matches!(env.msg, Message::Gossip { .. }) {
+                    return;
+                }
+            }
+            self.clock.update(env.clock, self.now);
+            self.members.touch(from, self.now);
+        }
+        match env.msg {
+            Message::Gossip { members, heads } => {
+                let (ts, durable) = self.members.merge(&members, self.now);
+                self.members.touch(from, self.now);
+                self.observe_transitions(ts);
+                if durable {
+                    self.persist_membership();
+                }
+                self.on_peer_heads(from, heads);
+            }
+            Message::Prepare { txn } => self.on_prepare(from, txn),
+            Message::PrepareReply { txn_id, vote } => self.on_vote(from, txn_id, vote),
+            Message::Commit { txn_id } => self.on_commit(from, txn_id),
+            Message::CommitAck { txn_id } => self.on_commit_ack(from, txn_id),
+            Message::Abort { txn_id } => self.on_abort(txn_id),
+            Message::Heartbeat { txn_ids } => self.on_heartbeat(from, &txn_ids),
+            Message::StatusQuery { txn_id } => {
+                let status = self.status_of(txn_id);
+                self.send(from, Message::StatusReply { txn_id, status });
+            }
+            Message::StatusReply { txn_id, status } => self.on_status_reply(from, txn_id, status),
+            Message::PullLog { database, after, limit } => self.on_pull(from, database, after, limit),
+            Message::LogChunk { database, after, entries, head } => self.on_chunk(from, database, after, entries, head),
+        }
+    }
+
+    fn on_admin(&mut self, req: ReqId, cmd: AdminCmd) {
+        let res = match cmd {
+            AdminCmd::Remove(id) => self.members.remove(id),
+            AdminCmd::Allow(id) => self.members.allow(id, self.now),
+        };
+        match res {
+            Ok(()) => {
+                self.persist_membership();
+                // Spread it at once rather than waiting for the next round.
+                self.gossip_round();
+                self.reply(req, Reply::AdminOk);
+            }
+            Err(e) => self.reply(req, Reply::AdminErr(e.to_string())),
+        }
+    }
+
+    fn on_storage_done(&mut self, op: OpId, result: Result<StoreOutcome, String>) {
+        let Some(why) = self.pending.remove(&op) else { return };
+        let outcome = match result {
+            Ok(o) => o,
+            Err(e) => {
+                self.observe(Observation::StorageError(e.clone()));
+                self.on_storage_failed(why, e);
+                return;
+            }
+        };
+        self.catchup.merge_heads(&outcome.heads);
+        match why {
+            PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),
+            PendingOp::Commit { txn_id } => self.on_committed_durable(txn_id),
+            PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } => {}
+            PendingOp::ApplyLog { peer, database, last_seq, head, txn_ids } => {
+                self.on_applied_log(peer, database, last_seq, head, txn_ids)
+            }
+        }
+    }
+
+    fn on_storage_failed(&mut self, why: PendingOp, err: String) {
+        match why {
+            PendingOp::Prepare { txn_id } => {
+                // Not durable: vote no, and forget it.
+                let coord = self.part.prepared.get(&txn_id).map(|p| p.txn.coordinator);
+                self.part.forget(txn_id);
+                if let Some(c) = coord {
+                    self.send(c, Message::PrepareReply { txn_id, vote: crate::message::Vote::Refused });
+                }
+                if let Some(f) = self.inflight.get_mut(&txn_id) {
+                    f.storage_error = Some(err);
+                }
+            }
+            PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
+            // Commit and abort are retried on the next tick via recovery of the record.
+            _ => {}
+        }
+    }
+
+    fn on_storage_read(&mut self, op: OpId, result: Result<ReadOutcome, String>) {
+        let Some(why) = self.pending.remove(&op) else { return };
+        if let PendingOp::ServeLog { to, database, after } = why {
+            match result {
+                Ok(ReadOutcome::Log { entries, head }) => {
+                    self.send(to, Message::LogChunk { database, after, entries, head });
+                }
+                Err(e) => self.observe(Observation::StorageError(e)),
+            }
+        }
+    }
+
+    /// Mark the local node ALIVE once it has caught up with its peers.
+    pub(crate) fn maybe_caught_up(&mut self) {
+        if self.members.local().digest.state != MemberState::Joining {
+            return;
+        }
+        let peers = self.members.live_peers();
+        let heard: BTreeSet<NodeId> = self.catchup.heard_from();
+        let heard_live = peers.iter().filter(|p| heard.contains(p)).count();
+        let enough = peers.is_empty() || heard_live + 1 >= self.members.quorum().min(peers.len() + 1);
+        if enough && self.catchup.level_with_join_targets() {
+            self.members.set_local_state(MemberState::Alive);
+            self.observe(Observation::CaughtUp);
+            self.observe(Observation::MemberChanged { id: self.me, from: MemberState::Joining, to: MemberState::Alive });
+            self.gossip_round();
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The participant side of 2PC: durable PREPARE with write intents, COMMIT, ABORT, and
+//! resolution of transactions whose coordinator went silent.
+//!
+//! A PREPARE is refused (vote `Conflict`) when any of its rows carries an intent of
+//! another unresolved transaction; an intent of the same transaction is accepted again.
+//! A prepared transaction whose coordinator has not been heard from for
+//! `heartbeat_timeout_ms` is resolved by asking every live peer: any "committed" answer
+//! commits it; an "aborted"/"unknown" answer from its coordinator (which can no longer
+//! commit it: a coordinator that restarts aborts its undecided transactions) aborts it;
+//! a REMOVED coordinator with no peer reporting a commit aborts it. It is never aborted
+//! on a guess.
+
+use std::collections::BTreeMap;
+
+use crate::hlc::TxnId;
+use crate::io::{Observation, StoreWrite};
+use crate::message::{Message, TxnStatus, Vote};
+use crate::node::{Node, PendingOp};
+use crate::types::{IntentKey, NodeId, Txn};
+use crate::Millis;
+
+/// A transaction prepared at this node.
+#[derive(Clone, Debug)]
+pub(crate) struct Prepared {
+    pub(crate) txn: Txn,
+    last_heard: Millis,
+    durable: bool,
+    committing: bool,
+    last_query: Option<Millis>,
+    answers: BTreeMap<NodeId, TxnStatus>,
+}
+
+/// Prepared transactions and the intents they hold.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Participant {
+    pub(crate) prepared: BTreeMap<TxnId, Prepared>,
+    intents: BTreeMap<IntentKey, TxnId>,
+}
+
+impl Participant {
+    /// Other transactions holding intents on rows `txn` writes.
+    fn conflicts(&self, txn: &Txn) -> Vec<TxnId> {
+        let mut out: Vec<TxnId> = txn
+            .rows
+            .iter()
+            .filter_map(|r| self.intents.get(&r.intent_key()).copied())
+            .filter(|owner| *owner != txn.id)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Hold intents for `txn` and remember it as prepared (not yet durable).
+    pub(crate) fn install(&mut self, txn: Txn, now: Millis) {
+        for r in &txn.rows {
+            self.intents.insert(r.intent_key(), txn.id);
+        }
+        self.prepared.insert(
+            txn.id,
+            Prepared { txn, last_heard: now, durable: false, committing: false, last_query: None, answers: BTreeMap::new() },
+        );
+    }
+
+    /// Drop a prepared transaction and release its intents.
+    pub(crate) fn forget(&mut self, id: TxnId) -> Option<Prepared> {
+        let p = self.prepared.remove(&id)?;
+        for r in &p.txn.rows {
+            let k = r.intent_key();
+            if self.intents.get(&k) == Some(&id) {
+                self.intents.remove(&k);
+            }
+        }
+        Some(p)
+    }
+
+    /// Number of intents held.
+    pub(crate) fn intent_count(&self) -> usize {
+        self.intents.len()
+    }
+}
+
+impl Node {
+    /// Number of row intents held here.
+    pub fn intent_count(&self) -> usize {
+        self.part.intent_count()
+    }
+
+    pub(crate) fn on_prepare(&mut self, from: NodeId, txn: Txn) {
+        let id = txn.id;
+        match self.decided.get(&id) {
+            Some(true) => {
+                // COMMIT overtook PREPARE: apply it now.
+                if !self.part.prepared.contains_key(&id) {
+                    self.part.install(txn, self.now);
+                    self.commit_local(id);
+                }
+                return;
+            }
+            Some(false) => return,
+            None => {}
+        }
+        if let Some(p) = self.part.prepared.get(&id) {
+            if p.durable {
+                self.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
+            }
+            return;
+        }
+        if !self.part.conflicts(&txn).is_empty() {
+            self.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+            return;
+        }
+        self.part.install(txn.clone(), self.now);
+        self.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
+    }
+
+    pub(crate) fn on_prepared_durable(&mut self, id: TxnId) {
+        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+        p.durable = true;
+        let coord = p.txn.coordinator;
+        self.send(coord, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
+    }
+
+    /// Make a prepared transaction's commit durable here (idempotent).
+    pub(crate) fn commit_local(&mut self, id: TxnId) {
+        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+        if p.committing {
+            return;
+        }
+        p.committing = true;
+        let txn = p.txn.clone();
+        self.persist(StoreWrite::Commit { txn }, PendingOp::Commit { txn_id: id });
+    }
+
+    pub(crate) fn on_committed_durable(&mut self, id: TxnId) {
+        let Some(p) = self.part.forget(id) else { return };
+        self.decided.insert(id, true);
+        if p.txn.coordinator != self.me {
+            self.observe(Observation::TxnDecided { txn_id: id, committed: true });
+        }
+        self.send(p.txn.coordinator, Message::CommitAck { txn_id: id });
+    }
+
+    pub(crate) fn on_commit(&mut self, _from: NodeId, id: TxnId) {
+        if self.part.prepared.contains_key(&id) {
+            self.commit_local(id);
+        } else if self.decided.get(&id) != Some(&false) {
+            // Not prepared here (yet): remember the outcome; the rows arrive with a late
+            // PREPARE or through catch-up.
+            self.decided.insert(id, true);
+        }
+    }
+
+    pub(crate) fn on_abort(&mut self, id: TxnId) {
+        if let Some(p) = self.part.prepared.get(&id) {
+            if p.committing {
+                return;
+            }
+            self.part.forget(id);
+            self.persist(StoreWrite::Abort { txn_id: id }, PendingOp::Abort);
+        }
+        self.decided.entry(id).or_insert(false);
+    }
+
+    pub(crate) fn on_heartbeat(&mut self, from: NodeId, ids: &[TxnId]) {
+        for id in ids {
+            if let Some(p) = self.part.prepared.get_mut(id) {
+                if p.txn.coordinator == from {
+                    p.last_heard = self.now;
+                }
+            }
+        }
+    }
+
+    /// Ask about prepared transactions whose coordinator went silent.
+    pub(crate) fn resolve_stale(&mut self) {
+        let now = self.now;
+        let requery = self.cfg.gossip_interval_ms * 2;
+        let stale: Vec<TxnId> = self
+            .part
+            .prepared
+            .values()
+            .filter(|p| p.durable && !p.committing && p.txn.coordinator != self.me)
+            .filter(|p| now.saturating_sub(p.last_heard) > self.cfg.heartbeat_timeout_ms)
+            .filter(|p| p.last_query.is_none_or(|q| now.saturating_sub(q) >= requery))
+            .map(|p| p.txn.id)
+            .collect();
+        let peers = self.members.live_peers();
+        for id in stale {
+            if let Some(p) = self.part.prepared.get_mut(&id) {
+                p.last_query = Some(now);
+            }
+            for peer in &peers {
+                self.send(*peer, Message::StatusQuery { txn_id: id });
+            }
+            self.maybe_abort_orphan(id);
+        }
+    }
+
+    pub(crate) fn on_status_reply(&mut self, from: NodeId, id: TxnId, status: TxnStatus) {
+        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+        p.answers.insert(from, status);
+        let coord = p.txn.coordinator;
+        match status {
+            TxnStatus::Committed => self.commit_local(id),
+            TxnStatus::Aborted | TxnStatus::Unknown if from == coord => self.on_abort(id),
+            _ => self.maybe_abort_orphan(id),
+        }
+    }
+
+    /// A transaction whose coordinator was REMOVED and that no live peer reports
+    /// committed can never commit: abort it.
+    fn maybe_abort_orphan(&mut self, id: TxnId) {
+        let Some(p) = self.part.prepared.get(&id) else { return };
+        if !self.members.is_removed(p.txn.coordinator) {
+            return;
+        }
+        let peers = self.members.live_peers();
+        let all_answered = peers.iter().all(|n| p.answers.contains_key(n));
+        let any_committed = p.answers.values().any(|s| *s == TxnStatus::Committed);
+        if all_answered && !any_committed {
+            self.on_abort(id);
+        }
+    }
+}

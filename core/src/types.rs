@@ -1,0 +1,102 @@
+//! Values, rows, captured row changes and transactions: the data the protocol moves.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hlc::TxnId;
+
+/// A node's identity in the cluster.
+pub type NodeId = u64;
+
+/// One SQLite value. Kept exactly (no text round trip) so replicas hold identical bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// 64-bit signed integer.
+    Integer(i64),
+    /// IEEE double.
+    Real(f64),
+    /// UTF-8 text.
+    Text(String),
+    /// Raw bytes.
+    Blob(Vec<u8>),
+}
+
+/// A named column value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnValue {
+    /// Column name as declared in the table.
+    pub column: String,
+    /// Its value.
+    pub value: Value,
+}
+
+/// A full row image: every column of the table, in declaration order.
+pub type Row = Vec<ColumnValue>;
+
+/// The identity of a row inside its table: its primary key values in key order, or
+/// `[Integer(rowid)]` for a table without a primary key. Encoded canonically so that
+/// equal keys have equal bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RowKey(pub Vec<u8>);
+
+/// What a captured change did to its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Op {
+    /// The row did not exist before and exists after.
+    Insert,
+    /// The row existed before and after.
+    Update,
+    /// The row existed before and not after.
+    Delete,
+}
+
+/// One row change captured from a client statement, ready to replicate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RowChange {
+    /// Database (one SQLite file) the table lives in.
+    pub database: String,
+    /// Table name.
+    pub table: String,
+    /// What happened to the row.
+    pub op: Op,
+    /// The row's identity.
+    pub key: RowKey,
+    /// Row image before the change (`None` for inserts).
+    pub before: Option<Row>,
+    /// Row image after the change (`None` for deletes).
+    pub after: Option<Row>,
+    /// The database's schema version when the change was captured.
+    pub schema_version: u64,
+}
+
+impl RowChange {
+    /// The intent key this change locks: (database, table, row key).
+    pub fn intent_key(&self) -> IntentKey {
+        (self.database.clone(), self.table.clone(), self.key.clone())
+    }
+}
+
+/// What an intent locks: one row of one table of one database.
+pub type IntentKey = (String, String, RowKey);
+
+/// A write transaction as it travels through 2PC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Txn {
+    /// Cluster-unique id, the coordinator's HLC at the start; also the LWW version of every row.
+    pub id: TxnId,
+    /// The node that coordinates it.
+    pub coordinator: crate::NodeId,
+    /// Its captured row changes, in capture order.
+    pub rows: Vec<RowChange>,
+}
+
+impl Txn {
+    /// The distinct databases this transaction writes, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        let mut dbs: Vec<String> = self.rows.iter().map(|r| r.database.clone()).collect();
+        dbs.sort();
+        dbs.dedup();
+        dbs
+    }
+}

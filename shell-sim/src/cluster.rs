@@ -1,0 +1,325 @@
+//! A simulated cluster: turmoil plus the state that outlives host crashes (stores,
+//! client results, observations, the trace hash).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use marmot_core::io::AdminCmd;
+use marmot_core::{Consistency, CoreConfig, Millis, NodeId, Observation, RowChange, TxnId};
+use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::host::{host_name, run_host};
+
+/// The simulated wall clock starts here (2026-01-01T00:00:00Z), whatever the real date.
+pub const EPOCH_MS: u64 = 1_767_225_600_000;
+
+/// Shape of a simulated cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    /// Node count; ids are 1..=nodes.
+    pub nodes: u64,
+    /// Root seed: turmoil's RNG, node RNGs and SQLite's `random()` derive from it.
+    pub seed: u64,
+    /// Protocol settings.
+    pub core: CoreConfig,
+    /// Clock offset of each node in ms (index = id - 1).
+    pub skews_ms: Vec<i64>,
+    /// Databases and the schema SQL run in each, on every node, before start.
+    pub schema: Vec<(String, String)>,
+    /// Network latency bounds.
+    pub min_latency_ms: u64,
+    /// Network latency bounds.
+    pub max_latency_ms: u64,
+}
+
+/// A client transaction: statements run together on one node.
+#[derive(Clone, Debug)]
+pub struct ClientTxn {
+    /// Database the statements run in.
+    pub database: String,
+    /// SQLite statements.
+    pub statements: Vec<String>,
+    /// Write consistency.
+    pub consistency: Consistency,
+}
+
+/// How a client request ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientOutcome {
+    /// Committed at the requested consistency.
+    Committed(TxnId),
+    /// Refused or failed, with the error text.
+    Failed(String),
+    /// The statements changed no row.
+    NoChange,
+    /// An admin command succeeded.
+    AdminOk,
+    /// The target host was down.
+    HostDown,
+}
+
+/// One client request and its fate.
+#[derive(Clone, Debug)]
+pub struct ClientResult {
+    /// Node it was sent to.
+    pub node: NodeId,
+    /// What was asked (None for admin commands).
+    pub txn: Option<ClientTxn>,
+    /// The captured rows, once captured.
+    pub rows: Vec<RowChange>,
+    /// Sim time sent.
+    pub sent_ms: u64,
+    /// Sim time answered.
+    pub answered_ms: Option<u64>,
+    /// Outcome, if answered (a crash can swallow it).
+    pub outcome: Option<ClientOutcome>,
+}
+
+pub(crate) enum HostRequest {
+    Write { idx: usize, txn: ClientTxn },
+    Admin { idx: usize, cmd: AdminCmd },
+}
+
+/// State shared by the hosts and the outer loop; it survives host crashes.
+pub struct Shared {
+    pub(crate) spec: ClusterSpec,
+    stores: Vec<Rc<RefCell<Store>>>,
+    inboxes: RefCell<Vec<Option<UnboundedSender<HostRequest>>>>,
+    results: RefCell<Vec<ClientResult>>,
+    observations: RefCell<Vec<(NodeId, Observation)>>,
+    violations: RefCell<Vec<String>>,
+    trace: RefCell<u64>,
+    incarnations: RefCell<BTreeMap<NodeId, u64>>,
+}
+
+impl Shared {
+    pub(crate) fn clock_of(&self, id: NodeId) -> Millis {
+        let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as i64;
+        let skew = self.spec.skews_ms.get(id as usize - 1).copied().unwrap_or(0);
+        (EPOCH_MS as i64 + elapsed + skew) as Millis
+    }
+
+    pub(crate) fn store(&self, id: NodeId) -> Rc<RefCell<Store>> {
+        self.stores[id as usize - 1].clone()
+    }
+
+    pub(crate) fn peers_of(&self, id: NodeId) -> Vec<(NodeId, String)> {
+        (1..=self.spec.nodes).filter(|p| *p != id).map(|p| (p, format!("{}:{}", host_name(p), crate::host::PORT))).collect()
+    }
+
+    pub(crate) fn set_inbox(&self, id: NodeId, tx: UnboundedSender<HostRequest>) {
+        self.inboxes.borrow_mut()[id as usize - 1] = Some(tx);
+    }
+
+    pub(crate) fn note_start(&self, id: NodeId, incarnation: u64) {
+        self.incarnations.borrow_mut().insert(id, incarnation);
+    }
+
+    pub(crate) fn complete(&self, idx: usize, outcome: ClientOutcome, _now: Millis) {
+        let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+        let mut r = self.results.borrow_mut();
+        r[idx].outcome = Some(outcome);
+        r[idx].answered_ms = Some(elapsed);
+    }
+
+    pub(crate) fn set_rows(&self, idx: usize, rows: Vec<RowChange>) {
+        self.results.borrow_mut()[idx].rows = rows;
+    }
+
+    pub(crate) fn observe(&self, id: NodeId, o: Observation) {
+        if !matches!(o, Observation::ClockIssued(_)) {
+            self.observations.borrow_mut().push((id, o));
+        }
+    }
+
+    pub(crate) fn violation(&self, v: String) {
+        self.violations.borrow_mut().push(v);
+    }
+
+    pub(crate) fn fold_trace(&self, id: NodeId, h: u64) {
+        let mut t = self.trace.borrow_mut();
+        *t = (*t ^ h ^ id).wrapping_mul(0x100_0000_01b3).rotate_left(7);
+    }
+}
+
+/// A running simulated cluster.
+pub struct SimCluster {
+    sim: turmoil::Sim<'static>,
+    shared: Rc<Shared>,
+    down: BTreeMap<NodeId, bool>,
+}
+
+impl SimCluster {
+    /// Build the cluster: create every node's in-memory store with the schema, and
+    /// register the hosts with turmoil (seeded, with a fixed epoch).
+    pub fn new(spec: ClusterSpec) -> Result<Self, String> {
+        let run_ns = format!("sim{:x}-{}", spec.seed, unique());
+        let mut stores = Vec::new();
+        for id in 1..=spec.nodes {
+            let loc = Location::Memory(format!("{run_ns}-n{id}"));
+            let mut store = Store::open(loc, Synchronous::Normal, Some(spec.seed ^ id)).map_err(|e| e.to_string())?;
+            for (db, sql) in &spec.schema {
+                store.ensure_database(db).map_err(|e| e.to_string())?;
+                store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;
+            }
+            stores.push(Rc::new(RefCell::new(store)));
+        }
+        let mut b = turmoil::Builder::new();
+        b.rng_seed(spec.seed)
+            .epoch(UNIX_EPOCH + Duration::from_millis(EPOCH_MS))
+            .simulation_duration(Duration::from_secs(24 * 3600))
+            .tick_duration(Duration::from_millis(1))
+            .min_message_latency(Duration::from_millis(spec.min_latency_ms))
+            .max_message_latency(Duration::from_millis(spec.max_latency_ms))
+            .udp_capacity(1 << 16);
+        let mut sim = b.build();
+        let shared = Rc::new(Shared {
+            inboxes: RefCell::new(vec![None; spec.nodes as usize]),
+            stores,
+            results: RefCell::new(Vec::new()),
+            observations: RefCell::new(Vec::new()),
+            violations: RefCell::new(Vec::new()),
+            trace: RefCell::new(0),
+            incarnations: RefCell::new(BTreeMap::new()),
+            spec,
+        });
+        for id in 1..=shared.spec.nodes {
+            let s = shared.clone();
+            sim.host(host_name(id), move || run_host(s.clone(), id));
+        }
+        Ok(Self { sim, shared, down: BTreeMap::new() })
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &ClusterSpec {
+        &self.shared.spec
+    }
+
+    /// Advance one tick (1 ms of simulated time).
+    pub fn step(&mut self) -> Result<(), String> {
+        self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Run until `ms` of simulated time have passed since the start.
+    pub fn run_until(&mut self, ms: u64) -> Result<(), String> {
+        while self.elapsed_ms() < ms {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    /// Simulated time since the start, ms.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.sim.elapsed().as_millis() as u64
+    }
+
+    fn push(&mut self, node: NodeId, txn: Option<ClientTxn>, make: impl FnOnce(usize) -> HostRequest) -> usize {
+        let idx = {
+            let mut r = self.shared.results.borrow_mut();
+            r.push(ClientResult { node, txn, rows: Vec::new(), sent_ms: self.elapsed_ms(), answered_ms: None, outcome: None });
+            r.len() - 1
+        };
+        let sent = !self.is_down(node)
+            && self.shared.inboxes.borrow()[node as usize - 1].as_ref().is_some_and(|tx| tx.send(make(idx)).is_ok());
+        if !sent {
+            self.shared.complete(idx, ClientOutcome::HostDown, 0);
+        }
+        idx
+    }
+
+    /// Send a client transaction to a node. Returns its index in [`SimCluster::results`].
+    pub fn submit(&mut self, node: NodeId, txn: ClientTxn) -> usize {
+        self.push(node, Some(txn.clone()), |idx| HostRequest::Write { idx, txn })
+    }
+
+    /// Send an operator command to a node.
+    pub fn admin(&mut self, node: NodeId, cmd: AdminCmd) -> usize {
+        self.push(node, None, |idx| HostRequest::Admin { idx, cmd })
+    }
+
+    /// Whether a node is crashed.
+    pub fn is_down(&self, node: NodeId) -> bool {
+        self.down.get(&node).copied().unwrap_or(false)
+    }
+
+    /// Crash a node: its software stops, its store stays.
+    pub fn crash(&mut self, node: NodeId) {
+        if !self.is_down(node) {
+            self.sim.crash(host_name(node));
+            self.shared.inboxes.borrow_mut()[node as usize - 1] = None;
+            self.down.insert(node, true);
+        }
+    }
+
+    /// Restart a crashed node (it recovers from its store with a bumped incarnation).
+    pub fn restart(&mut self, node: NodeId) {
+        if self.is_down(node) {
+            self.sim.bounce(host_name(node));
+            self.down.insert(node, false);
+        }
+    }
+
+    /// Cut every link between the two groups.
+    pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) {
+        for x in a {
+            for y in b {
+                self.sim.partition(host_name(*x), host_name(*y));
+            }
+        }
+    }
+
+    /// Repair every link.
+    pub fn heal(&mut self) {
+        for x in 1..=self.shared.spec.nodes {
+            for y in (x + 1)..=self.shared.spec.nodes {
+                self.sim.repair(host_name(x), host_name(y));
+            }
+        }
+    }
+
+    /// Random message loss: each tick, each link drops what it carries with
+    /// probability `fail` (and recovers on the next tick).
+    pub fn set_loss(&mut self, fail: f64) {
+        self.sim.set_fail_rate(fail);
+    }
+
+    /// Every client request so far.
+    pub fn results(&self) -> Vec<ClientResult> {
+        self.shared.results.borrow().clone()
+    }
+
+    /// Every observation so far (node, event).
+    pub fn observations(&self) -> Vec<(NodeId, Observation)> {
+        self.shared.observations.borrow().clone()
+    }
+
+    /// Invariant violations the hosts detected while running.
+    pub fn violations(&self) -> Vec<String> {
+        self.shared.violations.borrow().clone()
+    }
+
+    /// Hash of every input and effect of every node, in order.
+    pub fn trace_hash(&self) -> u64 {
+        *self.shared.trace.borrow()
+    }
+
+    /// A node's store (for checks).
+    pub fn store(&self, node: NodeId) -> Rc<RefCell<Store>> {
+        self.shared.store(node)
+    }
+
+    /// Current incarnation of each node that started.
+    pub fn incarnations(&self) -> BTreeMap<NodeId, u64> {
+        self.shared.incarnations.borrow().clone()
+    }
+}
+
+/// A process-unique number so concurrent simulations never share in-memory databases.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}

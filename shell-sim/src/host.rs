@@ -1,0 +1,174 @@
+//! One simulated marmot host: the event loop around a [`Driver`].
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use marmot_core::io::Reply;
+use marmot_core::{Envelope, Input, Millis, Node, NodeId, Observation, ReqId};
+use marmot_shell_tokio::driver::{Driver, Output};
+use marmot_shell_tokio::store::Store;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use turmoil::net::UdpSocket;
+
+use crate::cluster::{ClientOutcome, HostRequest, Shared};
+
+/// UDP port every simulated node listens on.
+pub const PORT: u16 = 9000;
+
+/// Host name of a node.
+pub fn host_name(id: NodeId) -> String {
+    format!("n{id}")
+}
+
+struct Host {
+    id: NodeId,
+    shared: Rc<Shared>,
+    store: Rc<RefCell<Store>>,
+    driver: Driver,
+    sock: UdpSocket,
+    /// Client requests awaiting their reply: req -> index into the shared results.
+    waiting: BTreeMap<ReqId, usize>,
+    next_req: ReqId,
+    last_issued: Option<marmot_core::Hlc>,
+}
+
+impl Host {
+    fn now(&self) -> Millis {
+        self.shared.clock_of(self.id)
+    }
+
+    fn dispatch(&mut self, outs: Vec<Output>) {
+        for o in outs {
+            match o {
+                Output::Send(env) => {
+                    let bytes = postcard::to_stdvec(&env).expect("envelopes serialize");
+                    // Loss is part of the model: an unreachable peer just drops it.
+                    let _ = self.sock.try_send_to(&bytes, (host_name(env.to), PORT));
+                }
+                Output::Reply(req, reply) => {
+                    if let Some(idx) = self.waiting.remove(&req) {
+                        let outcome = match reply {
+                            Reply::Committed { txn_id } => ClientOutcome::Committed(txn_id),
+                            Reply::Failed(e) => ClientOutcome::Failed(e.to_string()),
+                            Reply::AdminOk => ClientOutcome::AdminOk,
+                            Reply::AdminErr(e) => ClientOutcome::Failed(e),
+                        };
+                        self.shared.complete(idx, outcome, self.now());
+                    }
+                }
+                Output::Observe(o) => {
+                    if let Observation::ClockIssued(h) = &o {
+                        if self.last_issued.is_some_and(|l| *h <= l) {
+                            self.shared.violation(format!("node {} HLC went backwards: {h} after {:?}", self.id, self.last_issued));
+                        }
+                        self.last_issued = Some(*h);
+                    }
+                    self.shared.observe(self.id, o);
+                }
+            }
+        }
+        self.shared.fold_trace(self.id, self.driver.trace_hash().unwrap_or(0));
+    }
+
+    fn feed(&mut self, input: Input) {
+        let now = self.now();
+        let outs = {
+            let mut store = self.store.borrow_mut();
+            self.driver.handle(&mut store, now, input)
+        };
+        self.dispatch(outs);
+    }
+
+    fn on_request(&mut self, req: HostRequest) {
+        match req {
+            HostRequest::Write { idx, txn } => {
+                let captured = {
+                    let mut store = self.store.borrow_mut();
+                    store.capture(&txn.database, |conn| {
+                        for s in &txn.statements {
+                            conn.execute_batch(s)?;
+                        }
+                        Ok(())
+                    })
+                };
+                match captured {
+                    Err(e) => self.shared.complete(idx, ClientOutcome::Failed(format!("capture: {e}")), self.now()),
+                    Ok((_, rows)) if rows.is_empty() => self.shared.complete(idx, ClientOutcome::NoChange, self.now()),
+                    Ok((_, rows)) => {
+                        self.shared.set_rows(idx, rows.clone());
+                        let req = self.next_req;
+                        self.next_req += 1;
+                        self.waiting.insert(req, idx);
+                        self.feed(Input::Write { req, rows, consistency: Some(txn.consistency) });
+                    }
+                }
+            }
+            HostRequest::Admin { idx, cmd } => {
+                let req = self.next_req;
+                self.next_req += 1;
+                self.waiting.insert(req, idx);
+                self.feed(Input::Admin { req, cmd });
+            }
+        }
+    }
+
+    async fn run(mut self, mut inbox: UnboundedReceiver<HostRequest>) -> turmoil::Result {
+        self.feed(Input::Start);
+        let mut buf = vec![0u8; 8 << 20];
+        loop {
+            let now = self.now();
+            let wait = self.driver.next_timer().map_or(1000, |at| at.saturating_sub(now));
+            tokio::select! {
+                biased;
+                r = self.sock.recv_from(&mut buf) => {
+                    let (n, _from) = r?;
+                    match postcard::from_bytes::<Envelope>(&buf[..n]) {
+                        Ok(env) => self.feed(Input::Peer(env)),
+                        Err(e) => self.shared.violation(format!("node {} got an undecodable message: {e}", self.id)),
+                    }
+                }
+                Some(req) = inbox.recv() => self.on_request(req),
+                _ = tokio::time::sleep(Duration::from_millis(wait)) => {
+                    let now = self.now();
+                    let outs = {
+                        let mut store = self.store.borrow_mut();
+                        self.driver.fire_due(&mut store, now)
+                    };
+                    self.dispatch(outs);
+                }
+            }
+        }
+    }
+}
+
+/// The host's software: recover from the store, start the node, serve forever.
+pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
+    let store = shared.store(id);
+    let recovered = store.borrow_mut().recover()?;
+    let incarnation = recovered.incarnation + 1;
+    shared.note_start(id, incarnation);
+    let node = Node::new(
+        shared.spec.core.clone(),
+        id,
+        format!("{}:{PORT}", host_name(id)),
+        shared.peers_of(id),
+        shared.spec.seed ^ incarnation.wrapping_mul(0x5851_F42D_4C95_7F2D),
+        recovered,
+    );
+    let sock = UdpSocket::bind(("0.0.0.0", PORT)).await?;
+    let (tx, rx) = unbounded_channel();
+    shared.set_inbox(id, tx);
+    let host = Host {
+        id,
+        shared: shared.clone(),
+        store,
+        driver: Driver::new(node, true),
+        sock,
+        waiting: BTreeMap::new(),
+        next_req: 1,
+        last_issued: None,
+    };
+    host.run(rx).await
+}

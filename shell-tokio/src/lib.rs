@@ -1,0 +1,8 @@
+//! # marmot-shell-tokio
+//!
+//! The production host of the marmot core, and the pieces both hosts share: the SQLite
+//! [`store`] and the [`driver`] that executes a node's effects.
+#![deny(missing_docs)]
+
+pub mod driver;
+pub mod store;

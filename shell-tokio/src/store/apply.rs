@@ -1,0 +1,78 @@
+//! Applying replicated transactions with last-write-wins, exactly once per database.
+//!
+//! In one SQLite transaction (opened by the caller): skip if the applied marker exists;
+//! otherwise for every row compare the incoming version with the row's stored version
+//! ([`marmot_core::lww::should_apply`]), write the row image or delete it (leaving a
+//! tombstone version), then record the marker and append the transaction to this node's
+//! log. The row and its version always change together.
+
+use marmot_core::lww::{should_apply, Version};
+use marmot_core::{Hlc, Op, Txn};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::capture::read_row;
+use super::codec::{decode_key, ident, to_blob, txn_id_bytes, Bind};
+use super::schema::table_info;
+use super::StoreError;
+
+/// Whether `txn` was already applied to this database.
+pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
+    let hit: Option<i64> = conn
+        .query_row("SELECT 1 FROM __marmot_applied WHERE txn_id = ?1", [txn_id_bytes(txn.id)], |r| r.get(0))
+        .optional()?;
+    Ok(hit.is_some())
+}
+
+/// Apply `txn` (only its rows of this database) unless already applied; returns the log
+/// sequence it was given, or `None` if it had been applied before.
+pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<u64>, StoreError> {
+    if is_applied(conn, txn)? {
+        return Ok(None);
+    }
+    let incoming = Version(txn.id);
+    let mine = Txn { id: txn.id, coordinator: txn.coordinator, rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect() };
+    for row in &mine.rows {
+        let existing: Option<(u64, u32, u64)> = conn
+            .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
+            .query_row(params![row.table, row.key.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let existing = existing.map(|(wall, logical, node)| Version(Hlc { wall, logical, node }));
+        if !should_apply(existing, incoming) {
+            continue;
+        }
+        let info = table_info(conn, &row.table)?;
+        let key = decode_key(&row.key)?;
+        match (&row.after, row.op) {
+            (Some(after), Op::Insert | Op::Update) => {
+                let mut cols: Vec<String> = Vec::new();
+                let mut vals: Vec<Bind<'_>> = Vec::new();
+                if info.pk.is_empty() {
+                    cols.push("rowid".into());
+                    vals.push(Bind(&key[0]));
+                }
+                for cv in after {
+                    cols.push(ident(&cv.column));
+                    vals.push(Bind(&cv.value));
+                }
+                let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
+                let sql = format!("INSERT OR REPLACE INTO main.{} ({}) VALUES ({})", ident(&row.table), cols.join(", "), marks.join(", "));
+                conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(vals.iter()))?;
+            }
+            _ => {
+                if read_row(conn, &info, &key)?.is_some() {
+                    let sql = format!("DELETE FROM main.{} WHERE {}", ident(&row.table), info.key_predicate());
+                    let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
+                    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(binds.iter()))?;
+                }
+            }
+        }
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO __marmot_row_versions (tbl, key, wall, logical, node, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![row.table, row.key.0, txn.id.wall, txn.id.logical, txn.id.node, row.after.is_none()])?;
+    }
+    conn.prepare_cached("INSERT INTO __marmot_applied (txn_id) VALUES (?1)")?.execute([txn_id_bytes(txn.id)])?;
+    conn.prepare_cached("INSERT INTO __marmot_log (txn_id, payload) VALUES (?1, ?2)")?
+        .execute(params![txn_id_bytes(txn.id), to_blob(&mine)])?;
+    Ok(Some(conn.last_insert_rowid() as u64))
+}

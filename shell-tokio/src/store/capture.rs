@@ -1,0 +1,213 @@
+//! Capturing the row changes of client statements.
+//!
+//! Each database has a dedicated capture connection. On it, every user table gets TEMP
+//! triggers (per connection, invisible to other programs) that record each inserted,
+//! updated or deleted row into `temp.__marmot_cap`, with key and before-image encoded by
+//! the connection-local function `marmot_row(…)` — exact typed values, no text round
+//! trip, no SQLite preupdate hook (which would need bindgen/libclang at build time).
+//! `recursive_triggers` is on so rows removed by `REPLACE` conflict handling are seen.
+//!
+//! After the statements ran, changes are coalesced per row (first before-image, final
+//! after-image read back by key), and the local transaction is rolled back: the rows
+//! then reach this node's tables through the same commit path as on every other node.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use marmot_core::{Op, RowChange, RowKey, Value};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::Connection;
+
+use super::codec::{decode_values, encode_values, from_ref, ident, named, Bind};
+use super::schema::{user_tables, TableInfo};
+use super::StoreError;
+
+const CAP_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS __marmot_cap (
+  seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, old_key BLOB, new_key BLOB, old_row BLOB)";
+
+/// A connection prepared for capture.
+pub struct CaptureConn {
+    conn: Connection,
+    /// `PRAGMA schema_version` the triggers were built for.
+    triggers_for: Option<i64>,
+    tables: BTreeMap<String, TableInfo>,
+}
+
+impl CaptureConn {
+    /// Wrap a connection: register functions and the capture table. With `seed`,
+    /// `random()` and `randomblob()` become deterministic (simulation).
+    pub fn new(conn: Connection, seed: Option<u64>) -> Result<Self, StoreError> {
+        conn.create_scalar_function("marmot_row", -1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+            let vals: Vec<Value> = (0..ctx.len()).map(|i| from_ref(ctx.get_raw(i))).collect();
+            Ok(encode_values(&vals))
+        })?;
+        if let Some(seed) = seed {
+            let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
+            let r1 = rng.clone();
+            conn.create_scalar_function("random", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+                Ok(r1.lock().expect("rng lock").next_u64() as i64)
+            })?;
+            conn.create_scalar_function("randomblob", 1, FunctionFlags::SQLITE_UTF8, move |ctx| {
+                let n = ctx.get::<i64>(0).unwrap_or(1).clamp(1, 1 << 20) as usize;
+                let mut g = rng.lock().expect("rng lock");
+                Ok((0..n).map(|_| g.next_u64() as u8).collect::<Vec<u8>>())
+            })?;
+        }
+        conn.execute_batch("PRAGMA recursive_triggers = ON;")?;
+        conn.execute_batch(CAP_TABLE)?;
+        Ok(Self { conn, triggers_for: None, tables: BTreeMap::new() })
+    }
+
+    /// The underlying connection (for reads outside capture).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn ensure_triggers(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self.conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
+        if self.triggers_for == Some(version) {
+            return Ok(());
+        }
+        let old: Vec<String> = {
+            let mut s = self.conn.prepare("SELECT name FROM temp.sqlite_master WHERE type = 'trigger'")?;
+            let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            v
+        };
+        for t in old {
+            self.conn.execute_batch(&format!("DROP TRIGGER IF EXISTS temp.{}", ident(&t)))?;
+        }
+        self.tables.clear();
+        for t in user_tables(&self.conn)? {
+            self.conn.execute_batch(&trigger_sql(&t))?;
+            self.tables.insert(t.name.clone(), t);
+        }
+        self.triggers_for = Some(version);
+        Ok(())
+    }
+
+    /// Run `f` inside a transaction, capture the row changes it makes in database
+    /// `database`, then roll everything back. Returns `f`'s result and the changes.
+    pub fn capture<T>(
+        &mut self,
+        database: &str,
+        schema_version: u64,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<(T, Vec<RowChange>), StoreError> {
+        self.ensure_triggers()?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = f(&self.conn).and_then(|v| {
+            // A statement may have changed the schema; capture still uses the old triggers,
+            // which is right for the rows it wrote.
+            let changes = self.collect(database, schema_version)?;
+            Ok((v, changes))
+        });
+        let rollback = self.conn.execute_batch("ROLLBACK");
+        let out = result?;
+        rollback?;
+        Ok(out)
+    }
+
+    fn collect(&self, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
+        struct Touch {
+            table: String,
+            key: Vec<u8>,
+            before: Option<Vec<u8>>,
+            existed: bool,
+        }
+        let mut order: Vec<Touch> = Vec::new();
+        let mut index: BTreeMap<(String, Vec<u8>), usize> = BTreeMap::new();
+        {
+            let mut stmt = self.conn.prepare("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let table: String = r.get(0)?;
+                let op: String = r.get(1)?;
+                let old_key: Option<Vec<u8>> = r.get(2)?;
+                let new_key: Option<Vec<u8>> = r.get(3)?;
+                let old_row: Option<Vec<u8>> = r.get(4)?;
+                let mut touch = |key: Vec<u8>, before: Option<Vec<u8>>, existed: bool| {
+                    index.entry((table.clone(), key.clone())).or_insert_with(|| {
+                        order.push(Touch { table: table.clone(), key, before, existed });
+                        order.len() - 1
+                    });
+                };
+                match op.as_str() {
+                    "I" => touch(new_key.unwrap_or_default(), None, false),
+                    "U" => {
+                        touch(old_key.unwrap_or_default(), old_row, true);
+                        touch(new_key.unwrap_or_default(), None, false);
+                    }
+                    _ => touch(old_key.unwrap_or_default(), old_row, true),
+                }
+            }
+        }
+        self.conn.execute_batch("DELETE FROM temp.__marmot_cap")?;
+        let mut out = Vec::new();
+        for t in order {
+            let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;
+            let key_vals = decode_values(&t.key)?;
+            let after = read_row(&self.conn, info, &key_vals)?;
+            let before = t.before.as_deref().map(decode_values).transpose()?;
+            let op = match (t.existed, after.is_some()) {
+                (true, true) => Op::Update,
+                (false, true) => Op::Insert,
+                (true, false) => Op::Delete,
+                (false, false) => continue,
+            };
+            if op == Op::Update && before.as_ref() == after.as_ref() {
+                continue;
+            }
+            out.push(RowChange {
+                database: database.to_string(),
+                table: t.table.clone(),
+                op,
+                key: RowKey(t.key),
+                before: before.map(|v| named(&info.columns, v)),
+                after: after.map(|v| named(&info.columns, v)),
+                schema_version,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Read one row's values (declaration order) by key.
+pub fn read_row(conn: &Connection, info: &TableInfo, key: &[Value]) -> Result<Option<Vec<Value>>, StoreError> {
+    let cols: Vec<String> = info.columns.iter().map(|c| ident(c)).collect();
+    let sql = format!("SELECT {} FROM main.{} WHERE {}", cols.join(", "), ident(&info.name), info.key_predicate());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(binds.iter()))?;
+    match rows.next()? {
+        Some(r) => Ok(Some((0..info.columns.len()).map(|i| r.get_ref(i).map(from_ref)).collect::<Result<_, _>>()?)),
+        None => Ok(None),
+    }
+}
+
+fn trigger_sql(t: &TableInfo) -> String {
+    let name_lit = format!("'{}'", t.name.replace('\'', "''"));
+    let tbl = ident(&t.name);
+    let row = |alias: &str| {
+        let cols: Vec<String> = t.columns.iter().map(|c| format!("{alias}.{}", ident(c))).collect();
+        format!("marmot_row({})", cols.join(", "))
+    };
+    let key = |alias: &str| format!("marmot_row({})", t.key_exprs(alias).join(", "));
+    let trig = |kind: &str| ident(&format!("__marmot_cap_{kind}_{}", t.name));
+    format!(
+        "CREATE TEMP TRIGGER {ti} AFTER INSERT ON main.{tbl} BEGIN
+           INSERT INTO temp.__marmot_cap (tbl, op, new_key) VALUES ({name_lit}, 'I', {nk}); END;
+         CREATE TEMP TRIGGER {tu} AFTER UPDATE ON main.{tbl} BEGIN
+           INSERT INTO temp.__marmot_cap (tbl, op, old_key, new_key, old_row) VALUES ({name_lit}, 'U', {ok}, {nk}, {orow}); END;
+         CREATE TEMP TRIGGER {td} AFTER DELETE ON main.{tbl} BEGIN
+           INSERT INTO temp.__marmot_cap (tbl, op, old_key, old_row) VALUES ({name_lit}, 'D', {ok}, {orow}); END;",
+        ti = trig("i"),
+        tu = trig("u"),
+        td = trig("d"),
+        nk = key("NEW"),
+        ok = key("OLD"),
+        orow = row("OLD"),
+    )
+}
+

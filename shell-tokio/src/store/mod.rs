@@ -1,0 +1,387 @@
+//! The SQLite store: one file per database (WAL mode) plus the system database
+//! `__marmot_system`, or the same layout in process memory for the simulator.
+//!
+//! It does exactly what an effect says — no protocol decisions. Both the production
+//! driver and the simulator execute [`StoreWrite`]s and [`StoreRead`]s through this code.
+
+pub mod apply;
+pub mod capture;
+pub mod codec;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use marmot_core::io::{ReadOutcome, RecoveredTxnState, StoreOutcome};
+use marmot_core::membership::MemberDigest;
+use marmot_core::message::LogEntry;
+use marmot_core::{Hlc, NodeId, RecoveredState, RowChange, StoreRead, StoreWrite, Txn, TxnId};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use capture::CaptureConn;
+use codec::{from_blob, to_blob, txn_id_bytes, txn_id_from_bytes};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored bytes could not be decoded.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// A table a change refers to does not exist here.
+    #[error("no such table: {0}")]
+    NoSuchTable(String),
+    /// A database name that cannot be a file name.
+    #[error("invalid database name {0:?}: use letters, digits and underscores")]
+    BadName(String),
+    /// File system trouble.
+    #[error("io: {0}")]
+    Io(String),
+}
+
+/// Where the store keeps its databases.
+#[derive(Clone, Debug)]
+pub enum Location {
+    /// Files in a directory (production).
+    Dir(PathBuf),
+    /// Named in-memory databases (`memdb` VFS) under a namespace (simulation); they live
+    /// as long as the [`Store`] holding their connections.
+    Memory(String),
+}
+
+/// Name of the system database.
+pub const SYSTEM_DB: &str = "__marmot_system";
+
+/// SQLite durability setting for production files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous = NORMAL` (WAL: durable at checkpoint, safe against corruption).
+    Normal,
+    /// `synchronous = FULL` (fsync every commit).
+    Full,
+}
+
+struct Db {
+    writer: Connection,
+    capture: Option<CaptureConn>,
+}
+
+/// The node's storage.
+pub struct Store {
+    loc: Location,
+    sync: Synchronous,
+    seed: Option<u64>,
+    system: Connection,
+    dbs: BTreeMap<String, Db>,
+}
+
+fn valid_name(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__marmot");
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::BadName(name.to_string()))
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) a store. `seed` makes SQLite's `random()` deterministic.
+    pub fn open(loc: Location, sync: Synchronous, seed: Option<u64>) -> Result<Self, StoreError> {
+        if let Location::Dir(dir) = &loc {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("creating {}: {e}", dir.display())))?;
+        }
+        let system = open_conn(&loc, sync, SYSTEM_DB)?;
+        system.execute_batch(schema::SYSTEM_TABLES)?;
+        let mut store = Self { loc, sync, seed, system, dbs: BTreeMap::new() };
+        let names: Vec<String> = {
+            let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
+            let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            v
+        };
+        for n in names {
+            store.ensure_database(&n)?;
+        }
+        Ok(store)
+    }
+
+    /// Where this store lives.
+    pub fn location(&self) -> &Location {
+        &self.loc
+    }
+
+    /// The node id: the configured one, or (configured 0) the one generated on first
+    /// start and kept since; `generate` is called only when none is stored.
+    pub fn node_identity(&mut self, configured: NodeId, generate: impl FnOnce() -> NodeId) -> Result<NodeId, StoreError> {
+        if configured != 0 {
+            self.set_meta("node_id", &configured.to_be_bytes())?;
+            return Ok(configured);
+        }
+        if let Some(b) = self.meta("node_id")? {
+            let arr: [u8; 8] = b.as_slice().try_into().map_err(|_| StoreError::Corrupt("node_id".into()))?;
+            return Ok(u64::from_be_bytes(arr));
+        }
+        let id = generate().max(1);
+        self.set_meta("node_id", &id.to_be_bytes())?;
+        Ok(id)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.system.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.system.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
+        Ok(())
+    }
+
+    /// Create a database (file and marmot tables) if it does not exist yet.
+    pub fn ensure_database(&mut self, name: &str) -> Result<(), StoreError> {
+        if self.dbs.contains_key(name) {
+            return Ok(());
+        }
+        valid_name(name)?;
+        let writer = open_conn(&self.loc, self.sync, name)?;
+        writer.execute_batch(schema::DATABASE_TABLES)?;
+        self.system.execute("INSERT OR IGNORE INTO databases (name) VALUES (?1)", [name])?;
+        self.dbs.insert(name.to_string(), Db { writer, capture: None });
+        Ok(())
+    }
+
+    /// Names of all databases, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        self.dbs.keys().cloned().collect()
+    }
+
+    /// The writer connection of a database (schema setup, reads, checks).
+    pub fn conn(&mut self, name: &str) -> Result<&Connection, StoreError> {
+        self.ensure_database(name)?;
+        Ok(&self.dbs[name].writer)
+    }
+
+    /// Run `f` against database `db` and capture the row changes it makes; the local
+    /// effect is rolled back (the changes then commit through the protocol).
+    pub fn capture<T>(
+        &mut self,
+        db: &str,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<(T, Vec<RowChange>), StoreError> {
+        self.ensure_database(db)?;
+        let seed = self.seed.map(|s| s ^ fnv(db));
+        let (loc, sync) = (self.loc.clone(), self.sync);
+        let handle = self.dbs.get_mut(db).expect("ensured");
+        if handle.capture.is_none() {
+            handle.capture = Some(CaptureConn::new(open_conn(&loc, sync, db)?, seed)?);
+        }
+        let schema_version: i64 = handle.writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        handle.capture.as_mut().expect("set").capture(db, schema_version as u64, f)
+    }
+
+    /// Perform a durable write.
+    pub fn write(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
+        match w {
+            StoreWrite::Prepare { txn } => self.prepare(txn),
+            StoreWrite::Commit { txn } => self.commit(txn),
+            StoreWrite::Abort { txn_id } => self.abort(*txn_id),
+            StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
+            StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
+        }
+    }
+
+    /// Perform a read.
+    pub fn read(&mut self, r: &StoreRead) -> Result<ReadOutcome, StoreError> {
+        match r {
+            StoreRead::LogRange { database, after, limit } => {
+                self.ensure_database(database)?;
+                let conn = &self.dbs[database].writer;
+                let mut stmt = conn.prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+                let mut rows = stmt.query(params![after, limit])?;
+                let mut entries = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let seq: u64 = r.get(0)?;
+                    let payload: Vec<u8> = r.get(1)?;
+                    entries.push(LogEntry { seq, txn: from_blob(&payload, "log entry")? });
+                }
+                let head = log_head(conn)?;
+                Ok(ReadOutcome::Log { entries, head })
+            }
+        }
+    }
+
+    fn prepare(&mut self, txn: &Txn) -> Result<StoreOutcome, StoreError> {
+        let tx = self.system.unchecked_transaction()?;
+        let id = txn_id_bytes(txn.id);
+        tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)", params![id, to_blob(txn)])?;
+        for r in &txn.rows {
+            tx.execute(
+                "INSERT OR REPLACE INTO intents (db, tbl, key, txn_id) VALUES (?1, ?2, ?3, ?4)",
+                params![r.database, r.table, r.key.0, id],
+            )?;
+        }
+        bump_max_hlc(&tx, txn.id)?;
+        tx.commit()?;
+        Ok(StoreOutcome::default())
+    }
+
+    fn commit(&mut self, txn: &Txn) -> Result<StoreOutcome, StoreError> {
+        let id = txn_id_bytes(txn.id);
+        // 1. The decision, durable before any database sees the rows.
+        {
+            let tx = self.system.unchecked_transaction()?;
+            tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)", params![id, to_blob(txn)])?;
+            bump_max_hlc(&tx, txn.id)?;
+            tx.commit()?;
+        }
+        // 2. Apply per database, each atomically with its marker and log entry.
+        let mut heads = BTreeMap::new();
+        for db in txn.databases() {
+            self.ensure_database(&db)?;
+            let conn = &self.dbs[&db].writer;
+            let tx = conn.unchecked_transaction()?;
+            apply::apply_txn(&tx, &db, txn)?;
+            let head = log_head(&tx)?;
+            tx.commit()?;
+            heads.insert(db, head);
+        }
+        // 3. Done: drop the payload and release intents.
+        let tx = self.system.unchecked_transaction()?;
+        tx.execute("UPDATE txns SET payload = NULL WHERE id = ?1", [&id])?;
+        tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
+        tx.commit()?;
+        Ok(StoreOutcome { heads })
+    }
+
+    fn abort(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
+        let id = txn_id_bytes(txn_id);
+        let tx = self.system.unchecked_transaction()?;
+        let state: Option<String> = tx.query_row("SELECT state FROM txns WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+        if state.as_deref() != Some("COMMITTED") {
+            tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)", [&id])?;
+        }
+        tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
+        tx.commit()?;
+        Ok(StoreOutcome::default())
+    }
+
+    fn apply_log(&mut self, peer: NodeId, database: &str, entries: &[LogEntry]) -> Result<StoreOutcome, StoreError> {
+        self.ensure_database(database)?;
+        let conn = &self.dbs[database].writer;
+        let tx = conn.unchecked_transaction()?;
+        let mut last = None;
+        for e in entries {
+            apply::apply_txn(&tx, database, &e.txn)?;
+            last = Some(e.seq);
+        }
+        if let Some(seq) = last {
+            tx.execute(
+                "INSERT INTO __marmot_progress (peer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (peer) DO UPDATE SET seq = max(seq, excluded.seq)",
+                params![peer, seq],
+            )?;
+        }
+        let head = log_head(&tx)?;
+        tx.commit()?;
+        if let Some(max) = entries.iter().map(|e| e.txn.id).max() {
+            bump_max_hlc(&self.system, max)?;
+        }
+        Ok(StoreOutcome { heads: BTreeMap::from([(database.to_string(), head)]) })
+    }
+
+    fn save_membership(&mut self, incarnation: u64, members: &[MemberDigest]) -> Result<StoreOutcome, StoreError> {
+        let tx = self.system.unchecked_transaction()?;
+        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)", [incarnation.to_be_bytes().to_vec()])?;
+        tx.execute("DELETE FROM members", [])?;
+        for m in members {
+            tx.execute("INSERT INTO members (id, digest) VALUES (?1, ?2)", params![m.id, to_blob(m)])?;
+        }
+        tx.commit()?;
+        Ok(StoreOutcome::default())
+    }
+
+    /// Everything the core needs to resume after a restart.
+    pub fn recover(&mut self) -> Result<RecoveredState, StoreError> {
+        let mut st = RecoveredState::default();
+        if let Some(b) = self.meta("incarnation")? {
+            st.incarnation = u64::from_be_bytes(b.as_slice().try_into().map_err(|_| StoreError::Corrupt("incarnation".into()))?);
+        }
+        if let Some(b) = self.meta("max_hlc")? {
+            st.max_hlc = from_blob::<Hlc>(&b, "max_hlc")?;
+        }
+        {
+            let mut s = self.system.prepare("SELECT digest FROM members ORDER BY id")?;
+            let mut rows = s.query([])?;
+            while let Some(r) = rows.next()? {
+                let b: Vec<u8> = r.get(0)?;
+                st.members.push(from_blob(&b, "member")?);
+            }
+        }
+        {
+            let mut s = self.system.prepare("SELECT id, state, payload FROM txns ORDER BY id")?;
+            let mut rows = s.query([])?;
+            while let Some(r) = rows.next()? {
+                let id = txn_id_from_bytes(&r.get::<_, Vec<u8>>(0)?)?;
+                let state: String = r.get(1)?;
+                let payload: Option<Vec<u8>> = r.get(2)?;
+                match (state.as_str(), payload) {
+                    ("PREPARED", Some(p)) => st.txns.push((from_blob(&p, "txn")?, RecoveredTxnState::Prepared)),
+                    ("COMMITTED", Some(p)) => st.txns.push((from_blob(&p, "txn")?, RecoveredTxnState::Committing)),
+                    ("COMMITTED", None) => st.decided.push((id, true)),
+                    (_, _) => st.decided.push((id, false)),
+                }
+            }
+        }
+        for (name, db) in &self.dbs {
+            st.heads.insert(name.clone(), log_head(&db.writer)?);
+            let mut s = db.writer.prepare("SELECT peer, seq FROM __marmot_progress ORDER BY peer")?;
+            let mut rows = s.query([])?;
+            while let Some(r) = rows.next()? {
+                st.progress.insert((r.get(0)?, name.clone()), r.get(1)?);
+            }
+        }
+        Ok(st)
+    }
+}
+
+fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
+    let cur: Option<Vec<u8>> = conn.query_row("SELECT value FROM meta WHERE key = 'max_hlc'", [], |r| r.get(0)).optional()?;
+    let cur = cur.map(|b| from_blob::<Hlc>(&b, "max_hlc")).transpose()?;
+    if cur.is_none_or(|c| id > c) {
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)", [to_blob(&id)])?;
+    }
+    Ok(())
+}
+
+fn log_head(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM __marmot_log", [], |r| r.get(0))?)
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
+    let conn = match loc {
+        Location::Dir(dir) => {
+            let c = Connection::open(dir.join(format!("{name}.db")))?;
+            c.busy_timeout(std::time::Duration::from_secs(5))?;
+            let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Io(format!("{name}: could not enable WAL mode (got {mode})")));
+            }
+            c.execute_batch(match sync {
+                Synchronous::Normal => "PRAGMA synchronous = NORMAL;",
+                Synchronous::Full => "PRAGMA synchronous = FULL;",
+            })?;
+            c
+        }
+        Location::Memory(ns) => Connection::open_with_flags(
+            format!("file:/{ns}/{name}?vfs=memdb"),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+        )?,
+    };
+    Ok(conn)
+}

@@ -1,0 +1,102 @@
+//! marmot's own tables, and what the store needs to know about user tables.
+//!
+//! Per database file, beside the user's tables (never inside them):
+//! - `__marmot_row_versions`: LWW version (HLC, origin) and tombstone flag per row key;
+//! - `__marmot_applied`: the applied-transaction marker (exactly-once apply);
+//! - `__marmot_log`: this node's log of applied transactions, `seq` = per-node sequence;
+//! - `__marmot_progress`: position consumed in each peer's log of this database.
+//!
+//! In the system database `__marmot_system`: identity and incarnation (`meta`),
+//! membership, transaction records and intents, and the list of databases.
+
+use rusqlite::Connection;
+
+use super::codec::ident;
+use super::StoreError;
+
+/// Prefix of every table marmot owns; hidden from clients.
+pub const INTERNAL_PREFIX: &str = "__marmot";
+
+/// DDL of marmot's tables in every user database file.
+pub const DATABASE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS __marmot_row_versions (
+  tbl TEXT NOT NULL, key BLOB NOT NULL, wall INTEGER NOT NULL, logical INTEGER NOT NULL,
+  node INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS __marmot_applied (txn_id BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS __marmot_log (seq INTEGER PRIMARY KEY, txn_id BLOB NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS __marmot_progress (peer INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+";
+
+/// DDL of the system database.
+pub const SYSTEM_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS members (id INTEGER PRIMARY KEY, digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS txns (id BLOB PRIMARY KEY, state TEXT NOT NULL, payload BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS intents (db TEXT NOT NULL, tbl TEXT NOT NULL, key BLOB NOT NULL,
+  txn_id BLOB NOT NULL, PRIMARY KEY (db, tbl, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS intents_by_txn ON intents (txn_id);
+";
+
+/// The shape of a user table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableInfo {
+    /// Table name.
+    pub name: String,
+    /// Column names in declaration order.
+    pub columns: Vec<String>,
+    /// Primary key columns in key order; empty = keyed by rowid.
+    pub pk: Vec<String>,
+}
+
+impl TableInfo {
+    /// SQL expressions (over `alias.`) that make up the row key.
+    pub fn key_exprs(&self, alias: &str) -> Vec<String> {
+        if self.pk.is_empty() {
+            vec![format!("{alias}.rowid")]
+        } else {
+            self.pk.iter().map(|c| format!("{alias}.{}", ident(c))).collect()
+        }
+    }
+
+    /// `WHERE` clause locating one row by key, with `?1..` placeholders.
+    pub fn key_predicate(&self) -> String {
+        if self.pk.is_empty() {
+            "rowid = ?1".to_string()
+        } else {
+            self.pk.iter().enumerate().map(|(i, c)| format!("{} IS ?{}", ident(c), i + 1)).collect::<Vec<_>>().join(" AND ")
+        }
+    }
+}
+
+/// Whether a table is one of marmot's or SQLite's own.
+pub fn is_internal(name: &str) -> bool {
+    name.starts_with(INTERNAL_PREFIX) || name.starts_with("sqlite_")
+}
+
+/// The user tables of a database, sorted by name.
+pub fn user_tables(conn: &Connection) -> Result<Vec<TableInfo>, StoreError> {
+    let mut stmt = conn.prepare("SELECT name FROM main.sqlite_master WHERE type = 'table' ORDER BY name")?;
+    let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    names.into_iter().filter(|n| !is_internal(n)).map(|n| table_info(conn, &n)).collect()
+}
+
+/// The shape of one table.
+pub fn table_info(conn: &Connection, table: &str) -> Result<TableInfo, StoreError> {
+    let mut stmt = conn.prepare(&format!("PRAGMA main.table_info({})", ident(table)))?;
+    let mut cols: Vec<(String, i64)> = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        cols.push((r.get(1)?, r.get(5)?));
+    }
+    if cols.is_empty() {
+        return Err(StoreError::NoSuchTable(table.to_string()));
+    }
+    let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.1 > 0).map(|c| (c.1, c.0.clone())).collect();
+    pk.sort();
+    Ok(TableInfo {
+        name: table.to_string(),
+        columns: cols.into_iter().map(|c| c.0).collect(),
+        pk: pk.into_iter().map(|p| p.1).collect(),
+    })
+}
