@@ -155,7 +155,8 @@ impl Node {
         }
         let f = self.inflight.remove(&id).expect("present");
         self.decide_abort(id, &f.targets);
-        let err = WriteError::NotEnoughAcks { got: f.yes.len(), needed: f.needed, consistency: f.consistency.to_string() };
+        let err =
+            WriteError::NotEnoughAcks { got: f.yes.len(), needed: f.needed, consistency: f.consistency.to_string() };
         self.reply(f.req, Reply::Failed(err));
     }
 

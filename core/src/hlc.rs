@@ -41,10 +41,7 @@ impl HlcClock {
     /// A clock for `node` that will never issue a timestamp at or below `floor`
     /// (pass the highest timestamp recovered from storage after a restart).
     pub fn new(node: NodeId, floor: Hlc) -> Self {
-        Self {
-            node,
-            last: Hlc { wall: floor.wall, logical: floor.logical, node },
-        }
+        Self { node, last: Hlc { wall: floor.wall, logical: floor.logical, node } }
     }
 
     /// The last timestamp issued or observed.

@@ -246,7 +246,9 @@ impl Membership {
                 }
                 Some(m) => {
                     let before = m.state();
-                    if d.admin_gen > m.digest.admin_gen || (d.admin_gen == m.digest.admin_gen && d.removed && !m.digest.removed) {
+                    if d.admin_gen > m.digest.admin_gen
+                        || (d.admin_gen == m.digest.admin_gen && d.removed && !m.digest.removed)
+                    {
                         m.digest.admin_gen = d.admin_gen;
                         m.digest.removed = d.removed;
                         durable = true;

@@ -86,7 +86,14 @@ impl Node {
         }
         for (id, paddr) in peers {
             members.add_peer(
-                MemberDigest { id, addr: paddr, state: MemberState::Alive, incarnation: 0, admin_gen: 0, removed: false },
+                MemberDigest {
+                    id,
+                    addr: paddr,
+                    state: MemberState::Alive,
+                    incarnation: 0,
+                    admin_gen: 0,
+                    removed: false,
+                },
                 0,
             );
         }
@@ -237,7 +244,7 @@ impl Node {
 
     fn recover_txn(&mut self, txn: crate::types::Txn, state: RecoveredTxnState) {
         let id = txn.id;
-        self.part.install(txn.clone(), self.now);
+        self.part.install(txn.clone(), self.now, true);
         match state {
             RecoveredTxnState::Committing => self.commit_local(id),
             RecoveredTxnState::Prepared if txn.coordinator == self.me => {
@@ -403,7 +410,11 @@ impl Node {
         if enough && self.catchup.level_with_join_targets() {
             self.members.set_local_state(MemberState::Alive);
             self.observe(Observation::CaughtUp);
-            self.observe(Observation::MemberChanged { id: self.me, from: MemberState::Joining, to: MemberState::Alive });
+            self.observe(Observation::MemberChanged {
+                id: self.me,
+                from: MemberState::Joining,
+                to: MemberState::Alive,
+            });
             self.gossip_round();
         }
     }

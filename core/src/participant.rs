@@ -51,14 +51,15 @@ impl Participant {
         out
     }
 
-    /// Hold intents for `txn` and remember it as prepared (not yet durable).
-    pub(crate) fn install(&mut self, txn: Txn, now: Millis) {
+    /// Hold intents for `txn` and remember it as prepared (`durable`: recovered from
+    /// storage rather than just received).
+    pub(crate) fn install(&mut self, txn: Txn, now: Millis, durable: bool) {
         for r in &txn.rows {
             self.intents.insert(r.intent_key(), txn.id);
         }
         self.prepared.insert(
             txn.id,
-            Prepared { txn, last_heard: now, durable: false, committing: false, last_query: None, answers: BTreeMap::new() },
+            Prepared { txn, last_heard: now, durable, committing: false, last_query: None, answers: BTreeMap::new() },
         );
     }
 
@@ -92,7 +93,7 @@ impl Node {
             Some(true) => {
                 // COMMIT overtook PREPARE: apply it now.
                 if !self.part.prepared.contains_key(&id) {
-                    self.part.install(txn, self.now);
+                    self.part.install(txn, self.now, false);
                     self.commit_local(id);
                 }
                 return;
@@ -110,7 +111,7 @@ impl Node {
             self.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
             return;
         }
-        self.part.install(txn.clone(), self.now);
+        self.part.install(txn.clone(), self.now, false);
         self.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
     }
 

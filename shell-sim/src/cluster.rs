@@ -107,7 +107,10 @@ impl Shared {
     }
 
     pub(crate) fn peers_of(&self, id: NodeId) -> Vec<(NodeId, String)> {
-        (1..=self.spec.nodes).filter(|p| *p != id).map(|p| (p, format!("{}:{}", host_name(p), crate::host::PORT))).collect()
+        (1..=self.spec.nodes)
+            .filter(|p| *p != id)
+            .map(|p| (p, format!("{}:{}", host_name(p), crate::host::PORT)))
+            .collect()
     }
 
     pub(crate) fn set_inbox(&self, id: NodeId, tx: UnboundedSender<HostRequest>) {
@@ -219,7 +222,14 @@ impl SimCluster {
     fn push(&mut self, node: NodeId, txn: Option<ClientTxn>, make: impl FnOnce(usize) -> HostRequest) -> usize {
         let idx = {
             let mut r = self.shared.results.borrow_mut();
-            r.push(ClientResult { node, txn, rows: Vec::new(), sent_ms: self.elapsed_ms(), answered_ms: None, outcome: None });
+            r.push(ClientResult {
+                node,
+                txn,
+                rows: Vec::new(),
+                sent_ms: self.elapsed_ms(),
+                answered_ms: None,
+                outcome: None,
+            });
             r.len() - 1
         };
         let sent = !self.is_down(node)

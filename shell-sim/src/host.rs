@@ -61,7 +61,10 @@ impl Host {
                 Output::Observe(o) => {
                     if let Observation::ClockIssued(h) = &o {
                         if self.last_issued.is_some_and(|l| *h <= l) {
-                            self.shared.violation(format!("node {} HLC went backwards: {h} after {:?}", self.id, self.last_issued));
+                            self.shared.violation(format!(
+                                "node {} HLC went backwards: {h} after {:?}",
+                                self.id, self.last_issued
+                            ));
                         }
                         self.last_issued = Some(*h);
                     }

@@ -30,7 +30,11 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         return Ok(None);
     }
     let incoming = Version(txn.id);
-    let mine = Txn { id: txn.id, coordinator: txn.coordinator, rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect() };
+    let mine = Txn {
+        id: txn.id,
+        coordinator: txn.coordinator,
+        rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect(),
+    };
     for row in &mine.rows {
         let existing: Option<(u64, u32, u64)> = conn
             .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
@@ -55,7 +59,12 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
                     vals.push(Bind(&cv.value));
                 }
                 let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
-                let sql = format!("INSERT OR REPLACE INTO main.{} ({}) VALUES ({})", ident(&row.table), cols.join(", "), marks.join(", "));
+                let sql = format!(
+                    "INSERT OR REPLACE INTO main.{} ({}) VALUES ({})",
+                    ident(&row.table),
+                    cols.join(", "),
+                    marks.join(", ")
+                );
                 conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(vals.iter()))?;
             }
             _ => {

@@ -39,10 +39,15 @@ impl CaptureConn {
     /// Wrap a connection: register functions and the capture table. With `seed`,
     /// `random()` and `randomblob()` become deterministic (simulation).
     pub fn new(conn: Connection, seed: Option<u64>) -> Result<Self, StoreError> {
-        conn.create_scalar_function("marmot_row", -1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-            let vals: Vec<Value> = (0..ctx.len()).map(|i| from_ref(ctx.get_raw(i))).collect();
-            Ok(encode_values(&vals))
-        })?;
+        conn.create_scalar_function(
+            "marmot_row",
+            -1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                let vals: Vec<Value> = (0..ctx.len()).map(|i| from_ref(ctx.get_raw(i))).collect();
+                Ok(encode_values(&vals))
+            },
+        )?;
         if let Some(seed) = seed {
             let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
             let r1 = rng.clone();
@@ -119,7 +124,8 @@ impl CaptureConn {
         let mut order: Vec<Touch> = Vec::new();
         let mut index: BTreeMap<(String, Vec<u8>), usize> = BTreeMap::new();
         {
-            let mut stmt = self.conn.prepare("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
+            let mut stmt =
+                self.conn.prepare("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let table: String = r.get(0)?;
@@ -210,4 +216,3 @@ fn trigger_sql(t: &TableInfo) -> String {
         orow = row("OLD"),
     )
 }
-

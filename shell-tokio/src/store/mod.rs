@@ -116,7 +116,11 @@ impl Store {
 
     /// The node id: the configured one, or (configured 0) the one generated on first
     /// start and kept since; `generate` is called only when none is stored.
-    pub fn node_identity(&mut self, configured: NodeId, generate: impl FnOnce() -> NodeId) -> Result<NodeId, StoreError> {
+    pub fn node_identity(
+        &mut self,
+        configured: NodeId,
+        generate: impl FnOnce() -> NodeId,
+    ) -> Result<NodeId, StoreError> {
         if configured != 0 {
             self.set_meta("node_id", &configured.to_be_bytes())?;
             return Ok(configured);
@@ -137,6 +141,11 @@ impl Store {
     fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.system.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![key, value])?;
         Ok(())
+    }
+
+    /// The system database connection (for checks and diagnostics).
+    pub fn system_conn(&self) -> &Connection {
+        &self.system
     }
 
     /// Create a database (file and marmot tables) if it does not exist yet.
@@ -198,7 +207,8 @@ impl Store {
             StoreRead::LogRange { database, after, limit } => {
                 self.ensure_database(database)?;
                 let conn = &self.dbs[database].writer;
-                let mut stmt = conn.prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
                 let mut rows = stmt.query(params![after, limit])?;
                 let mut entries = Vec::new();
                 while let Some(r) = rows.next()? {
@@ -215,7 +225,10 @@ impl Store {
     fn prepare(&mut self, txn: &Txn) -> Result<StoreOutcome, StoreError> {
         let tx = self.system.unchecked_transaction()?;
         let id = txn_id_bytes(txn.id);
-        tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)", params![id, to_blob(txn)])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)",
+            params![id, to_blob(txn)],
+        )?;
         for r in &txn.rows {
             tx.execute(
                 "INSERT OR REPLACE INTO intents (db, tbl, key, txn_id) VALUES (?1, ?2, ?3, ?4)",
@@ -232,7 +245,10 @@ impl Store {
         // 1. The decision, durable before any database sees the rows.
         {
             let tx = self.system.unchecked_transaction()?;
-            tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)", params![id, to_blob(txn)])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)",
+                params![id, to_blob(txn)],
+            )?;
             bump_max_hlc(&tx, txn.id)?;
             tx.commit()?;
         }
@@ -258,7 +274,8 @@ impl Store {
     fn abort(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
         let id = txn_id_bytes(txn_id);
         let tx = self.system.unchecked_transaction()?;
-        let state: Option<String> = tx.query_row("SELECT state FROM txns WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+        let state: Option<String> =
+            tx.query_row("SELECT state FROM txns WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
         if state.as_deref() != Some("COMMITTED") {
             tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)", [&id])?;
         }
@@ -293,7 +310,10 @@ impl Store {
 
     fn save_membership(&mut self, incarnation: u64, members: &[MemberDigest]) -> Result<StoreOutcome, StoreError> {
         let tx = self.system.unchecked_transaction()?;
-        tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)", [incarnation.to_be_bytes().to_vec()])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)",
+            [incarnation.to_be_bytes().to_vec()],
+        )?;
         tx.execute("DELETE FROM members", [])?;
         for m in members {
             tx.execute("INSERT INTO members (id, digest) VALUES (?1, ?2)", params![m.id, to_blob(m)])?;
@@ -306,7 +326,8 @@ impl Store {
     pub fn recover(&mut self) -> Result<RecoveredState, StoreError> {
         let mut st = RecoveredState::default();
         if let Some(b) = self.meta("incarnation")? {
-            st.incarnation = u64::from_be_bytes(b.as_slice().try_into().map_err(|_| StoreError::Corrupt("incarnation".into()))?);
+            st.incarnation =
+                u64::from_be_bytes(b.as_slice().try_into().map_err(|_| StoreError::Corrupt("incarnation".into()))?);
         }
         if let Some(b) = self.meta("max_hlc")? {
             st.max_hlc = from_blob::<Hlc>(&b, "max_hlc")?;
@@ -347,7 +368,8 @@ impl Store {
 }
 
 fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
-    let cur: Option<Vec<u8>> = conn.query_row("SELECT value FROM meta WHERE key = 'max_hlc'", [], |r| r.get(0)).optional()?;
+    let cur: Option<Vec<u8>> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'max_hlc'", [], |r| r.get(0)).optional()?;
     let cur = cur.map(|b| from_blob::<Hlc>(&b, "max_hlc")).transpose()?;
     if cur.is_none_or(|c| id > c) {
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)", [to_blob(&id)])?;

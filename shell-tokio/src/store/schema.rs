@@ -64,7 +64,12 @@ impl TableInfo {
         if self.pk.is_empty() {
             "rowid = ?1".to_string()
         } else {
-            self.pk.iter().enumerate().map(|(i, c)| format!("{} IS ?{}", ident(c), i + 1)).collect::<Vec<_>>().join(" AND ")
+            self.pk
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{} IS ?{}", ident(c), i + 1))
+                .collect::<Vec<_>>()
+                .join(" AND ")
         }
     }
 }

@@ -1,0 +1,219 @@
+//! Invariants, checked against every node's real store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use marmot_core::io::Observation;
+use marmot_core::{Consistency, Hlc, NodeId, Txn, TxnId, Value};
+use marmot_shell_sim::{ClientOutcome, SimCluster};
+use marmot_shell_tokio::store::codec::{encode_key, from_blob, from_ref, ident, txn_id_from_bytes};
+use marmot_shell_tokio::store::schema::user_tables;
+use marmot_shell_tokio::store::Store;
+
+/// Row key bytes -> row values.
+pub type TableRows = BTreeMap<Vec<u8>, Vec<Value>>;
+
+/// (database, table, key bytes).
+type RowAddr = (String, String, Vec<u8>);
+
+/// Everything checked about one database on one node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DbSnap {
+    /// User tables: name -> rows by key.
+    pub tables: BTreeMap<String, TableRows>,
+    /// (table, key) -> (version, tombstone).
+    pub versions: BTreeMap<(String, Vec<u8>), (Hlc, bool)>,
+    /// Applied transaction markers.
+    pub applied: BTreeSet<TxnId>,
+}
+
+/// One node's state.
+#[derive(Clone, Debug)]
+pub struct NodeSnap {
+    /// Per database.
+    pub dbs: BTreeMap<String, DbSnap>,
+    /// Every transaction in this node's logs, per database.
+    pub logs: BTreeMap<String, Vec<Txn>>,
+    /// Intents held.
+    pub intents: i64,
+    /// Transaction records still carrying a payload (prepared or committing).
+    pub open_txns: i64,
+    /// Transactions recorded as aborted.
+    pub aborted: BTreeSet<TxnId>,
+}
+
+fn q<T>(r: rusqlite::Result<T>) -> T {
+    r.expect("checker query on a healthy store")
+}
+
+/// Read a node's state from its store.
+pub fn snapshot(store: &mut Store) -> NodeSnap {
+    let mut dbs = BTreeMap::new();
+    let mut logs = BTreeMap::new();
+    for db in store.databases() {
+        let conn = store.conn(&db).expect("database");
+        let mut tables = BTreeMap::new();
+        for t in user_tables(conn).expect("tables") {
+            let keys = t.key_exprs("t");
+            let cols: Vec<String> = t.columns.iter().map(|c| format!("t.{}", ident(c))).collect();
+            let sql = format!("SELECT {}, {} FROM main.{} AS t", keys.join(", "), cols.join(", "), ident(&t.name));
+            let mut stmt = q(conn.prepare(&sql));
+            let mut rows = q(stmt.query([]));
+            let mut map = BTreeMap::new();
+            while let Some(r) = q(rows.next()) {
+                let vals: Vec<Value> = (0..keys.len() + cols.len()).map(|i| from_ref(q(r.get_ref(i)))).collect();
+                let (k, v) = vals.split_at(keys.len());
+                map.insert(encode_key(k).0, v.to_vec());
+            }
+            tables.insert(t.name.clone(), map);
+        }
+        let mut versions = BTreeMap::new();
+        {
+            let mut stmt = q(conn.prepare("SELECT tbl, key, wall, logical, node, deleted FROM __marmot_row_versions"));
+            let mut rows = q(stmt.query([]));
+            while let Some(r) = q(rows.next()) {
+                let h = Hlc { wall: q(r.get(2)), logical: q(r.get(3)), node: q(r.get(4)) };
+                versions.insert((q(r.get(0)), q(r.get(1))), (h, q(r.get::<_, bool>(5))));
+            }
+        }
+        let mut applied = BTreeSet::new();
+        {
+            let mut stmt = q(conn.prepare("SELECT txn_id FROM __marmot_applied"));
+            let mut rows = q(stmt.query([]));
+            while let Some(r) = q(rows.next()) {
+                applied.insert(txn_id_from_bytes(&q(r.get::<_, Vec<u8>>(0))).expect("txn id"));
+            }
+        }
+        let mut log = Vec::new();
+        {
+            let mut stmt = q(conn.prepare("SELECT payload FROM __marmot_log ORDER BY seq"));
+            let mut rows = q(stmt.query([]));
+            while let Some(r) = q(rows.next()) {
+                log.push(from_blob::<Txn>(&q(r.get::<_, Vec<u8>>(0)), "log").expect("log entry"));
+            }
+        }
+        logs.insert(db.clone(), log);
+        dbs.insert(db, DbSnap { tables, versions, applied });
+    }
+    let sys = store.system_conn();
+    let intents: i64 = q(sys.query_row("SELECT count(*) FROM intents", [], |r| r.get(0)));
+    let open_txns: i64 = q(sys.query_row("SELECT count(*) FROM txns WHERE payload IS NOT NULL", [], |r| r.get(0)));
+    let mut aborted = BTreeSet::new();
+    {
+        let mut stmt = q(sys.prepare("SELECT id FROM txns WHERE state = 'ABORTED'"));
+        let mut rows = q(stmt.query([]));
+        while let Some(r) = q(rows.next()) {
+            aborted.insert(txn_id_from_bytes(&q(r.get::<_, Vec<u8>>(0))).expect("txn id"));
+        }
+    }
+    NodeSnap { dbs, logs, intents, open_txns, aborted }
+}
+
+/// Snapshots of every node.
+pub fn snapshots(c: &SimCluster) -> BTreeMap<NodeId, NodeSnap> {
+    (1..=c.spec().nodes).map(|n| (n, snapshot(&mut c.store(n).borrow_mut()))).collect()
+}
+
+/// Why the nodes have not converged yet (`None` = converged).
+pub fn divergence(snaps: &BTreeMap<NodeId, NodeSnap>) -> Option<String> {
+    let (first_id, first) = snaps.iter().next()?;
+    for (id, s) in snaps {
+        if s.intents != 0 || s.open_txns != 0 {
+            return Some(format!(
+                "node {id} still holds {} intents and {} open transaction records",
+                s.intents, s.open_txns
+            ));
+        }
+        for (db, d) in &first.dbs {
+            let Some(o) = s.dbs.get(db) else { return Some(format!("node {id} lacks database {db}")) };
+            if o.applied != d.applied {
+                let only_first = d.applied.difference(&o.applied).count();
+                let only_other = o.applied.difference(&d.applied).count();
+                return Some(format!("{db}: node {first_id} and node {id} differ in applied transactions ({only_first} vs {only_other} unique)"));
+            }
+            if o.tables != d.tables {
+                return Some(format!("{db}: table content differs between node {first_id} and node {id}"));
+            }
+            if o.versions != d.versions {
+                return Some(format!("{db}: row versions differ between node {first_id} and node {id}"));
+            }
+        }
+    }
+    None
+}
+
+/// Every invariant over the final state. Returns the violations found.
+pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<String> {
+    let mut v = c.violations();
+    if let Some(d) = divergence(snaps) {
+        v.push(format!("nodes differ: {d}"));
+    }
+    // Committed = applied anywhere; compute each row key's maximum version and image.
+    let mut best: BTreeMap<RowAddr, (Hlc, Option<Vec<Value>>)> = BTreeMap::new();
+    let mut applied_anywhere: BTreeSet<TxnId> = BTreeSet::new();
+    for s in snaps.values() {
+        for d in s.dbs.values() {
+            applied_anywhere.extend(d.applied.iter().copied());
+        }
+        for (db, log) in &s.logs {
+            for txn in log {
+                for r in &txn.rows {
+                    let k = (db.clone(), r.table.clone(), r.key.0.clone());
+                    let img = r.after.as_ref().map(|row| row.iter().map(|cv| cv.value.clone()).collect());
+                    match best.get(&k) {
+                        Some((h, _)) if *h >= txn.id => {}
+                        _ => {
+                            best.insert(k, (txn.id, img));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (id, s) in snaps {
+        for ((db, table, key), (h, img)) in &best {
+            let d = &s.dbs[db];
+            match d.versions.get(&(table.clone(), key.clone())) {
+                Some((got, _)) if got == h => {}
+                other => v.push(format!("node {id} {db}.{table} key {key:?}: version {other:?}, expected max {h}")),
+            }
+            let row = d.tables.get(table).and_then(|t| t.get(key));
+            if row != img.as_ref() {
+                v.push(format!("node {id} {db}.{table} key {key:?}: row {row:?}, expected image of {h}: {img:?}"));
+            }
+        }
+        for t in s.aborted.intersection(&applied_anywhere) {
+            v.push(format!("transaction {t} is aborted on node {id} but applied elsewhere"));
+        }
+    }
+    // Every write acknowledged at QUORUM or ALL survives (or is superseded) everywhere.
+    for r in c.results() {
+        let (Some(ClientOutcome::Committed(txn_id)), Some(txn)) = (&r.outcome, &r.txn) else { continue };
+        if txn.consistency == Consistency::One {
+            continue;
+        }
+        for row in &r.rows {
+            for (id, s) in snaps {
+                let got = s.dbs[&row.database].versions.get(&(row.table.clone(), row.key.0.clone())).map(|x| x.0);
+                if got.is_none_or(|g| g < *txn_id) {
+                    v.push(format!(
+                        "acknowledged {} write {txn_id} to {}.{} lost on node {id} (version {got:?})",
+                        txn.consistency, row.database, row.table
+                    ));
+                }
+            }
+        }
+    }
+    // No transaction decided both ways.
+    let mut decided: BTreeMap<TxnId, BTreeSet<bool>> = BTreeMap::new();
+    for (_, o) in c.observations() {
+        if let Observation::TxnDecided { txn_id, committed } = o {
+            decided.entry(txn_id).or_default().insert(committed);
+        }
+    }
+    for (t, ways) in decided {
+        if ways.len() > 1 {
+            v.push(format!("transaction {t} was decided both committed and aborted"));
+        }
+    }
+    v
+}

@@ -1,0 +1,398 @@
+//! Scenarios and the plans drawn for them from a seed: cluster shape, clock skews,
+//! latency, loss, a fault schedule, a workload schedule and the expectations specific
+//! to the scenario. Every drawn option is recorded so a failure can print it.
+
+use marmot_core::{Consistency, CoreConfig, NodeId};
+use marmot_shell_sim::{ClientTxn, ClusterSpec};
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::workload::{any_consistency, below, transaction, DATABASES, SCHEMA};
+
+/// The scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// No faults; 3 or 5 nodes; every consistency level.
+    SteadyState,
+    /// A minority/majority partition, then healing.
+    Partition,
+    /// The busiest coordinator crashes (mid-PREPARE, mid-COMMIT) and restarts.
+    CoordinatorCrash,
+    /// A participant crashes mid-transaction and restarts.
+    ParticipantCrash,
+    /// Two nodes write the same rows at the same instant.
+    SameRows,
+    /// Clock skew up to ±2 s between nodes.
+    ClockSkew,
+    /// Message loss, delay and reordering.
+    MessageLoss,
+    /// A node is down for a while and catches up by delta sync after restarting.
+    RestartCatchUp,
+    /// A node is REMOVED (traffic refused, quorum shrinks), then allowed back.
+    RemovedNode,
+    /// Everything at once, rates drawn from the seed.
+    Swarm,
+}
+
+impl Scenario {
+    /// The test function that runs it (for the replay command).
+    pub fn test_name(self) -> &'static str {
+        match self {
+            Scenario::SteadyState => "steady_state",
+            Scenario::Partition => "partition",
+            Scenario::CoordinatorCrash => "coordinator_crash",
+            Scenario::ParticipantCrash => "participant_crash",
+            Scenario::SameRows => "same_rows",
+            Scenario::ClockSkew => "clock_skew",
+            Scenario::MessageLoss => "message_loss",
+            Scenario::RestartCatchUp => "restart_catch_up",
+            Scenario::RemovedNode => "removed_node",
+            Scenario::Swarm => "swarm",
+        }
+    }
+}
+
+/// A fault or operator action at a point in simulated time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Cut links between two groups.
+    Partition(Vec<NodeId>, Vec<NodeId>),
+    /// Repair all links.
+    Heal,
+    /// Crash a node.
+    Crash(NodeId),
+    /// Restart a crashed node.
+    Restart(NodeId),
+    /// Set the per-tick link failure rate.
+    Loss(f64),
+    /// Operator: remove `node`, asked on `via`.
+    Remove {
+        /// Node receiving the admin call.
+        via: NodeId,
+        /// Node removed.
+        node: NodeId,
+    },
+    /// Operator: allow `node` back, asked on `via`.
+    Allow {
+        /// Node receiving the admin call.
+        via: NodeId,
+        /// Node allowed.
+        node: NodeId,
+    },
+}
+
+/// A scenario-specific property checked after the run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// QUORUM writes sent to these nodes in [from, to) all fail.
+    QuorumFailsOn {
+        /// Nodes (the minority side).
+        nodes: Vec<NodeId>,
+        /// Window start (sim ms).
+        from: u64,
+        /// Window end (sim ms).
+        to: u64,
+    },
+    /// At least one QUORUM write sent to these nodes in [from, to) commits, and none
+    /// fails for lack of acks.
+    QuorumSucceedsOn {
+        /// Nodes (the majority side).
+        nodes: Vec<NodeId>,
+        /// Window start.
+        from: u64,
+        /// Window end.
+        to: u64,
+    },
+    /// Writes sent to a removed node in [from, to) fail, and its traffic is refused.
+    RemovedRefused {
+        /// The removed node.
+        node: NodeId,
+        /// Window start.
+        from: u64,
+        /// Window end.
+        to: u64,
+    },
+    /// The node restarted with a higher incarnation.
+    IncarnationBumped {
+        /// Which node.
+        node: NodeId,
+        /// At least this incarnation at the end.
+        at_least: u64,
+    },
+}
+
+/// Everything drawn for one run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Which scenario.
+    pub scenario: Scenario,
+    /// The seed.
+    pub seed: u64,
+    /// Cluster shape.
+    pub spec: ClusterSpec,
+    /// Fault schedule (sim ms, fault), sorted.
+    pub faults: Vec<(u64, Fault)>,
+    /// Workload schedule (sim ms, node, transaction), sorted.
+    pub writes: Vec<(u64, NodeId, ClientTxn)>,
+    /// Length of the safety phase.
+    pub safety_ms: u64,
+    /// Convergence bound of the liveness phase.
+    pub liveness_ms: u64,
+    /// Scenario-specific expectations.
+    pub expectations: Vec<Expectation>,
+    /// Every option drawn, for the failure report.
+    pub options: Vec<(String, String)>,
+}
+
+struct Draw {
+    rng: ChaCha8Rng,
+    options: Vec<(String, String)>,
+}
+
+impl Draw {
+    fn range(&mut self, name: &str, lo: u64, hi: u64) -> u64 {
+        let v = lo + below(&mut self.rng, hi - lo + 1);
+        self.options.push((name.into(), v.to_string()));
+        v
+    }
+    fn note(&mut self, name: &str, v: impl std::fmt::Debug) {
+        self.options.push((name.into(), format!("{v:?}")));
+    }
+}
+
+/// Workload writes at a steady rate on the given nodes.
+fn writes(
+    d: &mut Draw,
+    nodes: &[NodeId],
+    from: u64,
+    to: u64,
+    every_ms: u64,
+    keys: u64,
+    c: Option<Consistency>,
+) -> Vec<(u64, NodeId, ClientTxn)> {
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        let node = nodes[below(&mut d.rng, nodes.len() as u64) as usize];
+        let cons = c.unwrap_or_else(|| any_consistency(&mut d.rng));
+        out.push((t, node, transaction(&mut d.rng, keys, cons)));
+        t += 1 + below(&mut d.rng, every_ms * 2);
+    }
+    out
+}
+
+impl Plan {
+    /// Draw the plan of `scenario` for `seed`.
+    pub fn draw(scenario: Scenario, seed: u64) -> Plan {
+        let mut d = Draw { rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_726d_6f74), options: Vec::new() };
+        let core = CoreConfig::default();
+        let mut n: u64 = if seed.is_multiple_of(2) { 3 } else { 5 };
+        let mut skews = [0i64; 5];
+        let mut max_latency = 1 + below(&mut d.rng, 10);
+        let mut faults: Vec<(u64, Fault)> = Vec::new();
+        let mut expectations = Vec::new();
+        let keys = d.range("keys", 6, 24);
+        let safety_ms = 20_000;
+        let all = |n: u64| (1..=n).collect::<Vec<_>>();
+        let wl: Vec<(u64, NodeId, ClientTxn)>;
+        match scenario {
+            Scenario::SteadyState => {
+                let every = d.range("write_every_ms", 20, 80);
+                wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+            }
+            Scenario::Partition => {
+                let minority_size = (n - 1) / 2;
+                let mut nodes = all(n);
+                let mut minority = Vec::new();
+                for _ in 0..minority_size {
+                    let i = below(&mut d.rng, nodes.len() as u64) as usize;
+                    minority.push(nodes.remove(i));
+                }
+                minority.sort();
+                let majority = nodes;
+                let start = d.range("partition_at_ms", 2000, 5000);
+                let heal = start + d.range("partition_for_ms", 6000, 12_000);
+                d.note("minority", &minority);
+                faults.push((start, Fault::Partition(minority.clone(), majority.clone())));
+                faults.push((heal, Fault::Heal));
+                let every = d.range("write_every_ms", 20, 60);
+                wl = writes(&mut d, &all(n), 500, safety_ms - 3000, every, keys, Some(Consistency::Quorum));
+                let settle = core.prepare_timeout_ms + 100;
+                expectations.push(Expectation::QuorumFailsOn {
+                    nodes: minority,
+                    from: start,
+                    to: heal.saturating_sub(settle),
+                });
+                expectations.push(Expectation::QuorumSucceedsOn {
+                    nodes: majority,
+                    from: start + 200,
+                    to: heal.saturating_sub(settle),
+                });
+            }
+            Scenario::CoordinatorCrash => {
+                let c = 1 + below(&mut d.rng, n);
+                d.note("coordinator", c);
+                let every = d.range("write_every_ms", 5, 20);
+                let mut w = writes(&mut d, &[c], 500, 16_000, every, keys, None);
+                w.extend(writes(&mut d, &all(n), 500, 16_000, every * 4, keys, None));
+                wl = w;
+                let mut t = 0;
+                for cycle in 0..d.range("crash_cycles", 1, 3) {
+                    t += d.range(&format!("crash{cycle}_after_ms"), 1500, 5000);
+                    faults.push((t, Fault::Crash(c)));
+                    t += d.range(&format!("crash{cycle}_down_ms"), 300, 4000);
+                    faults.push((t, Fault::Restart(c)));
+                }
+            }
+            Scenario::ParticipantCrash => {
+                let p = 1 + below(&mut d.rng, n);
+                d.note("participant", p);
+                let others: Vec<NodeId> = all(n).into_iter().filter(|x| *x != p).collect();
+                let every = d.range("write_every_ms", 5, 25);
+                wl = writes(&mut d, &others, 500, 16_000, every, keys, None);
+                let mut t = 0;
+                for cycle in 0..d.range("crash_cycles", 1, 3) {
+                    t += d.range(&format!("crash{cycle}_after_ms"), 1500, 5000);
+                    faults.push((t, Fault::Crash(p)));
+                    t += d.range(&format!("crash{cycle}_down_ms"), 300, 6000);
+                    faults.push((t, Fault::Restart(p)));
+                }
+            }
+            Scenario::SameRows => {
+                n = 3;
+                let hot = d.range("hot_keys", 1, 4);
+                let mut w = Vec::new();
+                let mut t = 500;
+                while t < 15_000 {
+                    let a = 1 + below(&mut d.rng, n);
+                    let b = 1 + (a + below(&mut d.rng, n - 1)) % n;
+                    let cons = any_consistency(&mut d.rng);
+                    w.push((t, a, transaction(&mut d.rng, hot, cons)));
+                    w.push((t, b, transaction(&mut d.rng, hot, cons)));
+                    t += 5 + below(&mut d.rng, 60);
+                }
+                wl = w;
+            }
+            Scenario::ClockSkew => {
+                for s in skews.iter_mut() {
+                    *s = below(&mut d.rng, 4001) as i64 - 2000;
+                }
+                d.note("skews_ms", &skews[..n as usize]);
+                let every = d.range("write_every_ms", 20, 60);
+                wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+            }
+            Scenario::MessageLoss => {
+                max_latency = d.range("max_latency_ms", 5, 60);
+                let loss = d.range("loss_per_mille", 2, 40) as f64 / 1000.0;
+                faults.push((0, Fault::Loss(loss)));
+                let every = d.range("write_every_ms", 20, 60);
+                wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+            }
+            Scenario::RestartCatchUp => {
+                let r = 1 + below(&mut d.rng, n);
+                d.note("restarted", r);
+                let down_at = d.range("down_at_ms", 1000, 3000);
+                let up_at = down_at + d.range("down_for_ms", 5000, 12_000);
+                faults.push((down_at, Fault::Crash(r)));
+                faults.push((up_at, Fault::Restart(r)));
+                let others: Vec<NodeId> = all(n).into_iter().filter(|x| *x != r).collect();
+                let every = d.range("write_every_ms", 10, 40);
+                let mut w = writes(&mut d, &others, 500, up_at, every, keys, Some(Consistency::Quorum));
+                w.extend(writes(&mut d, &all(n), up_at + 500, 18_000, every, keys, None));
+                wl = w;
+                expectations.push(Expectation::IncarnationBumped { node: r, at_least: 2 });
+            }
+            Scenario::RemovedNode => {
+                n = 4;
+                let removed = 4;
+                let crashed = 3;
+                let remove_at = d.range("remove_at_ms", 1500, 3000);
+                let crash_at = remove_at + 500;
+                let allow_at = crash_at + d.range("removed_for_ms", 6000, 9000);
+                faults.push((remove_at, Fault::Remove { via: 1, node: removed }));
+                faults.push((crash_at, Fault::Crash(crashed)));
+                faults.push((allow_at, Fault::Allow { via: 2, node: removed }));
+                faults.push((allow_at + 500, Fault::Restart(crashed)));
+                let every = d.range("write_every_ms", 20, 60);
+                wl = writes(&mut d, &all(n), 500, safety_ms - 2000, every, keys, Some(Consistency::Quorum));
+                expectations.push(Expectation::RemovedRefused { node: removed, from: remove_at + 300, to: allow_at });
+                // With 4 non-removed members quorum would be 3, unreachable with node 3
+                // down and node 4 refused; the removal shrinks it to 2 of 3.
+                expectations.push(Expectation::QuorumSucceedsOn {
+                    nodes: vec![1, 2],
+                    from: crash_at + 300,
+                    to: allow_at,
+                });
+            }
+            Scenario::Swarm => {
+                n = d.range("nodes", 3, 5);
+                let skew = d.range("max_skew_ms", 0, 2000) as i64;
+                for s in skews.iter_mut() {
+                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
+                }
+                max_latency = d.range("max_latency_ms", 1, 40);
+                let loss = d.range("loss_per_mille", 0, 20) as f64 / 1000.0;
+                faults.push((0, Fault::Loss(loss)));
+                let events = d.range("fault_events", 1, 6);
+                let mut down: Vec<NodeId> = Vec::new();
+                let mut t = 0;
+                for _ in 0..events {
+                    t += 500 + below(&mut d.rng, 3000);
+                    match below(&mut d.rng, 3) {
+                        0 if (down.len() as u64) < (n - 1) / 2 => {
+                            let x = 1 + below(&mut d.rng, n);
+                            if !down.contains(&x) {
+                                down.push(x);
+                                faults.push((t, Fault::Crash(x)));
+                                faults.push((t + 300 + below(&mut d.rng, 5000), Fault::Restart(x)));
+                            }
+                        }
+                        1 => {
+                            let cut = 1 + below(&mut d.rng, n - 1);
+                            let a: Vec<NodeId> = (1..=cut).collect();
+                            let b: Vec<NodeId> = (cut + 1..=n).collect();
+                            faults.push((t, Fault::Partition(a, b)));
+                            faults.push((t + 500 + below(&mut d.rng, 6000), Fault::Heal));
+                        }
+                        _ => faults.push((t, Fault::Loss(below(&mut d.rng, 30) as f64 / 1000.0))),
+                    }
+                }
+                let every = d.range("write_every_ms", 10, 60);
+                wl = writes(&mut d, &all(n), 500, 16_000, every, keys, None);
+            }
+        }
+        if !matches!(scenario, Scenario::ClockSkew | Scenario::Swarm) {
+            // A little jitter between clocks everywhere.
+            for s in skews.iter_mut() {
+                *s = below(&mut d.rng, 41) as i64 - 20;
+            }
+        }
+        faults.sort_by_key(|f| f.0);
+        let mut wl = wl;
+        wl.sort_by_key(|w| w.0);
+        d.options.insert(0, ("nodes".into(), n.to_string()));
+        d.note("max_latency_ms", max_latency);
+        d.note("writes", wl.len());
+        d.note("faults", &faults);
+        let spec = ClusterSpec {
+            nodes: n,
+            seed,
+            core,
+            skews_ms: skews[..n as usize].to_vec(),
+            schema: DATABASES.iter().map(|db| (db.to_string(), SCHEMA.to_string())).collect(),
+            min_latency_ms: 1,
+            max_latency_ms: max_latency,
+        };
+        Plan {
+            scenario,
+            seed,
+            spec,
+            faults,
+            writes: wl,
+            safety_ms,
+            liveness_ms: 60_000,
+            expectations,
+            options: d.options,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Running plans: the safety phase, the liveness phase, the checks, and the seed loop
+//! with its replay instructions.
+
+use std::time::Instant;
+
+use marmot_core::io::AdminCmd;
+use marmot_core::{Consistency, Observation};
+use marmot_shell_sim::{ClientOutcome, ClientTxn, SimCluster};
+
+use crate::checks::{check_final, divergence, snapshots};
+use crate::plan::{Expectation, Fault, Plan, Scenario};
+
+/// What a successful run measured.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// Seed run.
+    pub seed: u64,
+    /// Client transactions committed.
+    pub committed: usize,
+    /// Client transactions failed (conflicts, lost quorum, host down).
+    pub failed: usize,
+    /// Simulated time when the cluster converged.
+    pub converged_at_ms: u64,
+    /// Hash of the whole trace.
+    pub trace_hash: u64,
+}
+
+fn apply_fault(c: &mut SimCluster, f: &Fault) {
+    match f {
+        Fault::Partition(a, b) => c.partition(a, b),
+        Fault::Heal => c.heal(),
+        Fault::Crash(n) => c.crash(*n),
+        Fault::Restart(n) => c.restart(*n),
+        Fault::Loss(r) => c.set_loss(*r),
+        Fault::Remove { via, node } => {
+            c.admin(*via, AdminCmd::Remove(*node));
+        }
+        Fault::Allow { via, node } => {
+            c.admin(*via, AdminCmd::Allow(*node));
+        }
+    }
+}
+
+fn is_quorum_failure(o: &ClientOutcome) -> bool {
+    matches!(o, ClientOutcome::Failed(e) if e.contains("not enough acknowledgements"))
+}
+
+fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
+    let mut v = Vec::new();
+    let results = c.results();
+    let in_window =
+        |node: u64, nodes: &[u64], from: u64, to: u64, sent: u64| nodes.contains(&node) && sent >= from && sent < to;
+    for e in &plan.expectations {
+        match e {
+            Expectation::QuorumFailsOn { nodes, from, to } => {
+                for r in &results {
+                    let quorum = r.txn.as_ref().is_some_and(|t| t.consistency != Consistency::One);
+                    if quorum && in_window(r.node, nodes, *from, *to, r.sent_ms) {
+                        if let Some(ClientOutcome::Committed(id)) = &r.outcome {
+                            v.push(format!(
+                                "QUORUM write {id} sent to minority node {} at {} ms committed",
+                                r.node, r.sent_ms
+                            ));
+                        }
+                    }
+                }
+            }
+            Expectation::QuorumSucceedsOn { nodes, from, to } => {
+                let mut ok = 0;
+                for r in &results {
+                    if r.txn.is_some() && in_window(r.node, nodes, *from, *to, r.sent_ms) {
+                        match &r.outcome {
+                            Some(ClientOutcome::Committed(_)) => ok += 1,
+                            Some(o) if is_quorum_failure(o) => v.push(format!(
+                                "write sent to majority node {} at {} ms failed: {o:?}",
+                                r.node, r.sent_ms
+                            )),
+                            _ => {}
+                        }
+                    }
+                }
+                if ok == 0 {
+                    v.push(format!("no QUORUM write committed on nodes {nodes:?} in [{from}, {to}) ms"));
+                }
+            }
+            Expectation::RemovedRefused { node, from, to } => {
+                for r in &results {
+                    if r.txn.is_some() && in_window(r.node, &[*node], *from, *to, r.sent_ms) {
+                        if let Some(ClientOutcome::Committed(id)) = &r.outcome {
+                            v.push(format!("write {id} on removed node {node} committed at {} ms", r.sent_ms));
+                        }
+                    }
+                }
+                let refused = c
+                    .observations()
+                    .iter()
+                    .any(|(_, o)| matches!(o, Observation::RefusedRemoved { from } if from == node));
+                if !refused {
+                    v.push(format!("no node refused traffic from removed node {node}"));
+                }
+            }
+            Expectation::IncarnationBumped { node, at_least } => {
+                let inc = c.incarnations().get(node).copied().unwrap_or(0);
+                if inc < *at_least {
+                    v.push(format!("node {node} ended at incarnation {inc}, expected at least {at_least}"));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Run one plan to the end. `Err` carries every violation found.
+pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
+    let mut c = SimCluster::new(plan.spec.clone())?;
+    let mut faults = plan.faults.iter().peekable();
+    let mut writes = plan.writes.iter().peekable();
+    // Safety phase.
+    while c.elapsed_ms() < plan.safety_ms {
+        let now = c.elapsed_ms();
+        while let Some((_, f)) = faults.next_if(|(t, _)| *t <= now) {
+            apply_fault(&mut c, f);
+        }
+        while let Some((_, node, txn)) = writes.next_if(|(t, _, _)| *t <= now) {
+            c.submit(*node, txn.clone());
+        }
+        c.step()?;
+    }
+    // Liveness phase: heal everything and require convergence within the bound.
+    c.heal();
+    c.set_loss(0.0);
+    for n in 1..=plan.spec.nodes {
+        c.restart(n);
+    }
+    let deadline = c.elapsed_ms() + plan.liveness_ms;
+    let converged_at = converge(&mut c, deadline)?;
+    // Every node accepts a QUORUM write once healed, and the cluster converges again.
+    let mut probes = Vec::new();
+    for n in 1..=plan.spec.nodes {
+        let txn = ClientTxn {
+            database: "app".into(),
+            statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],
+            consistency: Consistency::Quorum,
+        };
+        probes.push(c.submit(n, txn));
+    }
+    let probe_deadline = c.elapsed_ms() + 10_000;
+    while c.elapsed_ms() < probe_deadline && probes.iter().any(|i| c.results()[*i].outcome.is_none()) {
+        c.step()?;
+    }
+    let mut v = Vec::new();
+    for i in probes {
+        let r = &c.results()[i];
+        if !matches!(r.outcome, Some(ClientOutcome::Committed(_))) {
+            v.push(format!("after healing, a QUORUM write on node {} ended {:?}", r.node, r.outcome));
+        }
+    }
+    let deadline = c.elapsed_ms() + plan.liveness_ms;
+    converge(&mut c, deadline)?;
+    let snaps = snapshots(&c);
+    v.extend(check_final(&c, &snaps));
+    v.extend(check_expectations(plan, &c));
+    if !v.is_empty() {
+        return Err(v.join("\n  "));
+    }
+    let results = c.results();
+    let committed = results.iter().filter(|r| matches!(r.outcome, Some(ClientOutcome::Committed(_)))).count();
+    let failed = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Some(ClientOutcome::Failed(_) | ClientOutcome::HostDown)))
+        .count();
+    Ok(RunReport { seed: plan.seed, committed, failed, converged_at_ms: converged_at, trace_hash: c.trace_hash() })
+}
+
+fn converge(c: &mut SimCluster, deadline: u64) -> Result<u64, String> {
+    loop {
+        let next_check = c.elapsed_ms() + 500;
+        c.run_until(next_check)?;
+        let snaps = snapshots(c);
+        match divergence(&snaps) {
+            None => return Ok(c.elapsed_ms()),
+            Some(why) if c.elapsed_ms() >= deadline => {
+                return Err(format!("did not converge by {} ms: {why}", deadline));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Run one scenario with one seed.
+pub fn run_one(scenario: Scenario, seed: u64) -> Result<RunReport, String> {
+    let plan = Plan::draw(scenario, seed);
+    run_plan(&plan).map_err(|e| failure_text(&plan, &e))
+}
+
+fn failure_text(plan: &Plan, err: &str) -> String {
+    let opts: Vec<String> = plan.options.iter().map(|(k, v)| format!("    {k} = {v}")).collect();
+    format!(
+        "scenario {:?} failed with seed {}\n  options drawn from the seed:\n{}\n  violations:\n  {}\n  replay: SIM_SEED={} cargo test -p sim-scenarios {} -- --nocapture",
+        plan.scenario,
+        plan.seed,
+        opts.join("\n"),
+        err,
+        plan.seed,
+        plan.scenario.test_name()
+    )
+}
+
+/// Seeds to run: `SIM_SEED` alone if set, else `SIM_SEEDS` (default `default_seeds`)
+/// consecutive seeds from a fixed base (`SIM_SEED_BASE`, default 1).
+pub fn seeds(default_seeds: u64) -> Vec<u64> {
+    if let Some(s) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+        return vec![s];
+    }
+    let n = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default_seeds);
+    let base: u64 = std::env::var("SIM_SEED_BASE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    (base..base + n).collect()
+}
+
+/// Run a scenario over its seeds; panic with the replay command on the first failure.
+pub fn run_many(scenario: Scenario, default_seeds: u64) -> Vec<RunReport> {
+    let started = Instant::now();
+    let mut reports = Vec::new();
+    for seed in seeds(default_seeds) {
+        match run_one(scenario, seed) {
+            Ok(r) => {
+                eprintln!(
+                    "{:?} seed {seed}: ok, {} committed, {} failed, converged at {} ms",
+                    scenario, r.committed, r.failed, r.converged_at_ms
+                );
+                reports.push(r);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{:?}: {} seeds in {:.1} s ({:.1} seeds/min)",
+        scenario,
+        reports.len(),
+        secs,
+        reports.len() as f64 * 60.0 / secs.max(0.001)
+    );
+    reports
+}
