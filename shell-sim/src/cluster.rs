@@ -33,6 +33,8 @@ pub struct ClusterSpec {
     pub min_latency_ms: u64,
     /// Network latency bounds.
     pub max_latency_ms: u64,
+    /// How long each storage write takes to become durable (0 = at once).
+    pub io_latency_ms: u64,
 }
 
 /// A client transaction: statements run together on one node.

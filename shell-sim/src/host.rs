@@ -167,7 +167,7 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         id,
         shared: shared.clone(),
         store,
-        driver: Driver::new(node, true),
+        driver: Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms),
         sock,
         waiting: BTreeMap::new(),
         next_req: 1,

@@ -1,8 +1,11 @@
 //! The driver: owns a [`Node`], feeds it inputs, and executes its effects.
 //!
-//! Storage effects run synchronously against the [`Store`] passed to each call, and
-//! their completions are fed straight back to the node, in order; timers go into a
-//! queue ordered by due time and then by the order they were set. What is left for the
+//! Storage effects run synchronously against the [`Store`] passed to each call, in the
+//! order they were emitted, and their completions are fed back to the node. With an I/O
+//! latency set (the simulator), each write is carried out only when its simulated
+//! latency has elapsed — still inline, still in order — so a crash in between loses it,
+//! exactly like a write that never reached the disk. Timers go into a queue ordered by
+//! due time and then by the order they were set. What is left for the
 //! host — messages to send, replies, observations — comes back as [`Output`]s. The same
 //! driver runs in production and in the simulator; only the host around it differs.
 
@@ -24,19 +27,39 @@ pub enum Output {
     Observe(Observation),
 }
 
-/// A node with its timer queue.
+enum Io {
+    Write(marmot_core::OpId, marmot_core::StoreWrite),
+    Read(marmot_core::OpId, marmot_core::StoreRead),
+}
+
+/// A node with its timer queue and (optionally) its queue of writes in flight.
 pub struct Driver {
     node: Node,
     timers: BTreeMap<(Millis, u64), Timer>,
     timer_seq: u64,
     trace: Option<u64>,
+    io_latency_ms: u64,
+    io: VecDeque<(Millis, Io)>,
 }
 
 impl Driver {
     /// Wrap a node. With `trace`, every input and effect is folded into a hash (used by
     /// the simulator to prove runs are deterministic).
     pub fn new(node: Node, trace: bool) -> Self {
-        Self { node, timers: BTreeMap::new(), timer_seq: 0, trace: trace.then_some(0xcbf2_9ce4_8422_2325) }
+        Self {
+            node,
+            timers: BTreeMap::new(),
+            timer_seq: 0,
+            trace: trace.then_some(0xcbf2_9ce4_8422_2325),
+            io_latency_ms: 0,
+            io: VecDeque::new(),
+        }
+    }
+
+    /// Complete each storage operation `ms` after it was issued (0 = at once).
+    pub fn with_io_latency(mut self, ms: u64) -> Self {
+        self.io_latency_ms = ms;
+        self
     }
 
     /// The node.
@@ -49,22 +72,53 @@ impl Driver {
         self.trace
     }
 
-    /// When the next timer is due.
+    /// When the next timer or storage completion is due.
     pub fn next_timer(&self) -> Option<Millis> {
-        self.timers.keys().next().map(|k| k.0)
+        let t = self.timers.keys().next().map(|k| k.0);
+        let io = self.io.front().map(|x| x.0);
+        match (t, io) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Fire every timer due at `now`, in order.
+    /// Complete every storage operation and fire every timer due at `now`, in order.
     pub fn fire_due(&mut self, store: &mut Store, now: Millis) -> Vec<Output> {
         let mut out = Vec::new();
-        while let Some((&(at, seq), _)) = self.timers.iter().next() {
-            if at > now {
-                break;
+        loop {
+            let io_due = self.io.front().map(|x| x.0).filter(|at| *at <= now);
+            let timer_due = self.timers.keys().next().copied().filter(|k| k.0 <= now);
+            match (io_due, timer_due) {
+                (Some(a), t) if t.is_none_or(|t| a <= t.0) => {
+                    let (_, io) = self.io.pop_front().expect("present");
+                    let input = Self::execute(store, io);
+                    out.extend(self.handle(store, now, input));
+                }
+                (_, Some(key)) => {
+                    let t = self.timers.remove(&key).expect("present");
+                    out.extend(self.handle(store, now, Input::Timer(t)));
+                }
+                _ => break,
             }
-            let t = self.timers.remove(&(at, seq)).expect("present");
-            out.extend(self.handle(store, now, Input::Timer(t)));
         }
         out
+    }
+
+    fn execute(store: &mut Store, io: Io) -> Input {
+        match io {
+            Io::Write(op, write) => Input::StorageDone { op, result: store.write(&write).map_err(|e| e.to_string()) },
+            Io::Read(op, read) => Input::StorageRead { op, result: store.read(&read).map_err(|e| e.to_string()) },
+        }
+    }
+
+    fn issue(&mut self, store: &mut Store, now: Millis, io: Io, queue: &mut VecDeque<Input>) {
+        if self.io_latency_ms == 0 {
+            queue.push_back(Self::execute(store, io));
+        } else {
+            // In order: never before anything issued earlier.
+            let due = self.io.back().map_or(0, |x| x.0).max(now + self.io_latency_ms);
+            self.io.push_back((due, io));
+        }
     }
 
     /// Feed one input and run everything it causes to completion.
@@ -78,14 +132,8 @@ impl Driver {
             for e in effects.drain(..) {
                 self.fold(now, &e);
                 match e {
-                    Effect::Persist { op, write } => {
-                        let result = store.write(&write).map_err(|e| e.to_string());
-                        queue.push_back(Input::StorageDone { op, result });
-                    }
-                    Effect::Read { op, read } => {
-                        let result = store.read(&read).map_err(|e| e.to_string());
-                        queue.push_back(Input::StorageRead { op, result });
-                    }
+                    Effect::Persist { op, write } => self.issue(store, now, Io::Write(op, write), &mut queue),
+                    Effect::Read { op, read } => self.issue(store, now, Io::Read(op, read), &mut queue),
                     Effect::SetTimer { timer, at } => {
                         self.timer_seq += 1;
                         self.timers.insert((at, self.timer_seq), timer);

@@ -192,7 +192,7 @@ impl Plan {
         let mut faults: Vec<(u64, Fault)> = Vec::new();
         let mut expectations = Vec::new();
         let keys = d.range("keys", 6, 24);
-        let safety_ms = 20_000;
+        let mut safety_ms = 20_000;
         let all = |n: u64| (1..=n).collect::<Vec<_>>();
         let wl: Vec<(u64, NodeId, ClientTxn)>;
         match scenario {
@@ -211,12 +211,14 @@ impl Plan {
                 minority.sort();
                 let majority = nodes;
                 let start = d.range("partition_at_ms", 2000, 5000);
-                let heal = start + d.range("partition_for_ms", 6000, 12_000);
+                // Long enough, sometimes, for each side to declare the other DEAD.
+                let heal = start + d.range("partition_for_ms", 6000, 20_000);
+                safety_ms = heal + 5000;
                 d.note("minority", &minority);
                 faults.push((start, Fault::Partition(minority.clone(), majority.clone())));
                 faults.push((heal, Fault::Heal));
                 let every = d.range("write_every_ms", 20, 60);
-                wl = writes(&mut d, &all(n), 500, safety_ms - 3000, every, keys, Some(Consistency::Quorum));
+                wl = writes(&mut d, &all(n), 500, heal + 2000, every, keys, Some(Consistency::Quorum));
                 let settle = core.prepare_timeout_ms + 100;
                 expectations.push(Expectation::QuorumFailsOn {
                     nodes: minority,
@@ -372,6 +374,7 @@ impl Plan {
         wl.sort_by_key(|w| w.0);
         d.options.insert(0, ("nodes".into(), n.to_string()));
         d.note("max_latency_ms", max_latency);
+        let io_latency_ms = d.range("io_latency_ms", 0, 3);
         d.note("writes", wl.len());
         d.note("faults", &faults);
         let spec = ClusterSpec {
@@ -382,6 +385,7 @@ impl Plan {
             schema: DATABASES.iter().map(|db| (db.to_string(), SCHEMA.to_string())).collect(),
             min_latency_ms: 1,
             max_latency_ms: max_latency,
+            io_latency_ms,
         };
         Plan {
             scenario,
