@@ -91,10 +91,12 @@ pub struct Shared {
     stores: Vec<Rc<RefCell<Store>>>,
     inboxes: RefCell<Vec<Option<UnboundedSender<HostRequest>>>>,
     results: RefCell<Vec<ClientResult>>,
-    observations: RefCell<Vec<(NodeId, Observation)>>,
+    observations: RefCell<Vec<(u64, NodeId, Observation)>>,
     violations: RefCell<Vec<String>>,
     trace: RefCell<u64>,
     incarnations: RefCell<BTreeMap<NodeId, u64>>,
+    /// Last HLC each node issued, across its restarts.
+    last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
 }
 
 impl Shared {
@@ -136,12 +138,24 @@ impl Shared {
 
     pub(crate) fn observe(&self, id: NodeId, o: Observation) {
         if !matches!(o, Observation::ClockIssued(_)) {
-            self.observations.borrow_mut().push((id, o));
+            let at = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+            self.observations.borrow_mut().push((at, id, o));
         }
     }
 
     pub(crate) fn violation(&self, v: String) {
         self.violations.borrow_mut().push(v);
+    }
+
+    /// HLC must never go backwards on a node, restarts included.
+    pub(crate) fn check_clock(&self, id: NodeId, h: marmot_core::Hlc) {
+        let mut last = self.last_issued.borrow_mut();
+        if let Some(prev) = last.get(&id) {
+            if h <= *prev {
+                self.violation(format!("node {id} HLC went backwards: issued {h} after {prev}"));
+            }
+        }
+        last.insert(id, h);
     }
 
     pub(crate) fn fold_trace(&self, id: NodeId, h: u64) {
@@ -189,6 +203,7 @@ impl SimCluster {
             violations: RefCell::new(Vec::new()),
             trace: RefCell::new(0),
             incarnations: RefCell::new(BTreeMap::new()),
+            last_issued: RefCell::new(BTreeMap::new()),
             spec,
         });
         for id in 1..=shared.spec.nodes {
@@ -305,6 +320,11 @@ impl SimCluster {
 
     /// Every observation so far (node, event).
     pub fn observations(&self) -> Vec<(NodeId, Observation)> {
+        self.shared.observations.borrow().iter().map(|(_, id, o)| (*id, o.clone())).collect()
+    }
+
+    /// Every observation so far with its sim time: (ms, node, event).
+    pub fn observations_timed(&self) -> Vec<(u64, NodeId, Observation)> {
         self.shared.observations.borrow().clone()
     }
 

@@ -31,7 +31,6 @@ struct Host {
     /// Client requests awaiting their reply: req -> index into the shared results.
     waiting: BTreeMap<ReqId, usize>,
     next_req: ReqId,
-    last_issued: Option<marmot_core::Hlc>,
 }
 
 impl Host {
@@ -60,13 +59,7 @@ impl Host {
                 }
                 Output::Observe(o) => {
                     if let Observation::ClockIssued(h) = &o {
-                        if self.last_issued.is_some_and(|l| *h <= l) {
-                            self.shared.violation(format!(
-                                "node {} HLC went backwards: {h} after {:?}",
-                                self.id, self.last_issued
-                            ));
-                        }
-                        self.last_issued = Some(*h);
+                        self.shared.check_clock(self.id, *h);
                     }
                     self.shared.observe(self.id, o);
                 }
@@ -171,7 +164,6 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         sock,
         waiting: BTreeMap::new(),
         next_req: 1,
-        last_issued: None,
     };
     host.run(rx).await
 }

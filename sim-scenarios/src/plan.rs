@@ -119,6 +119,13 @@ pub enum Expectation {
         /// At least this incarnation at the end.
         at_least: u64,
     },
+    /// The node reported catching up (JOINING → ALIVE) after `after` ms.
+    CaughtUp {
+        /// Which node.
+        node: NodeId,
+        /// Not before this sim time.
+        after: u64,
+    },
 }
 
 /// Everything drawn for one run.
@@ -303,6 +310,7 @@ impl Plan {
                 w.extend(writes(&mut d, &all(n), up_at + 500, 18_000, every, keys, None));
                 wl = w;
                 expectations.push(Expectation::IncarnationBumped { node: r, at_least: 2 });
+                expectations.push(Expectation::CaughtUp { node: r, after: up_at });
             }
             Scenario::RemovedNode => {
                 n = 4;

@@ -99,6 +99,12 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     v.push(format!("no node refused traffic from removed node {node}"));
                 }
             }
+            Expectation::CaughtUp { node, after } => {
+                let seen = c.observations_timed().iter().any(|(t, id, o)| id == node && *t >= *after && *o == Observation::CaughtUp);
+                if !seen {
+                    v.push(format!("node {node} never reported catching up after {after} ms"));
+                }
+            }
             Expectation::IncarnationBumped { node, at_least } => {
                 let inc = c.incarnations().get(node).copied().unwrap_or(0);
                 if inc < *at_least {
