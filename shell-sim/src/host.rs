@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use marmot_core::io::Reply;
-use marmot_core::{Envelope, Input, Millis, Node, NodeId, Observation, ReqId};
+use marmot_core::{Input, Millis, Node, NodeId, Observation, ReqId};
 use marmot_shell_tokio::driver::{Driver, Output};
 use marmot_shell_tokio::store::Store;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -42,7 +42,7 @@ impl Host {
         for o in outs {
             match o {
                 Output::Send(env) => {
-                    let bytes = postcard::to_stdvec(&env).expect("envelopes serialize");
+                    let bytes = marmot_proto::encode(&env);
                     // Loss is part of the model: an unreachable peer just drops it.
                     let _ = self.sock.try_send_to(&bytes, (host_name(env.to), PORT));
                 }
@@ -120,7 +120,7 @@ impl Host {
                 biased;
                 r = self.sock.recv_from(&mut buf) => {
                     let (n, _from) = r?;
-                    match postcard::from_bytes::<Envelope>(&buf[..n]) {
+                    match marmot_proto::decode(&buf[..n]) {
                         Ok(env) => self.feed(Input::Peer(env)),
                         Err(e) => self.shared.violation(format!("node {} got an undecodable message: {e}", self.id)),
                     }

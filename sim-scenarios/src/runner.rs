@@ -100,7 +100,10 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                 }
             }
             Expectation::CaughtUp { node, after } => {
-                let seen = c.observations_timed().iter().any(|(t, id, o)| id == node && *t >= *after && *o == Observation::CaughtUp);
+                let seen = c
+                    .observations_timed()
+                    .iter()
+                    .any(|(t, id, o)| id == node && *t >= *after && *o == Observation::CaughtUp);
                 if !seen {
                     v.push(format!("node {node} never reported catching up after {after} ms"));
                 }

@@ -1,0 +1,164 @@
+//! The store against real SQLite files: capture, LWW apply, exactly-once, logs,
+//! recovery, and what a program reading the file directly sees.
+
+use marmot_core::io::{ReadOutcome, RecoveredTxnState};
+use marmot_core::message::LogEntry;
+use marmot_core::{Hlc, Op, StoreRead, StoreWrite, Txn, Value};
+use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use rusqlite::Connection;
+
+const SCHEMA: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, avatar BLOB, score REAL);
+                      CREATE TABLE notes (body TEXT);";
+
+fn open(dir: &std::path::Path) -> Store {
+    let mut s = Store::open(Location::Dir(dir.to_path_buf()), Synchronous::Normal, None).unwrap();
+    s.ensure_database("app").unwrap();
+    s
+}
+
+fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    s.conn("app").unwrap().execute_batch(SCHEMA).unwrap();
+    (dir, s)
+}
+
+fn capture(s: &mut Store, sql: &str, id: Hlc) -> Txn {
+    let (_, rows) = s
+        .capture("app", |c| {
+            c.execute_batch(sql)?;
+            Ok(())
+        })
+        .unwrap();
+    Txn { id, coordinator: id.node, rows }
+}
+
+fn hlc(wall: u64, node: u64) -> Hlc {
+    Hlc { wall, logical: 0, node }
+}
+
+fn names(dir: &std::path::Path) -> Vec<(i64, String)> {
+    // A plain SQLite connection, as any local program would open the file.
+    let c = Connection::open(dir.join("app.db")).unwrap();
+    let mut st = c.prepare("SELECT id, name FROM users ORDER BY id").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn capture_records_exact_images_and_leaves_the_table_untouched() {
+    let (dir, mut s) = fresh();
+    let bytes = vec![0xff, 0x00, 0xfe, 0x80];
+    let t = capture(
+        &mut s,
+        "INSERT INTO users (id, name, avatar, score) VALUES (1, 'ann', x'ff00fe80', 0.1);
+         INSERT INTO users (id, name) VALUES (2, 'bob');
+         DELETE FROM users WHERE id = 2;",
+        hlc(10, 1),
+    );
+    // Insert then delete of row 2 in one transaction is no change at all.
+    assert_eq!(t.rows.len(), 1);
+    let r = &t.rows[0];
+    assert_eq!((r.op, r.table.as_str()), (Op::Insert, "users"));
+    let after = r.after.as_ref().unwrap();
+    assert_eq!(after[2].value, Value::Blob(bytes));
+    assert_eq!(after[3].value, Value::Real(0.1));
+    assert!(names(dir.path()).is_empty(), "capture must roll the local effect back");
+}
+
+#[test]
+fn commit_applies_rows_visible_to_plain_sqlite_readers_in_wal_mode() {
+    let (dir, mut s) = fresh();
+    let t = capture(&mut s, "INSERT INTO users (id, name) VALUES (1, 'ann'), (2, 'bob')", hlc(10, 1));
+    let out = s.write(&StoreWrite::Commit { txn: t }).unwrap();
+    assert_eq!(out.heads["app"], 1);
+    assert_eq!(names(dir.path()), vec![(1, "ann".into()), (2, "bob".into())]);
+    let c = Connection::open(dir.path().join("app.db")).unwrap();
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    // SELECT * shows exactly the columns the client created.
+    let st = c.prepare("SELECT * FROM users").unwrap();
+    assert_eq!(st.column_names().collect::<Vec<_>>(), vec!["id", "name", "avatar", "score"]);
+}
+
+#[test]
+fn last_write_wins_whatever_the_arrival_order_and_tombstones_stick() {
+    let (dir, mut s) = fresh();
+    let older = capture(&mut s, "INSERT INTO users (id, name) VALUES (1, 'old')", hlc(10, 1));
+    let newer = capture(&mut s, "INSERT INTO users (id, name) VALUES (1, 'new')", hlc(20, 2));
+    s.write(&StoreWrite::Commit { txn: newer }).unwrap();
+    s.write(&StoreWrite::Commit { txn: older.clone() }).unwrap();
+    assert_eq!(names(dir.path()), vec![(1, "new".into())]);
+    let delete = capture(&mut s, "DELETE FROM users WHERE id = 1", hlc(30, 1));
+    assert_eq!(delete.rows[0].op, Op::Delete);
+    s.write(&StoreWrite::Commit { txn: delete }).unwrap();
+    // A late insert older than the delete must not resurrect the row.
+    let late = Txn { id: hlc(25, 3), coordinator: 3, rows: older.rows };
+    s.write(&StoreWrite::Commit { txn: late }).unwrap();
+    assert!(names(dir.path()).is_empty());
+    // Equal wall and logical: the higher node id wins.
+    let a = capture(&mut s, "INSERT INTO users (id, name) VALUES (5, 'from-2')", hlc(40, 2));
+    let b = capture(&mut s, "INSERT INTO users (id, name) VALUES (5, 'from-1')", hlc(40, 1));
+    s.write(&StoreWrite::Commit { txn: a }).unwrap();
+    s.write(&StoreWrite::Commit { txn: b }).unwrap();
+    assert_eq!(names(dir.path()), vec![(5, "from-2".into())]);
+}
+
+#[test]
+fn each_transaction_applies_once_and_logs_once() {
+    let (_dir, mut s) = fresh();
+    let t = capture(&mut s, "INSERT INTO notes (body) VALUES ('x')", hlc(10, 1));
+    s.write(&StoreWrite::Commit { txn: t.clone() }).unwrap();
+    s.write(&StoreWrite::Commit { txn: t.clone() }).unwrap();
+    s.write(&StoreWrite::ApplyLog { peer: 2, database: "app".into(), entries: vec![LogEntry { seq: 1, txn: t }] })
+        .unwrap();
+    let n: i64 = s.conn("app").unwrap().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+    let ReadOutcome::Log { entries, head } =
+        s.read(&StoreRead::LogRange { database: "app".into(), after: 0, limit: 10 }).unwrap();
+    assert_eq!((entries.len(), head), (1, 1));
+}
+
+#[test]
+fn rowid_tables_are_keyed_by_rowid() {
+    let (_dir, mut s) = fresh();
+    let t = capture(&mut s, "INSERT INTO notes (rowid, body) VALUES (7, 'seven')", hlc(10, 1));
+    s.write(&StoreWrite::Commit { txn: t }).unwrap();
+    let u = capture(&mut s, "UPDATE notes SET body = 'SEVEN' WHERE rowid = 7", hlc(11, 1));
+    assert_eq!(u.rows[0].op, Op::Update);
+    s.write(&StoreWrite::Commit { txn: u }).unwrap();
+    let body: String =
+        s.conn("app").unwrap().query_row("SELECT body FROM notes WHERE rowid = 7", [], |r| r.get(0)).unwrap();
+    assert_eq!(body, "SEVEN");
+}
+
+#[test]
+fn identity_prepared_transactions_and_heads_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let prepared;
+    {
+        let mut s = open(dir.path());
+        s.conn("app").unwrap().execute_batch(SCHEMA).unwrap();
+        assert_eq!(s.node_identity(0, || 4242).unwrap(), 4242);
+        let t = capture(&mut s, "INSERT INTO users (id, name) VALUES (1, 'ann')", hlc(10, 4242));
+        s.write(&StoreWrite::Commit { txn: t }).unwrap();
+        prepared = capture(&mut s, "INSERT INTO users (id, name) VALUES (2, 'bob')", hlc(11, 4242));
+        s.write(&StoreWrite::Prepare { txn: prepared.clone() }).unwrap();
+    }
+    let mut s = open(dir.path());
+    assert_eq!(s.node_identity(0, || panic!("must not generate again")).unwrap(), 4242);
+    let rec = s.recover().unwrap();
+    assert_eq!(rec.heads["app"], 1);
+    assert_eq!(rec.txns, vec![(prepared, RecoveredTxnState::Prepared)]);
+    assert_eq!(rec.decided, vec![(hlc(10, 4242), true)]);
+    assert_eq!(rec.max_hlc, hlc(11, 4242));
+}
+
+#[test]
+fn bad_database_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(dir.path());
+    for bad in ["../etc", "a/b", "", "__marmot_system", "x y"] {
+        let err = s.ensure_database(bad).unwrap_err().to_string();
+        assert!(err.contains("invalid database name"), "{bad}: {err}");
+    }
+}
