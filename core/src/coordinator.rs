@@ -36,7 +36,43 @@ pub(crate) struct InFlight {
     pub(crate) storage_error: Option<String>,
 }
 
+/// How many transactions this node coordinates are in each phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InFlightSummary {
+    /// PREPARE sent, commit not decided.
+    pub preparing: usize,
+    /// Commit decided, the local commit not durable yet (nobody told).
+    pub deciding: usize,
+    /// COMMIT sent to the participants, not all of them confirmed yet.
+    pub committing: usize,
+}
+
 impl Node {
+    /// Transactions in flight here, by phase (for metrics and fault injection).
+    pub fn inflight_summary(&self) -> InFlightSummary {
+        let mut s = InFlightSummary::default();
+        for f in self.inflight.values() {
+            if f.commit_sent {
+                s.committing += 1;
+            } else if f.committing {
+                s.deciding += 1;
+            } else {
+                s.preparing += 1;
+            }
+        }
+        s
+    }
+
+    /// The participants of in-flight transactions whose COMMIT is sent (sorted, unique).
+    pub fn commit_targets(&self) -> Vec<NodeId> {
+        let mut t: Vec<NodeId> =
+            self.inflight.values().filter(|f| f.commit_sent).flat_map(|f| f.targets.iter().copied()).collect();
+        t.sort();
+        t.dedup();
+        t.retain(|n| *n != self.me);
+        t
+    }
+
     /// How many durable acks a consistency level needs with the current membership.
     pub fn acks_needed(&self, c: Consistency) -> usize {
         match c {

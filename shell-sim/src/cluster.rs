@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use marmot_core::coordinator::InFlightSummary;
 use marmot_core::io::AdminCmd;
 use marmot_core::{Consistency, CoreConfig, Millis, NodeId, Observation, RowChange, TxnId};
 use marmot_shell_tokio::store::{Location, Store, Synchronous};
@@ -95,6 +96,8 @@ pub struct Shared {
     violations: RefCell<Vec<String>>,
     trace: RefCell<u64>,
     incarnations: RefCell<BTreeMap<NodeId, u64>>,
+    /// What each running node coordinates right now, and its COMMIT targets.
+    phases: RefCell<BTreeMap<NodeId, (InFlightSummary, Vec<NodeId>)>>,
     /// Last HLC each node issued, across its restarts.
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
 }
@@ -145,6 +148,10 @@ impl Shared {
 
     pub(crate) fn violation(&self, v: String) {
         self.violations.borrow_mut().push(v);
+    }
+
+    pub(crate) fn set_phases(&self, id: NodeId, s: InFlightSummary, commit_targets: Vec<NodeId>) {
+        self.phases.borrow_mut().insert(id, (s, commit_targets));
     }
 
     /// HLC must never go backwards on a node, restarts included.
@@ -204,6 +211,7 @@ impl SimCluster {
             trace: RefCell::new(0),
             incarnations: RefCell::new(BTreeMap::new()),
             last_issued: RefCell::new(BTreeMap::new()),
+            phases: RefCell::new(BTreeMap::new()),
             spec,
         });
         for id in 1..=shared.spec.nodes {
@@ -272,13 +280,20 @@ impl SimCluster {
         self.down.get(&node).copied().unwrap_or(false)
     }
 
-    /// Crash a node: its software stops, its store stays.
+    /// Crash a node: its software stops, its store stays (writes still in flight to
+    /// it are lost).
     pub fn crash(&mut self, node: NodeId) {
         if !self.is_down(node) {
             self.sim.crash(host_name(node));
             self.shared.inboxes.borrow_mut()[node as usize - 1] = None;
+            self.shared.phases.borrow_mut().remove(&node);
             self.down.insert(node, true);
         }
+    }
+
+    /// What a running node is coordinating right now, and where its COMMITs are going.
+    pub fn phases(&self, node: NodeId) -> (InFlightSummary, Vec<NodeId>) {
+        self.shared.phases.borrow().get(&node).cloned().unwrap_or_default()
     }
 
     /// Restart a crashed node (it recovers from its store with a bumped incarnation).

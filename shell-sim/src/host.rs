@@ -66,6 +66,8 @@ impl Host {
             }
         }
         self.shared.fold_trace(self.id, self.driver.trace_hash().unwrap_or(0));
+        let node = self.driver.node();
+        self.shared.set_phases(self.id, node.inflight_summary(), node.commit_targets());
     }
 
     fn feed(&mut self, input: Input) {
@@ -80,6 +82,7 @@ impl Host {
     fn on_request(&mut self, req: HostRequest) {
         match req {
             HostRequest::Write { idx, txn } => {
+                marmot_shell_tokio::store::simclock::set_now_ms(self.now());
                 let captured = {
                     let mut store = self.store.borrow_mut();
                     store.capture(&txn.database, |conn| {

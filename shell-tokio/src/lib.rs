@@ -3,6 +3,7 @@
 //! The production host of the marmot core, and the pieces both hosts share: the SQLite
 //! [`store`] and the [`driver`] that executes a node's effects.
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod driver;
 pub mod store;

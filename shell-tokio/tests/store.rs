@@ -162,3 +162,25 @@ fn bad_database_names_are_refused() {
         assert!(err.contains("invalid database name"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn simulated_stores_take_now_from_the_host_clock() {
+    let mut s = Store::open(Location::Memory("clocktest".into()), Synchronous::Normal, Some(1)).unwrap();
+    s.conn("app").unwrap().execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, r INTEGER)").unwrap();
+    marmot_shell_tokio::store::simclock::set_now_ms(1_767_225_600_000); // 2026-01-01T00:00:00Z
+    let run = |s: &mut Store| {
+        let (_, rows) = s
+            .capture("app", |c| {
+                c.execute_batch("INSERT INTO t (id, at, r) VALUES (1, datetime('now'), random())")?;
+                Ok(())
+            })
+            .unwrap();
+        rows[0].after.clone().unwrap()
+    };
+    let first = run(&mut s);
+    assert_eq!(first[1].value, Value::Text("2026-01-01 00:00:00".into()));
+    // Same seed, same connection history: a second store draws the same random().
+    let mut s2 = Store::open(Location::Memory("clocktest2".into()), Synchronous::Normal, Some(1)).unwrap();
+    s2.conn("app").unwrap().execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, r INTEGER)").unwrap();
+    assert_eq!(run(&mut s2)[2].value, first[2].value);
+}

@@ -52,9 +52,31 @@ impl Scenario {
     }
 }
 
+/// Where in a coordinated transaction a triggered crash lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CrashPhase {
+    /// PREPAREs sent, commit not decided.
+    Preparing,
+    /// Commit decided, the coordinator's own commit not yet durable.
+    Deciding,
+    /// COMMITs in flight; the links to some participants are cut first, so only part of
+    /// them ever receive it.
+    PartialCommit,
+}
+
 /// A fault or operator action at a point in simulated time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
+    /// From now on, crash `node` the first moment it coordinates a transaction in
+    /// `phase` (or after 3 s regardless), and restart it `down_ms` later.
+    CrashIn {
+        /// The coordinator.
+        node: NodeId,
+        /// Which window.
+        phase: CrashPhase,
+        /// Downtime.
+        down_ms: u64,
+    },
     /// Cut links between two groups.
     Partition(Vec<NodeId>, Vec<NodeId>),
     /// Repair all links.
@@ -196,6 +218,7 @@ impl Plan {
         let mut n: u64 = if seed.is_multiple_of(2) { 3 } else { 5 };
         let mut skews = [0i64; 5];
         let mut max_latency = 1 + below(&mut d.rng, 10);
+        let mut min_io_latency = 0;
         let mut faults: Vec<(u64, Fault)> = Vec::new();
         let mut expectations = Vec::new();
         let keys = d.range("keys", 6, 24);
@@ -247,11 +270,15 @@ impl Plan {
                 wl = w;
                 let mut t = 0;
                 for cycle in 0..d.range("crash_cycles", 1, 3) {
-                    t += d.range(&format!("crash{cycle}_after_ms"), 1500, 5000);
-                    faults.push((t, Fault::Crash(c)));
-                    t += d.range(&format!("crash{cycle}_down_ms"), 300, 4000);
-                    faults.push((t, Fault::Restart(c)));
+                    t += d.range(&format!("crash{cycle}_after_ms"), 1500, 4000);
+                    let phase = [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]
+                        [below(&mut d.rng, 3) as usize];
+                    let down_ms = d.range(&format!("crash{cycle}_down_ms"), 300, 4000);
+                    d.note(&format!("crash{cycle}_phase"), phase);
+                    faults.push((t, Fault::CrashIn { node: c, phase, down_ms }));
+                    t += down_ms + 3000;
                 }
+                min_io_latency = 1;
             }
             Scenario::ParticipantCrash => {
                 let p = 1 + below(&mut d.rng, n);
@@ -382,7 +409,7 @@ impl Plan {
         wl.sort_by_key(|w| w.0);
         d.options.insert(0, ("nodes".into(), n.to_string()));
         d.note("max_latency_ms", max_latency);
-        let io_latency_ms = d.range("io_latency_ms", 0, 3);
+        let io_latency_ms = d.range("io_latency_ms", min_io_latency, 3);
         d.note("writes", wl.len());
         d.note("faults", &faults);
         let spec = ClusterSpec {

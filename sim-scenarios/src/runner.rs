@@ -8,7 +8,7 @@ use marmot_core::{Consistency, Observation};
 use marmot_shell_sim::{ClientOutcome, ClientTxn, SimCluster};
 
 use crate::checks::{check_final, divergence, snapshots};
-use crate::plan::{Expectation, Fault, Plan, Scenario};
+use crate::plan::{CrashPhase, Expectation, Fault, Plan, Scenario};
 
 /// What a successful run measured.
 #[derive(Clone, Debug)]
@@ -23,10 +23,78 @@ pub struct RunReport {
     pub converged_at_ms: u64,
     /// Hash of the whole trace.
     pub trace_hash: u64,
+    /// Phase-triggered crashes that found their window.
+    pub crash_hits: Vec<CrashPhase>,
 }
 
-fn apply_fault(c: &mut SimCluster, f: &Fault) {
+/// A phase-triggered crash waiting for its window.
+struct Armed {
+    node: u64,
+    phase: CrashPhase,
+    down_ms: u64,
+    deadline: u64,
+}
+
+/// Faults that play out over time: armed crashes and the restarts they schedule.
+#[derive(Default)]
+struct Pending {
+    armed: Vec<Armed>,
+    restarts: Vec<(u64, u64, bool)>,
+    hits: Vec<CrashPhase>,
+}
+
+impl Pending {
+    fn tick(&mut self, c: &mut SimCluster, seed: u64) {
+        let now = c.elapsed_ms();
+        let mut i = 0;
+        while i < self.armed.len() {
+            let a = &self.armed[i];
+            let (s, targets) = c.phases(a.node);
+            let hit = match a.phase {
+                CrashPhase::Preparing => s.preparing > 0,
+                CrashPhase::Deciding => s.deciding > 0,
+                CrashPhase::PartialCommit => s.committing > 0 && !targets.is_empty(),
+            };
+            if !hit && now < a.deadline {
+                i += 1;
+                continue;
+            }
+            let a = self.armed.swap_remove(i);
+            let partial = hit && a.phase == CrashPhase::PartialCommit;
+            if partial {
+                // Cut the coordinator off from a seeded half of its participants: the
+                // COMMITs in flight to them are lost with the link.
+                let cut: Vec<u64> =
+                    targets.iter().copied().filter(|t| (seed ^ now ^ t).count_ones() % 2 == 0).collect();
+                let cut = if cut.is_empty() { vec![targets[0]] } else { cut };
+                c.partition(&[a.node], &cut);
+            }
+            if hit {
+                self.hits.push(a.phase);
+            }
+            c.crash(a.node);
+            self.restarts.push((now + a.down_ms, a.node, partial));
+        }
+        let mut j = 0;
+        while j < self.restarts.len() {
+            if self.restarts[j].0 <= now {
+                let (_, node, heal) = self.restarts.swap_remove(j);
+                if heal {
+                    c.heal();
+                }
+                c.restart(node);
+            } else {
+                j += 1;
+            }
+        }
+    }
+}
+
+fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
     match f {
+        Fault::CrashIn { node, phase, down_ms } => {
+            pending.armed.push(Armed { node: *node, phase: *phase, down_ms: *down_ms, deadline: c.elapsed_ms() + 3000 })
+        }
         Fault::Partition(a, b) => c.partition(a, b),
         Fault::Heal => c.heal(),
         Fault::Crash(n) => c.crash(*n),
@@ -124,12 +192,14 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     let mut c = SimCluster::new(plan.spec.clone())?;
     let mut faults = plan.faults.iter().peekable();
     let mut writes = plan.writes.iter().peekable();
+    let mut pending = Pending::default();
     // Safety phase.
     while c.elapsed_ms() < plan.safety_ms {
         let now = c.elapsed_ms();
         while let Some((_, f)) = faults.next_if(|(t, _)| *t <= now) {
-            apply_fault(&mut c, f);
+            apply_fault(&mut c, f, &mut pending);
         }
+        pending.tick(&mut c, plan.seed);
         while let Some((_, node, txn)) = writes.next_if(|(t, _, _)| *t <= now) {
             c.submit(*node, txn.clone());
         }
@@ -178,7 +248,14 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         .iter()
         .filter(|r| matches!(r.outcome, Some(ClientOutcome::Failed(_) | ClientOutcome::HostDown)))
         .count();
-    Ok(RunReport { seed: plan.seed, committed, failed, converged_at_ms: converged_at, trace_hash: c.trace_hash() })
+    Ok(RunReport {
+        seed: plan.seed,
+        committed,
+        failed,
+        converged_at_ms: converged_at,
+        trace_hash: c.trace_hash(),
+        crash_hits: pending.hits,
+    })
 }
 
 fn converge(c: &mut SimCluster, deadline: u64) -> Result<u64, String> {
@@ -234,8 +311,8 @@ pub fn run_many(scenario: Scenario, default_seeds: u64) -> Vec<RunReport> {
         match run_one(scenario, seed) {
             Ok(r) => {
                 eprintln!(
-                    "{:?} seed {seed}: ok, {} committed, {} failed, converged at {} ms",
-                    scenario, r.committed, r.failed, r.converged_at_ms
+                    "{:?} seed {seed}: ok, {} committed, {} failed, converged at {} ms, crashes in {:?}",
+                    scenario, r.committed, r.failed, r.converged_at_ms, r.crash_hits
                 );
                 reports.push(r);
             }

@@ -44,7 +44,9 @@ pub fn statement(rng: &mut ChaCha8Rng, keys: u64) -> String {
             let blob: String = (0..1 + below(rng, 16)).map(|_| format!("{:02x}", below(rng, 256))).collect();
             format!("INSERT OR REPLACE INTO doc (id, body, score) VALUES ('d{k}', x'{blob}', {}.5)", below(rng, 100))
         }
-        8 => format!("DELETE FROM doc WHERE id = 'd{k}'"),
+        8 if below(rng, 2) == 0 => format!("DELETE FROM doc WHERE id = 'd{k}'"),
+        // SQLite's clock and PRNG: deterministic under simulation.
+        8 => format!("UPDATE kv SET v = strftime('%Y-%m-%d %H:%M:%f', 'now') || ' ' || (random() % 1000) WHERE k = {k}"),
         _ => format!("INSERT INTO events (payload, n) VALUES ('{}', {})", word(rng), below(rng, 100)),
     }
 }

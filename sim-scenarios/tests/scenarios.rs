@@ -1,6 +1,6 @@
 //! One test per scenario, each over many seeds (`SIM_SEEDS`, `SIM_SEED` to replay).
 
-use sim_scenarios::{run_many, run_one, Scenario};
+use sim_scenarios::{run_many, run_one, CrashPhase, Scenario};
 
 const SEEDS: u64 = 8;
 
@@ -16,7 +16,14 @@ fn partition() {
 
 #[test]
 fn coordinator_crash() {
-    run_many(Scenario::CoordinatorCrash, SEEDS);
+    let reports = run_many(Scenario::CoordinatorCrash, SEEDS);
+    if std::env::var("SIM_SEED").is_err() {
+        // Over its seeds the scenario must really crash a coordinator in each window.
+        for phase in [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit] {
+            let hits = reports.iter().flat_map(|r| &r.crash_hits).filter(|p| **p == phase).count();
+            assert!(hits > 0, "no seed crashed a coordinator while {phase:?}; widen the scenario");
+        }
+    }
 }
 
 #[test]

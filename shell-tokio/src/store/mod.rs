@@ -8,6 +8,7 @@ pub mod apply;
 pub mod capture;
 pub mod codec;
 pub mod schema;
+pub mod simclock;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,8 +47,9 @@ pub enum StoreError {
 pub enum Location {
     /// Files in a directory (production).
     Dir(PathBuf),
-    /// Named in-memory databases (`memdb` VFS) under a namespace (simulation); they live
-    /// as long as the [`Store`] holding their connections.
+    /// Named in-memory databases under a namespace (simulation): SQLite's `memdb` VFS
+    /// with the simulated clock of [`simclock`]. They live as long as the [`Store`]
+    /// holding their connections.
     Memory(String),
 }
 
@@ -401,7 +403,10 @@ fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection
             c
         }
         Location::Memory(ns) => Connection::open_with_flags(
-            format!("file:/{ns}/{name}?vfs=memdb"),
+            {
+                simclock::register().map_err(StoreError::Io)?;
+                format!("file:/{ns}/{name}?vfs={}", simclock::VFS_NAME.to_str().expect("ascii"))
+            },
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
         )?,
     };
