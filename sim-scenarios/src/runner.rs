@@ -65,7 +65,7 @@ impl Pending {
                 // Cut the coordinator off from a seeded half of its participants: the
                 // COMMITs in flight to them are lost with the link.
                 let cut: Vec<u64> =
-                    targets.iter().copied().filter(|t| (seed ^ now ^ t).count_ones() % 2 == 0).collect();
+                    targets.iter().copied().filter(|t| (seed ^ now ^ t).count_ones().is_multiple_of(2)).collect();
                 let cut = if cut.is_empty() { vec![targets[0]] } else { cut };
                 c.partition(&[a.node], &cut);
             }
