@@ -161,9 +161,13 @@ impl Node {
         let Some(f) = self.inflight.get_mut(&id) else {
             if from == self.me {
                 // A commit re-driven after a restart: tell everyone, they may still hold intents.
-                for p in self.members.live_peers() {
-                    self.send(p, Message::Commit { txn_id: id });
+                let peers = self.members.live_peers();
+                for p in &peers {
+                    self.send(*p, Message::Commit { txn_id: id });
                 }
+                self.await_commit_acks(id, peers.into_iter().collect());
+            } else if let Some(w) = self.unconfirmed.get_mut(&id) {
+                w.0.remove(&from);
             }
             return;
         };
@@ -181,6 +185,35 @@ impl Node {
         if f.commit_acks.len() >= f.needed && f.commit_acks.contains(&self.me) {
             let f = self.inflight.remove(&id).expect("present");
             self.reply(f.req, Reply::Committed { txn_id: id });
+            self.await_remaining_acks(id, &f);
+        }
+    }
+
+    /// After the client is answered, keep telling the participants that have not
+    /// confirmed yet, so a lost COMMIT does not leave their intents until the
+    /// heartbeat timeout.
+    fn await_remaining_acks(&mut self, id: TxnId, f: &InFlight) {
+        let waiting: BTreeSet<NodeId> =
+            f.targets.iter().copied().filter(|t| *t != self.me && !f.commit_acks.contains(t)).collect();
+        self.await_commit_acks(id, waiting);
+    }
+
+    fn await_commit_acks(&mut self, id: TxnId, waiting: BTreeSet<NodeId>) {
+        if !waiting.is_empty() {
+            self.unconfirmed.insert(id, (waiting, self.now + self.cfg.heartbeat_timeout_ms));
+        }
+    }
+
+    /// Resend COMMIT to participants that have not confirmed (called every tick).
+    pub(crate) fn resend_commits(&mut self) {
+        let now = self.now;
+        self.unconfirmed.retain(|_, (waiting, until)| !waiting.is_empty() && *until > now);
+        let resend: Vec<(TxnId, Vec<NodeId>)> =
+            self.unconfirmed.iter().map(|(id, (w, _))| (*id, w.iter().copied().collect())).collect();
+        for (id, to) in resend {
+            for t in to {
+                self.send(t, Message::Commit { txn_id: id });
+            }
         }
     }
 
@@ -200,6 +233,7 @@ impl Node {
         let Some(f) = self.inflight.remove(&id) else { return };
         let err = WriteError::CommitUnconfirmed { got: f.commit_acks.len(), needed: f.needed };
         self.reply(f.req, Reply::Failed(err));
+        self.await_remaining_acks(id, &f);
     }
 
     /// Abort everywhere: the local participant and every target.

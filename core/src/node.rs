@@ -47,6 +47,9 @@ pub struct Node {
     next_op: OpId,
     pub(crate) pending: BTreeMap<OpId, PendingOp>,
     pub(crate) inflight: BTreeMap<TxnId, InFlight>,
+    /// Committed transactions whose COMMIT some participants have not confirmed:
+    /// who, and until when to keep resending.
+    pub(crate) unconfirmed: BTreeMap<TxnId, (BTreeSet<NodeId>, Millis)>,
     pub(crate) part: Participant,
     /// Outcomes known here: true = committed.
     pub(crate) decided: BTreeMap<TxnId, bool>,
@@ -109,6 +112,7 @@ impl Node {
             next_op: 1,
             pending: BTreeMap::new(),
             inflight: BTreeMap::new(),
+            unconfirmed: BTreeMap::new(),
             part: Participant::default(),
             decided: BTreeMap::new(),
             catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone()),
@@ -266,6 +270,7 @@ impl Node {
                 let ts = self.members.detect_failures(self.now, self.cfg.suspect_timeout_ms, self.cfg.dead_timeout_ms);
                 self.observe_transitions(ts);
                 self.send_heartbeats();
+                self.resend_commits();
                 self.resolve_stale();
                 self.retry_pulls();
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
@@ -277,12 +282,27 @@ impl Node {
 
     fn gossip_round(&mut self) {
         let mut peers = self.members.live_peers();
-        let members = self.members.digests();
-        let heads = self.catchup.heads().clone();
         let fanout = self.cfg.gossip_fanout.min(peers.len());
+        let mut chosen = Vec::with_capacity(fanout);
         for _ in 0..fanout {
             let i = self.draw(peers.len());
-            let to = peers.swap_remove(i);
+            chosen.push(peers.swap_remove(i));
+        }
+        self.gossip_to(chosen);
+    }
+
+    /// Tell every live peer at once: used when the local node's own state changes
+    /// (caught up, refuted a suspicion, operator action), which peers must not learn
+    /// a round late.
+    pub(crate) fn announce(&mut self) {
+        let peers = self.members.live_peers();
+        self.gossip_to(peers);
+    }
+
+    fn gossip_to(&mut self, peers: Vec<NodeId>) {
+        let members = self.members.digests();
+        let heads = self.catchup.heads().clone();
+        for to in peers {
             self.send(to, Message::Gossip { members: members.clone(), heads: heads.clone() });
         }
     }
@@ -306,11 +326,16 @@ impl Node {
         }
         match env.msg {
             Message::Gossip { members, heads } => {
+                let incarnation = self.members.local().digest.incarnation;
                 let (ts, durable) = self.members.merge(&members, self.now);
+                let refuted = self.members.local().digest.incarnation != incarnation;
                 self.members.touch(from, self.now);
                 self.observe_transitions(ts);
                 if durable {
                     self.persist_membership();
+                }
+                if refuted {
+                    self.announce();
                 }
                 self.on_peer_heads(from, heads);
             }
@@ -339,7 +364,7 @@ impl Node {
             Ok(()) => {
                 self.persist_membership();
                 // Spread it at once rather than waiting for the next round.
-                self.gossip_round();
+                self.announce();
                 self.reply(req, Reply::AdminOk);
             }
             Err(e) => self.reply(req, Reply::AdminErr(e.to_string())),
@@ -415,7 +440,7 @@ impl Node {
                 from: MemberState::Joining,
                 to: MemberState::Alive,
             });
-            self.gossip_round();
+            self.announce();
         }
     }
 }

@@ -141,6 +141,8 @@ pub enum Expectation {
         /// At least this incarnation at the end.
         at_least: u64,
     },
+    /// Without faults, the only acceptable failure is a write conflict (1213).
+    OnlyConflictsFail,
     /// The node reported catching up (JOINING → ALIVE) after `after` ms.
     CaughtUp {
         /// Which node.
@@ -229,6 +231,7 @@ impl Plan {
             Scenario::SteadyState => {
                 let every = d.range("write_every_ms", 20, 80);
                 wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+                expectations.push(Expectation::OnlyConflictsFail);
             }
             Scenario::Partition => {
                 let minority_size = (n - 1) / 2;
@@ -308,6 +311,7 @@ impl Plan {
                     t += 5 + below(&mut d.rng, 60);
                 }
                 wl = w;
+                expectations.push(Expectation::OnlyConflictsFail);
             }
             Scenario::ClockSkew => {
                 for s in skews.iter_mut() {
@@ -316,6 +320,7 @@ impl Plan {
                 d.note("skews_ms", &skews[..n as usize]);
                 let every = d.range("write_every_ms", 20, 60);
                 wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+                expectations.push(Expectation::OnlyConflictsFail);
             }
             Scenario::MessageLoss => {
                 max_latency = d.range("max_latency_ms", 5, 60);

@@ -25,6 +25,21 @@ pub struct RunReport {
     pub trace_hash: u64,
     /// Phase-triggered crashes that found their window.
     pub crash_hits: Vec<CrashPhase>,
+    /// Failed client transactions by reason.
+    pub failures: std::collections::BTreeMap<&'static str, usize>,
+}
+
+/// A short category for a failed outcome.
+pub fn failure_kind(o: &ClientOutcome) -> Option<&'static str> {
+    match o {
+        ClientOutcome::Failed(e) if e.starts_with("Deadlock") => Some("conflict"),
+        ClientOutcome::Failed(e) if e.contains("not enough acknowledgements") => Some("no_quorum"),
+        ClientOutcome::Failed(e) if e.contains("confirmed it in time") => Some("unconfirmed"),
+        ClientOutcome::Failed(e) if e.contains("removed") => Some("removed"),
+        ClientOutcome::Failed(_) => Some("other"),
+        ClientOutcome::HostDown => Some("host_down"),
+        _ => None,
+    }
 }
 
 /// A phase-triggered crash waiting for its window.
@@ -167,6 +182,17 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     v.push(format!("no node refused traffic from removed node {node}"));
                 }
             }
+            Expectation::OnlyConflictsFail => {
+                for r in &results {
+                    let kind = r.outcome.as_ref().and_then(failure_kind);
+                    if r.txn.is_some() && kind.is_some_and(|k| k != "conflict") {
+                        v.push(format!(
+                            "write on node {} at {} ms failed without any fault: {:?}",
+                            r.node, r.sent_ms, r.outcome
+                        ));
+                    }
+                }
+            }
             Expectation::CaughtUp { node, after } => {
                 let seen = c
                     .observations_timed()
@@ -244,10 +270,11 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     }
     let results = c.results();
     let committed = results.iter().filter(|r| matches!(r.outcome, Some(ClientOutcome::Committed(_)))).count();
-    let failed = results
-        .iter()
-        .filter(|r| matches!(r.outcome, Some(ClientOutcome::Failed(_) | ClientOutcome::HostDown)))
-        .count();
+    let mut failures = std::collections::BTreeMap::new();
+    for kind in results.iter().filter_map(|r| r.outcome.as_ref().and_then(failure_kind)) {
+        *failures.entry(kind).or_insert(0) += 1;
+    }
+    let failed = failures.values().sum();
     Ok(RunReport {
         seed: plan.seed,
         committed,
@@ -255,6 +282,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         converged_at_ms: converged_at,
         trace_hash: c.trace_hash(),
         crash_hits: pending.hits,
+        failures,
     })
 }
 
@@ -311,8 +339,8 @@ pub fn run_many(scenario: Scenario, default_seeds: u64) -> Vec<RunReport> {
         match run_one(scenario, seed) {
             Ok(r) => {
                 eprintln!(
-                    "{:?} seed {seed}: ok, {} committed, {} failed, converged at {} ms, crashes in {:?}",
-                    scenario, r.committed, r.failed, r.converged_at_ms, r.crash_hits
+                    "{:?} seed {seed}: ok, {} committed, {} failed {:?}, converged at {} ms, crashes in {:?}",
+                    scenario, r.committed, r.failed, r.failures, r.converged_at_ms, r.crash_hits
                 );
                 reports.push(r);
             }
