@@ -91,6 +91,12 @@ impl Node {
             self.reply(req, Reply::Failed(WriteError::Empty));
             return;
         }
+        if self.members.local().state() == crate::MemberState::Joining {
+            // A joining node may know only its seed: a quorum counted over that partial
+            // view could be smaller than the real one.
+            self.reply(req, Reply::Failed(WriteError::Joining));
+            return;
+        }
         let consistency = consistency.unwrap_or(self.cfg.default_consistency);
         let needed = self.acks_needed(consistency);
         let targets = self.members.prepare_targets();

@@ -33,6 +33,10 @@ pub enum WriteError {
     /// This node has been removed from the cluster.
     #[error("this node has been removed from the cluster")]
     Removed,
+    /// This node is still catching up (JOINING): its view of the cluster may be partial,
+    /// so it coordinates no writes yet.
+    #[error("this node is still joining the cluster (catching up); retry shortly or use another node")]
+    Joining,
     /// The transaction has no row changes.
     #[error("empty transaction")]
     Empty,
@@ -46,6 +50,7 @@ impl WriteError {
             WriteError::NotEnoughAcks { .. } | WriteError::CommitUnconfirmed { .. } => (1105, "HY000"),
             WriteError::Storage(_) => (1105, "HY000"),
             WriteError::Removed => (1290, "HY000"),
+            WriteError::Joining => (1105, "HY000"),
             WriteError::Empty => (1105, "HY000"),
         }
     }

@@ -36,6 +36,9 @@ pub struct ClusterSpec {
     pub max_latency_ms: u64,
     /// How long each storage write takes to become durable (0 = at once).
     pub io_latency_ms: u64,
+    /// Nodes that are not started with the cluster: they join later knowing only node
+    /// 1 as their seed, and the others do not know them in advance.
+    pub late_nodes: Vec<NodeId>,
 }
 
 /// A client transaction: statements run together on one node.
@@ -114,10 +117,11 @@ impl Shared {
     }
 
     pub(crate) fn peers_of(&self, id: NodeId) -> Vec<(NodeId, String)> {
-        (1..=self.spec.nodes)
-            .filter(|p| *p != id)
-            .map(|p| (p, format!("{}:{}", host_name(p), crate::host::PORT)))
-            .collect()
+        let addr = |p: NodeId| (p, format!("{}:{}", host_name(p), crate::host::PORT));
+        if self.spec.late_nodes.contains(&id) {
+            return vec![addr(1)];
+        }
+        (1..=self.spec.nodes).filter(|p| *p != id && !self.spec.late_nodes.contains(p)).map(addr).collect()
     }
 
     pub(crate) fn set_inbox(&self, id: NodeId, tx: UnboundedSender<HostRequest>) {
@@ -201,7 +205,7 @@ impl SimCluster {
             .min_message_latency(Duration::from_millis(spec.min_latency_ms))
             .max_message_latency(Duration::from_millis(spec.max_latency_ms))
             .udp_capacity(1 << 16);
-        let mut sim = b.build();
+        let sim = b.build();
         let shared = Rc::new(Shared {
             inboxes: RefCell::new(vec![None; spec.nodes as usize]),
             stores,
@@ -214,11 +218,23 @@ impl SimCluster {
             phases: RefCell::new(BTreeMap::new()),
             spec,
         });
-        for id in 1..=shared.spec.nodes {
-            let s = shared.clone();
-            sim.host(host_name(id), move || run_host(s.clone(), id));
+        let mut c = Self { sim, shared, down: BTreeMap::new() };
+        for id in 1..=c.shared.spec.nodes {
+            if !c.shared.spec.late_nodes.contains(&id) {
+                c.start(id);
+            }
         }
-        Ok(Self { sim, shared, down: BTreeMap::new() })
+        Ok(c)
+    }
+
+    /// Start a node's host for the first time (late joiners); no-op if started before.
+    pub fn start(&mut self, id: NodeId) {
+        if self.down.contains_key(&id) {
+            return;
+        }
+        let s = self.shared.clone();
+        self.sim.host(host_name(id), move || run_host(s.clone(), id));
+        self.down.insert(id, false);
     }
 
     /// The spec it was built from.
@@ -275,9 +291,9 @@ impl SimCluster {
         self.push(node, None, |idx| HostRequest::Admin { idx, cmd })
     }
 
-    /// Whether a node is crashed.
+    /// Whether a node is crashed (or, a late joiner, not started yet).
     pub fn is_down(&self, node: NodeId) -> bool {
-        self.down.get(&node).copied().unwrap_or(false)
+        self.down.get(&node).copied().unwrap_or(true)
     }
 
     /// Crash a node: its software stops, its store stays (writes still in flight to
@@ -296,9 +312,12 @@ impl SimCluster {
         self.shared.phases.borrow().get(&node).cloned().unwrap_or_default()
     }
 
-    /// Restart a crashed node (it recovers from its store with a bumped incarnation).
+    /// Restart a crashed node (it recovers from its store with a bumped incarnation);
+    /// a late joiner that never started is started.
     pub fn restart(&mut self, node: NodeId) {
-        if self.is_down(node) {
+        if !self.down.contains_key(&node) {
+            self.start(node);
+        } else if self.is_down(node) {
             self.sim.bounce(host_name(node));
             self.down.insert(node, false);
         }

@@ -32,6 +32,8 @@ pub enum Scenario {
     RemovedNode,
     /// Everything at once, rates drawn from the seed.
     Swarm,
+    /// A brand-new node joins a running cluster knowing only one seed node.
+    NewNodeJoins,
 }
 
 impl Scenario {
@@ -48,6 +50,7 @@ impl Scenario {
             Scenario::RestartCatchUp => "restart_catch_up",
             Scenario::RemovedNode => "removed_node",
             Scenario::Swarm => "swarm",
+            Scenario::NewNodeJoins => "new_node_joins",
         }
     }
 }
@@ -85,6 +88,8 @@ pub enum Fault {
     Crash(NodeId),
     /// Restart a crashed node.
     Restart(NodeId),
+    /// Start a node that was not running yet (a late joiner).
+    Join(NodeId),
     /// Set the per-tick link failure rate.
     Loss(f64),
     /// Operator: remove `node`, asked on `via`.
@@ -218,9 +223,10 @@ impl Plan {
         let mut d = Draw { rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_726d_6f74), options: Vec::new() };
         let core = CoreConfig::default();
         let mut n: u64 = if seed.is_multiple_of(2) { 3 } else { 5 };
-        let mut skews = [0i64; 5];
+        let mut skews = [0i64; 6];
         let mut max_latency = 1 + below(&mut d.rng, 10);
         let mut min_io_latency = 0;
+        let mut late_nodes = Vec::new();
         let mut faults: Vec<(u64, Fault)> = Vec::new();
         let mut expectations = Vec::new();
         let keys = d.range("keys", 6, 24);
@@ -366,6 +372,32 @@ impl Plan {
                     to: allow_at,
                 });
             }
+            Scenario::NewNodeJoins => {
+                n += 1;
+                let newcomer = n;
+                late_nodes.push(newcomer);
+                let join_at = d.range("join_at_ms", 3000, 8000);
+                faults.push((join_at, Fault::Join(newcomer)));
+                let old: Vec<NodeId> = (1..n).collect();
+                let every = d.range("write_every_ms", 20, 60);
+                let mut w = writes(&mut d, &old, 500, 16_000, every, keys, Some(Consistency::Quorum));
+                w.extend(writes(
+                    &mut d,
+                    &[newcomer],
+                    join_at + 3000,
+                    16_000,
+                    every * 3,
+                    keys,
+                    Some(Consistency::Quorum),
+                ));
+                wl = w;
+                expectations.push(Expectation::CaughtUp { node: newcomer, after: join_at });
+                expectations.push(Expectation::QuorumSucceedsOn {
+                    nodes: vec![newcomer],
+                    from: join_at + 3000,
+                    to: 16_000,
+                });
+            }
             Scenario::Swarm => {
                 n = d.range("nodes", 3, 5);
                 let skew = d.range("max_skew_ms", 0, 2000) as i64;
@@ -426,6 +458,7 @@ impl Plan {
             min_latency_ms: 1,
             max_latency_ms: max_latency,
             io_latency_ms,
+            late_nodes,
         };
         Plan {
             scenario,

@@ -36,6 +36,7 @@ pub fn failure_kind(o: &ClientOutcome) -> Option<&'static str> {
         ClientOutcome::Failed(e) if e.contains("not enough acknowledgements") => Some("no_quorum"),
         ClientOutcome::Failed(e) if e.contains("confirmed it in time") => Some("unconfirmed"),
         ClientOutcome::Failed(e) if e.contains("removed") => Some("removed"),
+        ClientOutcome::Failed(e) if e.contains("still joining") => Some("joining"),
         ClientOutcome::Failed(_) => Some("other"),
         ClientOutcome::HostDown => Some("host_down"),
         _ => None,
@@ -112,6 +113,7 @@ fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
         }
         Fault::Partition(a, b) => c.partition(a, b),
         Fault::Heal => c.heal(),
+        Fault::Join(n) => c.start(*n),
         Fault::Crash(n) => c.crash(*n),
         Fault::Restart(n) => c.restart(*n),
         Fault::Loss(r) => c.set_loss(*r),

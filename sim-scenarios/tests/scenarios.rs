@@ -61,6 +61,11 @@ fn swarm() {
     run_many(Scenario::Swarm, SEEDS * 2);
 }
 
+#[test]
+fn new_node_joins() {
+    run_many(Scenario::NewNodeJoins, SEEDS);
+}
+
 /// The same seed twice gives the same trace, bit for bit.
 #[test]
 fn determinism() {
