@@ -2,7 +2,7 @@
 
 use sim_scenarios::{run_many, run_one, CrashPhase, Scenario};
 
-const SEEDS: u64 = 8;
+const SEEDS: u64 = 16;
 
 #[test]
 fn steady_state() {
