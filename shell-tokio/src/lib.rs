@@ -6,4 +6,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod driver;
+pub mod engine;
+pub mod mysql;
 pub mod store;

@@ -8,9 +8,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use marmot_core::{CoreConfig, Node};
-use marmot_shell_tokio::driver::{Driver, Output};
-use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use marmot_core::CoreConfig;
+use marmot_shell_tokio::engine::Engine;
+use marmot_shell_tokio::mysql::auth::PasswordHash;
+use marmot_shell_tokio::mysql::server::{self, ServerConfig};
+use marmot_shell_tokio::store::{Location, Synchronous};
 
 const HELP: &str = "marmot — leaderless distributed SQLite replication
 
@@ -22,17 +24,35 @@ Options:
   -V, --version       print the version
 
 Configuration keys read today:
-  node_id             this node's id; 0 = generate once and keep (default 0)
-  data_dir            where the SQLite files live (default ./marmot-data)
+  node_id                 this node's id; 0 = generate once and keep (default 0)
+  data_dir                where the SQLite files live (default ./marmot-data)
+  [mysql] enabled         serve the MySQL protocol (default true)
+  [mysql] bind_address    address to listen on (default 0.0.0.0)
+  [mysql] port            MySQL port (default 3306)
+  [mysql] max_connections most concurrent clients (default 1000)
+  [[mysql.users]]         accounts: name, and password or password_env (default: root, no password)
 ";
 
 struct Settings {
     node_id: u64,
     data_dir: PathBuf,
+    mysql_enabled: bool,
+    mysql: ServerConfig,
 }
 
 fn load(path: Option<PathBuf>) -> Result<Settings, String> {
-    let mut s = Settings { node_id: 0, data_dir: PathBuf::from("./marmot-data") };
+    let mut s = Settings {
+        node_id: 0,
+        data_dir: PathBuf::from("./marmot-data"),
+        mysql_enabled: true,
+        mysql: ServerConfig {
+            bind: "0.0.0.0".into(),
+            port: 3306,
+            users: Vec::new(),
+            max_connections: 1000,
+            max_packet: 64 << 20,
+        },
+    };
     let path = match path {
         Some(p) => Some(p),
         None => Some(PathBuf::from("config.toml")).filter(|p| p.exists()),
@@ -47,11 +67,46 @@ fn load(path: Option<PathBuf>) -> Result<Settings, String> {
     if let Some(v) = doc.get("data_dir") {
         s.data_dir = PathBuf::from(v.as_str().ok_or("data_dir: expected a string")?);
     }
+    if let Some(m) = doc.get("mysql") {
+        let m = m.as_table().ok_or("mysql: expected a table")?;
+        if let Some(v) = m.get("enabled") {
+            s.mysql_enabled = v.as_bool().ok_or("mysql.enabled: expected true or false")?;
+        }
+        if let Some(v) = m.get("bind_address") {
+            s.mysql.bind = v.as_str().ok_or("mysql.bind_address: expected a string")?.to_string();
+        }
+        if let Some(v) = m.get("port") {
+            let p = v.as_integer().filter(|p| (1..=65535).contains(p)).ok_or("mysql.port: expected 1-65535")?;
+            s.mysql.port = p as u16;
+        }
+        if let Some(v) = m.get("max_connections") {
+            let n = v.as_integer().filter(|n| *n > 0).ok_or("mysql.max_connections: expected a positive integer")?;
+            s.mysql.max_connections = n as usize;
+        }
+        if let Some(v) = m.get("users") {
+            let users = v.as_array().ok_or("mysql.users: expected an array of tables")?;
+            for (i, u) in users.iter().enumerate() {
+                let name = u
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .ok_or_else(|| format!("mysql.users[{i}].name: expected a string"))?;
+                let password = match (u.get("password"), u.get("password_env")) {
+                    (Some(p), _) => {
+                        p.as_str().ok_or_else(|| format!("mysql.users[{i}].password: expected a string"))?.to_string()
+                    }
+                    (None, Some(env)) => {
+                        let var =
+                            env.as_str().ok_or_else(|| format!("mysql.users[{i}].password_env: expected a string"))?;
+                        std::env::var(var)
+                            .map_err(|_| format!("mysql.users[{i}].password_env: variable {var} is not set"))?
+                    }
+                    (None, None) => String::new(),
+                };
+                s.mysql.users.push((name.to_string(), PasswordHash::new(&password)));
+            }
+        }
+    }
     Ok(s)
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn generated_id() -> u64 {
@@ -61,33 +116,51 @@ fn generated_id() -> u64 {
 }
 
 async fn run(settings: Settings) -> Result<(), String> {
-    let mut store =
-        Store::open(Location::Dir(settings.data_dir.clone()), Synchronous::Normal, None).map_err(|e| e.to_string())?;
-    let id = store.node_identity(settings.node_id, generated_id).map_err(|e| e.to_string())?;
-    let recovered = store.recover().map_err(|e| e.to_string())?;
-    let node = Node::new(CoreConfig::default(), id, format!("node-{id}"), Vec::new(), generated_id(), recovered);
-    let mut driver = Driver::new(node, false);
-    tracing::info!(node_id = id, data_dir = %settings.data_dir.display(), "marmot node started");
-    let mut outs = driver.handle(&mut store, wall_ms(), marmot_core::Input::Start);
+    let seed = generated_id();
+    let (engine, engine_thread) = Engine::start(
+        Location::Dir(settings.data_dir.clone()),
+        Synchronous::Normal,
+        settings.node_id,
+        CoreConfig::default(),
+        seed,
+    )
+    .map_err(|e| e.to_string())?;
+    tracing::info!(node_id = engine.node_id, data_dir = %settings.data_dir.display(), "marmot node started");
+    if settings.mysql.users.is_empty() && settings.mysql_enabled {
+        tracing::warn!("no [[mysql.users]] configured: user root with an empty password is accepted");
+    }
+    let server = if settings.mysql_enabled {
+        let cfg = settings.mysql.clone();
+        let listener_engine = engine.clone();
+        Some(tokio::spawn(async move { server::serve(cfg, listener_engine).await }))
+    } else {
+        None
+    };
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
-    loop {
-        for o in outs.drain(..) {
-            if let Output::Observe(o) = o {
-                tracing::debug!(?o, "observation");
-            }
-        }
-        let wait = driver.next_timer().map_or(1000, |at| at.saturating_sub(wall_ms()));
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {
-                outs = driver.fire_due(&mut store, wall_ms());
-            }
-        }
+    let failed = match server {
+        Some(mut server) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => None,
+            _ = term.recv() => None,
+            r = &mut server => Some(match r {
+                Ok(Ok(())) => "MySQL server stopped".to_string(),
+                Ok(Err(e)) => format!("MySQL server on {}:{}: {e}", settings.mysql.bind, settings.mysql.port),
+                Err(e) => format!("MySQL server task: {e}"),
+            }),
+        },
+        None => tokio::select! {
+            _ = tokio::signal::ctrl_c() => None,
+            _ = term.recv() => None,
+        },
+    };
+    // Stop the engine after everything already queued to it; committed data is on disk.
+    engine.stop();
+    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+    tracing::info!(node_id = engine.node_id, "marmot node stopped");
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    tracing::info!(node_id = id, "marmot node stopped");
-    Ok(())
 }
 
 fn main() -> ExitCode {

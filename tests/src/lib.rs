@@ -9,6 +9,63 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Path of a tool the test needs, or a panic saying what to install.
+pub fn require_tool(path: &str, install: &str) -> PathBuf {
+    let found = if path.contains('/') {
+        Some(PathBuf::from(path)).filter(|p| p.exists())
+    } else {
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(path)).find(|p| p.exists()))
+    };
+    found.unwrap_or_else(|| panic!("{path} is missing: install it with `{install}` (./scripts/test-all.sh does)"))
+}
+
+/// A marmot node serving MySQL on a free loopback port, with `extra` config appended.
+pub fn start_mysql_node(dir: &Path, extra: &str) -> (Marmot, u16) {
+    let port = free_port();
+    std::fs::write(dir.join("config.toml"), format!("[mysql]\nbind_address = \"127.0.0.1\"\nport = {port}\n{extra}"))
+        .expect("config");
+    let m = Marmot::start(dir, &[]);
+    m.wait_for_log("MySQL server listening", Duration::from_secs(30));
+    (m, port)
+}
+
+/// Run the mariadb CLI in batch mode; returns (success, stdout, stderr).
+pub fn mariadb(port: u16, user: &str, password: Option<&str>, db: Option<&str>, sql: &str) -> (bool, String, String) {
+    let bin = require_tool("mariadb", "apt-get install mariadb-client");
+    let mut cmd = Command::new(bin);
+    cmd.args(["--protocol=TCP", "-h", "127.0.0.1", "-P", &port.to_string(), "-u", user, "--batch", "-e", sql]);
+    if let Some(p) = password {
+        cmd.arg(format!("-p{p}"));
+    }
+    if let Some(d) = db {
+        cmd.arg(d);
+    }
+    let out = cmd.output().expect("run mariadb");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run a Python script with Debian's python3 (where python3-pymysql lives); the
+/// script gets the port as argv[1]. Returns (success, stdout, stderr).
+pub fn python(port: u16, script: &str) -> (bool, String, String) {
+    let py = require_tool("/usr/bin/python3", "apt-get install python3");
+    let out = Command::new(py).arg("-c").arg(script).arg(port.to_string()).output().expect("run python3");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Path of the `marmot` binary, built on first use.
 pub fn marmot_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();

@@ -10,10 +10,52 @@ use marmot_core::lww::{should_apply, Version};
 use marmot_core::{Hlc, Op, Txn};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::capture::read_row;
 use super::codec::{decode_key, ident, to_blob, txn_id_bytes, Bind};
 use super::schema::table_info;
 use super::StoreError;
+
+/// Write row images (or delete rows) of `database` as they are, without versions, log
+/// or marker: used to replay a session's uncommitted changes inside a short-lived
+/// SQLite transaction that is then rolled back.
+pub fn apply_images(conn: &Connection, database: &str, changes: &[marmot_core::RowChange]) -> Result<(), StoreError> {
+    for row in changes.iter().filter(|r| r.database == database) {
+        write_image(conn, row)?;
+    }
+    Ok(())
+}
+
+fn write_image(conn: &Connection, row: &marmot_core::RowChange) -> Result<(), StoreError> {
+    let info = table_info(conn, &row.table)?;
+    let key = decode_key(&row.key)?;
+    match (&row.after, row.op) {
+        (Some(after), Op::Insert | Op::Update) => {
+            let mut cols: Vec<String> = Vec::new();
+            let mut vals: Vec<Bind<'_>> = Vec::new();
+            if info.pk.is_empty() {
+                cols.push("rowid".into());
+                vals.push(Bind(&key[0]));
+            }
+            for cv in after {
+                cols.push(ident(&cv.column));
+                vals.push(Bind(&cv.value));
+            }
+            let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "INSERT OR REPLACE INTO main.{} ({}) VALUES ({})",
+                ident(&row.table),
+                cols.join(", "),
+                marks.join(", ")
+            );
+            conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(vals.iter()))?;
+        }
+        _ => {
+            let sql = format!("DELETE FROM main.{} WHERE {}", ident(&row.table), info.key_predicate());
+            let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
+            conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(binds.iter()))?;
+        }
+    }
+    Ok(())
+}
 
 /// Whether `txn` was already applied to this database.
 pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
@@ -44,37 +86,7 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         if !should_apply(existing, incoming) {
             continue;
         }
-        let info = table_info(conn, &row.table)?;
-        let key = decode_key(&row.key)?;
-        match (&row.after, row.op) {
-            (Some(after), Op::Insert | Op::Update) => {
-                let mut cols: Vec<String> = Vec::new();
-                let mut vals: Vec<Bind<'_>> = Vec::new();
-                if info.pk.is_empty() {
-                    cols.push("rowid".into());
-                    vals.push(Bind(&key[0]));
-                }
-                for cv in after {
-                    cols.push(ident(&cv.column));
-                    vals.push(Bind(&cv.value));
-                }
-                let marks: Vec<String> = (1..=vals.len()).map(|i| format!("?{i}")).collect();
-                let sql = format!(
-                    "INSERT OR REPLACE INTO main.{} ({}) VALUES ({})",
-                    ident(&row.table),
-                    cols.join(", "),
-                    marks.join(", ")
-                );
-                conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(vals.iter()))?;
-            }
-            _ => {
-                if read_row(conn, &info, &key)?.is_some() {
-                    let sql = format!("DELETE FROM main.{} WHERE {}", ident(&row.table), info.key_predicate());
-                    let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
-                    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(binds.iter()))?;
-                }
-            }
-        }
+        write_image(conn, row)?;
         conn.prepare_cached(
             "INSERT OR REPLACE INTO __marmot_row_versions (tbl, key, wall, logical, node, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?

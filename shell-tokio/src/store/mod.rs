@@ -387,6 +387,12 @@ fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
+/// Open a connection to database `name` (WAL mode for files), as sessions do.
+pub fn open_connection(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
+    valid_name(name)?;
+    open_conn(loc, sync, name)
+}
+
 fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
     let conn = match loc {
         Location::Dir(dir) => {

@@ -1,0 +1,145 @@
+//! The production host of one node: a dedicated thread owns the [`Driver`] and the
+//! [`Store`], fires timers on the wall clock, and serves requests from MySQL sessions
+//! (captured writes, database creation). Replies travel back on oneshot channels.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use marmot_core::io::Reply;
+use marmot_core::{Consistency, CoreConfig, Input, Node, NodeId, RowChange};
+use tokio::sync::oneshot;
+
+use crate::driver::{Driver, Output};
+use crate::store::{Location, Store, StoreError, Synchronous};
+
+/// Wall clock in ms since the Unix epoch.
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+enum Request {
+    Write { rows: Vec<RowChange>, consistency: Option<Consistency>, reply: oneshot::Sender<Reply> },
+    EnsureDatabase { name: String, reply: oneshot::Sender<Result<bool, String>> },
+    Stop,
+}
+
+/// A handle to the node's engine thread; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    tx: Sender<Request>,
+    /// This node's id.
+    pub node_id: NodeId,
+    /// Where the databases live.
+    pub location: Location,
+    /// SQLite durability mode.
+    pub sync: Synchronous,
+}
+
+/// Errors talking to the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine thread has stopped.
+    #[error("the replication engine has stopped")]
+    Stopped,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Engine {
+    /// Open the store, recover, and start the engine thread.
+    pub fn start(
+        location: Location,
+        sync: Synchronous,
+        configured_id: NodeId,
+        cfg: CoreConfig,
+        seed: u64,
+    ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
+        let mut store = Store::open(location.clone(), sync, None)?;
+        let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
+        let recovered = store.recover()?;
+        let node = Node::new(cfg, node_id, format!("node-{node_id}"), Vec::new(), seed, recovered);
+        let (tx, rx) = channel::<Request>();
+        let handle = std::thread::Builder::new()
+            .name("marmot-engine".into())
+            .spawn(move || {
+                let mut driver = Driver::new(node, false);
+                let mut waiting: BTreeMap<u64, oneshot::Sender<Reply>> = BTreeMap::new();
+                let mut next_req = 1u64;
+                let mut outs = driver.handle(&mut store, wall_ms(), Input::Start);
+                loop {
+                    for o in outs.drain(..) {
+                        match o {
+                            Output::Reply(req, r) => {
+                                if let Some(tx) = waiting.remove(&req) {
+                                    let _ = tx.send(r);
+                                }
+                            }
+                            Output::Observe(o) => tracing::debug!(?o, "observation"),
+                            // A single node has no one to talk to; the cluster transport
+                            // plugs in here.
+                            Output::Send(_) => {}
+                        }
+                    }
+                    let wait = driver.next_timer().map_or(1000, |at| at.saturating_sub(wall_ms()));
+                    match rx.recv_timeout(Duration::from_millis(wait.max(1))) {
+                        Ok(Request::Write { rows, consistency, reply }) => {
+                            let req = next_req;
+                            next_req += 1;
+                            waiting.insert(req, reply);
+                            outs = driver.handle(&mut store, wall_ms(), Input::Write { req, rows, consistency });
+                        }
+                        Ok(Request::EnsureDatabase { name, reply }) => {
+                            let existed = store.databases().contains(&name);
+                            let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
+                            let _ = reply.send(r);
+                        }
+                        Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Timeout) => outs = driver.fire_due(&mut store, wall_ms()),
+                    }
+                }
+                tracing::info!("replication engine stopped");
+            })
+            .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
+        Ok((Engine { tx, node_id, location, sync }, handle))
+    }
+
+    /// Replicate captured rows; resolves when the core answers.
+    pub async fn write(&self, rows: Vec<RowChange>, consistency: Option<Consistency>) -> Result<Reply, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Write { rows, consistency, reply }).map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Create a database; `Ok(true)` if it was created, `Ok(false)` if it existed.
+    pub async fn ensure_database(&self, name: &str) -> Result<bool, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::EnsureDatabase { name: name.to_string(), reply }).map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?.map_err(|e| EngineError::Store(StoreError::Io(e)))
+    }
+
+    /// Ask the engine thread to finish (after everything queued before).
+    pub fn stop(&self) {
+        let _ = self.tx.send(Request::Stop);
+    }
+
+    /// Names of the user databases, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Location::Dir(dir) = &self.location {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(db) = name.strip_suffix(".db") {
+                        if !db.starts_with("__marmot") {
+                            out.push(db.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}

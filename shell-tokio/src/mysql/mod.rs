@@ -1,0 +1,13 @@
+//! The MySQL front end: wire protocol, authentication, sessions, SQL translation and
+//! metadata. The protocol layer is our own (on tokio), not opensrv-mysql: owning it
+//! gives correct status flags, per-column character sets (binary columns arrive as
+//! bytes), multi-statements and prepared statements whose malformed parameters end
+//! in an error instead of a panic.
+
+pub mod auth;
+pub mod meta;
+pub mod packet;
+pub mod proto;
+pub mod server;
+pub mod session;
+pub mod sql;

@@ -1,0 +1,585 @@
+//! The MySQL server: accepts connections, authenticates, and runs each session's
+//! command loop. Every malformed input ends in an error packet or a closed connection
+//! for that client only; nothing a client sends can panic the server.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use marmot_core::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+
+use super::auth::PasswordHash;
+use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
+use super::proto::{self, cap, ColType, Column};
+use super::session::{MyError, Outcome, Session, SERVER_VERSION};
+use super::sql;
+use crate::engine::Engine;
+
+/// MySQL front-end settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to bind.
+    pub bind: String,
+    /// Port.
+    pub port: u16,
+    /// Accounts; empty = `root` with an empty password.
+    pub users: Vec<(String, PasswordHash)>,
+    /// Most concurrent connections.
+    pub max_connections: usize,
+    /// Largest packet accepted.
+    pub max_packet: usize,
+}
+
+struct Shared {
+    cfg: ServerConfig,
+    engine: Engine,
+    next_id: AtomicU32,
+    active: AtomicUsize,
+}
+
+/// Bind and serve until the task is dropped.
+pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
+    let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
+    tracing::info!(address = %listener.local_addr()?, "MySQL server listening");
+    let shared = Arc::new(Shared { cfg, engine, next_id: AtomicU32::new(1), active: AtomicUsize::new(0) });
+    loop {
+        let (sock, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let _ = sock.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+            let n = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+            let result = if n > shared.cfg.max_connections {
+                let mut io = PacketIo::new(sock, 1 << 20);
+                io.send(&proto::err(1040, "08004", "Too many connections")).await.map(|_| ())
+            } else {
+                handle(sock, &shared, id).await
+            };
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            match result {
+                Ok(()) => tracing::debug!(conn = id, %peer, "connection closed"),
+                Err(e) => tracing::debug!(conn = id, %peer, error = %e, "connection ended"),
+            }
+        });
+    }
+}
+
+fn scramble() -> [u8; 20] {
+    let mut s = [0u8; 20];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut s)).is_ok();
+    if !ok {
+        let t = crate::engine::wall_ms() ^ (std::process::id() as u64).rotate_left(32);
+        for (i, b) in s.iter_mut().enumerate() {
+            *b = (t.rotate_left(i as u32 * 7) & 0xff) as u8;
+        }
+    }
+    // Printable, never NUL: some clients treat the scramble as a C string.
+    for b in s.iter_mut() {
+        *b = 33 + (*b % 94);
+    }
+    s
+}
+
+struct Conn<S> {
+    io: PacketIo<S>,
+    caps: u32,
+    session: Session,
+    stmts: BTreeMap<u32, Prepared>,
+    next_stmt: u32,
+}
+
+struct Prepared {
+    sql: String,
+    params: usize,
+    /// Parameter types bound by the last execute (kept for later executes).
+    types: Vec<u16>,
+}
+
+async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id: u32) -> Result<(), PacketError> {
+    let mut io = PacketIo::new(sock, shared.cfg.max_packet);
+    let salt = scramble();
+    io.send(&proto::handshake(SERVER_VERSION, id, &salt, proto::status::AUTOCOMMIT)).await?;
+    let Some(resp) = io.read().await? else { return Ok(()) };
+    let mut r = Reader::new(&resp);
+    let caps = r.u32()?;
+    if caps & cap::PROTOCOL_41 == 0 {
+        io.send(&proto::err(1043, "08S01", "Bad handshake: protocol 4.1 required")).await?;
+        return Ok(());
+    }
+    let _max = r.u32()?;
+    let _charset = r.u8()?;
+    r.take(23)?;
+    let user = String::from_utf8_lossy(r.cstr()).into_owned();
+    let mut token = if caps & cap::PLUGIN_AUTH_LENENC_DATA != 0 {
+        r.lenenc_str()?.to_vec()
+    } else if caps & cap::SECURE_CONNECTION != 0 {
+        let n = r.u8()? as usize;
+        r.take(n)?.to_vec()
+    } else {
+        r.cstr().to_vec()
+    };
+    let db =
+        if caps & cap::CONNECT_WITH_DB != 0 { String::from_utf8_lossy(r.cstr()).into_owned() } else { String::new() };
+    let plugin =
+        if caps & cap::PLUGIN_AUTH != 0 { String::from_utf8_lossy(r.cstr()).into_owned() } else { String::new() };
+    if !plugin.is_empty() && plugin != "mysql_native_password" {
+        // Ask the client to switch to mysql_native_password with our scramble.
+        let mut sw = vec![0xfe];
+        sw.extend_from_slice(b"mysql_native_password\0");
+        sw.extend_from_slice(&salt);
+        sw.push(0);
+        io.send(&sw).await?;
+        let Some(again) = io.read().await? else { return Ok(()) };
+        token = again;
+    }
+    let allowed = if shared.cfg.users.is_empty() {
+        user == "root" && PasswordHash::new("").verify(&salt, &token)
+    } else {
+        shared.cfg.users.iter().any(|(name, hash)| *name == user && hash.verify(&salt, &token))
+    };
+    if !allowed {
+        tracing::warn!(conn = id, user = %user, "authentication failed");
+        let using = if token.is_empty() { "NO" } else { "YES" };
+        io.send(&proto::err(
+            1045,
+            "28000",
+            &format!("Access denied for user '{user}'@'localhost' (using password: {using})"),
+        ))
+        .await?;
+        return Ok(());
+    }
+    let mut session = Session::new(shared.engine.clone(), user, id);
+    session.found_rows_flag = caps & cap::FOUND_ROWS != 0;
+    if let Err(e) = session.use_db(&db) {
+        io.send(&proto::err(e.code, e.state, &e.msg)).await?;
+        return Ok(());
+    }
+    io.send(&proto::ok(0, 0, 0, session.status_flags(), 0, "")).await?;
+    let mut conn = Conn { io, caps, session, stmts: BTreeMap::new(), next_stmt: 1 };
+    conn.run().await
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    fn deprecate_eof(&self) -> bool {
+        self.caps & cap::DEPRECATE_EOF != 0
+    }
+
+    async fn run(&mut self) -> Result<(), PacketError> {
+        loop {
+            let Some(pkt) = self.io.read().await? else { return Ok(()) };
+            let Some((&cmd, body)) = pkt.split_first() else {
+                return Err(PacketError::Malformed("empty command"));
+            };
+            let result = match cmd {
+                0x01 => return Ok(()),
+                0x02 => {
+                    let db = String::from_utf8_lossy(body).into_owned();
+                    match self.session.use_db(&db) {
+                        Ok(()) => self.ok(0, 0),
+                        Err(e) => self.error(&e),
+                    }
+                    Ok(())
+                }
+                0x03 => {
+                    let text = sql::decode_query(body);
+                    let outcomes = self.session.query(&text).await;
+                    self.results(outcomes, false);
+                    Ok(())
+                }
+                0x04 => self.field_list(body),
+                0x0e => {
+                    self.ok(0, 0);
+                    Ok(())
+                }
+                0x11 => {
+                    // COM_CHANGE_USER: accepted for the same user without re-checking here.
+                    self.session.reset();
+                    self.ok(0, 0);
+                    Ok(())
+                }
+                0x16 => self.prepare(body),
+                0x17 => self.execute(body).await,
+                0x18 => Ok(()), // COM_STMT_SEND_LONG_DATA has no reply
+                0x19 => {
+                    if body.len() >= 4 {
+                        let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+                        self.stmts.remove(&id);
+                    }
+                    Ok(())
+                }
+                0x1a => {
+                    self.ok(0, 0);
+                    Ok(())
+                }
+                0x1b => {
+                    // COM_SET_OPTION: 0 = multi-statements on, 1 = off.
+                    if body.len() >= 2 {
+                        let on = body[0] == 0;
+                        if on {
+                            self.caps |= cap::MULTI_STATEMENTS;
+                        } else {
+                            self.caps &= !cap::MULTI_STATEMENTS;
+                        }
+                    }
+                    let status = self.session.status_flags();
+                    self.io.queue(&proto::eof(status, 0));
+                    Ok(())
+                }
+                0x1f => {
+                    self.session.reset();
+                    self.stmts.clear();
+                    self.ok(0, 0);
+                    Ok(())
+                }
+                _ => {
+                    self.error(&MyError::new(1047, "08S01", format!("Unknown command {cmd:#04x}")));
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                // A malformed command: answer with an error and drop only this client.
+                self.error(&MyError::new(1835, "HY000", format!("Malformed communication packet: {e}")));
+                self.io.flush().await?;
+                return Err(e);
+            }
+            self.io.flush().await?;
+        }
+    }
+
+    fn ok(&mut self, affected: u64, last_id: u64) {
+        let status = self.session.status_flags();
+        let w = self.session.warnings.len() as u16;
+        self.io.queue(&proto::ok(0, affected, last_id, status, w, ""));
+    }
+
+    fn error(&mut self, e: &MyError) {
+        self.io.queue(&proto::err(e.code, e.state, &e.msg));
+    }
+
+    fn results(&mut self, outcomes: Vec<Outcome>, binary: bool) {
+        let n = outcomes.len();
+        for (i, o) in outcomes.into_iter().enumerate() {
+            let more = if i + 1 < n { proto::status::MORE_RESULTS } else { 0 };
+            let status = self.session.status_flags() | more;
+            let w = self.session.warnings.len() as u16;
+            match o {
+                Outcome::Done { affected, last_insert_id } => {
+                    self.io.queue(&proto::ok(0, affected, last_insert_id, status, w, ""));
+                }
+                Outcome::Error(e) => self.error(&e),
+                Outcome::Rows { columns, rows } => self.rows(columns, rows, status, w, binary),
+            }
+        }
+    }
+
+    fn rows(&mut self, mut columns: Vec<Column>, rows: Vec<Vec<Value>>, status: u16, warnings: u16, binary: bool) {
+        if binary {
+            for c in columns.iter_mut() {
+                if matches!(c.ty, ColType::DateTime | ColType::Date | ColType::NewDecimal) {
+                    c.ty = ColType::VarString;
+                    c.charset = proto::charset::UTF8MB4;
+                }
+            }
+        }
+        let mut b = Vec::new();
+        put_lenenc_int(&mut b, columns.len() as u64);
+        self.io.queue(&b);
+        for c in &columns {
+            self.io.queue(&c.encode());
+        }
+        if !self.deprecate_eof() {
+            self.io.queue(&proto::eof(status, warnings));
+        }
+        for row in rows {
+            let payload = if binary { binary_row(&columns, &row) } else { text_row(&row) };
+            self.io.queue(&payload);
+        }
+        if self.deprecate_eof() {
+            self.io.queue(&proto::ok(0xfe, 0, 0, status, warnings, ""));
+        } else {
+            self.io.queue(&proto::eof(status, warnings));
+        }
+    }
+
+    fn field_list(&mut self, body: &[u8]) -> Result<(), PacketError> {
+        let mut r = Reader::new(body);
+        let table = String::from_utf8_lossy(r.cstr()).into_owned();
+        let q = format!("SELECT * FROM {} LIMIT 0", sql::quote_ident(&table));
+        match self.session.read(&q) {
+            Ok(Outcome::Rows { columns, .. }) => {
+                for mut c in columns {
+                    c.table = table.clone();
+                    c.org_table = table.clone();
+                    let mut p = c.encode();
+                    put_lenenc_str(&mut p, b"");
+                    self.io.queue(&p);
+                }
+                let status = self.session.status_flags();
+                self.io.queue(&proto::eof(status, 0));
+            }
+            Ok(_) => self.ok(0, 0),
+            Err(e) => self.error(&e),
+        }
+        Ok(())
+    }
+
+    fn prepare(&mut self, body: &[u8]) -> Result<(), PacketError> {
+        let text = String::from_utf8_lossy(body).into_owned();
+        let params = match sql::tokenize(&text) {
+            Ok(toks) => toks.iter().filter(|t| matches!(t, sqlparser::tokenizer::Token::Placeholder(_))).count(),
+            Err(e) => {
+                self.error(&MyError::new(1064, "42000", e.to_string()));
+                return Ok(());
+            }
+        };
+        let id = self.next_stmt;
+        self.next_stmt += 1;
+        self.stmts.insert(id, Prepared { sql: text, params, types: Vec::new() });
+        let mut b = vec![0u8];
+        b.extend_from_slice(&id.to_le_bytes());
+        b.extend_from_slice(&0u16.to_le_bytes());
+        b.extend_from_slice(&(params as u16).to_le_bytes());
+        b.push(0);
+        b.extend_from_slice(&0u16.to_le_bytes());
+        self.io.queue(&b);
+        if params > 0 {
+            for i in 0..params {
+                self.io.queue(&Column::new(&format!("?{i}"), ColType::VarString).encode());
+            }
+            if !self.deprecate_eof() {
+                let status = self.session.status_flags();
+                self.io.queue(&proto::eof(status, 0));
+            }
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, body: &[u8]) -> Result<(), PacketError> {
+        let mut r = Reader::new(body);
+        let id = r.u32()?;
+        let _flags = r.u8()?;
+        let _iterations = r.u32()?;
+        let Some(stmt) = self.stmts.get_mut(&id) else {
+            self.error(&MyError::new(
+                1243,
+                "HY000",
+                format!("Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"),
+            ));
+            return Ok(());
+        };
+        let n = stmt.params;
+        let mut values: Vec<String> = Vec::with_capacity(n);
+        if n > 0 {
+            let bitmap = r.take(n.div_ceil(8))?.to_vec();
+            let bound = r.u8()?;
+            if bound == 1 {
+                stmt.types = (0..n).map(|_| r.u16()).collect::<Result<_, _>>()?;
+            }
+            if stmt.types.len() != n {
+                return Err(PacketError::Malformed("parameter types missing"));
+            }
+            for (i, ty) in stmt.types.iter().enumerate() {
+                if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+                    values.push("NULL".into());
+                    continue;
+                }
+                values.push(param_literal(&mut r, *ty)?);
+            }
+        }
+        let text = match bind(&stmt.sql, &values) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(&e);
+                return Ok(());
+            }
+        };
+        let outcomes = self.session.query(&text).await;
+        self.results(outcomes, true);
+        Ok(())
+    }
+}
+
+/// Replace each `?` placeholder with its literal.
+fn bind(sql_text: &str, values: &[String]) -> Result<String, MyError> {
+    let toks = sql::tokenize(sql_text).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+    let mut out = String::with_capacity(sql_text.len() + values.len() * 8);
+    let mut i = 0;
+    for t in toks {
+        match t {
+            sqlparser::tokenizer::Token::Placeholder(_) => {
+                let v = values
+                    .get(i)
+                    .ok_or_else(|| MyError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute"))?;
+                out.push_str(v);
+                i += 1;
+            }
+            sqlparser::tokenizer::Token::SingleQuotedString(s) | sqlparser::tokenizer::Token::DoubleQuotedString(s) => {
+                out.push_str(&sql::quote_str(&s).replace('\\', "\\\\"))
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// Read one binary parameter and render it as a MySQL literal.
+fn param_literal(r: &mut Reader<'_>, ty: u16) -> Result<String, PacketError> {
+    let unsigned = ty & 0x8000 != 0;
+    Ok(match (ty & 0xff) as u8 {
+        0x01 => {
+            let v = r.u8()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i8).to_string()
+            }
+        }
+        0x02 | 0x0d => {
+            let v = r.u16()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i16).to_string()
+            }
+        }
+        0x03 | 0x09 => {
+            let v = r.u32()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i32).to_string()
+            }
+        }
+        0x08 => {
+            let v = r.u64()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i64).to_string()
+            }
+        }
+        0x04 => {
+            let b = r.take(4)?;
+            format!("{:?}", f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+        }
+        0x05 => {
+            let b = r.take(8)?;
+            format!("{:?}", f64::from_le_bytes(b.try_into().expect("8")))
+        }
+        0x06 => "NULL".into(),
+        0x07 | 0x0a | 0x0c => {
+            let n = r.u8()? as usize;
+            let b = r.take(n)?;
+            let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0u16, 0u8, 0u8, 0u8, 0u8, 0u8, 0u32);
+            if n >= 4 {
+                y = u16::from_le_bytes([b[0], b[1]]);
+                mo = b[2];
+                d = b[3];
+            }
+            if n >= 7 {
+                h = b[4];
+                mi = b[5];
+                s = b[6];
+            }
+            if n >= 11 {
+                us = u32::from_le_bytes([b[7], b[8], b[9], b[10]]);
+            }
+            if us > 0 {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
+            } else if (ty & 0xff) == 0x0a {
+                format!("'{y:04}-{mo:02}-{d:02}'")
+            } else {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}'")
+            }
+        }
+        0x0b => {
+            let n = r.u8()? as usize;
+            let b = r.take(n)?;
+            if n >= 8 {
+                let neg = b[0] == 1;
+                let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
+                let h = days * 24 + b[5] as u32;
+                format!("'{}{h:02}:{:02}:{:02}'", if neg { "-" } else { "" }, b[6], b[7])
+            } else {
+                "'00:00:00'".into()
+            }
+        }
+        0x0f | 0x10 | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
+            let b = r.lenenc_str()?;
+            match std::str::from_utf8(b) {
+                Ok(s) => sql::quote_str(s).replace('\\', "\\\\"),
+                Err(_) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+            }
+        }
+        _ => return Err(PacketError::Malformed("unknown parameter type")),
+    })
+}
+
+fn text_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.push(0xfb),
+        Value::Integer(i) => put_lenenc_str(out, i.to_string().as_bytes()),
+        Value::Real(f) => put_lenenc_str(out, format_real(*f).as_bytes()),
+        Value::Text(s) => put_lenenc_str(out, s.as_bytes()),
+        Value::Blob(b) => put_lenenc_str(out, b),
+    }
+}
+
+fn format_real(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
+    }
+}
+
+fn text_row(row: &[Value]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(row.len() * 8);
+    for v in row {
+        text_value(&mut b, v);
+    }
+    b
+}
+
+fn binary_row(columns: &[Column], row: &[Value]) -> Vec<u8> {
+    let mut b = vec![0u8];
+    let bitmap_len = (columns.len() + 7 + 2) / 8;
+    let start = b.len();
+    b.resize(start + bitmap_len, 0);
+    for (i, (c, v)) in columns.iter().zip(row).enumerate() {
+        let bit = i + 2;
+        match (c.ty, v) {
+            (_, Value::Null) => b[start + bit / 8] |= 1 << (bit % 8),
+            (ColType::LongLong, Value::Integer(x)) => b.extend_from_slice(&x.to_le_bytes()),
+            (ColType::LongLong, Value::Real(x)) => b.extend_from_slice(&(*x as i64).to_le_bytes()),
+            (ColType::Double, Value::Real(x)) => b.extend_from_slice(&x.to_le_bytes()),
+            (ColType::Double, Value::Integer(x)) => b.extend_from_slice(&(*x as f64).to_le_bytes()),
+            (ColType::LongLong | ColType::Double, other) => {
+                // A text value in a numeric column: send what parses, else zero.
+                let s = match other {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                if c.ty == ColType::LongLong {
+                    b.extend_from_slice(&s.trim().parse::<i64>().unwrap_or(0).to_le_bytes());
+                } else {
+                    b.extend_from_slice(&s.trim().parse::<f64>().unwrap_or(0.0).to_le_bytes());
+                }
+            }
+            (_, Value::Integer(x)) => put_lenenc_str(&mut b, x.to_string().as_bytes()),
+            (_, Value::Real(x)) => put_lenenc_str(&mut b, format_real(*x).as_bytes()),
+            (_, Value::Text(s)) => put_lenenc_str(&mut b, s.as_bytes()),
+            (_, Value::Blob(x)) => put_lenenc_str(&mut b, x),
+        }
+    }
+    b
+}

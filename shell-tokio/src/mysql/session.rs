@@ -1,0 +1,846 @@
+//! One client session: current database, autocommit and transaction state, variables,
+//! and the execution of statements.
+//!
+//! Writes go through the core exactly as in a cluster: the statement runs on the
+//! session's capture connection, its row changes are captured and rolled back, and the
+//! core commits them (capture → transaction → commit → apply). Inside an explicit
+//! transaction the captured changes accumulate in the session; each later statement
+//! first re-applies them inside its own short SQLite transaction (so it sees its own
+//! writes) and rolls back, so a session never holds SQLite's write lock between
+//! statements. COMMIT hands the accumulated changes to the core as one transaction.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use marmot_core::io::Reply;
+use marmot_core::{Op, RowChange, Value};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::Connection;
+use sqlparser::tokenizer::Token;
+
+use super::proto::{ColType, Column};
+use super::sql::{self, kw, significant, text};
+use crate::engine::{wall_ms, Engine};
+use crate::store::apply::apply_images;
+use crate::store::capture::CaptureConn;
+use crate::store::codec::from_ref;
+use crate::store::StoreError;
+
+/// The server version clients see.
+pub const SERVER_VERSION: &str = "8.0.35-marmot";
+
+/// A MySQL error for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MyError {
+    /// Error number.
+    pub code: u16,
+    /// SQLSTATE.
+    pub state: &'static str,
+    /// Message.
+    pub msg: String,
+}
+
+impl MyError {
+    /// Build one.
+    pub fn new(code: u16, state: &'static str, msg: impl Into<String>) -> Self {
+        MyError { code, state, msg: msg.into() }
+    }
+}
+
+/// The result of one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A result set.
+    Rows {
+        /// Columns.
+        columns: Vec<Column>,
+        /// Rows of values.
+        rows: Vec<Vec<Value>>,
+    },
+    /// Success without rows.
+    Done {
+        /// Affected rows.
+        affected: u64,
+        /// Last insert id.
+        last_insert_id: u64,
+    },
+    /// Failure.
+    Error(MyError),
+}
+
+/// Session facts SQL functions read (DATABASE(), LAST_INSERT_ID(), variables …).
+#[derive(Clone, Debug, Default)]
+pub struct SessionInfo {
+    /// Current database.
+    pub db: Option<String>,
+    /// Authenticated user.
+    pub user: String,
+    /// Connection id.
+    pub conn_id: u32,
+    /// LAST_INSERT_ID().
+    pub last_insert_id: i64,
+    /// ROW_COUNT().
+    pub row_count: i64,
+    /// FOUND_ROWS().
+    pub found_rows: i64,
+    /// Autocommit flag.
+    pub autocommit: bool,
+    /// `@x` user variables.
+    pub user_vars: BTreeMap<String, Value>,
+    /// Session system variables that were SET.
+    pub sys_vars: BTreeMap<String, Value>,
+}
+
+/// Map a store / SQLite error to a MySQL error.
+pub fn sqlite_error(e: &StoreError) -> MyError {
+    let msg = e.to_string();
+    let m = msg.trim_start_matches("sqlite: ");
+    if m.contains("UNIQUE constraint failed") || m.contains("PRIMARY KEY") && m.contains("constraint failed") {
+        MyError::new(1062, "23000", format!("Duplicate entry: {m}"))
+    } else if m.contains("NOT NULL constraint failed") {
+        let col = m.rsplit('.').next().unwrap_or("");
+        MyError::new(1048, "23000", format!("Column '{col}' cannot be null"))
+    } else if m.contains("FOREIGN KEY constraint failed") {
+        MyError::new(1452, "23000", format!("Cannot add or update a child row: a foreign key constraint fails ({m})"))
+    } else if m.contains("CHECK constraint failed") {
+        MyError::new(3819, "HY000", format!("Check constraint is violated ({m})"))
+    } else if let Some(t) = m.strip_prefix("no such table: ") {
+        MyError::new(1146, "42S02", format!("Table '{t}' doesn't exist"))
+    } else if let Some(c) = m.strip_prefix("no such column: ") {
+        MyError::new(1054, "42S22", format!("Unknown column '{c}' in 'field list'"))
+    } else if m.contains("already exists") && m.contains("table") {
+        MyError::new(1050, "42S01", m.to_string())
+    } else if m.contains("database is locked") || m.contains("busy") {
+        MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")
+    } else if m.contains("syntax error") || m.contains("incomplete input") || m.contains("unrecognized token") {
+        MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {m}"))
+    } else {
+        MyError::new(1105, "HY000", m.to_string())
+    }
+}
+
+fn store_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite(e)
+}
+
+/// One client session.
+pub struct Session {
+    engine: Engine,
+    /// Facts shared with SQL functions.
+    pub info: Arc<Mutex<SessionInfo>>,
+    /// In an explicit transaction.
+    pub in_txn: bool,
+    pending: Vec<RowChange>,
+    conns: BTreeMap<String, CaptureConn>,
+    /// Warnings of the last statement: (level, code, message).
+    pub warnings: Vec<(String, u16, String)>,
+    /// The client asked for found (matched) rather than changed rows.
+    pub found_rows_flag: bool,
+}
+
+impl Session {
+    /// A new session for `user`.
+    pub fn new(engine: Engine, user: String, conn_id: u32) -> Self {
+        let info = SessionInfo { user, conn_id, autocommit: true, ..Default::default() };
+        Session {
+            engine,
+            info: Arc::new(Mutex::new(info)),
+            in_txn: false,
+            pending: Vec::new(),
+            conns: BTreeMap::new(),
+            warnings: Vec::new(),
+            found_rows_flag: false,
+        }
+    }
+
+    fn info(&self) -> std::sync::MutexGuard<'_, SessionInfo> {
+        self.info.lock().expect("session info lock")
+    }
+
+    /// The current database.
+    pub fn db(&self) -> Option<String> {
+        self.info().db.clone()
+    }
+
+    /// Whether autocommit is on.
+    pub fn autocommit(&self) -> bool {
+        self.info().autocommit
+    }
+
+    /// Server status flags for OK/EOF packets.
+    pub fn status_flags(&self) -> u16 {
+        let mut s = 0;
+        if self.autocommit() {
+            s |= super::proto::status::AUTOCOMMIT;
+        }
+        if self.in_txn {
+            s |= super::proto::status::IN_TRANS;
+        }
+        s
+    }
+
+    /// Switch database (COM_INIT_DB / USE).
+    pub fn use_db(&mut self, db: &str) -> Result<(), MyError> {
+        if db.is_empty() {
+            return Ok(());
+        }
+        if !self.engine.databases().iter().any(|d| d == db) {
+            return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+        }
+        self.info().db = Some(db.to_string());
+        Ok(())
+    }
+
+    /// Reset to a fresh session state (COM_RESET_CONNECTION).
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        self.in_txn = false;
+        let mut i = self.info();
+        i.user_vars.clear();
+        i.sys_vars.clear();
+        i.autocommit = true;
+        i.last_insert_id = 0;
+    }
+
+    fn conn(&mut self, db: &str) -> Result<&mut CaptureConn, MyError> {
+        if !self.conns.contains_key(db) {
+            let conn = crate::store::open_connection(&self.engine.location, self.engine.sync, db)
+                .map_err(|e| sqlite_error(&e))?;
+            register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            let cc = CaptureConn::new(conn, None).map_err(|e| sqlite_error(&e))?;
+            self.conns.insert(db.to_string(), cc);
+        }
+        Ok(self.conns.get_mut(db).expect("inserted"))
+    }
+
+    fn need_db(&self) -> Result<String, MyError> {
+        self.db().ok_or_else(|| MyError::new(1046, "3D000", "No database selected"))
+    }
+
+    /// Execute a COM_QUERY text (possibly several statements).
+    pub async fn query(&mut self, text: &str) -> Vec<Outcome> {
+        let tokens = match sql::tokenize(text) {
+            Ok(t) => t,
+            Err(e) => return vec![Outcome::Error(MyError::new(1064, "42000", e.to_string()))],
+        };
+        let stmts = sql::split(tokens);
+        if stmts.is_empty() {
+            return vec![Outcome::Done { affected: 0, last_insert_id: 0 }];
+        }
+        let mut out = Vec::new();
+        for s in stmts {
+            self.warnings.clear();
+            let o = self.statement(&s).await.unwrap_or_else(Outcome::Error);
+            let failed = matches!(o, Outcome::Error(_));
+            out.push(o);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let sig = significant(toks);
+        let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+        let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
+        match k0.as_str() {
+            "SELECT" | "WITH" | "VALUES" | "TABLE" => self.select(toks),
+            "(" => self.select(toks),
+            "SHOW" => super::meta::show(self, &sig),
+            "DESCRIBE" | "DESC" | "EXPLAIN"
+                if sig.len() >= 2 && !matches!(k1.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT") =>
+            {
+                super::meta::describe(self, &sig[1..])
+            }
+            "USE" => {
+                let db = sig.get(1).and_then(|t| text(t)).unwrap_or_default();
+                self.use_db(&db)?;
+                Ok(done(0))
+            }
+            "SET" => self.set(&sig),
+            "BEGIN" | "START" => {
+                if self.in_txn {
+                    self.commit().await?;
+                }
+                self.in_txn = true;
+                Ok(done(0))
+            }
+            "COMMIT" => {
+                self.commit().await?;
+                Ok(done(0))
+            }
+            "ROLLBACK" if !sig.iter().any(|t| kw(t).as_deref() == Some("TO")) => {
+                self.pending.clear();
+                self.in_txn = false;
+                Ok(done(0))
+            }
+            "ROLLBACK" | "SAVEPOINT" | "RELEASE" => {
+                self.warn(1235, "savepoints are accepted but roll back to the transaction start only on ROLLBACK");
+                Ok(done(0))
+            }
+            "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
+            "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => self.database_ddl(&sig).await,
+            "CREATE" | "DROP" | "ALTER" | "RENAME" | "TRUNCATE" => self.ddl(toks, &k0, &k1),
+            "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
+                self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
+                Ok(done(0))
+            }
+            "DO" => Ok(done(0)),
+            _ => Err(MyError::new(
+                1064,
+                "42000",
+                format!("You have an error in your SQL syntax near '{}'", sql::rewrite(toks)),
+            )),
+        }
+    }
+
+    fn warn(&mut self, code: u16, msg: &str) {
+        self.warnings.push(("Note".into(), code, msg.into()));
+    }
+
+    fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let sqlite = sql::rewrite(toks);
+        let db = self.db().unwrap_or_else(|| "__none".into());
+        let pending = self.pending.clone();
+        if db == "__none" {
+            // No database: expressions only, on an in-memory connection.
+            let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
+            register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            return run_query(&conn, &sqlite, "").map_err(|e| {
+                if e.code == 1146 {
+                    MyError::new(1046, "3D000", "No database selected")
+                } else {
+                    e
+                }
+            });
+        }
+        let cc = self.conn(&db)?;
+        let conn = cc.conn();
+        if pending.is_empty() {
+            return run_query(conn, &sqlite, &db);
+        }
+        conn.execute_batch("BEGIN").map_err(|e| sqlite_error(&store_err(e)))?;
+        let r =
+            apply_images(conn, &db, &pending).map_err(|e| sqlite_error(&e)).and_then(|_| run_query(conn, &sqlite, &db));
+        let _ = conn.execute_batch("ROLLBACK");
+        r
+    }
+
+    async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let db = self.need_db()?;
+        let sqlite = sql::rewrite(toks);
+        let pending = std::mem::take(&mut self.pending);
+        let found_rows = self.found_rows_flag;
+        let cc = self.conn(&db)?;
+        let res = cc.capture(&db, 0, |c| {
+            apply_images(c, &db, &pending)?;
+            c.execute_batch("DELETE FROM temp.__marmot_cap")?;
+            let n = c.execute(&sqlite, []).map_err(store_err)?;
+            Ok((n as u64, c.last_insert_rowid()))
+        });
+        let ((matched, last_id), changes) = match res {
+            Ok(v) => v,
+            Err(e) => {
+                self.pending = pending;
+                return Err(sqlite_error(&e));
+            }
+        };
+        let changed = changes.len() as u64;
+        let affected = if found_rows { matched } else { changed };
+        let inserted = changes.iter().any(|c| c.op == Op::Insert);
+        if inserted && last_id > 0 {
+            self.info().last_insert_id = last_id;
+        }
+        self.info().row_count = affected as i64;
+        let insert_id = if inserted { last_id.max(0) as u64 } else { 0 };
+        if self.in_txn || !self.autocommit() {
+            self.in_txn = true;
+            self.pending = merge(pending, changes);
+            return Ok(Outcome::Done { affected, last_insert_id: insert_id });
+        }
+        self.replicate(changes).await?;
+        Ok(Outcome::Done { affected, last_insert_id: insert_id })
+    }
+
+    async fn replicate(&mut self, changes: Vec<RowChange>) -> Result<(), MyError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        match self.engine.write(changes, None).await {
+            Ok(Reply::Committed { .. }) => Ok(()),
+            Ok(Reply::Failed(e)) => {
+                let (code, state) = e.mysql_code();
+                Err(MyError::new(code, state, e.to_string()))
+            }
+            Ok(other) => Err(MyError::new(1105, "HY000", format!("unexpected engine reply {other:?}"))),
+            Err(e) => Err(MyError::new(1105, "HY000", e.to_string())),
+        }
+    }
+
+    async fn commit(&mut self) -> Result<(), MyError> {
+        let changes = std::mem::take(&mut self.pending);
+        self.in_txn = false;
+        self.replicate(changes).await
+    }
+
+    fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
+        // SET [SESSION|GLOBAL|@@…] name = value [, …] | SET NAMES … | SET TRANSACTION …
+        let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
+        if matches!(k1.as_str(), "NAMES" | "CHARACTER" | "CHARSET" | "TRANSACTION" | "PASSWORD") {
+            return Ok(done(0));
+        }
+        let owned: Vec<Token> = sig[1..].iter().map(|t| (*t).clone()).collect();
+        let mut parts: Vec<Vec<Token>> = vec![Vec::new()];
+        let mut depth = 0;
+        for t in owned {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 => {
+                    parts.push(Vec::new());
+                    continue;
+                }
+                _ => {}
+            }
+            parts.last_mut().expect("nonempty").push(t);
+        }
+        for p in parts {
+            let Some(eq) = p.iter().position(|t| matches!(t, Token::Eq) || matches!(t, Token::Assignment)) else {
+                return Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near SET"));
+            };
+            let mut name: Vec<String> = p[..eq].iter().filter_map(text).collect();
+            name.retain(|n| !matches!(n.to_ascii_uppercase().as_str(), "SESSION" | "GLOBAL" | "LOCAL" | "PERSIST"));
+            let name = name.last().cloned().unwrap_or_default();
+            let value_sql = sql::rewrite(&p[eq + 1..]);
+            // ON/OFF and bare words are values, not columns.
+            let value = match value_sql.to_ascii_uppercase().as_str() {
+                "ON" | "TRUE" => Value::Integer(1),
+                "OFF" | "FALSE" => Value::Integer(0),
+                _ => self.eval(&value_sql).unwrap_or(Value::Text(value_sql.trim_matches('\'').to_string())),
+            };
+            let lname = name.trim_start_matches('@').to_ascii_lowercase();
+            if name.starts_with("@@") || !name.starts_with('@') {
+                if lname == "autocommit" {
+                    let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
+                    self.info().autocommit = on;
+                    if on && self.in_txn {
+                        // Turning autocommit on commits the open transaction (MySQL).
+                        let _ = self.pending.is_empty();
+                    }
+                }
+                self.info().sys_vars.insert(lname, value);
+            } else {
+                self.info().user_vars.insert(lname, value);
+            }
+        }
+        Ok(done(0))
+    }
+
+    fn eval(&mut self, expr: &str) -> Option<Value> {
+        let conn = Connection::open_in_memory().ok()?;
+        register_functions(&conn, self.info.clone()).ok()?;
+        conn.query_row(&format!("SELECT {expr}"), [], |r| r.get_ref(0).map(from_ref)).ok()
+    }
+
+    async fn database_ddl(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
+        let create = kw(sig[0]).as_deref() == Some("CREATE");
+        let if_clause = sig.iter().any(|t| kw(t).as_deref() == Some("EXISTS"));
+        let name = sig
+            .iter()
+            .skip(2)
+            .filter_map(|t| text(t))
+            .find(|t| !matches!(t.to_ascii_uppercase().as_str(), "IF" | "NOT" | "EXISTS"))
+            .unwrap_or_default();
+        if create {
+            let exists = self.engine.databases().contains(&name);
+            if exists {
+                return if if_clause {
+                    Ok(done(0))
+                } else {
+                    Err(MyError::new(1007, "HY000", format!("Can't create database '{name}'; database exists")))
+                };
+            }
+            self.engine.ensure_database(&name).await.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?;
+            Ok(done(1))
+        } else {
+            if !self.engine.databases().contains(&name) {
+                return if if_clause {
+                    Ok(done(0))
+                } else {
+                    Err(MyError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
+                };
+            }
+            Err(MyError::new(1105, "HY000", "DROP DATABASE is not supported yet"))
+        }
+    }
+
+    fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {
+        let db = self.need_db()?;
+        let stmts = sql::translate(toks);
+        let cc = self.conn(&db)?;
+        let conn = cc.conn();
+        for s in &stmts {
+            conn.execute_batch(s).map_err(|e| {
+                let me = sqlite_error(&store_err(e));
+                if k0 == "CREATE" && k1 == "TABLE" && me.msg.contains("already exists") {
+                    MyError::new(1050, "42S01", me.msg.replace("table ", "Table "))
+                } else if k0 == "DROP" && me.code == 1105 && me.msg.contains("no such table") {
+                    MyError::new(1051, "42S02", me.msg)
+                } else {
+                    me
+                }
+            })?;
+        }
+        Ok(done(0))
+    }
+
+    /// Run a read-only query on the current database (metadata helpers).
+    pub fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
+        let db = self.need_db()?;
+        let cc = self.conn(&db)?;
+        run_query(cc.conn(), sqlite, &db)
+    }
+
+    /// Run a read-only query on a named database.
+    pub fn read_in(&mut self, db: &str, sqlite: &str) -> Result<Outcome, MyError> {
+        if !self.engine.databases().iter().any(|d| d == db) {
+            return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+        }
+        let cc = self.conn(db)?;
+        run_query(cc.conn(), sqlite, db)
+    }
+
+    /// Evaluate a scalar SQL expression query with the session's functions.
+    pub fn query_value(&mut self, sqlite: &str) -> Value {
+        let Ok(conn) = Connection::open_in_memory() else { return Value::Null };
+        if register_functions(&conn, self.info.clone()).is_err() {
+            return Value::Null;
+        }
+        conn.query_row(sqlite, [], |r| r.get_ref(0).map(from_ref)).unwrap_or(Value::Null)
+    }
+
+    /// The user databases.
+    pub fn databases(&self) -> Vec<String> {
+        self.engine.databases()
+    }
+}
+
+fn done(affected: u64) -> Outcome {
+    Outcome::Done { affected, last_insert_id: 0 }
+}
+
+/// Merge new changes into a transaction's pending changes: one change per row, keeping
+/// the first before-image and the last after-image.
+fn merge(mut pending: Vec<RowChange>, new: Vec<RowChange>) -> Vec<RowChange> {
+    for c in new {
+        match pending.iter_mut().find(|p| p.database == c.database && p.table == c.table && p.key == c.key) {
+            Some(p) => {
+                p.after = c.after;
+                p.op = match (p.before.is_some(), p.after.is_some()) {
+                    (true, true) => Op::Update,
+                    (false, true) => Op::Insert,
+                    _ => Op::Delete,
+                };
+            }
+            None => pending.push(c),
+        }
+    }
+    pending.retain(|p| p.before.is_some() || p.after.is_some());
+    pending
+}
+
+/// The wire type of a column from its declared (MySQL) type.
+fn col_type(decl: Option<&str>, sample: Option<&Value>) -> ColType {
+    if let Some(d) = decl {
+        let d = d.to_ascii_lowercase();
+        if d.contains("int") {
+            return ColType::LongLong;
+        }
+        if d.contains("blob") || d.contains("binary") {
+            return ColType::Blob;
+        }
+        if d.contains("double") || d.contains("float") || d.contains("real") {
+            return ColType::Double;
+        }
+        if d.contains("decimal") || d.contains("numeric") {
+            return ColType::NewDecimal;
+        }
+        if d.starts_with("datetime") || d.starts_with("timestamp") {
+            return ColType::DateTime;
+        }
+        if d == "date" {
+            return ColType::Date;
+        }
+        return ColType::VarString;
+    }
+    match sample {
+        Some(Value::Integer(_)) => ColType::LongLong,
+        Some(Value::Real(_)) => ColType::Double,
+        Some(Value::Blob(_)) => ColType::Blob,
+        _ => ColType::VarString,
+    }
+}
+
+/// The column label a MySQL client expects: internal variable functions shown as the
+/// `@@name` / `@name` the client wrote.
+fn client_label(name: &str) -> String {
+    if !name.contains("marmot_") {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find("marmot_") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let (prefix, after) = if let Some(a) = tail.strip_prefix("marmot_sysvar('") {
+            ("@@", a)
+        } else if let Some(a) = tail.strip_prefix("marmot_uservar('") {
+            ("@", a)
+        } else {
+            out.push_str("marmot_");
+            rest = &tail[7..];
+            continue;
+        };
+        match after.find("')") {
+            Some(end) => {
+                out.push_str(prefix);
+                out.push_str(&after[..end]);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(tail);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Run a query and collect its rows with MySQL column types.
+pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
+    let mut stmt = conn.prepare(sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
+    let decls: Vec<(String, Option<String>)> =
+        stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
+    let n = decls.len();
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    {
+        let mut q = stmt.query([]).map_err(|e| sqlite_error(&store_err(e)))?;
+        while let Some(r) = q.next().map_err(|e| sqlite_error(&store_err(e)))? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(from_ref(r.get_ref(i).map_err(|e| sqlite_error(&store_err(e)))?));
+            }
+            rows.push(row);
+        }
+    }
+    let columns = decls
+        .iter()
+        .enumerate()
+        .map(|(i, (name, decl))| {
+            let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
+            let mut c = Column::new(name, col_type(decl.as_deref(), sample));
+            if decl.is_some() {
+                c.schema = db.to_string();
+            }
+            c
+        })
+        .collect();
+    Ok(Outcome::Rows { columns, rows })
+}
+
+fn sysvar(info: &SessionInfo, name: &str) -> Value {
+    if let Some(v) = info.sys_vars.get(name) {
+        return v.clone();
+    }
+    match name {
+        "version" => Value::Text(SERVER_VERSION.into()),
+        "version_comment" => Value::Text("marmot: leaderless distributed SQLite".into()),
+        "autocommit" => Value::Integer(info.autocommit as i64),
+        "max_allowed_packet" => Value::Integer(64 << 20),
+        "sql_mode" => Value::Text("STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION".into()),
+        "character_set_client"
+        | "character_set_connection"
+        | "character_set_results"
+        | "character_set_server"
+        | "character_set_database" => Value::Text("utf8mb4".into()),
+        "collation_connection" | "collation_server" | "collation_database" => Value::Text("utf8mb4_general_ci".into()),
+        "transaction_isolation" | "tx_isolation" => Value::Text("SERIALIZABLE".into()),
+        "lower_case_table_names" => Value::Integer(0),
+        "time_zone" | "system_time_zone" => Value::Text("UTC".into()),
+        "wait_timeout" | "interactive_timeout" => Value::Integer(28800),
+        "net_write_timeout" => Value::Integer(60),
+        "license" => Value::Text("MIT".into()),
+        "version_compile_os" => Value::Text("Linux".into()),
+        "have_ssl" => Value::Text("DISABLED".into()),
+        "auto_increment_increment" | "auto_increment_offset" => Value::Integer(1),
+        "hostname" => Value::Text("marmot".into()),
+        "port" => Value::Integer(3306),
+        "session_track_schema" | "session_track_system_variables" | "session_track_state_change" => Value::Null,
+        "performance_schema" => Value::Integer(0),
+        _ => Value::Null,
+    }
+}
+
+fn mysql_datetime(ms: u64) -> String {
+    let secs = (ms / 1000) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn to_sql(v: Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Integer(i) => rusqlite::types::Value::Integer(i),
+        Value::Real(f) => rusqlite::types::Value::Real(f),
+        Value::Text(s) => rusqlite::types::Value::Text(s),
+        Value::Blob(b) => rusqlite::types::Value::Blob(b),
+    }
+}
+
+/// Register the MySQL functions a session's SQL can call.
+pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> rusqlite::Result<()> {
+    let f = FunctionFlags::SQLITE_UTF8;
+    let i = info.clone();
+    conn.create_scalar_function("marmot_sysvar", 1, f, move |ctx| {
+        let name: String = ctx.get(0)?;
+        Ok(to_sql(sysvar(&i.lock().expect("info"), &name)))
+    })?;
+    let i = info.clone();
+    conn.create_scalar_function("marmot_uservar", 1, f, move |ctx| {
+        let name: String = ctx.get(0)?;
+        Ok(to_sql(i.lock().expect("info").user_vars.get(&name).cloned().unwrap_or(Value::Null)))
+    })?;
+    let i = info.clone();
+    let db_fn = move |_: &rusqlite::functions::Context<'_>| Ok(i.lock().expect("info").db.clone());
+    conn.create_scalar_function("database", 0, f, db_fn.clone())?;
+    conn.create_scalar_function("schema", 0, f, db_fn)?;
+    for name in ["user", "current_user", "session_user", "system_user"] {
+        let i = info.clone();
+        conn.create_scalar_function(name, 0, f, move |_| Ok(format!("{}@localhost", i.lock().expect("info").user)))?;
+    }
+    conn.create_scalar_function("version", 0, f, |_| Ok(SERVER_VERSION))?;
+    let i = info.clone();
+    conn.create_scalar_function("connection_id", 0, f, move |_| Ok(i.lock().expect("info").conn_id as i64))?;
+    let i = info.clone();
+    conn.create_scalar_function("last_insert_id", 0, f, move |_| Ok(i.lock().expect("info").last_insert_id))?;
+    let i = info.clone();
+    conn.create_scalar_function("row_count", 0, f, move |_| Ok(i.lock().expect("info").row_count))?;
+    let i = info;
+    conn.create_scalar_function("found_rows", 0, f, move |_| Ok(i.lock().expect("info").found_rows))?;
+    conn.create_scalar_function("now", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
+    conn.create_scalar_function("sysdate", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
+    conn.create_scalar_function("curdate", 0, f, |_| Ok(mysql_datetime(wall_ms())[..10].to_string()))?;
+    conn.create_scalar_function("curtime", -1, f, |_| Ok(mysql_datetime(wall_ms())[11..].to_string()))?;
+    conn.create_scalar_function("utc_timestamp", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
+    conn.create_scalar_function("unix_timestamp", 0, f, |_| Ok((wall_ms() / 1000) as i64))?;
+    conn.create_scalar_function("md5", 1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        let v: Option<String> = ctx.get(0).ok();
+        Ok(v.map(|s| format!("{:x}", md5_digest(s.as_bytes()))))
+    })?;
+    conn.create_scalar_function("concat", -1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        let mut s = String::new();
+        for i in 0..ctx.len() {
+            match ctx.get_raw(i) {
+                rusqlite::types::ValueRef::Null => return Ok(None),
+                v => s.push_str(&match from_ref(v) {
+                    Value::Integer(i) => i.to_string(),
+                    Value::Real(f) => f.to_string(),
+                    Value::Text(t) => t,
+                    Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Value::Null => String::new(),
+                }),
+            }
+        }
+        Ok(Some(s))
+    })?;
+    Ok(())
+}
+
+/// MD5, for MySQL's MD5() (small and self-contained).
+fn md5_digest(input: &[u8]) -> u128 {
+    let s: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
+        10, 15, 21,
+    ];
+    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32).collect();
+    let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
+    let mut msg = input.to_vec();
+    let bit_len = (input.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_le_bytes());
+    for chunk in msg.chunks(64) {
+        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
+        for i in 0..64 {
+            let (f, g) = match i {
+                0..=15 => ((b & c) | (!b & d), i),
+                16..=31 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                32..=47 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f2 = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f2.rotate_left(s[i]));
+        }
+        a0 = a0.wrapping_add(a);
+        b0 = b0.wrapping_add(b);
+        c0 = c0.wrapping_add(c);
+        d0 = d0.wrapping_add(d);
+    }
+    let mut out = [0u8; 16];
+    out[..4].copy_from_slice(&a0.to_le_bytes());
+    out[4..8].copy_from_slice(&b0.to_le_bytes());
+    out[8..12].copy_from_slice(&c0.to_le_bytes());
+    out[12..].copy_from_slice(&d0.to_le_bytes());
+    u128::from_be_bytes(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_matches_known_vectors() {
+        assert_eq!(format!("{:032x}", md5_digest(b"")), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            format!("{:032x}", md5_digest(b"The quick brown fox jumps over the lazy dog")),
+            "9e107d9d372bb6826bd81d3542a419d6"
+        );
+    }
+
+    #[test]
+    fn variable_columns_are_labelled_as_written() {
+        assert_eq!(client_label("marmot_sysvar('version_comment')"), "@@version_comment");
+        assert_eq!(client_label("marmot_uservar('x') + 1"), "@x + 1");
+        assert_eq!(client_label("plain"), "plain");
+    }
+
+    #[test]
+    fn dates_format_like_mysql() {
+        assert_eq!(mysql_datetime(1_767_225_600_000), "2026-01-01 00:00:00");
+        assert_eq!(mysql_datetime(951_782_400_000), "2000-02-29 00:00:00");
+    }
+}

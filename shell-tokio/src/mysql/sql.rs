@@ -1,0 +1,710 @@
+//! MySQL → SQLite translation on sqlparser's MySQL tokens.
+//!
+//! Most MySQL DML is valid SQLite once lexical differences are fixed, so statements are
+//! tokenized with sqlparser's MySQL dialect (which unescapes backslash escapes), then
+//! re-printed for SQLite with targeted rewrites:
+//! - strings (single or double quoted) become standard `'…'` literals;
+//! - `@@[session.|global.]name` → `marmot_sysvar('name')`, `@name` → `marmot_uservar('name')`;
+//! - `INSERT IGNORE` → `INSERT OR IGNORE`; `ON DUPLICATE KEY UPDATE` → `ON CONFLICT DO
+//!   UPDATE SET` with `VALUES(col)` → `excluded.col`;
+//! - dropped: `FOR UPDATE`, `LOCK IN SHARE MODE`, `SQL_CALC_FOUND_ROWS` and other select
+//!   modifiers, index hints, `FROM DUAL`, comments (including `/*! … */` table options);
+//! - `CREATE TABLE`: column charsets, collations, comments and `ON UPDATE` clauses and
+//!   table options dropped; `UNSIGNED`/`ZEROFILL` dropped from types; an `AUTO_INCREMENT`
+//!   integer key becomes `INTEGER PRIMARY KEY`; inline `KEY`/`INDEX`/`UNIQUE KEY` become
+//!   `CREATE [UNIQUE] INDEX` statements (prefix lengths dropped).
+
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace, Word};
+
+/// A tokenizing error, with sqlparser's message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("You have an error in your SQL syntax: {0}")]
+pub struct SyntaxError(pub String);
+
+/// First code point of the range raw (non-UTF-8) query bytes are mapped to.
+const RAW_BASE: u32 = 0xF700;
+
+/// Decode a query's bytes to text without losing any: valid UTF-8 stays as it is, each
+/// byte of an invalid sequence becomes a private-use code point (U+F700 + byte), which
+/// [`print`] turns back into the exact bytes inside an `X'…'` literal.
+pub fn decode_query(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).expect("valid prefix"));
+                let n = e.error_len().unwrap_or(bad.len());
+                for b in &bad[..n] {
+                    out.push(char::from_u32(RAW_BASE + *b as u32).expect("private-use char"));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    out
+}
+
+fn has_raw(s: &str) -> bool {
+    s.chars().any(|c| (RAW_BASE..RAW_BASE + 256).contains(&(c as u32)))
+}
+
+/// The exact bytes of a decoded string (inverse of [`decode_query`]).
+fn raw_bytes(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let u = c as u32;
+        if (RAW_BASE..RAW_BASE + 256).contains(&u) {
+            out.push((u - RAW_BASE) as u8);
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    out
+}
+
+/// A blob literal.
+pub fn hex_literal(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2 + 3);
+    s.push_str("X'");
+    for b in bytes {
+        s.push_str(&format!("{b:02X}"));
+    }
+    s.push('\'');
+    s
+}
+
+/// Tokenize MySQL text.
+pub fn tokenize(sql: &str) -> Result<Vec<Token>, SyntaxError> {
+    Tokenizer::new(&MySqlDialect {}, sql).with_unescape(true).tokenize().map_err(|e| SyntaxError(e.to_string()))
+}
+
+/// Split tokens into statements at top-level semicolons, dropping comments and empty
+/// statements.
+pub fn split(tokens: Vec<Token>) -> Vec<Vec<Token>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<Token> = Vec::new();
+    for t in tokens {
+        match t {
+            Token::SemiColon => {
+                if cur.iter().any(|t| !is_space(t)) {
+                    out.push(std::mem::take(&mut cur));
+                } else {
+                    cur.clear();
+                }
+            }
+            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) => {
+                cur.push(Token::Whitespace(Whitespace::Space))
+            }
+            Token::EOF => {}
+            t => cur.push(t),
+        }
+    }
+    if cur.iter().any(|t| !is_space(t)) {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether a token is white space.
+pub fn is_space(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+/// The significant (non-space) tokens.
+pub fn significant(tokens: &[Token]) -> Vec<&Token> {
+    tokens.iter().filter(|t| !is_space(t)).collect()
+}
+
+/// Upper-cased keyword text of a token if it is an unquoted word.
+pub fn kw(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// The value of a word or string token (identifiers, names in `SHOW … LIKE 'x'`).
+pub fn text(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(w) => Some(w.value.clone()),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
+            Some(s.clone())
+        }
+        Token::Number(n, _) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// An SQL string literal.
+pub fn quote_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// An SQL identifier.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn word(w: &Word) -> String {
+    match w.quote_style {
+        Some(_) => quote_ident(&w.value),
+        None => w.value.clone(),
+    }
+}
+
+/// Print one token as SQLite text.
+fn print(t: &Token) -> String {
+    match t {
+        Token::Word(w) => word(w),
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
+            if has_raw(s) {
+                hex_literal(&raw_bytes(s))
+            } else {
+                quote_str(s)
+            }
+        }
+        Token::HexStringLiteral(s) => format!("X'{s}'"),
+        Token::Whitespace(_) => " ".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Translate one MySQL statement (its tokens) to SQLite statements (usually one;
+/// `CREATE TABLE` with inline indexes gives several).
+pub fn translate(tokens: &[Token]) -> Vec<String> {
+    let sig = significant(tokens);
+    let first = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+    let second = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
+    if first == "CREATE"
+        && (second == "TABLE" || (second == "TEMPORARY" && sig.get(2).and_then(|t| kw(t)).as_deref() == Some("TABLE")))
+    {
+        return create_table(tokens);
+    }
+    vec![rewrite(tokens)]
+}
+
+/// The general token rewrite.
+pub fn rewrite(tokens: &[Token]) -> String {
+    let toks: Vec<&Token> = tokens.iter().collect();
+    let mut out = String::with_capacity(tokens.len() * 6);
+    let mut i = 0;
+    let mut in_upsert = false;
+    let next_sig = |from: usize| -> Option<(usize, &Token)> {
+        (from..toks.len()).find(|j| !is_space(toks[*j])).map(|j| (j, toks[j]))
+    };
+    while i < toks.len() {
+        let t = toks[i];
+        let k = kw(t);
+        match k.as_deref() {
+            Some("IGNORE") if out.trim_end().to_ascii_uppercase().ends_with("INSERT") => {
+                out.truncate(out.trim_end().len());
+                out.push_str(" OR IGNORE");
+                i += 1;
+                continue;
+            }
+            Some("ON") => {
+                // ON DUPLICATE KEY UPDATE
+                let seq = ["DUPLICATE", "KEY", "UPDATE"];
+                let mut j = i + 1;
+                let mut ok = true;
+                for s in seq {
+                    match next_sig(j) {
+                        Some((n, tok)) if kw(tok).as_deref() == Some(s) => j = n + 1,
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if ok {
+                    out.push_str("ON CONFLICT DO UPDATE SET");
+                    in_upsert = true;
+                    i = j;
+                    continue;
+                }
+            }
+            Some("VALUES") if in_upsert => {
+                // VALUES(col) → excluded.col
+                if let Some((p, Token::LParen)) = next_sig(i + 1) {
+                    if let Some((c, Token::Word(col))) = next_sig(p + 1) {
+                        if let Some((r, Token::RParen)) = next_sig(c + 1) {
+                            out.push_str("excluded.");
+                            out.push_str(&word(col));
+                            i = r + 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            Some(
+                "SQL_CALC_FOUND_ROWS"
+                | "SQL_NO_CACHE"
+                | "SQL_CACHE"
+                | "HIGH_PRIORITY"
+                | "LOW_PRIORITY"
+                | "DELAYED"
+                | "SQL_SMALL_RESULT"
+                | "SQL_BIG_RESULT"
+                | "SQL_BUFFER_RESULT",
+            ) => {
+                i += 1;
+                continue;
+            }
+            Some("FOR") => {
+                // FOR UPDATE / FOR SHARE [NOWAIT | SKIP LOCKED]
+                if let Some((n, tok)) = next_sig(i + 1) {
+                    if matches!(kw(tok).as_deref(), Some("UPDATE" | "SHARE")) {
+                        i = n + 1;
+                        while let Some((m, tok)) = next_sig(i) {
+                            match kw(tok).as_deref() {
+                                Some("NOWAIT" | "SKIP" | "LOCKED") => i = m + 1,
+                                _ => break,
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            Some("LOCK") => {
+                // LOCK IN SHARE MODE
+                if let Some((a, x)) = next_sig(i + 1) {
+                    if kw(x).as_deref() == Some("IN") {
+                        if let (Some((_, y)), Some((c, z))) =
+                            (next_sig(a + 1), next_sig(a + 1).and_then(|(b, _)| next_sig(b + 1)))
+                        {
+                            if kw(y).as_deref() == Some("SHARE") && kw(z).as_deref() == Some("MODE") {
+                                i = c + 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            Some("USE" | "FORCE") | Some("IGNORE") => {
+                // index hints: USE|FORCE|IGNORE INDEX|KEY [FOR …] (list)
+                if let Some((n, tok)) = next_sig(i + 1) {
+                    if matches!(kw(tok).as_deref(), Some("INDEX" | "KEY")) {
+                        let mut j = n + 1;
+                        if let Some((f, tok)) = next_sig(j) {
+                            if kw(tok).as_deref() == Some("FOR") {
+                                j = f + 1;
+                                while let Some((m, tok)) = next_sig(j) {
+                                    if matches!(tok, Token::LParen) {
+                                        break;
+                                    }
+                                    j = m + 1;
+                                }
+                            }
+                        }
+                        if let Some((p, Token::LParen)) = next_sig(j) {
+                            let mut depth = 0;
+                            let mut m = p;
+                            while m < toks.len() {
+                                match toks[m] {
+                                    Token::LParen => depth += 1,
+                                    Token::RParen => {
+                                        depth -= 1;
+                                        if depth == 0 {
+                                            break;
+                                        }
+                                    }
+                                    _ => {}
+                                }
+                                m += 1;
+                            }
+                            i = m + 1;
+                            continue;
+                        }
+                    }
+                }
+            }
+            Some("FROM") => {
+                if let Some((n, tok)) = next_sig(i + 1) {
+                    if kw(tok).as_deref() == Some("DUAL") {
+                        i = n + 1;
+                        continue;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Token::Word(w) = t {
+            // Character set introducers: _binary'…' is exact bytes; the others are text.
+            if w.quote_style.is_none() && w.value.starts_with('_') {
+                if let Some((n, Token::SingleQuotedString(s) | Token::DoubleQuotedString(s))) = next_sig(i + 1) {
+                    if w.value.eq_ignore_ascii_case("_binary") {
+                        out.push_str(&hex_literal(&raw_bytes(s)));
+                    } else {
+                        out.push_str(&print(toks[n]));
+                    }
+                    i = n + 1;
+                    continue;
+                }
+            }
+            if w.quote_style.is_none() && w.value.starts_with("@@") {
+                let mut name = w.value.trim_start_matches('@').to_ascii_lowercase();
+                let mut j = i + 1;
+                if matches!(name.as_str(), "session" | "global" | "local") {
+                    if let (Some(Token::Period), Some(Token::Word(v))) = (toks.get(i + 1), toks.get(i + 2)) {
+                        name = v.value.to_ascii_lowercase();
+                        j = i + 3;
+                    }
+                }
+                out.push_str(&format!("marmot_sysvar({})", quote_str(&name)));
+                i = j;
+                continue;
+            }
+            if w.quote_style.is_none() && w.value.starts_with('@') && w.value.len() > 1 {
+                out.push_str(&format!("marmot_uservar({})", quote_str(&w.value[1..].to_ascii_lowercase())));
+                i += 1;
+                continue;
+            }
+        }
+        if is_space(t) {
+            if !out.is_empty() && !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push_str(&print(t));
+        }
+        i += 1;
+    }
+    out.trim().to_string()
+}
+
+/// Split a parenthesized list's tokens at top-level commas.
+fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
+    let mut parts = vec![Vec::new()];
+    let mut depth = 0;
+    for t in toks {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                parts.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        parts.last_mut().expect("nonempty").push(*t);
+    }
+    parts
+}
+
+fn owned(toks: &[&Token]) -> Vec<Token> {
+    toks.iter().map(|t| (*t).clone()).collect()
+}
+
+fn names_in_parens(toks: &[&Token]) -> Vec<String> {
+    // (a(10), b DESC) → ["a", "b"]
+    let mut out = Vec::new();
+    let inner: Vec<&Token> = toks.to_vec();
+    for part in split_commas(&inner) {
+        if let Some(Token::Word(w)) = part.iter().find(|t| !is_space(t)) {
+            out.push(w.value.clone());
+        }
+    }
+    out
+}
+
+/// CREATE TABLE: MySQL column and table syntax → SQLite, plus index statements.
+fn create_table(tokens: &[Token]) -> Vec<String> {
+    let toks: Vec<&Token> = tokens.iter().filter(|t| !is_space(t)).collect();
+    let Some(open) = toks.iter().position(|t| matches!(t, Token::LParen)) else {
+        // CREATE TABLE … LIKE / AS SELECT: pass through.
+        return vec![rewrite(tokens)];
+    };
+    let mut depth = 0;
+    let mut close = toks.len();
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    close = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if close == toks.len() {
+        return vec![rewrite(tokens)];
+    }
+    let head = &toks[..open];
+    let table = match head.iter().rev().find_map(|t| if let Token::Word(w) = t { Some(w.value.clone()) } else { None })
+    {
+        Some(t) => t,
+        None => return vec![rewrite(tokens)],
+    };
+    let if_not_exists = head.iter().any(|t| kw(t).as_deref() == Some("EXISTS"));
+    let parts = split_commas(&toks[open + 1..close]);
+    // Which column is the single-column primary key (declared separately)?
+    let mut pk_cols: Vec<String> = Vec::new();
+    for p in &parts {
+        let k0 = p.first().and_then(|t| kw(t));
+        let k1 = p.get(1).and_then(|t| kw(t));
+        if k0.as_deref() == Some("PRIMARY")
+            || (k0.as_deref() == Some("CONSTRAINT") && p.iter().any(|t| kw(t).as_deref() == Some("PRIMARY")))
+        {
+            if let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) {
+                pk_cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
+            }
+        }
+        let _ = k1;
+    }
+    let mut cols_sql: Vec<String> = Vec::new();
+    let mut indexes: Vec<String> = Vec::new();
+    let mut rowid_pk: Option<String> = None;
+    for p in &parts {
+        if p.is_empty() {
+            continue;
+        }
+        let k0 = kw(p[0]).unwrap_or_default();
+        match k0.as_str() {
+            "PRIMARY" | "CONSTRAINT" if p.iter().any(|t| kw(t).as_deref() == Some("PRIMARY")) => {
+                cols_sql.push(format!(
+                    "PRIMARY KEY ({})",
+                    pk_cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
+                if !matches!(p.get(1), Some(Token::LParen)) || k0 != "CONSTRAINT" =>
+            {
+                let unique =
+                    k0 == "UNIQUE" || (k0 == "CONSTRAINT" && p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")));
+                if k0 == "CONSTRAINT" && !unique {
+                    // FOREIGN KEY / CHECK constraints: keep as written.
+                    cols_sql.push(rewrite(&owned(p)));
+                    continue;
+                }
+                let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) else { continue };
+                let cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
+                let name = p[..lp]
+                    .iter()
+                    .rev()
+                    .find_map(|t| match t {
+                        Token::Word(w)
+                            if !matches!(
+                                w.value.to_ascii_uppercase().as_str(),
+                                "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
+                            ) =>
+                        {
+                            Some(w.value.clone())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| cols.join("_"));
+                if k0 == "FULLTEXT" || k0 == "SPATIAL" {
+                    continue;
+                }
+                indexes.push(format!(
+                    "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+                    if unique { "UNIQUE " } else { "" },
+                    quote_ident(&format!("{table}__{name}")),
+                    quote_ident(&table),
+                    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            "FOREIGN" | "CHECK" => cols_sql.push(rewrite(&owned(p))),
+            _ => {
+                // A column: name type [options…]
+                let Token::Word(name) = p[0] else {
+                    cols_sql.push(rewrite(&owned(p)));
+                    continue;
+                };
+                let mut def: Vec<String> = vec![quote_ident(&name.value)];
+                let auto = p.iter().any(|t| kw(t).as_deref() == Some("AUTO_INCREMENT"));
+                let inline_pk =
+                    p.windows(2).any(|w| kw(w[0]).as_deref() == Some("PRIMARY") && kw(w[1]).as_deref() == Some("KEY"));
+                let is_pk = inline_pk || (pk_cols.len() == 1 && pk_cols[0].eq_ignore_ascii_case(&name.value));
+                let mut i = 1;
+                // the type: words and a parenthesized part
+                let mut ty: Vec<String> = Vec::new();
+                while i < p.len() {
+                    match p[i] {
+                        Token::Word(w) if w.quote_style.is_none() && !is_column_option(&w.value) => {
+                            let u = w.value.to_ascii_uppercase();
+                            if u != "UNSIGNED" && u != "ZEROFILL" && u != "SIGNED" {
+                                ty.push(w.value.clone());
+                            }
+                            i += 1;
+                        }
+                        Token::LParen => {
+                            let mut depth = 0;
+                            let mut s = String::new();
+                            while i < p.len() {
+                                match p[i] {
+                                    Token::LParen => depth += 1,
+                                    Token::RParen => depth -= 1,
+                                    _ => {}
+                                }
+                                s.push_str(&print(p[i]));
+                                i += 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            let base = ty.first().map(|t| t.to_ascii_uppercase()).unwrap_or_default();
+                            if base != "ENUM" && base != "SET" {
+                                if let Some(last) = ty.last_mut() {
+                                    last.push_str(&s);
+                                }
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                let integer = ty.first().is_some_and(|t| t.to_ascii_uppercase().contains("INT"));
+                if auto && is_pk && integer {
+                    def.push("INTEGER PRIMARY KEY".into());
+                    rowid_pk = Some(name.value.clone());
+                } else {
+                    def.push(if ty.is_empty() { String::new() } else { ty.join(" ") });
+                }
+                // options
+                while i < p.len() {
+                    let k = kw(p[i]).unwrap_or_default();
+                    match k.as_str() {
+                        "AUTO_INCREMENT" | "UNSIGNED" | "ZEROFILL" | "SIGNED" => i += 1,
+                        "PRIMARY" if rowid_pk.as_deref() == Some(&name.value) => i += 2,
+                        "CHARACTER" => i += 3, // CHARACTER SET x
+                        "CHARSET" | "COLLATE" => i += 2,
+                        "COMMENT" => i += 2,
+                        "ON" if p.get(i + 1).and_then(|t| kw(t)).as_deref() == Some("UPDATE") => {
+                            i += 3;
+                            if matches!(p.get(i), Some(Token::LParen)) {
+                                i += 2;
+                            }
+                        }
+                        _ => {
+                            def.push(print(p[i]));
+                            i += 1;
+                        }
+                    }
+                }
+                cols_sql.push(def.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "));
+            }
+        }
+    }
+    if let Some(pk) = &rowid_pk {
+        // The key is declared on the column itself now.
+        cols_sql.retain(|c| !(c.starts_with("PRIMARY KEY (") && c.contains(&quote_ident(pk))));
+    }
+    let mut out = vec![format!(
+        "CREATE TABLE {}{} ({})",
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
+        quote_ident(&table),
+        cols_sql.join(", ")
+    )];
+    out.extend(indexes);
+    out
+}
+
+fn is_column_option(w: &str) -> bool {
+    matches!(
+        w.to_ascii_uppercase().as_str(),
+        "NOT"
+            | "NULL"
+            | "DEFAULT"
+            | "PRIMARY"
+            | "KEY"
+            | "UNIQUE"
+            | "AUTO_INCREMENT"
+            | "COMMENT"
+            | "CHARACTER"
+            | "CHARSET"
+            | "COLLATE"
+            | "ON"
+            | "REFERENCES"
+            | "CHECK"
+            | "GENERATED"
+            | "AS"
+            | "STORED"
+            | "VIRTUAL"
+            | "CONSTRAINT"
+            | "INVISIBLE"
+            | "VISIBLE"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(sql: &str) -> Vec<String> {
+        split(tokenize(sql).unwrap()).iter().flat_map(|s| translate(s)).collect()
+    }
+
+    #[test]
+    fn strings_escapes_and_variables() {
+        assert_eq!(tr(r#"SELECT 'o\'brien', "dq", @@version_comment, @@session.autocommit, @x"#), vec![
+            "SELECT 'o''brien', 'dq', marmot_sysvar('version_comment'), marmot_sysvar('autocommit'), marmot_uservar('x')"
+        ]);
+        assert_eq!(tr("select `weird``name` from `t`"), vec![r#"select "weird`name" from "t""#]);
+    }
+
+    #[test]
+    fn upsert_ignore_and_locking_clauses() {
+        assert_eq!(
+            tr("INSERT INTO t (a, b) VALUES (1, 2) ON DUPLICATE KEY UPDATE b = VALUES(b), a = a + 1"),
+            vec!["INSERT INTO t (a, b) VALUES (1, 2) ON CONFLICT DO UPDATE SET b = excluded.b, a = a + 1"]
+        );
+        assert_eq!(tr("INSERT IGNORE INTO t VALUES (1)"), vec!["INSERT OR IGNORE INTO t VALUES (1)"]);
+        assert_eq!(
+            tr("SELECT SQL_CALC_FOUND_ROWS * FROM t USE INDEX (a) WHERE x = 1 FOR UPDATE"),
+            vec!["SELECT * FROM t WHERE x = 1"]
+        );
+        assert_eq!(tr("SELECT 1 FROM DUAL LOCK IN SHARE MODE"), vec!["SELECT 1"]);
+    }
+
+    #[test]
+    fn binary_strings_keep_their_exact_bytes() {
+        let q = decode_query(b"INSERT INTO t VALUES (_binary'\xff\x00\\0\xfe', 'ok', '\xc3\xa9')");
+        assert_eq!(tr(&q), vec!["INSERT INTO t VALUES (X'FF0000FE', 'ok', '\u{e9}')"]);
+        let q = decode_query(b"SELECT '\x80abc'");
+        assert_eq!(tr(&q), vec!["SELECT X'80616263'"]);
+    }
+
+    #[test]
+    fn multi_statements_split() {
+        assert_eq!(tr("SELECT 1; SELECT 'a;b';"), vec!["SELECT 1", "SELECT 'a;b'"]);
+    }
+
+    #[test]
+    fn create_table_wordpress_style() {
+        let out = tr("CREATE TABLE `wp_posts` (
+          `ID` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+          `post_title` text COLLATE utf8mb4_unicode_520_ci NOT NULL,
+          `post_date` datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+          `post_name` varchar(200) NOT NULL DEFAULT '' COMMENT 'slug',
+          PRIMARY KEY (`ID`),
+          KEY `post_name` (`post_name`(191)),
+          UNIQUE KEY `uniq` (`post_title`(10), `post_date`)
+        ) ENGINE=InnoDB AUTO_INCREMENT=5 DEFAULT CHARSET=utf8mb4 /*!40101 COLLATE=x */");
+        assert_eq!(
+            out[0],
+            r#"CREATE TABLE "wp_posts" ("ID" INTEGER PRIMARY KEY NOT NULL, "post_title" text NOT NULL, "post_date" datetime NOT NULL DEFAULT '0000-00-00 00:00:00', "post_name" varchar(200) NOT NULL DEFAULT '')"#
+        );
+        assert_eq!(out[1], r#"CREATE INDEX IF NOT EXISTS "wp_posts__post_name" ON "wp_posts" ("post_name")"#);
+        assert_eq!(
+            out[2],
+            r#"CREATE UNIQUE INDEX IF NOT EXISTS "wp_posts__uniq" ON "wp_posts" ("post_title", "post_date")"#
+        );
+    }
+
+    #[test]
+    fn composite_keys_stay_table_constraints() {
+        let out = tr("create table if not exists m (a int, b varchar(10), primary key (a, b))");
+        assert_eq!(out, vec![r#"CREATE TABLE IF NOT EXISTS "m" ("a" int, "b" varchar(10), PRIMARY KEY ("a", "b"))"#]);
+    }
+}

@@ -1,0 +1,150 @@
+//! Stock MySQL clients against one real marmot node.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use marmot_e2e::{mariadb, python, start_mysql_node};
+
+#[test]
+fn mariadb_cli_creates_writes_reads_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, out, err) =
+        mariadb(port, "root", None, None, "CREATE DATABASE shop; SHOW DATABASES; SELECT @@version_comment;");
+    assert!(ok, "{err}");
+    assert!(out.contains("shop") && out.contains("information_schema"), "{out}");
+    assert!(out.contains("@@version_comment\nmarmot"), "variables are labelled as written: {out}");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        Some("shop"),
+        "CREATE TABLE items (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, name VARCHAR(100) NOT NULL DEFAULT '',
+           note TEXT COLLATE utf8mb4_unicode_ci, PRIMARY KEY (id), KEY by_name (name(50))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+         INSERT INTO items (name, note) VALUES ('apple', 'it''s red'), ('pear', \"double\\\"quoted\");
+         INSERT INTO items (id, name) VALUES (2, 'pear2') ON DUPLICATE KEY UPDATE name = VALUES(name);
+         INSERT IGNORE INTO items (id, name) VALUES (1, 'ignored');
+         UPDATE items SET note = 'green' WHERE name = 'pear2';
+         SELECT id, name, note FROM items ORDER BY id;
+         SHOW TABLES; DESCRIBE items; SHOW INDEX FROM items;",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("1\tapple\tit's red\n2\tpear2\tgreen\n"), "{out}");
+    assert!(out.contains("Tables_in_shop\nitems"), "{out}");
+    assert!(out.contains("by_name"), "SHOW INDEX lists the inline KEY: {out}");
+    // The rows are in the plain SQLite file, readable without marmot.
+    assert!(dir.path().join("marmot-data/shop.db").exists());
+}
+
+#[test]
+fn errors_have_mysql_codes_and_the_connection_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, _, err) = mariadb(port, "root", None, None, "SELEC 1");
+    assert!(!ok && err.contains("ERROR 1064"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, None, "SELECT * FROM t");
+    assert!(!ok && err.contains("ERROR 1046"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, Some("nope"), "SELECT 1");
+    assert!(!ok && err.contains("1049"), "{err}");
+    mariadb(port, "root", None, None, "CREATE DATABASE d");
+    let (ok, _, err) = mariadb(port, "root", None, None, "CREATE DATABASE d");
+    assert!(!ok && err.contains("ERROR 1007"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, Some("d"), "SELECT * FROM missing");
+    assert!(!ok && err.contains("ERROR 1146"), "{err}");
+    // After an error in a multi-statement batch, the same connection still answers.
+    let (ok, out, err) =
+        mariadb(port, "root", None, Some("d"), "CREATE TABLE t (k INT PRIMARY KEY); INSERT INTO t VALUES (1);");
+    assert!(ok, "{err}");
+    let _ = out;
+    let (ok, _, err) = mariadb(port, "root", None, Some("d"), "INSERT INTO t VALUES (1)");
+    assert!(!ok && err.contains("ERROR 1062"), "{err}");
+    let (ok, out, _) = mariadb(port, "root", None, Some("d"), "SELECT count(*) AS n FROM t");
+    assert!(ok && out.contains("n\n1"), "{out}");
+}
+
+#[test]
+fn configured_users_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "[[mysql.users]]\nname = \"app\"\npassword = \"s3cret\"\n");
+    let (ok, out, err) = mariadb(port, "app", Some("s3cret"), None, "SELECT USER() AS u");
+    assert!(ok, "{err}");
+    assert!(out.contains("app@"), "{out}");
+    let (ok, _, err) = mariadb(port, "app", Some("wrong"), None, "SELECT 1");
+    assert!(!ok && err.contains("1045"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, None, "SELECT 1");
+    assert!(!ok && err.contains("1045"), "root is not accepted once users are configured: {err}");
+}
+
+const PYMYSQL: &str = r#"
+import sys, pymysql
+port = int(sys.argv[1])
+c = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", autocommit=True)
+cur = c.cursor()
+cur.execute("CREATE DATABASE IF NOT EXISTS py")
+c.select_db("py")
+cur.execute("CREATE TABLE files (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), data LONGBLOB)")
+raw = bytes([0xff, 0x00, 0xfe, 0x80, 0x27, 0x5c, 0x22]) + bytes(range(256))
+cur.execute("INSERT INTO files (name, data) VALUES (%s, %s)", ("bin", raw))
+assert cur.lastrowid == 1, cur.lastrowid
+cur.execute("SELECT data FROM files WHERE name = %s", ("bin",))
+got = cur.fetchone()[0]
+assert isinstance(got, bytes), type(got)
+assert got == raw, "blob round trip"
+assert c.get_autocommit(), "server reports autocommit"
+# A transaction sees its own writes, and ROLLBACK discards them.
+c.autocommit(False)
+cur.execute("INSERT INTO files (name) VALUES ('tmp')")
+cur.execute("SELECT count(*) FROM files")
+assert cur.fetchone()[0] == 2, "own write visible inside the transaction"
+other = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", database="py")
+oc = other.cursor()
+oc.execute("SELECT count(*) FROM files")
+assert oc.fetchone()[0] == 1, "not visible to other sessions before COMMIT"
+c.rollback()
+cur.execute("SELECT count(*) FROM files")
+assert cur.fetchone()[0] == 1, "rolled back"
+cur.execute("INSERT INTO files (name) VALUES ('kept')")
+c.commit()
+oc.execute("SELECT name FROM files ORDER BY id")
+assert [r[0] for r in oc.fetchall()] == ["bin", "kept"]
+c.autocommit(True)
+cur.execute("SELECT DATABASE(), CONNECTION_ID() > 0, 1.5, NULL")
+assert cur.fetchone() == ("py", 1, 1.5, None)
+try:
+    cur.execute("INSERT INTO files (id, name) VALUES (1, 'dup')")
+    raise SystemExit("duplicate accepted")
+except pymysql.err.IntegrityError as e:
+    assert e.args[0] == 1062, e.args
+cur.execute("SELECT 1")
+print("OK")
+"#;
+
+#[test]
+fn pymysql_blobs_transactions_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, out, err) = python(port, PYMYSQL);
+    assert!(ok && out.contains("OK"), "PyMySQL script failed (apt-get install python3-pymysql):\n{out}\n{err}");
+}
+
+#[test]
+fn malformed_packets_close_only_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, port) = start_mysql_node(dir.path(), "");
+    for garbage in
+        [&b"\x01\x00\x00\x01\xff"[..], &b"\xff\xff\xff\x00garbage"[..], &b"\x05\x00\x00\x01\x00\x00\x00\x00"[..]]
+    {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut hello = [0u8; 256];
+        let n = s.read(&mut hello).unwrap();
+        assert!(n > 4 && hello[4] == 10, "handshake v10");
+        s.write_all(garbage).unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    let (ok, out, err) = mariadb(port, "root", None, None, "SELECT 42 AS answer");
+    assert!(ok && out.contains("42"), "server still serves after malformed input: {err}");
+    assert!(!m.log().contains("panicked"), "{}", m.log());
+}
