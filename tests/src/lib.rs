@@ -27,9 +27,17 @@ pub fn require_tool(path: &str, install: &str) -> PathBuf {
 
 /// A marmot node serving MySQL on a free loopback port, with `extra` config appended.
 pub fn start_mysql_node(dir: &Path, extra: &str) -> (Marmot, u16) {
+    start_node_with(dir, "", extra)
+}
+
+/// Like [`start_mysql_node`], with `top` (top-level keys) before the `[mysql]` table.
+pub fn start_node_with(dir: &Path, top: &str, extra: &str) -> (Marmot, u16) {
     let port = free_port();
-    std::fs::write(dir.join("config.toml"), format!("[mysql]\nbind_address = \"127.0.0.1\"\nport = {port}\n{extra}"))
-        .expect("config");
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("{top}\n[mysql]\nbind_address = \"127.0.0.1\"\nport = {port}\n{extra}"),
+    )
+    .expect("config");
     let m = Marmot::start(dir, &[]);
     m.wait_for_log("MySQL server listening", Duration::from_secs(30));
     (m, port)

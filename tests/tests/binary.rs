@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use marmot_e2e::{marmot_binary, Marmot};
+use marmot_e2e::{marmot_binary, start_node_with, Marmot};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -14,8 +14,8 @@ fn node_id(log: &str) -> String {
 #[test]
 fn default_start_creates_wal_files_keeps_identity_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut m = Marmot::start(dir.path(), &[]);
-    m.wait_for_log("marmot node started", T);
+    // Defaults everywhere except the listener, which tests keep on loopback.
+    let (mut m, _) = start_node_with(dir.path(), "", "");
     let first = node_id(&m.log());
     assert!(m.terminate(T).success(), "exit status after SIGTERM; log:\n{}", m.log());
     assert!(m.log().contains("marmot node stopped"));
@@ -24,8 +24,7 @@ fn default_start_creates_wal_files_keeps_identity_and_stops_cleanly_on_sigterm()
     let mode: String = rusqlite_free_journal_mode(&system);
     assert_eq!(mode, "wal");
 
-    let mut again = Marmot::start(dir.path(), &[]);
-    again.wait_for_log("marmot node started", T);
+    let (mut again, _) = start_node_with(dir.path(), "", "");
     assert_eq!(node_id(&again.log()), first, "a generated node id is kept across restarts");
     assert!(again.terminate(T).success());
 }
@@ -44,9 +43,7 @@ fn rusqlite_free_journal_mode(path: &std::path::Path) -> String {
 #[test]
 fn config_file_sets_node_id_and_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.toml"), "node_id = 7\ndata_dir = \"elsewhere\"\n").unwrap();
-    let mut m = Marmot::start(dir.path(), &[]);
-    m.wait_for_log("marmot node started", T);
+    let (mut m, _) = start_node_with(dir.path(), "node_id = 7\ndata_dir = \"elsewhere\"", "");
     assert_eq!(node_id(&m.log()), "7");
     assert!(dir.path().join("elsewhere/__marmot_system.db").exists());
     assert!(m.terminate(T).success());
