@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the end-to-end tests need: real MySQL clients.
-APT_PACKAGES=(mariadb-client python3-pymysql)
+APT_PACKAGES=(mariadb-client python3-pymysql sysbench)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

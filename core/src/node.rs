@@ -271,6 +271,9 @@ impl Node {
                 self.observe_transitions(ts);
                 self.send_heartbeats();
                 self.resend_commits();
+                for id in self.part.take_commit_retries() {
+                    self.commit_local(id);
+                }
                 self.resolve_stale();
                 self.retry_pulls();
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
@@ -406,7 +409,11 @@ impl Node {
                 }
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
-            // Commit and abort are retried on the next tick via recovery of the record.
+            // A commit is idempotent: try again on the next tick (the decision may already
+            // be durable, and the client and the other participants are waiting on it).
+            PendingOp::Commit { txn_id } => self.part.retry_commit(txn_id),
+            // An abort that did not persist is found again at restart (PREPARED record)
+            // or by stale-intent resolution.
             _ => {}
         }
     }

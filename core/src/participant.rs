@@ -35,6 +35,8 @@ pub(crate) struct Prepared {
 pub(crate) struct Participant {
     pub(crate) prepared: BTreeMap<TxnId, Prepared>,
     intents: BTreeMap<IntentKey, TxnId>,
+    /// Commits whose persist failed, to issue again on the next tick.
+    commit_retries: Vec<TxnId>,
 }
 
 impl Participant {
@@ -73,6 +75,19 @@ impl Participant {
             }
         }
         Some(p)
+    }
+
+    /// A commit persist failed: allow it to be issued again on the next tick.
+    pub(crate) fn retry_commit(&mut self, id: TxnId) {
+        if let Some(p) = self.prepared.get_mut(&id) {
+            p.committing = false;
+            self.commit_retries.push(id);
+        }
+    }
+
+    /// Commits to issue again.
+    pub(crate) fn take_commit_retries(&mut self) -> Vec<TxnId> {
+        std::mem::take(&mut self.commit_retries)
     }
 
     /// Number of intents held.

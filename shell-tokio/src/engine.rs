@@ -34,6 +34,8 @@ pub struct Engine {
     pub location: Location,
     /// SQLite durability mode.
     pub sync: Synchronous,
+    /// Auto-increment ids for this node.
+    pub ids: std::sync::Arc<crate::ids::IdGenerator>,
 }
 
 /// Errors talking to the engine.
@@ -102,7 +104,8 @@ impl Engine {
                 tracing::info!("replication engine stopped");
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
-        Ok((Engine { tx, node_id, location, sync }, handle))
+        let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(crate::ids::IdMode::Compact, node_id));
+        Ok((Engine { tx, node_id, location, sync, ids }, handle))
     }
 
     /// Replicate captured rows; resolves when the core answers.

@@ -7,5 +7,6 @@
 
 pub mod driver;
 pub mod engine;
+pub mod ids;
 pub mod mysql;
 pub mod store;

@@ -22,7 +22,7 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
         Some("shop"),
         "CREATE TABLE items (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, name VARCHAR(100) NOT NULL DEFAULT '',
            note TEXT COLLATE utf8mb4_unicode_ci, PRIMARY KEY (id), KEY by_name (name(50))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-         INSERT INTO items (name, note) VALUES ('apple', 'it''s red'), ('pear', \"double\\\"quoted\");
+         INSERT INTO items (id, name, note) VALUES (1, 'apple', 'it''s red'), (2, 'pear', \"double\\\"quoted\");
          INSERT INTO items (id, name) VALUES (2, 'pear2') ON DUPLICATE KEY UPDATE name = VALUES(name);
          INSERT IGNORE INTO items (id, name) VALUES (1, 'ignored');
          UPDATE items SET note = 'green' WHERE name = 'pear2';
@@ -33,6 +33,19 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
     assert!(out.contains("1\tapple\tit's red\n2\tpear2\tgreen\n"), "{out}");
     assert!(out.contains("Tables_in_shop\nitems"), "{out}");
     assert!(out.contains("by_name"), "SHOW INDEX lists the inline KEY: {out}");
+    // Generated ids (NULL, 0 or omitted) are compact: distinct, increasing, under 2^53.
+    let (ok, ids_out, err) = mariadb(
+        port,
+        "root",
+        None,
+        Some("shop"),
+        "INSERT INTO items (name) VALUES ('a'), ('b'); INSERT INTO items (id, name) VALUES (0, 'c'), (NULL, 'd');
+         SELECT id FROM items WHERE id > 2 ORDER BY name;",
+    );
+    assert!(ok, "{err}");
+    let ids: Vec<u64> = ids_out.lines().skip(1).map(|l| l.parse().unwrap()).collect();
+    assert_eq!(ids.len(), 4, "{ids_out}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[3] < 1 << 53, "{ids:?}");
     // The rows are in the plain SQLite file, readable without marmot.
     assert!(dir.path().join("marmot-data/shop.db").exists());
 }
@@ -86,7 +99,12 @@ c.select_db("py")
 cur.execute("CREATE TABLE files (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), data LONGBLOB)")
 raw = bytes([0xff, 0x00, 0xfe, 0x80, 0x27, 0x5c, 0x22]) + bytes(range(256))
 cur.execute("INSERT INTO files (name, data) VALUES (%s, %s)", ("bin", raw))
-assert cur.lastrowid == 1, cur.lastrowid
+first = cur.lastrowid
+assert 0 < first < 2**53, first
+cur.execute("SELECT id FROM files")
+assert cur.fetchone()[0] == first, "lastrowid is the stored id"
+cur.execute("SELECT LAST_INSERT_ID()")
+assert cur.fetchone()[0] == first
 cur.execute("SELECT data FROM files WHERE name = %s", ("bin",))
 got = cur.fetchone()[0]
 assert isinstance(got, bytes), type(got)
@@ -112,7 +130,7 @@ c.autocommit(True)
 cur.execute("SELECT DATABASE(), CONNECTION_ID() > 0, 1.5, NULL")
 assert cur.fetchone() == ("py", 1, 1.5, None)
 try:
-    cur.execute("INSERT INTO files (id, name) VALUES (1, 'dup')")
+    cur.execute("INSERT INTO files (id, name) VALUES (%s, 'dup')", (first,))
     raise SystemExit("duplicate accepted")
 except pymysql.err.IntegrityError as e:
     assert e.args[0] == 1062, e.args

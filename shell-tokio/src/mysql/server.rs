@@ -179,6 +179,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             let Some((&cmd, body)) = pkt.split_first() else {
                 return Err(PacketError::Malformed("empty command"));
             };
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let shown: String = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+                tracing::debug!(conn = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0), cmd, body = %shown, "command");
+            }
             let result = match cmd {
                 0x01 => return Ok(()),
                 0x02 => {
@@ -281,15 +285,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         }
     }
 
-    fn rows(&mut self, mut columns: Vec<Column>, rows: Vec<Vec<Value>>, status: u16, warnings: u16, binary: bool) {
-        if binary {
-            for c in columns.iter_mut() {
-                if matches!(c.ty, ColType::DateTime | ColType::Date | ColType::NewDecimal) {
-                    c.ty = ColType::VarString;
-                    c.charset = proto::charset::UTF8MB4;
-                }
-            }
-        }
+    fn rows(&mut self, columns: Vec<Column>, rows: Vec<Vec<Value>>, status: u16, warnings: u16, binary: bool) {
+        let columns = if binary { binary_columns(columns) } else { columns };
         let mut b = Vec::new();
         put_lenenc_int(&mut b, columns.len() as u64);
         self.io.queue(&b);
@@ -341,12 +338,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(());
             }
         };
+        let columns = match self.session.prepare_columns(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(&e);
+                return Ok(());
+            }
+        };
         let id = self.next_stmt;
         self.next_stmt += 1;
         self.stmts.insert(id, Prepared { sql: text, params, types: Vec::new() });
         let mut b = vec![0u8];
         b.extend_from_slice(&id.to_le_bytes());
-        b.extend_from_slice(&0u16.to_le_bytes());
+        b.extend_from_slice(&(columns.len() as u16).to_le_bytes());
         b.extend_from_slice(&(params as u16).to_le_bytes());
         b.push(0);
         b.extend_from_slice(&0u16.to_le_bytes());
@@ -354,6 +358,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         if params > 0 {
             for i in 0..params {
                 self.io.queue(&Column::new(&format!("?{i}"), ColType::VarString).encode());
+            }
+            if !self.deprecate_eof() {
+                let status = self.session.status_flags();
+                self.io.queue(&proto::eof(status, 0));
+            }
+        }
+        if !columns.is_empty() {
+            for c in binary_columns(columns) {
+                self.io.queue(&c.encode());
             }
             if !self.deprecate_eof() {
                 let status = self.session.status_flags();
@@ -402,7 +415,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(());
             }
         };
+        self.session.binary_mode = true;
         let outcomes = self.session.query(&text).await;
+        self.session.binary_mode = false;
         self.results(outcomes, true);
         Ok(())
     }
@@ -522,6 +537,17 @@ fn param_literal(r: &mut Reader<'_>, ty: u16) -> Result<String, PacketError> {
         }
         _ => return Err(PacketError::Malformed("unknown parameter type")),
     })
+}
+
+/// Column types as sent in the binary protocol: dates and decimals travel as strings.
+fn binary_columns(mut columns: Vec<Column>) -> Vec<Column> {
+    for c in columns.iter_mut() {
+        if matches!(c.ty, ColType::DateTime | ColType::Date | ColType::NewDecimal) {
+            c.ty = ColType::VarString;
+            c.charset = proto::charset::UTF8MB4;
+        }
+    }
+    columns
 }
 
 fn text_value(out: &mut Vec<u8>, v: &Value) {

@@ -136,6 +136,9 @@ pub struct Session {
     pub warnings: Vec<(String, u16, String)>,
     /// The client asked for found (matched) rather than changed rows.
     pub found_rows_flag: bool,
+    /// Results go out in the binary protocol: column types come from declared types
+    /// only, so they match what PREPARE announced.
+    pub binary_mode: bool,
 }
 
 impl Session {
@@ -150,6 +153,7 @@ impl Session {
             conns: BTreeMap::new(),
             warnings: Vec::new(),
             found_rows_flag: false,
+            binary_mode: false,
         }
     }
 
@@ -207,7 +211,12 @@ impl Session {
             let conn = crate::store::open_connection(&self.engine.location, self.engine.sync, db)
                 .map_err(|e| sqlite_error(&e))?;
             register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
-            let cc = CaptureConn::new(conn, None).map_err(|e| sqlite_error(&e))?;
+            let ids = self.engine.ids.clone();
+            conn.create_scalar_function("marmot_next_id", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+                Ok(ids.next(wall_ms()))
+            })
+            .map_err(|e| sqlite_error(&store_err(e)))?;
+            let cc = CaptureConn::new(conn, None).map_err(|e| sqlite_error(&e))?.generated_ids();
             self.conns.insert(db.to_string(), cc);
         }
         Ok(self.conns.get_mut(db).expect("inserted"))
@@ -307,7 +316,7 @@ impl Session {
             // No database: expressions only, on an in-memory connection.
             let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
             register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
-            return run_query(&conn, &sqlite, "").map_err(|e| {
+            return run_query(&conn, &sqlite, "", self.binary_mode).map_err(|e| {
                 if e.code == 1146 {
                     MyError::new(1046, "3D000", "No database selected")
                 } else {
@@ -315,14 +324,16 @@ impl Session {
                 }
             });
         }
+        let binary = self.binary_mode;
         let cc = self.conn(&db)?;
         let conn = cc.conn();
         if pending.is_empty() {
-            return run_query(conn, &sqlite, &db);
+            return run_query(conn, &sqlite, &db, binary);
         }
         conn.execute_batch("BEGIN").map_err(|e| sqlite_error(&store_err(e)))?;
-        let r =
-            apply_images(conn, &db, &pending).map_err(|e| sqlite_error(&e)).and_then(|_| run_query(conn, &sqlite, &db));
+        let r = apply_images(conn, &db, &pending)
+            .map_err(|e| sqlite_error(&e))
+            .and_then(|_| run_query(conn, &sqlite, &db, binary));
         let _ = conn.execute_batch("ROLLBACK");
         r
     }
@@ -348,12 +359,21 @@ impl Session {
         };
         let changed = changes.len() as u64;
         let affected = if found_rows { matched } else { changed };
-        let inserted = changes.iter().any(|c| c.op == Op::Insert);
-        if inserted && last_id > 0 {
-            self.info().last_insert_id = last_id;
+        // LAST_INSERT_ID: the first integer key this statement inserted (MySQL reports the
+        // first id of a multi-row insert).
+        let _ = last_id;
+        let first_id =
+            changes.iter().filter(|c| c.op == Op::Insert).find_map(|c| {
+                match crate::store::codec::decode_key(&c.key).ok()?.as_slice() {
+                    [Value::Integer(i)] if *i > 0 => Some(*i),
+                    _ => None,
+                }
+            });
+        if let Some(id) = first_id {
+            self.info().last_insert_id = id;
         }
         self.info().row_count = affected as i64;
-        let insert_id = if inserted { last_id.max(0) as u64 } else { 0 };
+        let insert_id = first_id.unwrap_or(0) as u64;
         if self.in_txn || !self.autocommit() {
             self.in_txn = true;
             self.pending = merge(pending, changes);
@@ -499,7 +519,7 @@ impl Session {
     pub fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
         let cc = self.conn(&db)?;
-        run_query(cc.conn(), sqlite, &db)
+        run_query(cc.conn(), sqlite, &db, false)
     }
 
     /// Run a read-only query on a named database.
@@ -508,7 +528,43 @@ impl Session {
             return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
         }
         let cc = self.conn(db)?;
-        run_query(cc.conn(), sqlite, db)
+        run_query(cc.conn(), sqlite, db, false)
+    }
+
+    /// The result columns a statement will have (for COM_STMT_PREPARE); empty for
+    /// statements without a result set.
+    pub fn prepare_columns(&mut self, text: &str) -> Result<Vec<Column>, MyError> {
+        let toks = sql::tokenize(text).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+        let sig = significant(&toks);
+        let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+        if !matches!(k0.as_str(), "SELECT" | "WITH") {
+            return Ok(Vec::new());
+        }
+        let sqlite = sql::rewrite(&toks);
+        let columns = |conn: &Connection, db: &str| -> Result<Vec<Column>, MyError> {
+            let stmt = conn.prepare(&sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
+            Ok(stmt
+                .columns()
+                .map(|c| {
+                    let mut col = Column::new(&client_label(c.name()), col_type(c.decl_type(), None));
+                    if c.decl_type().is_some() {
+                        col.schema = db.to_string();
+                    }
+                    col
+                })
+                .collect())
+        };
+        match self.db() {
+            Some(db) => {
+                let cc = self.conn(&db)?;
+                columns(cc.conn(), &db)
+            }
+            None => {
+                let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
+                register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+                columns(&conn, "")
+            }
+        }
     }
 
     /// Evaluate a scalar SQL expression query with the session's functions.
@@ -619,7 +675,7 @@ fn client_label(name: &str) -> String {
 }
 
 /// Run a query and collect its rows with MySQL column types.
-pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
+pub fn run_query(conn: &Connection, sqlite: &str, db: &str, declared_only: bool) -> Result<Outcome, MyError> {
     let mut stmt = conn.prepare(sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
     let decls: Vec<(String, Option<String>)> =
         stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
@@ -639,7 +695,8 @@ pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, M
         .iter()
         .enumerate()
         .map(|(i, (name, decl))| {
-            let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
+            let sample =
+                if declared_only { None } else { rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null)) };
             let mut c = Column::new(name, col_type(decl.as_deref(), sample));
             if decl.is_some() {
                 c.schema = db.to_string();

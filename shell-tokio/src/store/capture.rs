@@ -33,6 +33,7 @@ pub struct CaptureConn {
     /// `PRAGMA schema_version` the triggers were built for.
     triggers_for: Option<i64>,
     tables: BTreeMap<String, TableInfo>,
+    zero_is_auto: bool,
 }
 
 impl CaptureConn {
@@ -62,7 +63,17 @@ impl CaptureConn {
         }
         conn.execute_batch("PRAGMA recursive_triggers = ON;")?;
         conn.execute_batch(CAP_TABLE)?;
-        Ok(Self { conn, triggers_for: None, tables: BTreeMap::new() })
+        Ok(Self { conn, triggers_for: None, tables: BTreeMap::new(), zero_is_auto: false })
+    }
+
+    /// MySQL semantics for `AUTO_INCREMENT` keys: a row inserted into an `INTEGER PRIMARY
+    /// KEY` table with the key NULL, 0 or omitted gets its id from the SQL function
+    /// `marmot_next_id()` (which the caller registers on this connection) — never from
+    /// the table's current maximum, which concurrent sessions would all see alike.
+    pub fn generated_ids(mut self) -> Self {
+        self.zero_is_auto = true;
+        self.triggers_for = None;
+        self
     }
 
     /// The underlying connection (for reads outside capture).
@@ -86,6 +97,22 @@ impl CaptureConn {
         self.tables.clear();
         for t in user_tables(&self.conn)? {
             self.conn.execute_batch(&trigger_sql(&t))?;
+            if self.zero_is_auto && t.integer_pk {
+                // In a BEFORE INSERT trigger SQLite shows a key it will assign itself as -1.
+                let (tbl, k) = (ident(&t.name), ident(&t.pk[0]));
+                self.conn.execute_batch(&format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS __marmot_gen (n INTEGER);
+                     CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
+                       WHEN NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1 BEGIN
+                       INSERT INTO temp.__marmot_gen VALUES (1); END;
+                     CREATE TEMP TRIGGER {} AFTER INSERT ON main.{tbl}
+                       WHEN EXISTS (SELECT 1 FROM temp.__marmot_gen) BEGIN
+                       DELETE FROM temp.__marmot_gen;
+                       UPDATE main.{tbl} SET {k} = marmot_next_id() WHERE {k} = NEW.{k}; END;",
+                    ident(&format!("__marmot_genb_{}", t.name)),
+                    ident(&format!("__marmot_gena_{}", t.name))
+                ))?;
+            }
             self.tables.insert(t.name.clone(), t);
         }
         self.triggers_for = Some(version);

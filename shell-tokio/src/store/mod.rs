@@ -225,7 +225,7 @@ impl Store {
     }
 
     fn prepare(&mut self, txn: &Txn) -> Result<StoreOutcome, StoreError> {
-        let tx = self.system.unchecked_transaction()?;
+        let tx = self.system.write_txn()?;
         let id = txn_id_bytes(txn.id);
         tx.execute(
             "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)",
@@ -246,7 +246,7 @@ impl Store {
         let id = txn_id_bytes(txn.id);
         // 1. The decision, durable before any database sees the rows.
         {
-            let tx = self.system.unchecked_transaction()?;
+            let tx = self.system.write_txn()?;
             tx.execute(
                 "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)",
                 params![id, to_blob(txn)],
@@ -259,14 +259,14 @@ impl Store {
         for db in txn.databases() {
             self.ensure_database(&db)?;
             let conn = &self.dbs[&db].writer;
-            let tx = conn.unchecked_transaction()?;
+            let tx = conn.write_txn()?;
             apply::apply_txn(&tx, &db, txn)?;
             let head = log_head(&tx)?;
             tx.commit()?;
             heads.insert(db, head);
         }
         // 3. Done: drop the payload and release intents.
-        let tx = self.system.unchecked_transaction()?;
+        let tx = self.system.write_txn()?;
         tx.execute("UPDATE txns SET payload = NULL WHERE id = ?1", [&id])?;
         tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
         tx.commit()?;
@@ -275,7 +275,7 @@ impl Store {
 
     fn abort(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
         let id = txn_id_bytes(txn_id);
-        let tx = self.system.unchecked_transaction()?;
+        let tx = self.system.write_txn()?;
         let state: Option<String> =
             tx.query_row("SELECT state FROM txns WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
         if state.as_deref() != Some("COMMITTED") {
@@ -289,7 +289,7 @@ impl Store {
     fn apply_log(&mut self, peer: NodeId, database: &str, entries: &[LogEntry]) -> Result<StoreOutcome, StoreError> {
         self.ensure_database(database)?;
         let conn = &self.dbs[database].writer;
-        let tx = conn.unchecked_transaction()?;
+        let tx = conn.write_txn()?;
         let mut last = None;
         for e in entries {
             apply::apply_txn(&tx, database, &e.txn)?;
@@ -311,7 +311,7 @@ impl Store {
     }
 
     fn save_membership(&mut self, incarnation: u64, members: &[MemberDigest]) -> Result<StoreOutcome, StoreError> {
-        let tx = self.system.unchecked_transaction()?;
+        let tx = self.system.write_txn()?;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?1)",
             [incarnation.to_be_bytes().to_vec()],
@@ -366,6 +366,19 @@ impl Store {
             }
         }
         Ok(st)
+    }
+}
+
+/// Write transactions take SQLite's write lock at BEGIN (`IMMEDIATE`): a deferred
+/// transaction that reads first and writes later gets SQLITE_BUSY at once, without the
+/// busy handler, if another connection wrote in between (WAL snapshot upgrade).
+trait WriteTxn {
+    fn write_txn(&self) -> rusqlite::Result<rusqlite::Transaction<'_>>;
+}
+
+impl WriteTxn for Connection {
+    fn write_txn(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Immediate)
     }
 }
 

@@ -47,6 +47,9 @@ pub struct TableInfo {
     pub columns: Vec<String>,
     /// Primary key columns in key order; empty = keyed by rowid.
     pub pk: Vec<String>,
+    /// The key is a single `INTEGER PRIMARY KEY` column (SQLite's rowid alias, which is
+    /// what MySQL `AUTO_INCREMENT` keys become).
+    pub integer_pk: bool,
 }
 
 impl TableInfo {
@@ -90,18 +93,23 @@ pub fn user_tables(conn: &Connection) -> Result<Vec<TableInfo>, StoreError> {
 pub fn table_info(conn: &Connection, table: &str) -> Result<TableInfo, StoreError> {
     let mut stmt = conn.prepare(&format!("PRAGMA main.table_info({})", ident(table)))?;
     let mut cols: Vec<(String, i64)> = Vec::new();
+    let mut types: Vec<String> = Vec::new();
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         cols.push((r.get(1)?, r.get(5)?));
+        types.push(r.get::<_, Option<String>>(2)?.unwrap_or_default());
     }
     if cols.is_empty() {
         return Err(StoreError::NoSuchTable(table.to_string()));
     }
     let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.1 > 0).map(|c| (c.1, c.0.clone())).collect();
     pk.sort();
+    let integer_pk =
+        pk.len() == 1 && cols.iter().zip(&types).any(|(c, t)| c.1 > 0 && t.eq_ignore_ascii_case("INTEGER"));
     Ok(TableInfo {
         name: table.to_string(),
         columns: cols.into_iter().map(|c| c.0).collect(),
         pk: pk.into_iter().map(|p| p.1).collect(),
+        integer_pk,
     })
 }
