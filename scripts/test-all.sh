@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the end-to-end tests need: real MySQL clients.
-APT_PACKAGES=(mariadb-client python3-pymysql sysbench)
+APT_PACKAGES=(mariadb-client sysbench)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -16,6 +16,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
+
+# Python clients, in a virtualenv of their own (Debian's python is externally managed).
+VENV=target/e2e-venv
+if [ ! -x "$VENV/bin/python" ]; then
+  command -v python3 >/dev/null || { echo "python3 not found: apt-get install python3 python3-venv"; exit 1; }
+  python3 -m venv "$VENV" || { echo "creating $VENV failed: apt-get install python3-venv"; exit 1; }
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check PyMySQL mysql-connector-python
 
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }
 cargo test --workspace --all-targets

@@ -62,10 +62,15 @@ pub fn mariadb(port: u16, user: &str, password: Option<&str>, db: Option<&str>, 
     )
 }
 
-/// Run a Python script with Debian's python3 (where python3-pymysql lives); the
-/// script gets the port as argv[1]. Returns (success, stdout, stderr).
+/// Run a Python script with the test virtualenv's python (PyMySQL and
+/// mysql-connector-python installed by ./scripts/test-all.sh); the script gets the port
+/// as argv[1]. Returns (success, stdout, stderr).
 pub fn python(port: u16, script: &str) -> (bool, String, String) {
-    let py = require_tool("/usr/bin/python3", "apt-get install python3");
+    let venv = workspace_root().join("target/e2e-venv/bin/python");
+    let py = require_tool(
+        venv.to_str().expect("utf-8 path"),
+        "python3 -m venv target/e2e-venv && target/e2e-venv/bin/pip install PyMySQL mysql-connector-python",
+    );
     let out = Command::new(py).arg("-c").arg(script).arg(port.to_string()).output().expect("run python3");
     (
         out.status.success(),

@@ -143,7 +143,41 @@ fn pymysql_blobs_transactions_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (_m, port) = start_mysql_node(dir.path(), "");
     let (ok, out, err) = python(port, PYMYSQL);
-    assert!(ok && out.contains("OK"), "PyMySQL script failed (apt-get install python3-pymysql):\n{out}\n{err}");
+    assert!(ok && out.contains("OK"), "PyMySQL script failed:\n{out}\n{err}");
+}
+
+const CONNECTOR: &str = r#"
+import sys, datetime, mysql.connector
+port = int(sys.argv[1])
+c = mysql.connector.connect(host="127.0.0.1", port=port, user="root", password="", use_pure=True, autocommit=False)
+cur = c.cursor()
+cur.execute("SELECT @@session.autocommit")
+assert cur.fetchone()[0] == 0, "autocommit off is visible"
+cur.execute("CREATE DATABASE IF NOT EXISTS cx")
+c.database = "cx"
+cur.execute("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20), score DOUBLE, n BIGINT, at DATETIME, raw BLOB)")
+pc = c.cursor(prepared=True)
+pc.execute("INSERT INTO t (name, score, n, at, raw) VALUES (%s, %s, %s, %s, %s)",
+           ("a", 1.5, 2**40, datetime.datetime(2026, 1, 2, 3, 4, 5), b"\xff\x00x"))
+c.commit()
+pc.execute("SELECT name, score, n, at, raw FROM t WHERE name = %s", ("a",))
+row = pc.fetchone()
+assert row[0] == "a" and row[1] == 1.5 and row[2] == 2**40, row
+assert str(row[3]).startswith("2026-01-02 03:04:05"), row
+assert bytes(row[4]) == b"\xff\x00x", row
+pc.execute("INSERT INTO t (name) VALUES (%s)", ("rolled back",))
+c.rollback()
+pc.execute("SELECT count(*) FROM t WHERE n IS NULL OR n > %s", (0,))
+assert pc.fetchone()[0] == 1, "rollback discarded the second insert"
+print("OK")
+"#;
+
+#[test]
+fn mysql_connector_pure_prepared_and_autocommit_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, out, err) = python(port, CONNECTOR);
+    assert!(ok && out.contains("OK"), "mysql-connector-python script failed:\n{out}\n{err}");
 }
 
 #[test]

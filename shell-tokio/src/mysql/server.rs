@@ -415,9 +415,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(());
             }
         };
-        self.session.binary_mode = true;
         let outcomes = self.session.query(&text).await;
-        self.session.binary_mode = false;
         self.results(outcomes, true);
         Ok(())
     }

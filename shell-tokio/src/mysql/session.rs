@@ -136,9 +136,6 @@ pub struct Session {
     pub warnings: Vec<(String, u16, String)>,
     /// The client asked for found (matched) rather than changed rows.
     pub found_rows_flag: bool,
-    /// Results go out in the binary protocol: column types come from declared types
-    /// only, so they match what PREPARE announced.
-    pub binary_mode: bool,
 }
 
 impl Session {
@@ -153,7 +150,6 @@ impl Session {
             conns: BTreeMap::new(),
             warnings: Vec::new(),
             found_rows_flag: false,
-            binary_mode: false,
         }
     }
 
@@ -316,7 +312,7 @@ impl Session {
             // No database: expressions only, on an in-memory connection.
             let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
             register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
-            return run_query(&conn, &sqlite, "", self.binary_mode).map_err(|e| {
+            return run_query(&conn, &sqlite, "").map_err(|e| {
                 if e.code == 1146 {
                     MyError::new(1046, "3D000", "No database selected")
                 } else {
@@ -324,16 +320,14 @@ impl Session {
                 }
             });
         }
-        let binary = self.binary_mode;
         let cc = self.conn(&db)?;
         let conn = cc.conn();
         if pending.is_empty() {
-            return run_query(conn, &sqlite, &db, binary);
+            return run_query(conn, &sqlite, &db);
         }
         conn.execute_batch("BEGIN").map_err(|e| sqlite_error(&store_err(e)))?;
-        let r = apply_images(conn, &db, &pending)
-            .map_err(|e| sqlite_error(&e))
-            .and_then(|_| run_query(conn, &sqlite, &db, binary));
+        let r =
+            apply_images(conn, &db, &pending).map_err(|e| sqlite_error(&e)).and_then(|_| run_query(conn, &sqlite, &db));
         let _ = conn.execute_batch("ROLLBACK");
         r
     }
@@ -519,7 +513,7 @@ impl Session {
     pub fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
         let cc = self.conn(&db)?;
-        run_query(cc.conn(), sqlite, &db, false)
+        run_query(cc.conn(), sqlite, &db)
     }
 
     /// Run a read-only query on a named database.
@@ -528,7 +522,7 @@ impl Session {
             return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
         }
         let cc = self.conn(db)?;
-        run_query(cc.conn(), sqlite, db, false)
+        run_query(cc.conn(), sqlite, db)
     }
 
     /// The result columns a statement will have (for COM_STMT_PREPARE); empty for
@@ -546,7 +540,12 @@ impl Session {
             Ok(stmt
                 .columns()
                 .map(|c| {
-                    let mut col = Column::new(&client_label(c.name()), col_type(c.decl_type(), None));
+                    let name = client_label(c.name());
+                    let ty = match c.decl_type() {
+                        None if name.to_ascii_lowercase().starts_with("count(") => ColType::LongLong,
+                        decl => col_type(decl, None),
+                    };
+                    let mut col = Column::new(&name, ty);
                     if c.decl_type().is_some() {
                         col.schema = db.to_string();
                     }
@@ -674,8 +673,10 @@ fn client_label(name: &str) -> String {
     out
 }
 
-/// Run a query and collect its rows with MySQL column types.
-pub fn run_query(conn: &Connection, sqlite: &str, db: &str, declared_only: bool) -> Result<Outcome, MyError> {
+/// Run a query and collect its rows with MySQL column types (declared types first, else
+/// the type of the first non-NULL value; clients read the column definitions sent with
+/// each result, in the text and the binary protocol alike).
+pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
     let mut stmt = conn.prepare(sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
     let decls: Vec<(String, Option<String>)> =
         stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
@@ -695,8 +696,7 @@ pub fn run_query(conn: &Connection, sqlite: &str, db: &str, declared_only: bool)
         .iter()
         .enumerate()
         .map(|(i, (name, decl))| {
-            let sample =
-                if declared_only { None } else { rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null)) };
+            let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
             let mut c = Column::new(name, col_type(decl.as_deref(), sample));
             if decl.is_some() {
                 c.schema = db.to_string();
