@@ -33,6 +33,11 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
     assert!(out.contains("1\tapple\tit's red\n2\tpear2\tgreen\n"), "{out}");
     assert!(out.contains("Tables_in_shop\nitems"), "{out}");
     assert!(out.contains("by_name"), "SHOW INDEX lists the inline KEY: {out}");
+    assert!(
+        out.contains("id\tbigint unsigned\tNO\tPRI\tNULL\tauto_increment"),
+        "DESCRIBE shows the declared type: {out}"
+    );
+    assert!(out.contains("name\tvarchar(100)\tNO"), "{out}");
     // Generated ids (NULL, 0 or omitted) are compact: distinct, increasing, under 2^53.
     let (ok, ids_out, err) = mariadb(
         port,
@@ -46,6 +51,9 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
     let ids: Vec<u64> = ids_out.lines().skip(1).map(|l| l.parse().unwrap()).collect();
     assert_eq!(ids.len(), 4, "{ids_out}");
     assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[3] < 1 << 53, "{ids:?}");
+    let (ok, out, err) =
+        mariadb(port, "root", None, Some("shop"), "TRUNCATE TABLE items; SELECT count(*) AS n FROM items;");
+    assert!(ok && out.contains("n\n0"), "TRUNCATE empties the table: {out}{err}");
     // The rows are in the plain SQLite file, readable without marmot.
     assert!(dir.path().join("marmot-data/shop.db").exists());
 }

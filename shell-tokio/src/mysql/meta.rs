@@ -251,7 +251,11 @@ pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
 }
 
 fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {
-    let sql = format!("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info({})", quote_str(table));
+    let sql = format!(
+        "SELECT p.name, coalesce(m.mysql_type, p.type), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, '')
+         FROM pragma_table_info({t}) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = {t} AND m.col = p.name ORDER BY p.cid",
+        t = quote_str(table)
+    );
     let out = match &db {
         Some(d) => s.read_in(d, &sql)?,
         None => s.read(&sql)?,
@@ -281,12 +285,20 @@ fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Resu
             Value::Null => Value::Null,
             v => v.clone(),
         };
-        let extra = if pk && ty == "integer" { "auto_increment" } else { "" };
+        let extra = match &row[5] {
+            Value::Text(e) if !e.is_empty() => e.clone(),
+            _ => String::new(),
+        };
         let mut v = vec![t(name), t(ty)];
         if full {
             v.push(Value::Null);
         }
-        v.extend([t(if notnull || pk { "NO" } else { "YES" }), t(if pk { "PRI" } else { "" }), default, t(extra)]);
+        v.extend([
+            t(if notnull || pk { "NO" } else { "YES" }),
+            t(if pk { "PRI" } else { "" }),
+            default,
+            t(extra.as_str()),
+        ]);
         if full {
             v.extend([t("select,insert,update,references"), t("")]);
         }

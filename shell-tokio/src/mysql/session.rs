@@ -286,7 +286,15 @@ impl Session {
             }
             "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
             "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => self.database_ddl(&sig).await,
-            "CREATE" | "DROP" | "ALTER" | "RENAME" | "TRUNCATE" => self.ddl(toks, &k0, &k1),
+            "TRUNCATE" => {
+                // SQLite has no TRUNCATE: delete every row, replicated like any delete.
+                let table = sig.iter().skip(1).filter_map(|t| text(t)).find(|n| !n.eq_ignore_ascii_case("TABLE"));
+                let table = table.ok_or_else(|| MyError::new(1064, "42000", "TRUNCATE needs a table name"))?;
+                let toks = sql::tokenize(&format!("DELETE FROM {}", sql::quote_ident(&table)))
+                    .map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                self.write(&toks).await.map(|_| done(0))
+            }
+            "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1),
             "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
                 self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
                 Ok(done(0))
@@ -492,8 +500,23 @@ impl Session {
     fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
         let stmts = sql::translate(toks);
+        let declared = sql::declared_columns(toks);
         let cc = self.conn(&db)?;
         let conn = cc.conn();
+        let exists = |name: &str| -> bool {
+            conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).is_ok()
+        };
+        let created = declared.first().filter(|d| !exists(&d.table)).map(|d| d.table.clone());
+        let dropped: Vec<String> = if k0 == "DROP" && k1 == "TABLE" {
+            significant(toks)
+                .iter()
+                .skip(2)
+                .filter_map(|t| text(t))
+                .filter(|n| !matches!(n.to_ascii_uppercase().as_str(), "IF" | "EXISTS" | "CASCADE" | "RESTRICT"))
+                .collect()
+        } else {
+            Vec::new()
+        };
         for s in &stmts {
             conn.execute_batch(s).map_err(|e| {
                 let me = sqlite_error(&store_err(e));
@@ -505,6 +528,20 @@ impl Session {
                     me
                 }
             })?;
+        }
+        let meta = |sql: &str, args: &[&String]| {
+            conn.execute(sql, rusqlite::params_from_iter(args.iter())).map_err(|e| sqlite_error(&store_err(e)))
+        };
+        if created.is_some() {
+            for d in &declared {
+                meta(
+                    "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES (?1, ?2, ?3, ?4)",
+                    &[&d.table, &d.column, &d.mysql_type, &d.extra],
+                )?;
+            }
+        }
+        for t in &dropped {
+            meta("DELETE FROM __marmot_columns WHERE tbl = ?1", &[t])?;
         }
         Ok(done(0))
     }

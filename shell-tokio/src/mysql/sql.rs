@@ -177,6 +177,103 @@ fn print(t: &Token) -> String {
     }
 }
 
+/// A column's type as the client declared it, for metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredColumn {
+    /// Table.
+    pub table: String,
+    /// Column.
+    pub column: String,
+    /// MySQL type as written, lower-cased (`bigint(20) unsigned`).
+    pub mysql_type: String,
+    /// `auto_increment` or empty.
+    pub extra: String,
+}
+
+/// The declared columns of a `CREATE TABLE` (empty for anything else).
+pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
+    let sig = significant(tokens);
+    if sig.first().and_then(|t| kw(t)).as_deref() != Some("CREATE")
+        || !sig.iter().take(3).any(|t| kw(t).as_deref() == Some("TABLE"))
+    {
+        return Vec::new();
+    }
+    let Some(open) = sig.iter().position(|t| matches!(t, Token::LParen)) else { return Vec::new() };
+    let Some(table) =
+        sig[..open].iter().rev().find_map(|t| if let Token::Word(w) = t { Some(w.value.clone()) } else { None })
+    else {
+        return Vec::new();
+    };
+    let mut depth = 0;
+    let mut close = sig.len();
+    for (i, t) in sig.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    close = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for p in split_commas(&sig[(open + 1).min(close)..close]) {
+        let Some(Token::Word(name)) = p.first() else { continue };
+        if name.quote_style.is_none()
+            && matches!(
+                name.value.to_ascii_uppercase().as_str(),
+                "PRIMARY" | "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT" | "FOREIGN" | "CHECK"
+            )
+        {
+            continue;
+        }
+        let mut ty = String::new();
+        let mut i = 1;
+        while i < p.len() {
+            match p[i] {
+                Token::Word(w) if w.quote_style.is_none() && !is_column_option(&w.value) => {
+                    if !ty.is_empty() {
+                        ty.push(' ');
+                    }
+                    ty.push_str(&w.value.to_ascii_lowercase());
+                    i += 1;
+                }
+                Token::LParen => {
+                    let mut depth = 0;
+                    while i < p.len() {
+                        match p[i] {
+                            Token::LParen => depth += 1,
+                            Token::RParen => depth -= 1,
+                            _ => {}
+                        }
+                        ty.push_str(&match p[i] {
+                            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => quote_str(s),
+                            Token::Comma => ",".to_string(),
+                            t => print(t),
+                        });
+                        i += 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        let auto = p.iter().any(|t| kw(t).as_deref() == Some("AUTO_INCREMENT"));
+        out.push(DeclaredColumn {
+            table: table.clone(),
+            column: name.value.clone(),
+            mysql_type: ty,
+            extra: if auto { "auto_increment".into() } else { String::new() },
+        });
+    }
+    out
+}
+
 /// Translate one MySQL statement (its tokens) to SQLite statements (usually one;
 /// `CREATE TABLE` with inline indexes gives several).
 pub fn translate(tokens: &[Token]) -> Vec<String> {
@@ -700,6 +797,15 @@ mod tests {
             out[2],
             r#"CREATE UNIQUE INDEX IF NOT EXISTS "wp_posts__uniq" ON "wp_posts" ("post_title", "post_date")"#
         );
+    }
+
+    #[test]
+    fn declared_types_are_kept_for_metadata() {
+        let toks = tokenize("CREATE TABLE `t` (`id` bigint(20) unsigned NOT NULL AUTO_INCREMENT, `s` enum('a','b') DEFAULT 'a', PRIMARY KEY (`id`))").unwrap();
+        let cols = declared_columns(&toks);
+        assert_eq!(cols.len(), 2);
+        assert_eq!((cols[0].mysql_type.as_str(), cols[0].extra.as_str()), ("bigint(20) unsigned", "auto_increment"));
+        assert_eq!(cols[1].mysql_type, "enum('a','b')");
     }
 
     #[test]

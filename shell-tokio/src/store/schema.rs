@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS __marmot_row_versions (
 CREATE TABLE IF NOT EXISTS __marmot_applied (txn_id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS __marmot_log (seq INTEGER PRIMARY KEY, txn_id BLOB NOT NULL, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS __marmot_progress (peer INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS __marmot_columns (tbl TEXT NOT NULL, col TEXT NOT NULL, mysql_type TEXT NOT NULL,
+  extra TEXT NOT NULL DEFAULT '', PRIMARY KEY (tbl, col)) WITHOUT ROWID;
 ";
 
 /// DDL of the system database.
