@@ -57,6 +57,7 @@ impl Engine {
         configured_id: NodeId,
         cfg: CoreConfig,
         seed: u64,
+        id_mode: crate::ids::IdMode,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let mut store = Store::open(location.clone(), sync, None)?;
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
@@ -104,7 +105,7 @@ impl Engine {
                 tracing::info!("replication engine stopped");
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
-        let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(crate::ids::IdMode::Compact, node_id));
+        let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
         Ok((Engine { tx, node_id, location, sync, ids }, handle))
     }
 

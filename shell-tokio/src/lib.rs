@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod config;
 pub mod driver;
 pub mod engine;
 pub mod ids;

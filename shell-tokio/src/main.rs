@@ -9,104 +9,60 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use marmot_core::CoreConfig;
+use marmot_shell_tokio::config::Config;
 use marmot_shell_tokio::engine::Engine;
+use marmot_shell_tokio::ids::IdMode;
 use marmot_shell_tokio::mysql::auth::PasswordHash;
 use marmot_shell_tokio::mysql::server::{self, ServerConfig};
 use marmot_shell_tokio::store::{Location, Synchronous};
 
-const HELP: &str = "marmot — leaderless distributed SQLite replication
+const HELP: &str = "marmot — leaderless distributed SQLite replication, spoken to over the MySQL protocol
 
 Usage: marmot [--config FILE]
 
 Options:
-  -c, --config FILE   configuration file (default: config.toml if present, else built-in defaults)
+  -c, --config FILE   configuration file (default: config.toml if present, else built-in defaults:
+                      data in ./marmot-data, MySQL on 3306, node port 8080)
   -h, --help          print this help
   -V, --version       print the version
 
-Configuration keys read today:
-  node_id                 this node's id; 0 = generate once and keep (default 0)
-  data_dir                where the SQLite files live (default ./marmot-data)
-  [mysql] enabled         serve the MySQL protocol (default true)
-  [mysql] bind_address    address to listen on (default 0.0.0.0)
-  [mysql] port            MySQL port (default 3306)
-  [mysql] max_connections most concurrent clients (default 1000)
-  [[mysql.users]]         accounts: name, and password or password_env (default: root, no password)
+Environment:
+  MARMOT_CLUSTER_SECRET   cluster secret; wins over [cluster] cluster_secret
+  RUST_LOG                log filter (overrides [logging] verbose)
+
+Every key of Marmot's configuration reference is accepted ([transaction], [connection_pool],
+[grpc_client], [coordinator], [cluster], [replica], [replication], [query_pipeline], [mysql],
+[publisher], [logging], [prometheus], [ddl]); unknown keys are refused.
 ";
 
-struct Settings {
-    node_id: u64,
-    data_dir: PathBuf,
-    mysql_enabled: bool,
-    mysql: ServerConfig,
-}
-
-fn load(path: Option<PathBuf>) -> Result<Settings, String> {
-    let mut s = Settings {
-        node_id: 0,
-        data_dir: PathBuf::from("./marmot-data"),
-        mysql_enabled: true,
-        mysql: ServerConfig {
-            bind: "0.0.0.0".into(),
-            port: 3306,
-            users: Vec::new(),
-            max_connections: 1000,
-            max_packet: 64 << 20,
-        },
-    };
+fn load(path: Option<PathBuf>) -> Result<Config, String> {
     let path = match path {
         Some(p) => Some(p),
         None => Some(PathBuf::from("config.toml")).filter(|p| p.exists()),
     };
-    let Some(path) = path else { return Ok(s) };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let doc: toml::Table = text.parse().map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some(v) = doc.get("node_id") {
-        let id = v.as_integer().filter(|i| *i >= 0).ok_or("node_id: expected a non-negative integer")?;
-        s.node_id = id as u64;
-    }
-    if let Some(v) = doc.get("data_dir") {
-        s.data_dir = PathBuf::from(v.as_str().ok_or("data_dir: expected a string")?);
-    }
-    if let Some(m) = doc.get("mysql") {
-        let m = m.as_table().ok_or("mysql: expected a table")?;
-        if let Some(v) = m.get("enabled") {
-            s.mysql_enabled = v.as_bool().ok_or("mysql.enabled: expected true or false")?;
-        }
-        if let Some(v) = m.get("bind_address") {
-            s.mysql.bind = v.as_str().ok_or("mysql.bind_address: expected a string")?.to_string();
-        }
-        if let Some(v) = m.get("port") {
-            let p = v.as_integer().filter(|p| (1..=65535).contains(p)).ok_or("mysql.port: expected 1-65535")?;
-            s.mysql.port = p as u16;
-        }
-        if let Some(v) = m.get("max_connections") {
-            let n = v.as_integer().filter(|n| *n > 0).ok_or("mysql.max_connections: expected a positive integer")?;
-            s.mysql.max_connections = n as usize;
-        }
-        if let Some(v) = m.get("users") {
-            let users = v.as_array().ok_or("mysql.users: expected an array of tables")?;
-            for (i, u) in users.iter().enumerate() {
-                let name = u
-                    .get("name")
-                    .and_then(|n| n.as_str())
-                    .ok_or_else(|| format!("mysql.users[{i}].name: expected a string"))?;
-                let password = match (u.get("password"), u.get("password_env")) {
-                    (Some(p), _) => {
-                        p.as_str().ok_or_else(|| format!("mysql.users[{i}].password: expected a string"))?.to_string()
-                    }
-                    (None, Some(env)) => {
-                        let var =
-                            env.as_str().ok_or_else(|| format!("mysql.users[{i}].password_env: expected a string"))?;
-                        std::env::var(var)
-                            .map_err(|_| format!("mysql.users[{i}].password_env: variable {var} is not set"))?
-                    }
-                    (None, None) => String::new(),
-                };
-                s.mysql.users.push((name.to_string(), PasswordHash::new(&password)));
-            }
-        }
-    }
-    Ok(s)
+    let text = match &path {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        None => String::new(),
+    };
+    let secret = std::env::var("MARMOT_CLUSTER_SECRET").ok();
+    Config::parse(&text, secret).map_err(|e| match &path {
+        Some(p) => format!("{}: {e}", p.display()),
+        None => e.to_string(),
+    })
+}
+
+fn core_config(c: &Config) -> Result<CoreConfig, String> {
+    Ok(CoreConfig {
+        gossip_interval_ms: c.cluster.gossip_interval_ms,
+        gossip_fanout: c.cluster.gossip_fanout,
+        suspect_timeout_ms: c.cluster.suspect_timeout_ms,
+        dead_timeout_ms: c.cluster.dead_timeout_ms,
+        prepare_timeout_ms: c.coordinator.prepare_timeout_ms,
+        commit_timeout_ms: c.coordinator.commit_timeout_ms,
+        heartbeat_timeout_ms: c.transaction.heartbeat_timeout_seconds * 1000,
+        default_consistency: c.replication.default_write_consistency.parse()?,
+        ..CoreConfig::default()
+    })
 }
 
 fn generated_id() -> u64 {
@@ -115,22 +71,42 @@ fn generated_id() -> u64 {
     ((nanos as u64) ^ (std::process::id() as u64).rotate_left(40)) & ((1 << 53) - 1)
 }
 
-async fn run(settings: Settings) -> Result<(), String> {
+async fn run(config: Config) -> Result<(), String> {
     let seed = generated_id();
+    let id_mode = if config.mysql.auto_id_mode == "extended" { IdMode::Extended } else { IdMode::Compact };
     let (engine, engine_thread) = Engine::start(
-        Location::Dir(settings.data_dir.clone()),
+        Location::Dir(config.data_dir.clone()),
         Synchronous::Normal,
-        settings.node_id,
-        CoreConfig::default(),
+        config.node_id,
+        core_config(&config)?,
         seed,
+        id_mode,
     )
     .map_err(|e| e.to_string())?;
-    tracing::info!(node_id = engine.node_id, data_dir = %settings.data_dir.display(), "marmot node started");
-    if settings.mysql.users.is_empty() && settings.mysql_enabled {
+    tracing::info!(node_id = engine.node_id, data_dir = %config.data_dir.display(), "marmot node started");
+    if config.cluster.cluster_secret.is_empty() {
+        tracing::warn!(
+            "no cluster secret (cluster_secret or MARMOT_CLUSTER_SECRET): node-to-node authentication is off"
+        );
+    }
+    let users: Vec<(String, PasswordHash)> = config
+        .mysql_passwords()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(name, pw)| (name, PasswordHash::new(&pw)))
+        .collect();
+    if users.is_empty() && config.mysql.enabled {
         tracing::warn!("no [[mysql.users]] configured: user root with an empty password is accepted");
     }
-    let server = if settings.mysql_enabled {
-        let cfg = settings.mysql.clone();
+    let mysql = ServerConfig {
+        bind: config.mysql.bind_address.clone(),
+        port: config.mysql.port,
+        users,
+        max_connections: config.mysql.max_connections,
+        max_packet: 64 << 20,
+    };
+    let server = if config.mysql.enabled {
+        let cfg = mysql.clone();
         let listener_engine = engine.clone();
         Some(tokio::spawn(async move { server::serve(cfg, listener_engine).await }))
     } else {
@@ -144,7 +120,7 @@ async fn run(settings: Settings) -> Result<(), String> {
             _ = term.recv() => None,
             r = &mut server => Some(match r {
                 Ok(Ok(())) => "MySQL server stopped".to_string(),
-                Ok(Err(e)) => format!("MySQL server on {}:{}: {e}", settings.mysql.bind, settings.mysql.port),
+                Ok(Err(e)) => format!("MySQL server on {}:{}: {e}", mysql.bind, mysql.port),
                 Err(e) => format!("MySQL server task: {e}"),
             }),
         },
@@ -183,22 +159,27 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            other if other.starts_with("--config=") => config = Some(PathBuf::from(&other["--config=".len()..])),
             other => {
                 eprintln!("marmot: unknown argument {other:?} (see --help)");
                 return ExitCode::from(2);
             }
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    let settings = match load(config) {
-        Ok(s) => s,
+    let config = match load(config) {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("marmot: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
+    let level = if config.logging.verbose { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
+    if config.logging.format == "json" {
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -206,7 +187,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(settings)) {
+    match rt.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("marmot: {e}");

@@ -58,6 +58,17 @@ fn bad_config_and_arguments_fail_with_the_key_named() {
     assert_eq!(st.code(), Some(2));
     assert!(m.log().contains("node_id"), "error names the key: {}", m.log());
 
+    for (text, key) in [
+        ("[mysql]\nprot = 3306\n", "prot"),
+        ("[replication]\ngc_min_retention_hours = 0\n", "replication.gc_min_retention_hours"),
+        ("[replication]\ndefault_write_consistency = \"SOME\"\n", "replication.default_write_consistency"),
+    ] {
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        let mut m = Marmot::start(dir.path(), &["--config=bad.toml"]);
+        assert_eq!(m.wait_exit(T).code(), Some(2), "{text}");
+        assert!(m.log().contains(key), "error names {key}: {}", m.log());
+    }
+
     let mut m = Marmot::start(dir.path(), &["--frobnicate"]);
     assert_eq!(m.wait_exit(T).code(), Some(2));
     assert!(m.log().contains("--frobnicate"));

@@ -46,8 +46,17 @@ fn sysbench_oltp_workloads_run_without_errors() {
         for test in ["oltp_point_select", "oltp_insert", "oltp_read_write"] {
             let (ok, out) = sysbench(port, &[test, "run", "--threads=16", "--time=2", &format!("--db-ps-mode={mode}")]);
             assert!(ok, "{test} ({mode}) failed:\n{out}");
-            assert!(field(&out, "transactions:") > 0.0, "{test} ({mode}) made no progress:\n{out}");
-            assert_eq!(field(&out, "ignored errors:"), 0.0, "{test} ({mode}) hit errors:\n{out}");
+            let txns = field(&out, "transactions:");
+            assert!(txns > 0.0, "{test} ({mode}) made no progress:\n{out}");
+            // sysbench retries deadlocks (1213) and counts them as "ignored errors".
+            // InnoDB reports them too for oltp_read_write on a small table (two
+            // transactions deleting and re-inserting the same id); anything else is fatal
+            // and fails the run above. Keep them rare.
+            let retried = field(&out, "ignored errors:");
+            assert!(
+                retried <= txns * 0.05,
+                "{test} ({mode}): {retried} retried deadlocks in {txns} transactions:\n{out}"
+            );
         }
     }
 }

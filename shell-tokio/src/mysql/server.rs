@@ -415,6 +415,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 return Ok(());
             }
         };
+        tracing::debug!(conn = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0), statement = %text, "execute");
         let outcomes = self.session.query(&text).await;
         self.results(outcomes, true);
         Ok(())

@@ -136,6 +136,8 @@ pub struct Session {
     pub warnings: Vec<(String, u16, String)>,
     /// The client asked for found (matched) rather than changed rows.
     pub found_rows_flag: bool,
+    /// Wall time the open transaction started (for serialization-failure detection).
+    txn_started_ms: u64,
 }
 
 impl Session {
@@ -150,6 +152,7 @@ impl Session {
             conns: BTreeMap::new(),
             warnings: Vec::new(),
             found_rows_flag: false,
+            txn_started_ms: 0,
         }
     }
 
@@ -236,6 +239,13 @@ impl Session {
         for s in stmts {
             self.warnings.clear();
             let o = self.statement(&s).await.unwrap_or_else(Outcome::Error);
+            if let Outcome::Error(e) = &o {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let pending: Vec<String> =
+                        self.pending.iter().map(|p| format!("{}:{:?}:{:?}", p.table, p.op, p.key.0)).collect();
+                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(&s), ?pending, in_txn = self.in_txn, "statement failed");
+                }
+            }
             let failed = matches!(o, Outcome::Error(_));
             out.push(o);
             if failed {
@@ -269,6 +279,7 @@ impl Session {
                     self.commit().await?;
                 }
                 self.in_txn = true;
+                self.txn_started_ms = wall_ms();
                 Ok(done(0))
             }
             "COMMIT" => {
@@ -356,7 +367,18 @@ impl Session {
             Ok(v) => v,
             Err(e) => {
                 self.pending = pending;
-                return Err(sqlite_error(&e));
+                let err = sqlite_error(&e);
+                if err.code == 1062 && self.in_txn && self.concurrent_commit_since_start(&db, &err.msg) {
+                    // Another transaction committed to this table since ours began: the
+                    // key we saw absent is there now. InnoDB reports this race (gap locks)
+                    // as a deadlock; so do we, and the client retries.
+                    return Err(MyError::new(
+                        1213,
+                        "40001",
+                        "Deadlock found when trying to get lock; try restarting transaction",
+                    ));
+                }
+                return Err(err);
             }
         };
         let changed = changes.len() as u64;
@@ -377,12 +399,30 @@ impl Session {
         self.info().row_count = affected as i64;
         let insert_id = first_id.unwrap_or(0) as u64;
         if self.in_txn || !self.autocommit() {
+            if !self.in_txn {
+                self.txn_started_ms = wall_ms();
+            }
             self.in_txn = true;
             self.pending = merge(pending, changes);
             return Ok(Outcome::Done { affected, last_insert_id: insert_id });
         }
         self.replicate(changes).await?;
         Ok(Outcome::Done { affected, last_insert_id: insert_id })
+    }
+
+    /// Whether any transaction committed a row of the table named in a constraint error
+    /// since the open transaction started.
+    fn concurrent_commit_since_start(&mut self, db: &str, msg: &str) -> bool {
+        let Some(table) = msg.rsplit(": ").next().and_then(|c| c.split('.').next()) else { return false };
+        let since = self.txn_started_ms;
+        let Ok(cc) = self.conn(db) else { return false };
+        cc.conn()
+            .query_row(
+                "SELECT 1 FROM __marmot_row_versions WHERE tbl = ?1 AND wall >= ?2 LIMIT 1",
+                rusqlite::params![table, since],
+                |_| Ok(()),
+            )
+            .is_ok()
     }
 
     async fn replicate(&mut self, changes: Vec<RowChange>) -> Result<(), MyError> {

@@ -1,0 +1,569 @@
+//! marmot's configuration file: every section and key of Marmot's reference, with its
+//! defaults. Unknown keys and invalid values are refused at startup with a message
+//! naming the key; the GC retention rules are checked as Marmot documents them.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+macro_rules! section {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty = $default:expr),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Deserialize, PartialEq)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                Self { $($field: $default,)* }
+            }
+        }
+    };
+}
+
+section!(
+    /// `[transaction]`
+    Transaction {
+        /// Resolve a prepared transaction whose coordinator is silent this long.
+        heartbeat_timeout_seconds: u64 = 10,
+        /// Conflict resolution window.
+        conflict_window_seconds: u64 = 10,
+        /// Longest a statement waits for a lock (1205 after).
+        lock_wait_timeout_seconds: u64 = 50,
+    }
+);
+
+section!(
+    /// `[connection_pool]`
+    ConnectionPool {
+        /// SQLite connections.
+        pool_size: u64 = 4,
+        /// Idle time before closing.
+        max_idle_time_seconds: u64 = 10,
+        /// Connection lifetime (0 = unlimited).
+        max_lifetime_seconds: u64 = 300,
+    }
+);
+
+section!(
+    /// `[grpc_client]`
+    GrpcClient {
+        /// Keepalive ping interval.
+        keepalive_time_seconds: u64 = 10,
+        /// Keepalive ping timeout.
+        keepalive_timeout_seconds: u64 = 3,
+        /// Retry attempts.
+        max_retries: u64 = 3,
+        /// Retry backoff.
+        retry_backoff_ms: u64 = 100,
+    }
+);
+
+section!(
+    /// `[coordinator]`
+    Coordinator {
+        /// PREPARE phase timeout.
+        prepare_timeout_ms: u64 = 2000,
+        /// COMMIT phase timeout.
+        commit_timeout_ms: u64 = 2000,
+        /// ABORT phase timeout.
+        abort_timeout_ms: u64 = 2000,
+    }
+);
+
+section!(
+    /// `[cluster]`
+    Cluster {
+        /// Address the node port binds.
+        grpc_bind_address: String = "0.0.0.0".into(),
+        /// Node port (gRPC, admin HTTP, metrics).
+        grpc_port: u16 = 8080,
+        /// Where to join.
+        seed_nodes: Vec<String> = Vec::new(),
+        /// Pre-shared key for node-to-node and admin calls ("" = off).
+        cluster_secret: String = String::new(),
+        /// Gossip interval.
+        gossip_interval_ms: u64 = 1000,
+        /// Peers per gossip round.
+        gossip_fanout: usize = 3,
+        /// ALIVE → SUSPECT after this silence.
+        suspect_timeout_ms: u64 = 5000,
+        /// SUSPECT → DEAD after this silence.
+        dead_timeout_ms: u64 = 10_000,
+    }
+);
+
+section!(
+    /// `[replica]`
+    Replica {
+        /// Read-only replica mode.
+        enabled: bool = false,
+        /// Cluster nodes to follow.
+        follow_addresses: Vec<String> = Vec::new(),
+        /// PSK for the replica.
+        secret: String = String::new(),
+        /// Databases to replicate (globs; empty = all).
+        replicate_databases: Vec<String> = Vec::new(),
+        /// Poll for new databases.
+        database_discovery_interval_seconds: u64 = 10,
+        /// Poll for membership.
+        discovery_interval_seconds: u64 = 30,
+        /// Failover timeout.
+        failover_timeout_seconds: u64 = 60,
+        /// Reconnect delay.
+        reconnect_interval_seconds: u64 = 5,
+        /// Max reconnect backoff.
+        reconnect_max_backoff_seconds: u64 = 30,
+        /// Initial snapshot timeout.
+        initial_sync_timeout_minutes: u64 = 30,
+        /// Parallel snapshot downloads.
+        snapshot_concurrency: u64 = 3,
+        /// Snapshot cache TTL.
+        snapshot_cache_ttl_seconds: u64 = 30,
+    }
+);
+
+section!(
+    /// `[replication]`
+    Replication {
+        /// ONE, QUORUM or ALL.
+        default_write_consistency: String = "QUORUM".into(),
+        /// LOCAL_ONE, ONE, QUORUM or ALL.
+        default_read_consistency: String = "LOCAL_ONE".into(),
+        /// Write timeout.
+        write_timeout_ms: u64 = 5000,
+        /// Read timeout.
+        read_timeout_ms: u64 = 2000,
+        /// Background catch-up.
+        enable_anti_entropy: bool = true,
+        /// How often to look for lag.
+        anti_entropy_interval_seconds: u64 = 60,
+        /// Delta sync below this many transactions of lag…
+        delta_sync_threshold_transactions: u64 = 10_000,
+        /// …and below this many seconds of lag; else a snapshot.
+        delta_sync_threshold_seconds: u64 = 3600,
+        /// Keep log records at least this long.
+        gc_min_retention_hours: u64 = 2,
+        /// Delete log records after this long (0 = keep forever).
+        gc_max_retention_hours: u64 = 24,
+    }
+);
+
+section!(
+    /// `[query_pipeline]`
+    QueryPipeline {
+        /// Translation cache entries.
+        transpiler_cache_size: usize = 10_000,
+        /// Validation connections.
+        validator_pool_size: usize = 8,
+    }
+);
+
+/// One `[[mysql.users]]` account.
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlUser {
+    /// User name.
+    pub name: String,
+    /// Clear-text password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+section!(
+    /// `[mysql]`
+    Mysql {
+        /// Serve the MySQL protocol.
+        enabled: bool = true,
+        /// Listen address.
+        bind_address: String = "0.0.0.0".into(),
+        /// Port.
+        port: u16 = 3306,
+        /// Most concurrent clients.
+        max_connections: usize = 1000,
+        /// Unix socket path ("" = none).
+        unix_socket: String = String::new(),
+        /// Socket file permissions.
+        unix_socket_perm: u32 = 0o660,
+        /// "compact" (53-bit) or "extended" (64-bit) auto-increment ids.
+        auto_id_mode: String = "compact".into(),
+        /// Accounts (none = root without a password).
+        users: Vec<MysqlUser> = Vec::new(),
+    }
+);
+
+/// One `[[publisher.sinks]]` entry.
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sink {
+    /// Unique name.
+    pub name: String,
+    /// "kafka" or "nats".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// "debezium".
+    pub format: String,
+    /// Kafka brokers.
+    pub brokers: Vec<String>,
+    /// NATS URL.
+    pub nats_url: String,
+    /// Topic prefix.
+    pub topic_prefix: String,
+    /// Table globs.
+    pub filter_tables: Vec<String>,
+    /// Database globs.
+    pub filter_databases: Vec<String>,
+    /// Events per poll.
+    pub batch_size: u64,
+    /// Poll interval.
+    pub poll_interval_ms: u64,
+    /// Initial retry delay.
+    pub retry_initial_ms: u64,
+    /// Max retry delay.
+    pub retry_max_ms: u64,
+    /// Backoff multiplier.
+    pub retry_multiplier: f64,
+}
+
+section!(
+    /// `[publisher]`
+    Publisher {
+        /// CDC publishing.
+        enabled: bool = false,
+        /// Sinks.
+        sinks: Vec<Sink> = Vec::new(),
+    }
+);
+
+section!(
+    /// `[logging]`
+    Logging {
+        /// Debug-level logs.
+        verbose: bool = false,
+        /// "console" or "json".
+        format: String = "console".into(),
+    }
+);
+
+section!(
+    /// `[prometheus]`
+    Prometheus {
+        /// Serve /metrics on the node port.
+        enabled: bool = true,
+    }
+);
+
+section!(
+    /// `[ddl]`
+    Ddl {
+        /// DDL lock lease.
+        lock_lease_seconds: u64 = 30,
+        /// Rewrite DDL for idempotent replay.
+        enable_idempotent: bool = true,
+    }
+);
+
+section!(
+    /// The whole file.
+    Config {
+        /// This node's id (0 = generate once and keep).
+        node_id: u64 = 0,
+        /// Where the SQLite files live.
+        data_dir: PathBuf = PathBuf::from("./marmot-data"),
+        /// `[transaction]`
+        transaction: Transaction = Transaction::default(),
+        /// `[connection_pool]`
+        connection_pool: ConnectionPool = ConnectionPool::default(),
+        /// `[grpc_client]`
+        grpc_client: GrpcClient = GrpcClient::default(),
+        /// `[coordinator]`
+        coordinator: Coordinator = Coordinator::default(),
+        /// `[cluster]`
+        cluster: Cluster = Cluster::default(),
+        /// `[replica]`
+        replica: Replica = Replica::default(),
+        /// `[replication]`
+        replication: Replication = Replication::default(),
+        /// `[query_pipeline]`
+        query_pipeline: QueryPipeline = QueryPipeline::default(),
+        /// `[mysql]`
+        mysql: Mysql = Mysql::default(),
+        /// `[publisher]`
+        publisher: Publisher = Publisher::default(),
+        /// `[logging]`
+        logging: Logging = Logging::default(),
+        /// `[prometheus]`
+        prometheus: Prometheus = Prometheus::default(),
+        /// `[ddl]`
+        ddl: Ddl = Ddl::default(),
+    }
+);
+
+impl Config {
+    /// Parse and validate a configuration text. `secret_env` is the value of
+    /// `MARMOT_CLUSTER_SECRET`, which wins over `cluster.cluster_secret`.
+    pub fn parse(text: &str, secret_env: Option<String>) -> Result<Config, ConfigError> {
+        // Marmot's reference writes `unix_socket_perm = 0660`, which TOML spells 0o660.
+        let text = normalize_octal(text);
+        let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError(e.to_string().trim().to_string()))?;
+        if let Some(s) = secret_env.filter(|s| !s.is_empty()) {
+            c.cluster.cluster_secret = s;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        if !matches!(self.replication.default_write_consistency.to_ascii_uppercase().as_str(), "ONE" | "QUORUM" | "ALL")
+        {
+            return bad(
+                "replication.default_write_consistency",
+                format!("{:?} is not ONE, QUORUM or ALL", self.replication.default_write_consistency),
+            );
+        }
+        if !matches!(
+            self.replication.default_read_consistency.to_ascii_uppercase().as_str(),
+            "LOCAL_ONE" | "ONE" | "QUORUM" | "ALL"
+        ) {
+            return bad(
+                "replication.default_read_consistency",
+                format!("{:?} is not LOCAL_ONE, ONE, QUORUM or ALL", self.replication.default_read_consistency),
+            );
+        }
+        if !matches!(self.mysql.auto_id_mode.as_str(), "compact" | "extended") {
+            return bad(
+                "mysql.auto_id_mode",
+                format!("{:?} is not \"compact\" or \"extended\"", self.mysql.auto_id_mode),
+            );
+        }
+        if !matches!(self.logging.format.as_str(), "console" | "json") {
+            return bad("logging.format", format!("{:?} is not \"console\" or \"json\"", self.logging.format));
+        }
+        if self.mysql.port == 0 {
+            return bad("mysql.port", "must be 1-65535".into());
+        }
+        if self.cluster.grpc_port == 0 {
+            return bad("cluster.grpc_port", "must be 1-65535".into());
+        }
+        if self.mysql.max_connections == 0 {
+            return bad("mysql.max_connections", "must be at least 1".into());
+        }
+        if self.cluster.gossip_fanout == 0 {
+            return bad("cluster.gossip_fanout", "must be at least 1".into());
+        }
+        if self.cluster.suspect_timeout_ms >= self.cluster.dead_timeout_ms {
+            return bad("cluster.suspect_timeout_ms", "must be less than cluster.dead_timeout_ms".into());
+        }
+        for (i, u) in self.mysql.users.iter().enumerate() {
+            if u.name.is_empty() {
+                return bad(&format!("mysql.users[{i}].name"), "must not be empty".into());
+            }
+            if u.password.is_some() && u.password_env.is_some() {
+                return bad(&format!("mysql.users[{i}]"), "set password or password_env, not both".into());
+            }
+        }
+        let r = &self.replication;
+        let delta_h = r.delta_sync_threshold_seconds.div_ceil(3600);
+        if r.gc_min_retention_hours * 3600 < r.delta_sync_threshold_seconds {
+            return bad(
+                "replication.gc_min_retention_hours",
+                format!(
+                    "{} h is shorter than replication.delta_sync_threshold_seconds ({} s = {delta_h} h): a lagging peer could need records already deleted",
+                    r.gc_min_retention_hours, r.delta_sync_threshold_seconds
+                ),
+            );
+        }
+        if r.gc_max_retention_hours != 0 && r.gc_max_retention_hours * 3600 < 2 * r.delta_sync_threshold_seconds {
+            return bad(
+                "replication.gc_max_retention_hours",
+                format!(
+                    "{} h must be 0 (keep forever) or at least twice replication.delta_sync_threshold_seconds ({} s)",
+                    r.gc_max_retention_hours, r.delta_sync_threshold_seconds
+                ),
+            );
+        }
+        if r.gc_max_retention_hours != 0 && r.gc_max_retention_hours < r.gc_min_retention_hours {
+            return bad(
+                "replication.gc_max_retention_hours",
+                "must not be less than replication.gc_min_retention_hours".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Password of each MySQL account, resolving `password_env`.
+    pub fn mysql_passwords(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        self.mysql
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let pw = match (&u.password, &u.password_env) {
+                    (Some(p), _) => p.clone(),
+                    (None, Some(var)) => std::env::var(var).map_err(|_| {
+                        ConfigError(format!("mysql.users[{i}].password_env: environment variable {var} is not set"))
+                    })?,
+                    (None, None) => String::new(),
+                };
+                Ok((u.name.clone(), pw))
+            })
+            .collect()
+    }
+}
+
+fn normalize_octal(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if let Some(rest) = t.strip_prefix("unix_socket_perm") {
+                if let Some(v) = rest.trim_start().strip_prefix('=') {
+                    let v = v.trim_start();
+                    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    if digits.len() > 1 && digits.starts_with('0') {
+                        return format!("unix_socket_perm = 0o{}{}", &digits[1..], &v[digits.len()..]);
+                    }
+                }
+            }
+            l.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_seed_defaults() {
+        let c = Config::parse("", None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./marmot-data"));
+        assert_eq!((c.mysql.port, c.cluster.grpc_port), (3306, 8080));
+        assert_eq!(c.replication.default_write_consistency, "QUORUM");
+        assert_eq!(c.ddl.lock_lease_seconds, 30);
+    }
+
+    #[test]
+    fn the_seed_reference_parses() {
+        let text = r#"
+node_id = 0
+data_dir = "./marmot-data"
+[transaction]
+heartbeat_timeout_seconds = 10
+conflict_window_seconds = 10
+lock_wait_timeout_seconds = 50
+[connection_pool]
+pool_size = 4
+max_idle_time_seconds = 10
+max_lifetime_seconds = 300
+[grpc_client]
+keepalive_time_seconds = 10
+keepalive_timeout_seconds = 3
+max_retries = 3
+retry_backoff_ms = 100
+[coordinator]
+prepare_timeout_ms = 2000
+commit_timeout_ms = 2000
+abort_timeout_ms = 2000
+[cluster]
+grpc_bind_address = "0.0.0.0"
+grpc_port = 8080
+seed_nodes = []
+cluster_secret = ""
+gossip_interval_ms = 1000
+gossip_fanout = 3
+suspect_timeout_ms = 5000
+dead_timeout_ms = 10000
+[replication]
+default_write_consistency = "QUORUM"
+default_read_consistency = "LOCAL_ONE"
+write_timeout_ms = 5000
+read_timeout_ms = 2000
+enable_anti_entropy = true
+anti_entropy_interval_seconds = 60
+delta_sync_threshold_transactions = 10000
+delta_sync_threshold_seconds = 3600
+gc_min_retention_hours = 2
+gc_max_retention_hours = 24
+[query_pipeline]
+transpiler_cache_size = 10000
+validator_pool_size = 8
+[mysql]
+enabled = true
+bind_address = "0.0.0.0"
+port = 3306
+max_connections = 1000
+unix_socket = ""
+unix_socket_perm = 0660
+auto_id_mode = "compact"
+[publisher]
+enabled = false
+[[publisher.sinks]]
+name = "kafka-main"
+type = "kafka"
+format = "debezium"
+brokers = ["localhost:9092"]
+topic_prefix = "marmot.cdc"
+filter_tables = ["*"]
+filter_databases = ["*"]
+batch_size = 100
+poll_interval_ms = 10
+retry_initial_ms = 100
+retry_max_ms = 30000
+retry_multiplier = 2.0
+[logging]
+verbose = false
+format = "console"
+[prometheus]
+enabled = true
+[ddl]
+lock_lease_seconds = 30
+enable_idempotent = true
+[replica]
+enabled = false
+follow_addresses = ["node1:8080"]
+secret = "replica-secret"
+replicate_databases = []
+"#;
+        let c = Config::parse(text, None).unwrap();
+        assert_eq!(c.mysql.unix_socket_perm, 0o660);
+        assert_eq!(c.publisher.sinks[0].kind, "kafka");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = Config::parse("[mysql]\nprot = 3306\n", None).unwrap_err().to_string();
+        assert!(e.contains("prot"), "{e}");
+        let e = Config::parse("[mysql]\nport = \"x\"\n", None).unwrap_err().to_string();
+        assert!(e.contains("port"), "{e}");
+        let e = Config::parse("[replication]\ndefault_write_consistency = \"MOST\"\n", None).unwrap_err().to_string();
+        assert!(e.contains("replication.default_write_consistency"), "{e}");
+        let e = Config::parse("[mysql]\nauto_id_mode = \"tiny\"\n", None).unwrap_err().to_string();
+        assert!(e.contains("mysql.auto_id_mode"), "{e}");
+    }
+
+    #[test]
+    fn gc_rules_are_enforced() {
+        let e = Config::parse("[replication]\ngc_min_retention_hours = 0\n", None).unwrap_err().to_string();
+        assert!(e.contains("replication.gc_min_retention_hours"), "{e}");
+        let e = Config::parse("[replication]\ngc_max_retention_hours = 1\n", None).unwrap_err().to_string();
+        assert!(e.contains("replication.gc_max_retention_hours"), "{e}");
+        assert!(Config::parse("[replication]\ngc_max_retention_hours = 0\n", None).is_ok());
+    }
+
+    #[test]
+    fn the_environment_secret_wins() {
+        let c = Config::parse("[cluster]\ncluster_secret = \"file\"\n", Some("env".into())).unwrap();
+        assert_eq!(c.cluster.cluster_secret, "env");
+    }
+}
