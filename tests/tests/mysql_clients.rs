@@ -80,8 +80,18 @@ fn errors_have_mysql_codes_and_the_connection_survives() {
     let _ = out;
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "INSERT INTO t VALUES (1)");
     assert!(!ok && err.contains("ERROR 1062"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, Some("d"), "DROP TABLE nope");
+    assert!(!ok && err.contains("ERROR 1051"), "{err}");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        Some("d"),
+        "INSERT INTO t VALUES (2), (3), (4); SELECT SQL_CALC_FOUND_ROWS k FROM t ORDER BY k LIMIT 2; SELECT FOUND_ROWS() AS total;",
+    );
+    assert!(ok && out.contains("total\n4"), "FOUND_ROWS counts past the LIMIT: {out}{err}");
     let (ok, out, _) = mariadb(port, "root", None, Some("d"), "SELECT count(*) AS n FROM t");
-    assert!(ok && out.contains("n\n1"), "{out}");
+    assert!(ok && out.contains("n\n4"), "{out}");
 }
 
 #[test]

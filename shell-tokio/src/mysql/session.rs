@@ -324,6 +324,36 @@ impl Session {
     }
 
     fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let out = self.select_inner(toks)?;
+        // FOUND_ROWS(): the rows this SELECT returned, or with SQL_CALC_FOUND_ROWS the rows
+        // it would have returned without its LIMIT.
+        let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
+        let found = match (&out, calc) {
+            (Outcome::Rows { .. }, true) => match sql::without_limit(toks) {
+                Some(inner) => {
+                    let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
+                    let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                    match self.select_inner(&toks)? {
+                        Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
+                            Some(Value::Integer(n)) => *n,
+                            _ => 0,
+                        },
+                        _ => 0,
+                    }
+                }
+                None => match &out {
+                    Outcome::Rows { rows, .. } => rows.len() as i64,
+                    _ => 0,
+                },
+            },
+            (Outcome::Rows { rows, .. }, false) => rows.len() as i64,
+            _ => return Ok(out),
+        };
+        self.info().found_rows = found;
+        Ok(out)
+    }
+
+    fn select_inner(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
         let pending = self.pending.clone();
@@ -562,8 +592,8 @@ impl Session {
                 let me = sqlite_error(&store_err(e));
                 if k0 == "CREATE" && k1 == "TABLE" && me.msg.contains("already exists") {
                     MyError::new(1050, "42S01", me.msg.replace("table ", "Table "))
-                } else if k0 == "DROP" && me.code == 1105 && me.msg.contains("no such table") {
-                    MyError::new(1051, "42S02", me.msg)
+                } else if k0 == "DROP" && me.code == 1146 {
+                    MyError::new(1051, "42S02", me.msg.replace("Table", "Unknown table").replace(" doesn't exist", ""))
                 } else {
                     me
                 }

@@ -477,6 +477,22 @@ pub fn rewrite(tokens: &[Token]) -> String {
     out.trim().to_string()
 }
 
+/// The statement without its top-level `LIMIT …` clause (for SQL_CALC_FOUND_ROWS), or
+/// `None` if it has none.
+pub fn without_limit(tokens: &[Token]) -> Option<Vec<Token>> {
+    let mut depth = 0i32;
+    let mut cut = None;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ if depth == 0 && kw(t).as_deref() == Some("LIMIT") => cut = Some(i),
+            _ => {}
+        }
+    }
+    cut.map(|i| tokens[..i].to_vec())
+}
+
 /// Split a parenthesized list's tokens at top-level commas.
 fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
     let mut parts = vec![Vec::new()];
