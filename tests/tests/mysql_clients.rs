@@ -51,6 +51,23 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
     let ids: Vec<u64> = ids_out.lines().skip(1).map(|l| l.parse().unwrap()).collect();
     assert_eq!(ids.len(), 4, "{ids_out}");
     assert!(ids.windows(2).all(|w| w[0] < w[1]) && ids[3] < 1 << 53, "{ids:?}");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        None,
+        "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, COLUMN_KEY, EXTRA FROM INFORMATION_SCHEMA.COLUMNS
+           WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'items' ORDER BY ORDINAL_POSITION;
+         SELECT t.TABLE_NAME, t.ENGINE, count(c.COLUMN_NAME) AS cols FROM information_schema.TABLES t
+           JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+           WHERE t.TABLE_SCHEMA = 'shop' GROUP BY t.TABLE_NAME, t.ENGINE;
+         SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'shop' ORDER BY INDEX_NAME;",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("id\tbigint unsigned\tbigint\tNO\tPRI\tauto_increment"), "{out}");
+    assert!(out.contains("name\tvarchar(100)\tvarchar\tNO"), "{out}");
+    assert!(out.contains("items\tInnoDB\t3"), "JOIN across INFORMATION_SCHEMA tables: {out}");
+    assert!(out.contains("PRIMARY\tid") && out.contains("by_name\tname"), "{out}");
     let (ok, out, err) =
         mariadb(port, "root", None, Some("shop"), "TRUNCATE TABLE items; SELECT count(*) AS n FROM items;");
     assert!(ok && out.contains("n\n0"), "TRUNCATE empties the table: {out}{err}");

@@ -357,10 +357,14 @@ impl Session {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
         let pending = self.pending.clone();
+        let info_schema = super::infoschema::mentioned(&sqlite);
         if db == "__none" {
             // No database: expressions only, on an in-memory connection.
             let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
             register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            if info_schema {
+                super::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
+            }
             return run_query(&conn, &sqlite, "").map_err(|e| {
                 if e.code == 1146 {
                     MyError::new(1046, "3D000", "No database selected")
@@ -369,8 +373,12 @@ impl Session {
                 }
             });
         }
+        let engine = self.engine.clone();
         let cc = self.conn(&db)?;
         let conn = cc.conn();
+        if info_schema {
+            super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
+        }
         if pending.is_empty() {
             return run_query(conn, &sqlite, &db);
         }

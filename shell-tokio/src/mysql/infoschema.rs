@@ -1,0 +1,185 @@
+//! INFORMATION_SCHEMA, built on demand: when a query mentions `information_schema`, an
+//! in-memory database of that name is attached to the session's connection and filled
+//! from every database's SQLite catalog (declared MySQL types included). Queries then
+//! run unchanged, with any WHERE / ORDER BY / JOIN SQLite can do.
+
+use rusqlite::{params, Connection};
+
+use crate::engine::Engine;
+use crate::store::schema::is_internal;
+use crate::store::{open_connection, StoreError};
+
+const TABLES: &str = "
+CREATE TABLE information_schema.SCHEMATA (CATALOG_NAME TEXT, SCHEMA_NAME TEXT, DEFAULT_CHARACTER_SET_NAME TEXT,
+  DEFAULT_COLLATION_NAME TEXT, SQL_PATH TEXT, DEFAULT_ENCRYPTION TEXT);
+CREATE TABLE information_schema.TABLES (TABLE_CATALOG TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT, TABLE_TYPE TEXT,
+  ENGINE TEXT, VERSION INTEGER, ROW_FORMAT TEXT, TABLE_ROWS INTEGER, AVG_ROW_LENGTH INTEGER, DATA_LENGTH INTEGER,
+  MAX_DATA_LENGTH INTEGER, INDEX_LENGTH INTEGER, DATA_FREE INTEGER, AUTO_INCREMENT INTEGER, CREATE_TIME TEXT,
+  UPDATE_TIME TEXT, CHECK_TIME TEXT, TABLE_COLLATION TEXT, CHECKSUM INTEGER, CREATE_OPTIONS TEXT, TABLE_COMMENT TEXT);
+CREATE TABLE information_schema.COLUMNS (TABLE_CATALOG TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT, COLUMN_NAME TEXT,
+  ORDINAL_POSITION INTEGER, COLUMN_DEFAULT TEXT, IS_NULLABLE TEXT, DATA_TYPE TEXT, CHARACTER_MAXIMUM_LENGTH INTEGER,
+  CHARACTER_OCTET_LENGTH INTEGER, NUMERIC_PRECISION INTEGER, NUMERIC_SCALE INTEGER, DATETIME_PRECISION INTEGER,
+  CHARACTER_SET_NAME TEXT, COLLATION_NAME TEXT, COLUMN_TYPE TEXT, COLUMN_KEY TEXT, EXTRA TEXT, PRIVILEGES TEXT,
+  COLUMN_COMMENT TEXT, GENERATION_EXPRESSION TEXT);
+CREATE TABLE information_schema.STATISTICS (TABLE_CATALOG TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT,
+  NON_UNIQUE INTEGER, INDEX_SCHEMA TEXT, INDEX_NAME TEXT, SEQ_IN_INDEX INTEGER, COLUMN_NAME TEXT, COLLATION TEXT,
+  CARDINALITY INTEGER, SUB_PART INTEGER, PACKED TEXT, NULLABLE TEXT, INDEX_TYPE TEXT, COMMENT TEXT,
+  INDEX_COMMENT TEXT);
+CREATE TABLE information_schema.KEY_COLUMN_USAGE (CONSTRAINT_CATALOG TEXT, CONSTRAINT_SCHEMA TEXT,
+  CONSTRAINT_NAME TEXT, TABLE_CATALOG TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT, COLUMN_NAME TEXT,
+  ORDINAL_POSITION INTEGER, POSITION_IN_UNIQUE_CONSTRAINT INTEGER, REFERENCED_TABLE_SCHEMA TEXT,
+  REFERENCED_TABLE_NAME TEXT, REFERENCED_COLUMN_NAME TEXT);
+CREATE TABLE information_schema.TABLE_CONSTRAINTS (CONSTRAINT_CATALOG TEXT, CONSTRAINT_SCHEMA TEXT,
+  CONSTRAINT_NAME TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT, CONSTRAINT_TYPE TEXT);
+CREATE TABLE information_schema.VIEWS (TABLE_CATALOG TEXT, TABLE_SCHEMA TEXT, TABLE_NAME TEXT, VIEW_DEFINITION TEXT,
+  CHECK_OPTION TEXT, IS_UPDATABLE TEXT, DEFINER TEXT, SECURITY_TYPE TEXT, CHARACTER_SET_CLIENT TEXT,
+  COLLATION_CONNECTION TEXT);
+CREATE TABLE information_schema.ROUTINES (SPECIFIC_NAME TEXT, ROUTINE_CATALOG TEXT, ROUTINE_SCHEMA TEXT,
+  ROUTINE_NAME TEXT, ROUTINE_TYPE TEXT);
+CREATE TABLE information_schema.TRIGGERS (TRIGGER_CATALOG TEXT, TRIGGER_SCHEMA TEXT, TRIGGER_NAME TEXT,
+  EVENT_MANIPULATION TEXT, EVENT_OBJECT_SCHEMA TEXT, EVENT_OBJECT_TABLE TEXT);
+CREATE TABLE information_schema.REFERENTIAL_CONSTRAINTS (CONSTRAINT_CATALOG TEXT, CONSTRAINT_SCHEMA TEXT,
+  CONSTRAINT_NAME TEXT, UNIQUE_CONSTRAINT_SCHEMA TEXT, TABLE_NAME TEXT, REFERENCED_TABLE_NAME TEXT);
+CREATE TABLE information_schema.PARTITIONS (TABLE_SCHEMA TEXT, TABLE_NAME TEXT, PARTITION_NAME TEXT);
+CREATE TABLE information_schema.FILES (FILE_NAME TEXT, FILE_TYPE TEXT, TABLESPACE_NAME TEXT, LOGFILE_GROUP_NAME TEXT,
+  TOTAL_EXTENTS INTEGER, INITIAL_SIZE INTEGER, ENGINE TEXT, EXTRA TEXT);
+CREATE TABLE information_schema.EVENTS (EVENT_SCHEMA TEXT, EVENT_NAME TEXT);
+CREATE TABLE information_schema.ENGINES (ENGINE TEXT, SUPPORT TEXT, COMMENT TEXT, TRANSACTIONS TEXT, XA TEXT,
+  SAVEPOINTS TEXT);
+CREATE TABLE information_schema.CHARACTER_SETS (CHARACTER_SET_NAME TEXT, DEFAULT_COLLATE_NAME TEXT,
+  DESCRIPTION TEXT, MAXLEN INTEGER);
+CREATE TABLE information_schema.COLLATIONS (COLLATION_NAME TEXT, CHARACTER_SET_NAME TEXT, ID INTEGER,
+  IS_DEFAULT TEXT, IS_COMPILED TEXT, SORTLEN INTEGER);
+INSERT INTO information_schema.ENGINES VALUES ('InnoDB', 'DEFAULT', 'SQLite, replicated by marmot', 'YES', 'NO', 'YES');
+INSERT INTO information_schema.CHARACTER_SETS VALUES ('utf8mb4', 'utf8mb4_general_ci', 'UTF-8 Unicode', 4);
+INSERT INTO information_schema.COLLATIONS VALUES ('utf8mb4_general_ci', 'utf8mb4', 45, 'Yes', 'Yes', 1);
+";
+
+/// (cid, name, type, not null, default, pk position, extra) of one column.
+type ColumnRow = (i64, String, String, bool, Option<String>, i64, String);
+
+/// Whether a query text mentions INFORMATION_SCHEMA.
+pub fn mentioned(sql: &str) -> bool {
+    sql.to_ascii_lowercase().contains("information_schema")
+}
+
+/// MySQL's DATA_TYPE (the type name without length or attributes).
+fn data_type(column_type: &str) -> String {
+    column_type.split(['(', ' ']).next().unwrap_or("").to_ascii_lowercase()
+}
+
+fn char_len(column_type: &str) -> Option<i64> {
+    let t = column_type.to_ascii_lowercase();
+    if t.starts_with("varchar") || t.starts_with("char") || t.starts_with("varbinary") || t.starts_with("binary") {
+        t.split('(').nth(1).and_then(|r| r.split(')').next()).and_then(|n| n.trim().parse().ok())
+    } else if t.starts_with("tinytext") || t.starts_with("tinyblob") {
+        Some(255)
+    } else if t == "text" || t == "blob" {
+        Some(65_535)
+    } else if t.starts_with("mediumtext") || t.starts_with("mediumblob") {
+        Some(16_777_215)
+    } else if t.starts_with("longtext") || t.starts_with("longblob") {
+        Some(4_294_967_295)
+    } else {
+        None
+    }
+}
+
+/// Attach and fill `information_schema` on `conn` (replacing a previous copy).
+pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
+    let attached: bool = conn
+        .query_row("SELECT count(*) FROM pragma_database_list WHERE name = 'information_schema'", [], |r| r.get(0))
+        .map(|n: i64| n > 0)?;
+    if attached {
+        conn.execute_batch("DETACH DATABASE information_schema")?;
+    }
+    conn.execute_batch("ATTACH DATABASE ':memory:' AS information_schema")?;
+    conn.execute_batch(TABLES)?;
+    conn.execute(
+        "INSERT INTO information_schema.SCHEMATA VALUES ('def', 'information_schema', 'utf8mb4', 'utf8mb4_general_ci', NULL, 'NO')",
+        [],
+    )?;
+    for db in engine.databases() {
+        conn.execute(
+            "INSERT INTO information_schema.SCHEMATA VALUES ('def', ?1, 'utf8mb4', 'utf8mb4_general_ci', NULL, 'NO')",
+            [&db],
+        )?;
+        let src = open_connection(&engine.location, engine.sync, &db)?;
+        let tables: Vec<(String, String)> = {
+            let mut st =
+                src.prepare("SELECT name, type FROM sqlite_master WHERE type IN ('table','view') ORDER BY name")?;
+            let v = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            v
+        };
+        for (table, kind) in tables.into_iter().filter(|(t, _)| !is_internal(t)) {
+            let rows: i64 =
+                src.query_row(&format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\"")), [], |r| r.get(0))?;
+            conn.execute(
+                "INSERT INTO information_schema.TABLES VALUES ('def', ?1, ?2, ?3, ?4, 10, 'Dynamic', ?5, 0, 0, 0, 0, 0,
+                   NULL, NULL, NULL, NULL, 'utf8mb4_general_ci', NULL, '', '')",
+                params![
+                    db,
+                    table,
+                    if kind == "view" { "VIEW" } else { "BASE TABLE" },
+                    if kind == "view" { None } else { Some("InnoDB") },
+                    rows
+                ],
+            )?;
+            let mut st = src.prepare(
+                "SELECT p.cid, p.name, coalesce(m.mysql_type, lower(p.type)), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, '')
+                 FROM pragma_table_info(?1) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = ?1 AND m.col = p.name ORDER BY p.cid",
+            )?;
+            let cols: Vec<ColumnRow> = st
+                .query_map([&table], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            for (cid, name, ty, notnull, default, pk, extra) in cols {
+                let ty = if ty.is_empty() { "text".to_string() } else { ty };
+                let chars = char_len(&ty);
+                let textual = chars.is_some() && !ty.contains("blob") && !ty.contains("binary");
+                conn.execute(
+                    "INSERT INTO information_schema.COLUMNS VALUES ('def', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, NULL,
+                       ?10, ?11, ?12, ?13, ?14, 'select,insert,update,references', '', '')",
+                    params![
+                        db,
+                        table,
+                        name,
+                        cid + 1,
+                        default.map(|d| d.trim_matches('\'').to_string()),
+                        if notnull || pk > 0 { "NO" } else { "YES" },
+                        data_type(&ty),
+                        chars,
+                        chars.map(|c| if textual { c * 4 } else { c }),
+                        if textual { Some("utf8mb4") } else { None },
+                        if textual { Some("utf8mb4_general_ci") } else { None },
+                        ty,
+                        if pk > 0 { "PRI" } else { "" },
+                        extra,
+                    ],
+                )?;
+                if pk > 0 {
+                    conn.execute(
+                        "INSERT INTO information_schema.STATISTICS VALUES ('def', ?1, ?2, 0, ?1, 'PRIMARY', ?3, ?4, 'A', NULL, NULL, NULL, '', 'BTREE', '', '')",
+                        params![db, table, pk, name],
+                    )?;
+                }
+            }
+            let mut st = src.prepare(
+                "SELECT il.name, il.\"unique\", ii.seqno, ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii
+                 WHERE il.name NOT LIKE 'sqlite_autoindex%' ORDER BY il.name, ii.seqno",
+            )?;
+            let idx: Vec<(String, bool, i64, String)> = st
+                .query_map([&table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            for (index, unique, seq, col) in idx {
+                let short = index.strip_prefix(&format!("{table}__")).unwrap_or(&index).to_string();
+                conn.execute(
+                    "INSERT INTO information_schema.STATISTICS VALUES ('def', ?1, ?2, ?3, ?1, ?4, ?5, ?6, 'A', NULL, NULL, NULL, 'YES', 'BTREE', '', '')",
+                    params![db, table, !unique as i64, short, seq + 1, col],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
