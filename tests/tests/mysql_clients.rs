@@ -207,6 +207,32 @@ assert pc.fetchone()[0] == 1, "rollback discarded the second insert"
 print("OK")
 "#;
 
+const CHANGE_USER: &str = r#"
+import sys, mysql.connector
+port = int(sys.argv[1])
+c = mysql.connector.connect(host="127.0.0.1", port=port, user="app", password="a-pw", use_pure=True)
+c.cmd_change_user(username="ops", password="o-pw")
+cur = c.cursor()
+cur.execute("SELECT USER()")
+assert cur.fetchone()[0].startswith("ops@"), "switched user"
+try:
+    c.cmd_change_user(username="ops", password="wrong")
+    raise SystemExit("wrong password accepted")
+except mysql.connector.Error as e:
+    assert e.errno == 1045, e
+print("OK")
+"#;
+
+#[test]
+fn change_user_reauthenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let users =
+        "[[mysql.users]]\nname = \"app\"\npassword = \"a-pw\"\n[[mysql.users]]\nname = \"ops\"\npassword = \"o-pw\"\n";
+    let (_m, port) = start_mysql_node(dir.path(), users);
+    let (ok, out, err) = python(port, CHANGE_USER);
+    assert!(ok && out.contains("OK"), "COM_CHANGE_USER:\n{out}\n{err}");
+}
+
 #[test]
 fn mysql_connector_pure_prepared_and_autocommit_off() {
     let dir = tempfile::tempdir().unwrap();

@@ -40,6 +40,17 @@ struct Shared {
     active: AtomicUsize,
 }
 
+impl Shared {
+    /// Whether `user` proved its password against `salt`.
+    fn allowed(&self, user: &str, salt: &[u8], token: &[u8]) -> bool {
+        if self.cfg.users.is_empty() {
+            user == "root" && PasswordHash::new("").verify(salt, token)
+        } else {
+            self.cfg.users.iter().any(|(name, hash)| name == user && hash.verify(salt, token))
+        }
+    }
+}
+
 /// Bind and serve until the task is dropped.
 pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
@@ -89,8 +100,10 @@ fn scramble() -> [u8; 20] {
     s
 }
 
-struct Conn<S> {
+struct Conn<'a, S> {
     io: PacketIo<S>,
+    shared: &'a Shared,
+    salt: [u8; 20],
     caps: u32,
     session: Session,
     stmts: BTreeMap<u32, Prepared>,
@@ -141,12 +154,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         let Some(again) = io.read().await? else { return Ok(()) };
         token = again;
     }
-    let allowed = if shared.cfg.users.is_empty() {
-        user == "root" && PasswordHash::new("").verify(&salt, &token)
-    } else {
-        shared.cfg.users.iter().any(|(name, hash)| *name == user && hash.verify(&salt, &token))
-    };
-    if !allowed {
+    if !shared.allowed(&user, &salt, &token) {
         tracing::warn!(conn = id, user = %user, "authentication failed");
         let using = if token.is_empty() { "NO" } else { "YES" };
         io.send(&proto::err(
@@ -164,11 +172,11 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         return Ok(());
     }
     io.send(&proto::ok(0, 0, 0, session.status_flags(), 0, "")).await?;
-    let mut conn = Conn { io, caps, session, stmts: BTreeMap::new(), next_stmt: 1 };
+    let mut conn = Conn { io, shared, salt, caps, session, stmts: BTreeMap::new(), next_stmt: 1 };
     conn.run().await
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     fn deprecate_eof(&self) -> bool {
         self.caps & cap::DEPRECATE_EOF != 0
     }
@@ -204,12 +212,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     self.ok(0, 0);
                     Ok(())
                 }
-                0x11 => {
-                    // COM_CHANGE_USER: accepted for the same user without re-checking here.
-                    self.session.reset();
-                    self.ok(0, 0);
-                    Ok(())
-                }
+                0x11 => self.change_user(body).await,
                 0x16 => self.prepare(body),
                 0x17 => self.execute(body).await,
                 0x18 => Ok(()), // COM_STMT_SEND_LONG_DATA has no reply
@@ -257,6 +260,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             }
             self.io.flush().await?;
         }
+    }
+
+    /// COM_CHANGE_USER: authenticate again (against this connection's scramble), then
+    /// start a fresh session as that user. A wrong password ends the connection (1045).
+    async fn change_user(&mut self, body: &[u8]) -> Result<(), PacketError> {
+        let mut r = Reader::new(body);
+        let user = String::from_utf8_lossy(r.cstr()).into_owned();
+        let token = if self.caps & cap::SECURE_CONNECTION != 0 {
+            let n = r.u8()? as usize;
+            r.take(n)?.to_vec()
+        } else {
+            r.cstr().to_vec()
+        };
+        let db = String::from_utf8_lossy(r.cstr()).into_owned();
+        if !self.shared.allowed(&user, &self.salt, &token) {
+            self.error(&MyError::new(1045, "28000", format!("Access denied for user '{user}'@'localhost'")));
+            self.io.flush().await?;
+            return Err(PacketError::Malformed("authentication failed on COM_CHANGE_USER"));
+        }
+        let id = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0);
+        let found = self.session.found_rows_flag;
+        self.session = Session::new(self.shared.engine.clone(), user, id);
+        self.session.found_rows_flag = found;
+        self.stmts.clear();
+        match self.session.use_db(&db) {
+            Ok(()) => self.ok(0, 0),
+            Err(e) => self.error(&e),
+        }
+        Ok(())
     }
 
     fn ok(&mut self, affected: u64, last_id: u64) {
