@@ -97,6 +97,23 @@ fn errors_have_mysql_codes_and_the_connection_survives() {
     let _ = out;
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "INSERT INTO t VALUES (1)");
     assert!(!ok && err.contains("ERROR 1062"), "{err}");
+    // MySQL's default collation: case-insensitive comparison; savepoints inside transactions.
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        Some("d"),
+        "CREATE TABLE names (n VARCHAR(20) PRIMARY KEY, b VARBINARY(20));
+         INSERT INTO names VALUES ('Alice', 'Alice');
+         SELECT count(*) AS ci FROM names WHERE n = 'ALICE';
+         SELECT count(*) AS bin FROM names WHERE b = 'ALICE';
+         BEGIN; INSERT INTO names VALUES ('bob', NULL); SAVEPOINT s1; INSERT INTO names VALUES ('carol', NULL);
+         ROLLBACK TO SAVEPOINT s1; COMMIT;
+         SELECT group_concat(n) AS kept FROM names;",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("ci\n1") && out.contains("bin\n0"), "{out}");
+    assert!(out.contains("kept\nAlice,bob"), "ROLLBACK TO SAVEPOINT undid only carol: {out}");
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "DROP TABLE nope");
     assert!(!ok && err.contains("ERROR 1051"), "{err}");
     let (ok, out, err) = mariadb(

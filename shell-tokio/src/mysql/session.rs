@@ -138,6 +138,8 @@ pub struct Session {
     pub found_rows_flag: bool,
     /// Wall time the open transaction started (for serialization-failure detection).
     txn_started_ms: u64,
+    /// Savepoints of the open transaction: name and the pending changes at that point.
+    savepoints: Vec<(String, Vec<RowChange>)>,
 }
 
 impl Session {
@@ -153,6 +155,7 @@ impl Session {
             warnings: Vec::new(),
             found_rows_flag: false,
             txn_started_ms: 0,
+            savepoints: Vec::new(),
         }
     }
 
@@ -288,11 +291,28 @@ impl Session {
             }
             "ROLLBACK" if !sig.iter().any(|t| kw(t).as_deref() == Some("TO")) => {
                 self.pending.clear();
+                self.savepoints.clear();
                 self.in_txn = false;
                 Ok(done(0))
             }
-            "ROLLBACK" | "SAVEPOINT" | "RELEASE" => {
-                self.warn(1235, "savepoints are accepted but roll back to the transaction start only on ROLLBACK");
+            "SAVEPOINT" | "ROLLBACK" | "RELEASE" => {
+                let name = sig.last().and_then(|t| text(t)).unwrap_or_default().to_ascii_lowercase();
+                let pos = self.savepoints.iter().rposition(|(n, _)| *n == name);
+                match (k0.as_str(), pos) {
+                    ("SAVEPOINT", _) => {
+                        if let Some(i) = pos {
+                            self.savepoints.remove(i);
+                        }
+                        self.savepoints.push((name, self.pending.clone()));
+                    }
+                    ("ROLLBACK", Some(i)) => {
+                        // Back to the savepoint; it stays, later ones go.
+                        self.pending = self.savepoints[i].1.clone();
+                        self.savepoints.truncate(i + 1);
+                    }
+                    ("RELEASE", Some(i)) => self.savepoints.truncate(i),
+                    _ => return Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
+                }
                 Ok(done(0))
             }
             "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
@@ -479,6 +499,7 @@ impl Session {
     }
 
     async fn commit(&mut self) -> Result<(), MyError> {
+        self.savepoints.clear();
         let changes = std::mem::take(&mut self.pending);
         self.in_txn = false;
         self.replicate(changes).await

@@ -678,6 +678,16 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
                     }
                 }
                 let integer = ty.first().is_some_and(|t| t.to_ascii_uppercase().contains("INT"));
+                // MySQL's default collations compare text case-insensitively; `_bin`
+                // collations and binary types compare bytes.
+                let base = ty.first().map(|t| t.to_ascii_uppercase()).unwrap_or_default();
+                let textual = ["CHAR", "VARCHAR", "TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET"]
+                    .iter()
+                    .any(|k| base.starts_with(k));
+                let binary_collation = p.windows(2).any(|w| {
+                    kw(w[0]).as_deref() == Some("COLLATE")
+                        && text(w[1]).is_some_and(|c| c.to_ascii_lowercase().ends_with("_bin"))
+                }) || p.iter().any(|t| kw(t).as_deref() == Some("BINARY"));
                 if auto && is_pk && integer {
                     def.push("INTEGER PRIMARY KEY".into());
                     rowid_pk = Some(name.value.clone());
@@ -704,6 +714,9 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
                             i += 1;
                         }
                     }
+                }
+                if textual && !binary_collation {
+                    def.push("COLLATE NOCASE".into());
                 }
                 cols_sql.push(def.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "));
             }
@@ -806,7 +819,7 @@ mod tests {
         ) ENGINE=InnoDB AUTO_INCREMENT=5 DEFAULT CHARSET=utf8mb4 /*!40101 COLLATE=x */");
         assert_eq!(
             out[0],
-            r#"CREATE TABLE "wp_posts" ("ID" INTEGER PRIMARY KEY NOT NULL, "post_title" text NOT NULL, "post_date" datetime NOT NULL DEFAULT '0000-00-00 00:00:00', "post_name" varchar(200) NOT NULL DEFAULT '')"#
+            r#"CREATE TABLE "wp_posts" ("ID" INTEGER PRIMARY KEY NOT NULL, "post_title" text NOT NULL COLLATE NOCASE, "post_date" datetime NOT NULL DEFAULT '0000-00-00 00:00:00', "post_name" varchar(200) NOT NULL DEFAULT '' COLLATE NOCASE)"#
         );
         assert_eq!(out[1], r#"CREATE INDEX IF NOT EXISTS "wp_posts__post_name" ON "wp_posts" ("post_name")"#);
         assert_eq!(
@@ -827,6 +840,9 @@ mod tests {
     #[test]
     fn composite_keys_stay_table_constraints() {
         let out = tr("create table if not exists m (a int, b varchar(10), primary key (a, b))");
-        assert_eq!(out, vec![r#"CREATE TABLE IF NOT EXISTS "m" ("a" int, "b" varchar(10), PRIMARY KEY ("a", "b"))"#]);
+        assert_eq!(
+            out,
+            vec![r#"CREATE TABLE IF NOT EXISTS "m" ("a" int, "b" varchar(10) COLLATE NOCASE, PRIMARY KEY ("a", "b"))"#]
+        );
     }
 }
