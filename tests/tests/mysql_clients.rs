@@ -114,6 +114,16 @@ fn errors_have_mysql_codes_and_the_connection_survives() {
     assert!(ok, "{err}");
     assert!(out.contains("ci\n1") && out.contains("bin\n0"), "{out}");
     assert!(out.contains("kept\nAlice,bob"), "ROLLBACK TO SAVEPOINT undid only carol: {out}");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        Some("d"),
+        "CREATE TABLE q (k INT PRIMARY KEY, v INT); INSERT INTO q VALUES (1, 1), (2, 2), (3, 3);
+         DELETE FROM q ORDER BY k DESC LIMIT 1; UPDATE q SET v = 9 ORDER BY k LIMIT 1;
+         SELECT group_concat(k || ':' || v ORDER BY k) AS rest FROM q;",
+    );
+    assert!(ok && out.contains("rest\n1:9,2:2"), "DELETE/UPDATE … ORDER BY … LIMIT: {out}{err}");
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "DROP TABLE nope");
     assert!(!ok && err.contains("ERROR 1051"), "{err}");
     let (ok, out, err) = mariadb(

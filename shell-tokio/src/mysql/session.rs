@@ -411,7 +411,7 @@ impl Session {
 
     async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
-        let sqlite = sql::rewrite(toks);
+        let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let pending = std::mem::take(&mut self.pending);
         let found_rows = self.found_rows_flag;
         let cc = self.conn(&db)?;

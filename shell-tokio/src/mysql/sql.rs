@@ -477,6 +477,64 @@ pub fn rewrite(tokens: &[Token]) -> String {
     out.trim().to_string()
 }
 
+/// MySQL's single-table `DELETE … [ORDER BY …] LIMIT n` and `UPDATE … [ORDER BY …] LIMIT
+/// n`, which SQLite lacks, as `… WHERE rowid IN (SELECT rowid FROM t [WHERE …] [ORDER BY
+/// …] LIMIT n)`. `None` when the statement has neither clause at top level.
+pub fn rowid_limited(tokens: &[Token]) -> Option<String> {
+    let sig: Vec<Token> = tokens.iter().filter(|t| !is_space(t)).cloned().collect();
+    let k0 = sig.first().and_then(kw)?;
+    let mut depth = 0i32;
+    let (mut where_at, mut order_at, mut limit_at, mut set_at) = (None, None, None, None);
+    for (i, t) in sig.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ if depth == 0 => match kw(t).as_deref() {
+                Some("WHERE") if where_at.is_none() => where_at = Some(i),
+                Some("ORDER") if sig.get(i + 1).and_then(kw).as_deref() == Some("BY") => order_at = Some(i),
+                Some("LIMIT") => limit_at = Some(i),
+                Some("SET") if set_at.is_none() => set_at = Some(i),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    order_at.or(limit_at)?;
+    let tail_start = [where_at, order_at, limit_at].into_iter().flatten().min()?;
+    let join = |ts: &[Token]| -> String {
+        let mut v: Vec<Token> = Vec::new();
+        for t in ts {
+            if !v.is_empty() {
+                v.push(Token::Whitespace(Whitespace::Space));
+            }
+            v.push(t.clone());
+        }
+        rewrite(&v)
+    };
+    let (head, table) = match k0.as_str() {
+        "DELETE" => {
+            let from = sig.iter().position(|t| kw(t).as_deref() == Some("FROM"))?;
+            if from >= tail_start || tail_start - from < 2 {
+                return None;
+            }
+            (join(&sig[..tail_start]), join(&sig[from + 1..tail_start]))
+        }
+        "UPDATE" => {
+            let set = set_at?;
+            let mut t = 1;
+            while matches!(sig.get(t).and_then(kw).as_deref(), Some("LOW_PRIORITY" | "IGNORE")) {
+                t += 1;
+            }
+            if set <= t || tail_start < set {
+                return None;
+            }
+            (join(&sig[..tail_start]), join(&sig[t..set]))
+        }
+        _ => return None,
+    };
+    Some(format!("{head} WHERE rowid IN (SELECT rowid FROM {table} {})", join(&sig[tail_start..])))
+}
+
 /// The statement without its top-level `LIMIT …` clause (for SQL_CALC_FOUND_ROWS), or
 /// `None` if it has none.
 pub fn without_limit(tokens: &[Token]) -> Option<Vec<Token>> {
@@ -799,6 +857,20 @@ mod tests {
         assert_eq!(tr(&q), vec!["INSERT INTO t VALUES (X'FF0000FE', 'ok', '\u{e9}')"]);
         let q = decode_query(b"SELECT '\x80abc'");
         assert_eq!(tr(&q), vec!["SELECT X'80616263'"]);
+    }
+
+    #[test]
+    fn delete_and_update_with_limit_select_rowids() {
+        let t = |s: &str| rowid_limited(&tokenize(s).unwrap());
+        assert_eq!(
+            t("DELETE FROM t WHERE a = 'x' ORDER BY k DESC LIMIT 1").unwrap(),
+            "DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE a = 'x' ORDER BY k DESC LIMIT 1)"
+        );
+        assert_eq!(
+            t("UPDATE t SET v = 9 ORDER BY k LIMIT 2").unwrap(),
+            "UPDATE t SET v = 9 WHERE rowid IN (SELECT rowid FROM t ORDER BY k LIMIT 2)"
+        );
+        assert_eq!(t("DELETE FROM t WHERE k IN (SELECT k FROM u LIMIT 1)"), None);
     }
 
     #[test]
