@@ -148,22 +148,12 @@ impl Marmot {
 
     /// Send SIGTERM and wait for the exit status (killing it after `timeout`).
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
+        let child = self.child.as_ref().expect("running");
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let start = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                return st;
-            }
-            if start.elapsed() > timeout {
-                let _ = child.kill();
-                panic!("marmot did not stop within {timeout:?} after SIGTERM; log:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_exit(timeout)
     }
 
-    /// Wait for the process to exit by itself.
+    /// Wait for the process to exit (killing it, and failing, after `timeout`).
     pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let start = Instant::now();

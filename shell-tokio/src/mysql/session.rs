@@ -511,22 +511,8 @@ impl Session {
         if matches!(k1.as_str(), "NAMES" | "CHARACTER" | "CHARSET" | "TRANSACTION" | "PASSWORD") {
             return Ok(done(0));
         }
-        let owned: Vec<Token> = sig[1..].iter().map(|t| (*t).clone()).collect();
-        let mut parts: Vec<Vec<Token>> = vec![Vec::new()];
-        let mut depth = 0;
-        for t in owned {
-            match t {
-                Token::LParen => depth += 1,
-                Token::RParen => depth -= 1,
-                Token::Comma if depth == 0 => {
-                    parts.push(Vec::new());
-                    continue;
-                }
-                _ => {}
-            }
-            parts.last_mut().expect("nonempty").push(t);
-        }
-        for p in parts {
+        for p in sql::split_commas(&sig[1..]) {
+            let p: Vec<Token> = p.into_iter().cloned().collect();
             let Some(eq) = p.iter().position(|t| matches!(t, Token::Eq) || matches!(t, Token::Assignment)) else {
                 return Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near SET"));
             };

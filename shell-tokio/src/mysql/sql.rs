@@ -204,21 +204,7 @@ pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
     else {
         return Vec::new();
     };
-    let mut depth = 0;
-    let mut close = sig.len();
-    for (i, t) in sig.iter().enumerate().skip(open) {
-        match t {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    close = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let close = matching_paren(&sig, open).unwrap_or(sig.len());
     let mut out = Vec::new();
     for p in split_commas(&sig[(open + 1).min(close)..close]) {
         let Some(Token::Word(name)) = p.first() else { continue };
@@ -402,22 +388,7 @@ pub fn rewrite(tokens: &[Token]) -> String {
                             }
                         }
                         if let Some((p, Token::LParen)) = next_sig(j) {
-                            let mut depth = 0;
-                            let mut m = p;
-                            while m < toks.len() {
-                                match toks[m] {
-                                    Token::LParen => depth += 1,
-                                    Token::RParen => {
-                                        depth -= 1;
-                                        if depth == 0 {
-                                            break;
-                                        }
-                                    }
-                                    _ => {}
-                                }
-                                m += 1;
-                            }
-                            i = m + 1;
+                            i = matching_paren(&toks, p).unwrap_or(toks.len()) + 1;
                             continue;
                         }
                     }
@@ -551,8 +522,26 @@ pub fn without_limit(tokens: &[Token]) -> Option<Vec<Token>> {
     cut.map(|i| tokens[..i].to_vec())
 }
 
-/// Split a parenthesized list's tokens at top-level commas.
-fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
+/// The index of the `)` closing the `(` at `open`.
+fn matching_paren(toks: &[&Token], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Split tokens at top-level commas.
+pub fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
     let mut parts = vec![Vec::new()];
     let mut depth = 0;
     for t in toks {
@@ -593,21 +582,7 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
         // CREATE TABLE … LIKE / AS SELECT: pass through.
         return vec![rewrite(tokens)];
     };
-    let mut depth = 0;
-    let mut close = toks.len();
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        match t {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    close = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let close = matching_paren(&toks, open).unwrap_or(toks.len());
     if close == toks.len() {
         return vec![rewrite(tokens)];
     }
