@@ -75,6 +75,57 @@ fn mariadb_cli_creates_writes_reads_and_inspects() {
     assert!(dir.path().join("marmot-data/shop.db").exists());
 }
 
+/// The interactive mariadb CLI, driven through a pseudo-terminal: on connect it asks for
+/// `@@version_comment`; `use db` sends SELECT DATABASE(), COM_INIT_DB, SHOW DATABASES and
+/// SHOW TABLES (for completion).
+const INTERACTIVE: &str = r#"
+import os, pty, sys, time, select
+port = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("mariadb", ["mariadb", "--protocol=TCP", "-h", "127.0.0.1", "-P", port, "-u", "root"])
+out = b""
+def read_until(token, timeout=20):
+    global out
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            out += chunk
+            if token in out:
+                return True
+    return False
+assert read_until(b"]>"), out
+os.write(fd, b"use inter;\n")
+assert read_until(b"Database changed"), out
+os.write(fd, b"select name from t;\n")
+assert read_until(b"hello"), out
+os.write(fd, b"quit\n")
+os.waitpid(pid, 0)
+assert b"marmot" in out, "the banner shows the server's version comment"
+print("OK")
+"#;
+
+#[test]
+fn mariadb_cli_interactive_session_via_pty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, _, err) = mariadb(
+        port,
+        "root",
+        None,
+        None,
+        "CREATE DATABASE inter; USE inter; CREATE TABLE t (name TEXT); INSERT INTO t VALUES ('hello');",
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = python(port, INTERACTIVE);
+    assert!(ok && out.contains("OK"), "interactive mariadb:\n{out}\n{err}");
+}
+
 #[test]
 fn errors_have_mysql_codes_and_the_connection_survives() {
     let dir = tempfile::tempdir().unwrap();
