@@ -175,6 +175,15 @@ fn errors_have_mysql_codes_and_the_connection_survives() {
          SELECT group_concat(k || ':' || v ORDER BY k) AS rest FROM q;",
     );
     assert!(ok && out.contains("rest\n1:9,2:2"), "DELETE/UPDATE … ORDER BY … LIMIT: {out}{err}");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        None,
+        "SELECT DATE_FORMAT('2009-10-04 22:23:00', '%W %M %Y') AS f, IF(1 > 0, 'yes', 'no') AS i,
+                CONCAT_WS(',', 'a', NULL, 'b') AS c, SUBSTRING_INDEX('www.mysql.com', '.', -2) AS s",
+    );
+    assert!(ok && out.contains("Sunday October 2009\tyes\ta,b\tmysql.com"), "MySQL functions: {out}{err}");
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "DROP TABLE nope");
     assert!(!ok && err.contains("ERROR 1051"), "{err}");
     let (ok, out, err) = mariadb(

@@ -5,6 +5,7 @@
 //! in an error instead of a panic.
 
 pub mod auth;
+pub mod functions;
 pub mod infoschema;
 pub mod meta;
 pub mod packet;

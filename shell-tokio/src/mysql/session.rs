@@ -895,6 +895,8 @@ fn to_sql(v: Value) -> rusqlite::types::Value {
 
 /// Register the MySQL functions a session's SQL can call.
 pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> rusqlite::Result<()> {
+    let seed = wall_ms() ^ (info.lock().expect("info").conn_id as u64).rotate_left(32);
+    super::functions::register(conn, seed)?;
     let f = FunctionFlags::SQLITE_UTF8;
     let i = info.clone();
     conn.create_scalar_function("marmot_sysvar", 1, f, move |ctx| {
@@ -928,7 +930,6 @@ pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> r
     conn.create_scalar_function("curdate", 0, f, |_| Ok(mysql_datetime(wall_ms())[..10].to_string()))?;
     conn.create_scalar_function("curtime", -1, f, |_| Ok(mysql_datetime(wall_ms())[11..].to_string()))?;
     conn.create_scalar_function("utc_timestamp", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
-    conn.create_scalar_function("unix_timestamp", 0, f, |_| Ok((wall_ms() / 1000) as i64))?;
     conn.create_scalar_function("md5", 1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
         let v: Option<String> = ctx.get(0).ok();
         Ok(v.map(|s| format!("{:x}", md5_digest(s.as_bytes()))))

@@ -394,6 +394,12 @@ pub fn rewrite(tokens: &[Token]) -> String {
                     }
                 }
             }
+            Some("IF") if matches!(next_sig(i + 1), Some((_, Token::LParen))) => {
+                // MySQL's IF(cond, a, b) is SQLite's iif.
+                out.push_str("iif");
+                i += 1;
+                continue;
+            }
             Some("FROM") => {
                 if let Some((n, tok)) = next_sig(i + 1) {
                     if kw(tok).as_deref() == Some("DUAL") {
@@ -846,6 +852,12 @@ mod tests {
             "UPDATE t SET v = 9 WHERE rowid IN (SELECT rowid FROM t ORDER BY k LIMIT 2)"
         );
         assert_eq!(t("DELETE FROM t WHERE k IN (SELECT k FROM u LIMIT 1)"), None);
+    }
+
+    #[test]
+    fn if_function_becomes_iif() {
+        assert_eq!(tr("SELECT IF(a > 1, 'x', 'y') FROM t"), vec!["SELECT iif(a > 1, 'x', 'y') FROM t"]);
+        assert_eq!(tr("DROP TABLE IF EXISTS t"), vec!["DROP TABLE IF EXISTS t"]);
     }
 
     #[test]

@@ -1,0 +1,398 @@
+//! MySQL functions SQLite lacks, registered on every session connection: string
+//! (CONCAT_WS, SUBSTRING_INDEX, FIND_IN_SET, LPAD, RPAD, LOCATE, …), date and time
+//! (DATE_FORMAT, UNIX_TIMESTAMP, FROM_UNIXTIME, DATEDIFF, YEAR, MONTH, DAY, …), math
+//! (POW, RAND, GREATEST, LEAST) and hashes (SHA1, SHA2). Dates are handled as MySQL's
+//! `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` text, in UTC.
+
+use std::sync::{Arc, Mutex};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::Connection;
+use sha1::Digest;
+
+/// A broken-down UTC date-time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateTime {
+    /// Year.
+    pub y: i64,
+    /// Month 1-12.
+    pub mo: u32,
+    /// Day 1-31.
+    pub d: u32,
+    /// Hour.
+    pub h: u32,
+    /// Minute.
+    pub mi: u32,
+    /// Second.
+    pub s: u32,
+    /// Microseconds.
+    pub us: u32,
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
+}
+
+impl DateTime {
+    /// Parse MySQL date / datetime text.
+    pub fn parse(s: &str) -> Option<DateTime> {
+        let s = s.trim();
+        let (date, time) = match s.split_once([' ', 'T']) {
+            Some((d, t)) => (d, Some(t)),
+            None => (s, None),
+        };
+        let mut dp = date.split('-');
+        let y: i64 = dp.next()?.parse().ok()?;
+        let mo: u32 = dp.next()?.parse().ok()?;
+        let d: u32 = dp.next()?.parse().ok()?;
+        let (mut h, mut mi, mut sec, mut us) = (0, 0, 0, 0);
+        if let Some(t) = time {
+            let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
+            let mut tp = hms.split(':');
+            h = tp.next()?.parse().ok()?;
+            mi = tp.next().unwrap_or("0").parse().ok()?;
+            sec = tp.next().unwrap_or("0").parse().ok()?;
+            if !frac.is_empty() {
+                let f: String = frac.chars().take(6).collect();
+                us = format!("{f:0<6}").parse().ok()?;
+            }
+        }
+        if mo > 12 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+            return None;
+        }
+        Some(DateTime { y, mo, d, h, mi, s: sec, us })
+    }
+
+    /// From seconds since the Unix epoch.
+    pub fn from_unix(secs: i64) -> DateTime {
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let r = secs.rem_euclid(86_400);
+        DateTime { y, mo, d, h: (r / 3600) as u32, mi: (r % 3600 / 60) as u32, s: (r % 60) as u32, us: 0 }
+    }
+
+    /// Days since the Unix epoch.
+    pub fn days(&self) -> i64 {
+        days_from_civil(self.y, self.mo, self.d)
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(&self) -> i64 {
+        self.days() * 86_400 + (self.h * 3600 + self.mi * 60 + self.s) as i64
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub fn to_mysql(&self) -> String {
+        format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", self.y, self.mo, self.d, self.h, self.mi, self.s)
+    }
+
+    /// MySQL DATE_FORMAT.
+    pub fn format(&self, fmt: &str) -> String {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+        let weekday = DAYS[self.days().rem_euclid(7) as usize];
+        let month = MONTHS[(self.mo.clamp(1, 12) - 1) as usize];
+        let h12 = if self.h.is_multiple_of(12) { 12 } else { self.h % 12 };
+        let ampm = if self.h < 12 { "AM" } else { "PM" };
+        let mut out = String::new();
+        let mut chars = fmt.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('Y') => out.push_str(&format!("{:04}", self.y)),
+                Some('y') => out.push_str(&format!("{:02}", self.y.rem_euclid(100))),
+                Some('m') => out.push_str(&format!("{:02}", self.mo)),
+                Some('c') => out.push_str(&self.mo.to_string()),
+                Some('d') => out.push_str(&format!("{:02}", self.d)),
+                Some('e') => out.push_str(&self.d.to_string()),
+                Some('D') => {
+                    let suffix = match (self.d % 10, self.d % 100) {
+                        (_, 11..=13) => "th",
+                        (1, _) => "st",
+                        (2, _) => "nd",
+                        (3, _) => "rd",
+                        _ => "th",
+                    };
+                    out.push_str(&format!("{}{suffix}", self.d));
+                }
+                Some('H') => out.push_str(&format!("{:02}", self.h)),
+                Some('k') => out.push_str(&self.h.to_string()),
+                Some('h') | Some('I') => out.push_str(&format!("{h12:02}")),
+                Some('l') => out.push_str(&h12.to_string()),
+                Some('i') => out.push_str(&format!("{:02}", self.mi)),
+                Some('s') | Some('S') => out.push_str(&format!("{:02}", self.s)),
+                Some('f') => out.push_str(&format!("{:06}", self.us)),
+                Some('p') => out.push_str(ampm),
+                Some('M') => out.push_str(month),
+                Some('b') => out.push_str(&month[..3]),
+                Some('W') => out.push_str(weekday),
+                Some('a') => out.push_str(&weekday[..3]),
+                Some('j') => out.push_str(&format!("{:03}", self.days() - days_from_civil(self.y, 1, 1) + 1)),
+                Some('T') => out.push_str(&format!("{:02}:{:02}:{:02}", self.h, self.mi, self.s)),
+                Some('r') => out.push_str(&format!("{h12:02}:{:02}:{:02} {ampm}", self.mi, self.s)),
+                Some(other) => out.push(other),
+                None => out.push('%'),
+            }
+        }
+        out
+    }
+}
+
+fn text(ctx: &Context<'_>, i: usize) -> Option<String> {
+    match ctx.get_raw(i) {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
+    match ctx.get_raw(i) {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n),
+        ValueRef::Real(f) => Some(f as i64),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).trim().parse().ok(),
+    }
+}
+
+fn pad(s: &str, len: usize, fill: &str, left: bool) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() >= len {
+        return chars[..len].iter().collect();
+    }
+    let fill: Vec<char> = fill.chars().collect();
+    if fill.is_empty() {
+        return String::new();
+    }
+    let padding: String = fill.iter().cycle().take(len - chars.len()).collect();
+    if left {
+        padding + s
+    } else {
+        s.to_string() + &padding
+    }
+}
+
+/// Register the functions on a connection. `seed` seeds RAND().
+pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
+    let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("concat_ws", -1, det, |ctx| {
+        let Some(sep) = text(ctx, 0) else { return Ok(None) };
+        let parts: Vec<String> = (1..ctx.len()).filter_map(|i| text(ctx, i)).collect();
+        Ok(Some(parts.join(&sep)))
+    })?;
+    conn.create_scalar_function("substring_index", 3, det, |ctx| {
+        let (Some(s), Some(delim), Some(n)) = (text(ctx, 0), text(ctx, 1), int(ctx, 2)) else { return Ok(None) };
+        if delim.is_empty() || n == 0 {
+            return Ok(Some(String::new()));
+        }
+        let parts: Vec<&str> = s.split(delim.as_str()).collect();
+        let n_abs = n.unsigned_abs() as usize;
+        Ok(Some(if n > 0 {
+            parts[..n_abs.min(parts.len())].join(&delim)
+        } else {
+            parts[parts.len().saturating_sub(n_abs)..].join(&delim)
+        }))
+    })?;
+    conn.create_scalar_function("find_in_set", 2, det, |ctx| {
+        let (Some(needle), Some(list)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
+        Ok(Some(list.split(',').position(|x| x == needle).map_or(0, |p| p as i64 + 1)))
+    })?;
+    conn.create_scalar_function("lpad", 3, det, |ctx| {
+        let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
+        Ok(Some(pad(&s, n.max(0) as usize, &f, true)))
+    })?;
+    conn.create_scalar_function("rpad", 3, det, |ctx| {
+        let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
+        Ok(Some(pad(&s, n.max(0) as usize, &f, false)))
+    })?;
+    conn.create_scalar_function("locate", -1, det, |ctx| {
+        let (Some(sub), Some(s)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
+        let start = if ctx.len() > 2 { int(ctx, 2).unwrap_or(1).max(1) as usize } else { 1 };
+        let chars: Vec<char> = s.chars().collect();
+        let tail: String = chars.iter().skip(start - 1).collect();
+        Ok(Some(tail.find(&sub).map_or(0, |b| tail[..b].chars().count() + start) as i64))
+    })?;
+    for (name, f) in [("lcase", str::to_lowercase as fn(&str) -> String), ("ucase", str::to_uppercase)] {
+        conn.create_scalar_function(name, 1, det, move |ctx| Ok(text(ctx, 0).map(|s| f(&s))))?;
+    }
+    conn.create_scalar_function("char_length", 1, det, |ctx| Ok(text(ctx, 0).map(|s| s.chars().count() as i64)))?;
+    for (name, f) in [
+        ("year", (|d: &DateTime| d.y) as fn(&DateTime) -> i64),
+        ("month", |d| d.mo as i64),
+        ("day", |d| d.d as i64),
+        ("dayofmonth", |d| d.d as i64),
+        ("hour", |d| d.h as i64),
+        ("minute", |d| d.mi as i64),
+        ("second", |d| d.s as i64),
+        ("to_days", |d| d.days() + 719_528),
+    ] {
+        conn.create_scalar_function(name, 1, det, move |ctx| {
+            Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| f(&d)))
+        })?;
+    }
+    conn.create_scalar_function("datediff", 2, det, |ctx| {
+        let a = text(ctx, 0).and_then(|s| DateTime::parse(&s));
+        let b = text(ctx, 1).and_then(|s| DateTime::parse(&s));
+        Ok(a.zip(b).map(|(a, b)| a.days() - b.days()))
+    })?;
+    conn.create_scalar_function("date_format", 2, det, |ctx| {
+        let d = text(ctx, 0).and_then(|s| DateTime::parse(&s));
+        Ok(d.zip(text(ctx, 1)).map(|(d, f)| d.format(&f)))
+    })?;
+    conn.create_scalar_function("from_unixtime", -1, det, |ctx| {
+        let Some(n) = int(ctx, 0) else { return Ok(None) };
+        let d = DateTime::from_unix(n);
+        Ok(Some(if ctx.len() > 1 { d.format(&text(ctx, 1).unwrap_or_default()) } else { d.to_mysql() }))
+    })?;
+    conn.create_scalar_function("unix_timestamp", -1, FunctionFlags::SQLITE_UTF8, |ctx| {
+        if ctx.is_empty() {
+            return Ok(Some((crate::engine::wall_ms() / 1000) as i64));
+        }
+        Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| d.unix()))
+    })?;
+    conn.create_scalar_function("pow", 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
+    conn.create_scalar_function("power", 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
+    for (name, greatest) in [("greatest", true), ("least", false)] {
+        conn.create_scalar_function(name, -1, det, move |ctx| {
+            let mut best: Option<SqlValue> = None;
+            for i in 0..ctx.len() {
+                let v: SqlValue = ctx.get(i)?;
+                if v == SqlValue::Null {
+                    return Ok(SqlValue::Null);
+                }
+                let better = match (&best, &v) {
+                    (None, _) => true,
+                    (Some(SqlValue::Integer(a)), SqlValue::Integer(b)) => (b > a) == greatest,
+                    (Some(SqlValue::Real(a)), SqlValue::Real(b)) => (b > a) == greatest,
+                    (Some(SqlValue::Integer(a)), SqlValue::Real(b)) => (*b > *a as f64) == greatest,
+                    (Some(SqlValue::Real(a)), SqlValue::Integer(b)) => ((*b as f64) > *a) == greatest,
+                    (Some(SqlValue::Text(a)), SqlValue::Text(b)) => (b > a) == greatest,
+                    _ => false,
+                };
+                if better {
+                    best = Some(v);
+                }
+            }
+            Ok(best.unwrap_or(SqlValue::Null))
+        })?;
+    }
+    let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
+    conn.create_scalar_function("rand", -1, FunctionFlags::SQLITE_UTF8, move |_| {
+        Ok((rng.lock().expect("rng").next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    })?;
+    conn.create_scalar_function("sha1", 1, det, |ctx| {
+        Ok(text(ctx, 0)
+            .map(|s| sha1::Sha1::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    })?;
+    conn.create_scalar_function("sha2", 2, det, |ctx| {
+        let (Some(s), Some(bits)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        Ok(match bits {
+            224 => Some(hex(&sha2::Sha224::digest(s.as_bytes()))),
+            0 | 256 => Some(hex(&sha2::Sha256::digest(s.as_bytes()))),
+            384 => Some(hex(&sha2::Sha384::digest(s.as_bytes()))),
+            512 => Some(hex(&sha2::Sha512::digest(s.as_bytes()))),
+            _ => None,
+        })
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(sql: &str) -> String {
+        let c = Connection::open_in_memory().unwrap();
+        register(&c, 1).unwrap();
+        c.query_row(&format!("SELECT {sql}"), [], |r| {
+            Ok(match r.get_ref(0)? {
+                ValueRef::Null => "NULL".to_string(),
+                ValueRef::Integer(i) => i.to_string(),
+                ValueRef::Real(f) => f.to_string(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                ValueRef::Blob(_) => "blob".into(),
+            })
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn string_functions_match_mysql() {
+        assert_eq!(eval("concat_ws('-', 'a', NULL, 'b')"), "a-b");
+        assert_eq!(eval("substring_index('www.mysql.com', '.', 2)"), "www.mysql");
+        assert_eq!(eval("substring_index('www.mysql.com', '.', -2)"), "mysql.com");
+        assert_eq!(eval("find_in_set('b', 'a,b,c')"), "2");
+        assert_eq!(eval("find_in_set('x', 'a,b,c')"), "0");
+        assert_eq!(eval("lpad('hi', 4, '??')"), "??hi");
+        assert_eq!(eval("rpad('hi', 5, 'ab')"), "hiaba");
+        assert_eq!(eval("lpad('hello', 2, '?')"), "he");
+        assert_eq!(eval("locate('bar', 'foobarbar')"), "4");
+        assert_eq!(eval("locate('bar', 'foobarbar', 5)"), "7");
+        assert_eq!(eval("ucase('abc')"), "ABC");
+    }
+
+    #[test]
+    fn date_functions_match_mysql() {
+        assert_eq!(eval("date_format('2009-10-04 22:23:00', '%W %M %Y')"), "Sunday October 2009");
+        assert_eq!(eval("date_format('2007-10-04 22:23:00', '%H:%i:%s')"), "22:23:00");
+        assert_eq!(eval("date_format('1999-01-01', '%j %a %b %e %y %r')"), "001 Fri Jan 1 99 12:00:00 AM");
+        assert_eq!(eval("datediff('2007-12-31 23:59:59', '2007-12-30')"), "1");
+        assert_eq!(eval("datediff('2010-11-30 23:59:59', '2010-12-31')"), "-31");
+        assert_eq!(eval("unix_timestamp('2015-11-13 10:20:19')"), "1447410019");
+        assert_eq!(eval("from_unixtime(1447410019)"), "2015-11-13 10:20:19");
+        assert_eq!(eval("from_unixtime(1447410019, '%Y %D')"), "2015 13th");
+        assert_eq!(eval("date_format('2024-03-22', '%D')"), "22nd");
+        assert_eq!(eval("year('2024-02-29') || month('2024-02-29') || day('2024-02-29')"), "2024229");
+        assert_eq!(eval("to_days('2007-10-07')"), "733321");
+    }
+
+    #[test]
+    fn math_and_hashes() {
+        assert_eq!(eval("pow(2, 10)"), "1024");
+        assert_eq!(eval("greatest(2, 7.5, 3)"), "7.5");
+        assert_eq!(eval("least('b', 'a')"), "a");
+        assert_eq!(eval("greatest(1, NULL)"), "NULL");
+        assert_eq!(eval("sha1('abc')"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(eval("sha2('abc', 256)"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let r: f64 = eval("rand()").parse().unwrap();
+        assert!((0.0..1.0).contains(&r));
+    }
+}
