@@ -332,7 +332,6 @@ impl Node {
                 let incarnation = self.members.local().digest.incarnation;
                 let (ts, durable) = self.members.merge(&members, self.now);
                 let refuted = self.members.local().digest.incarnation != incarnation;
-                self.members.touch(from, self.now);
                 self.observe_transitions(ts);
                 if durable {
                     self.persist_membership();

@@ -287,8 +287,9 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         }
         Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| d.unix()))
     })?;
-    conn.create_scalar_function("pow", 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
-    conn.create_scalar_function("power", 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
+    for name in ["pow", "power"] {
+        conn.create_scalar_function(name, 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
+    }
     for (name, greatest) in [("greatest", true), ("least", false)] {
         conn.create_scalar_function(name, -1, det, move |ctx| {
             let mut best: Option<SqlValue> = None;

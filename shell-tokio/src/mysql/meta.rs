@@ -5,7 +5,7 @@ use sqlparser::tokenizer::Token;
 
 use super::proto::{ColType, Column};
 use super::session::{MyError, Outcome, Session};
-use super::sql::{kw, quote_ident, quote_str, text};
+use super::sql::{kw, quote_str, text};
 use crate::store::schema::is_internal;
 
 fn rows(names: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
@@ -358,7 +358,6 @@ fn indexes(s: &mut Session, table: &str) -> Result<Outcome, MyError> {
             t("BTREE"),
         ]);
     }
-    let _ = quote_ident;
     Ok(rows(
         &["Table", "Non_unique", "Key_name", "Seq_in_index", "Column_name", "Collation", "Cardinality", "Index_type"],
         r,

@@ -418,10 +418,9 @@ impl Session {
         let res = cc.capture(&db, 0, |c| {
             apply_images(c, &db, &pending)?;
             c.execute_batch("DELETE FROM temp.__marmot_cap")?;
-            let n = c.execute(&sqlite, []).map_err(store_err)?;
-            Ok((n as u64, c.last_insert_rowid()))
+            Ok(c.execute(&sqlite, []).map_err(store_err)? as u64)
         });
-        let ((matched, last_id), changes) = match res {
+        let (matched, changes) = match res {
             Ok(v) => v,
             Err(e) => {
                 self.pending = pending;
@@ -443,7 +442,6 @@ impl Session {
         let affected = if found_rows { matched } else { changed };
         // LAST_INSERT_ID: the first integer key this statement inserted (MySQL reports the
         // first id of a multi-row insert).
-        let _ = last_id;
         let first_id =
             changes.iter().filter(|c| c.op == Op::Insert).find_map(|c| {
                 match crate::store::codec::decode_key(&c.key).ok()?.as_slice() {
@@ -531,10 +529,6 @@ impl Session {
                 if lname == "autocommit" {
                     let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
                     self.info().autocommit = on;
-                    if on && self.in_txn {
-                        // Turning autocommit on commits the open transaction (MySQL).
-                        let _ = self.pending.is_empty();
-                    }
                 }
                 self.info().sys_vars.insert(lname, value);
             } else {
@@ -545,9 +539,15 @@ impl Session {
     }
 
     fn eval(&mut self, expr: &str) -> Option<Value> {
+        self.scalar(&format!("SELECT {expr}"))
+    }
+
+    /// The first value of a query run on a scratch connection with the session's
+    /// functions; `None` if it fails.
+    fn scalar(&self, sqlite: &str) -> Option<Value> {
         let conn = Connection::open_in_memory().ok()?;
         register_functions(&conn, self.info.clone()).ok()?;
-        conn.query_row(&format!("SELECT {expr}"), [], |r| r.get_ref(0).map(from_ref)).ok()
+        conn.query_row(sqlite, [], |r| r.get_ref(0).map(from_ref)).ok()
     }
 
     async fn database_ddl(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
@@ -690,11 +690,7 @@ impl Session {
 
     /// Evaluate a scalar SQL expression query with the session's functions.
     pub fn query_value(&mut self, sqlite: &str) -> Value {
-        let Ok(conn) = Connection::open_in_memory() else { return Value::Null };
-        if register_functions(&conn, self.info.clone()).is_err() {
-            return Value::Null;
-        }
-        conn.query_row(sqlite, [], |r| r.get_ref(0).map(from_ref)).unwrap_or(Value::Null)
+        self.scalar(sqlite).unwrap_or(Value::Null)
     }
 
     /// The user databases.
@@ -863,24 +859,7 @@ fn sysvar(info: &SessionInfo, name: &str) -> Value {
 }
 
 fn mysql_datetime(ms: u64) -> String {
-    let secs = (ms / 1000) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60)
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    super::functions::DateTime::from_unix((ms / 1000) as i64).to_mysql()
 }
 
 fn to_sql(v: Value) -> rusqlite::types::Value {
