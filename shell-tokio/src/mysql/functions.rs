@@ -287,6 +287,41 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         }
         Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| d.unix()))
     })?;
+    for (name, sign) in [("date_add", 1), ("adddate", 1), ("date_sub", -1), ("subdate", -1)] {
+        conn.create_scalar_function(name, 3, det, move |ctx| {
+            let (Some(s), Some(n), Some(unit)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
+            let moved = DateTime::parse(&s).and_then(|d| super::intervals::add_interval(d, sign * n, &unit));
+            Ok(moved.map(|d| super::intervals::render(&d, s.trim().len() > 10, &unit)))
+        })?;
+    }
+    conn.create_scalar_function("str_to_date", 2, det, |ctx| {
+        Ok(text(ctx, 0).zip(text(ctx, 1)).and_then(|(s, f)| super::intervals::str_to_date(&s, &f)))
+    })?;
+    conn.create_scalar_function("repeat", 2, det, |ctx| {
+        let (Some(s), Some(n)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
+        Ok(Some(s.repeat(n.clamp(0, 16 << 20) as usize)))
+    })?;
+    conn.create_scalar_function("space", 1, det, |ctx| {
+        Ok(int(ctx, 0).map(|n| " ".repeat(n.clamp(0, 16 << 20) as usize)))
+    })?;
+    for (name, from_left) in [("left", true), ("right", false)] {
+        conn.create_scalar_function(name, 2, det, move |ctx| {
+            let (Some(s), Some(n)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
+            let chars: Vec<char> = s.chars().collect();
+            let n = (n.max(0) as usize).min(chars.len());
+            Ok(Some(if from_left {
+                chars[..n].iter().collect::<String>()
+            } else {
+                chars[chars.len() - n..].iter().collect()
+            }))
+        })?;
+    }
+    conn.create_scalar_function(
+        "reverse",
+        1,
+        det,
+        |ctx| Ok(text(ctx, 0).map(|s| s.chars().rev().collect::<String>())),
+    )?;
     for name in ["pow", "power"] {
         conn.create_scalar_function(name, 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
     }

@@ -104,15 +104,9 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
                     ]],
                 ));
             }
-            let out = s.read(&format!(
-                "SELECT sql FROM sqlite_master WHERE type IN ('table','view') AND name = {}",
-                quote_str(&name)
-            ))?;
-            match out {
-                Outcome::Rows { rows: r, .. } if !r.is_empty() => {
-                    Ok(rows(&["Table", "Create Table"], vec![vec![t(name), r[0][0].clone()]]))
-                }
-                _ => Err(MyError::new(
+            match super::create_table::create_table(s, &name)? {
+                Some(sql) => Ok(rows(&["Table", "Create Table"], vec![vec![t(name), t(sql)]])),
+                None => Err(MyError::new(
                     1146,
                     "42S02",
                     format!("Table '{}.{name}' doesn't exist", s.db().unwrap_or_default()),

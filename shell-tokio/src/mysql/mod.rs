@@ -5,8 +5,10 @@
 //! in an error instead of a panic.
 
 pub mod auth;
+pub mod create_table;
 pub mod functions;
 pub mod infoschema;
+pub mod intervals;
 pub mod meta;
 pub mod packet;
 pub mod proto;

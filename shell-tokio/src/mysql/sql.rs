@@ -165,7 +165,9 @@ fn print(t: &Token) -> String {
     match t {
         Token::Word(w) => word(w),
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
-            if has_raw(s) {
+            // Bytes that are not UTF-8, or a NUL (which would end SQLite's statement text),
+            // are binary data: a blob literal keeps them exact.
+            if has_raw(s) || s.contains('\0') {
                 hex_literal(&raw_bytes(s))
             } else {
                 quote_str(s)
@@ -400,6 +402,31 @@ pub fn rewrite(tokens: &[Token]) -> String {
                 i += 1;
                 continue;
             }
+            Some("INTERVAL") => {
+                // INTERVAL expr UNIT → expr, 'UNIT' (the arguments of our DATE_ADD/DATE_SUB).
+                let mut depth = 0i32;
+                let mut j = i + 1;
+                let mut expr = Vec::new();
+                let mut translated = false;
+                while let Some((n, tok)) = next_sig(j) {
+                    match tok {
+                        Token::LParen => depth += 1,
+                        Token::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    if depth == 0 && !expr.is_empty() && kw(tok).as_deref().is_some_and(is_interval_unit) {
+                        out.push_str(&format!("{}, '{}'", rewrite(&expr), kw(tok).unwrap_or_default()));
+                        i = n + 1;
+                        translated = true;
+                        break;
+                    }
+                    expr.push(tok.clone());
+                    j = n + 1;
+                }
+                if translated {
+                    continue;
+                }
+            }
             Some("FROM") => {
                 if let Some((n, tok)) = next_sig(i + 1) {
                     if kw(tok).as_deref() == Some("DUAL") {
@@ -452,6 +479,10 @@ pub fn rewrite(tokens: &[Token]) -> String {
         i += 1;
     }
     out.trim().to_string()
+}
+
+fn is_interval_unit(w: &str) -> bool {
+    matches!(w, "MICROSECOND" | "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR")
 }
 
 /// MySQL's single-table `DELETE … [ORDER BY …] LIMIT n` and `UPDATE … [ORDER BY …] LIMIT
@@ -808,6 +839,14 @@ mod tests {
 
     fn tr(sql: &str) -> Vec<String> {
         split(tokenize(sql).unwrap()).iter().flat_map(|s| translate(s)).collect()
+    }
+
+    #[test]
+    fn intervals_become_function_arguments_and_nul_strings_blobs() {
+        assert_eq!(
+            tr("SELECT DATE_SUB(NOW(), INTERVAL (1 + 2) DAY), 'a\\0b'"),
+            vec!["SELECT DATE_SUB(NOW(), (1+2), 'DAY'), X'610062'"]
+        );
     }
 
     #[test]
