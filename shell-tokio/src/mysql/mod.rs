@@ -10,6 +10,7 @@ pub mod functions;
 pub mod infoschema;
 pub mod intervals;
 pub mod meta;
+pub mod multi_table;
 pub mod packet;
 pub mod proto;
 pub mod server;

@@ -18,6 +18,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
+use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
 use super::sql::{self, kw, significant, text};
 use crate::engine::{wall_ms, Engine};
@@ -119,6 +120,29 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
     } else {
         MyError::new(1105, "HY000", m.to_string())
     }
+}
+
+/// Multi-table DELETE: find every target row first, then delete them table by table.
+fn delete_multi(c: &Connection, tables: &[String], select: &str) -> rusqlite::Result<u64> {
+    let mut ids: Vec<std::collections::BTreeSet<i64>> = vec![Default::default(); tables.len()];
+    let mut st = c.prepare(select)?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        for (k, set) in ids.iter_mut().enumerate() {
+            if let Some(id) = r.get::<_, Option<i64>>(k)? {
+                set.insert(id);
+            }
+        }
+    }
+    let mut deleted = 0;
+    for (table, set) in tables.iter().zip(ids) {
+        let set: Vec<String> = set.into_iter().map(|i| i.to_string()).collect();
+        for chunk in set.chunks(500) {
+            let sql = format!("DELETE FROM {} WHERE rowid IN ({})", sql::quote_ident(table), chunk.join(","));
+            deleted += c.execute(&sql, [])? as u64;
+        }
+    }
+    Ok(deleted)
 }
 
 fn store_err(e: rusqlite::Error) -> StoreError {
@@ -421,6 +445,12 @@ impl Session {
 
     async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
+        let multi = match super::multi_table::plan(toks) {
+            Some(Err(m)) if m.starts_with("Unknown table") => return Err(MyError::new(1109, "42S02", m)),
+            Some(Err(m)) => return Err(MyError::new(1235, "42000", m)),
+            Some(Ok(plan)) => Some(plan),
+            None => None,
+        };
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let pending = std::mem::take(&mut self.pending);
         let found_rows = self.found_rows_flag;
@@ -428,7 +458,11 @@ impl Session {
         let res = cc.capture(&db, 0, |c| {
             apply_images(c, &db, &pending)?;
             c.execute_batch("DELETE FROM temp.__marmot_cap")?;
-            Ok(c.execute(&sqlite, []).map_err(store_err)? as u64)
+            match &multi {
+                None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
+                Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
+                Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
+            }
         });
         let (matched, changes) = match res {
             Ok(v) => v,

@@ -402,6 +402,24 @@ pub fn rewrite(tokens: &[Token]) -> String {
                 i += 1;
                 continue;
             }
+            Some("LIKE") => {
+                // MySQL's LIKE escapes with a backslash by default; SQLite's has no escape.
+                if let Some((n, operand)) = next_sig(i + 1) {
+                    let end = match (operand, next_sig(n + 1)) {
+                        (Token::LParen, _) => matching_paren(&toks, n),
+                        (Token::Word(_), Some((p, Token::LParen))) => matching_paren(&toks, p),
+                        _ => Some(n),
+                    };
+                    let escaped =
+                        end.and_then(|e| next_sig(e + 1)).is_some_and(|(_, t)| kw(t).as_deref() == Some("ESCAPE"));
+                    if let (Some(end), false) = (end, escaped) {
+                        let operand: Vec<Token> = toks[n..=end].iter().map(|t| (*t).clone()).collect();
+                        out.push_str(&format!("LIKE {} ESCAPE '\\'", rewrite(&operand)));
+                        i = end + 1;
+                        continue;
+                    }
+                }
+            }
             Some("INTERVAL") => {
                 // INTERVAL expr UNIT → expr, 'UNIT' (the arguments of our DATE_ADD/DATE_SUB).
                 let mut depth = 0i32;
@@ -839,6 +857,14 @@ mod tests {
 
     fn tr(sql: &str) -> Vec<String> {
         split(tokenize(sql).unwrap()).iter().flat_map(|s| translate(s)).collect()
+    }
+
+    #[test]
+    fn like_escapes_with_backslash_as_mysql_does() {
+        assert_eq!(
+            tr("SELECT 1 FROM t WHERE a LIKE '\\_x%' AND b NOT LIKE CONCAT(c, '%') AND d LIKE 'q' ESCAPE '|'"),
+            vec!["SELECT 1 FROM t WHERE a LIKE '\\_x%' ESCAPE '\\' AND b NOT LIKE CONCAT(c, '%') ESCAPE '\\' AND d LIKE 'q' ESCAPE '|'"]
+        );
     }
 
     #[test]

@@ -96,20 +96,34 @@ impl CaptureConn {
         }
         self.tables.clear();
         for t in user_tables(&self.conn)? {
-            self.conn.execute_batch(&trigger_sql(&t))?;
-            if self.zero_is_auto && t.integer_pk {
+            let generated = self.zero_is_auto && t.integer_pk;
+            if generated {
+                self.conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS __marmot_gen (n INTEGER)")?;
+            }
+            self.conn.execute_batch(&trigger_sql(&t, generated))?;
+            if generated {
                 // In a BEFORE INSERT trigger SQLite shows a key it will assign itself as -1.
+                // SQLite fires TEMP triggers in an unspecified order, so the AFTER trigger
+                // that moves the row to its generated id records the insert itself, and
+                // the capture triggers stay silent while a generated id is pending.
                 let (tbl, k) = (ident(&t.name), ident(&t.pk[0]));
+                let name_lit = format!("'{}'", t.name.replace('\'', "''"));
                 self.conn.execute_batch(&format!(
-                    "CREATE TEMP TABLE IF NOT EXISTS __marmot_gen (n INTEGER);
-                     CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
+                    "CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
                        WHEN NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1 BEGIN
-                       INSERT INTO temp.__marmot_gen VALUES (1); END;
+                       DELETE FROM temp.__marmot_gen; INSERT INTO temp.__marmot_gen VALUES (NULL); END;
+                     CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
+                       WHEN NOT (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
+                       DELETE FROM temp.__marmot_gen; END;
                      CREATE TEMP TRIGGER {} AFTER INSERT ON main.{tbl}
                        WHEN EXISTS (SELECT 1 FROM temp.__marmot_gen) BEGIN
-                       DELETE FROM temp.__marmot_gen;
-                       UPDATE main.{tbl} SET {k} = marmot_next_id() WHERE {k} = NEW.{k}; END;",
+                       UPDATE temp.__marmot_gen SET n = marmot_next_id();
+                       UPDATE main.{tbl} SET {k} = (SELECT n FROM temp.__marmot_gen) WHERE {k} = NEW.{k};
+                       INSERT INTO temp.__marmot_cap (tbl, op, new_key)
+                         VALUES ({name_lit}, 'I', marmot_row((SELECT n FROM temp.__marmot_gen)));
+                       DELETE FROM temp.__marmot_gen; END;",
                     ident(&format!("__marmot_genb_{}", t.name)),
+                    ident(&format!("__marmot_genx_{}", t.name)),
                     ident(&format!("__marmot_gena_{}", t.name))
                 ))?;
             }
@@ -219,7 +233,9 @@ pub fn read_row(conn: &Connection, info: &TableInfo, key: &[Value]) -> Result<Op
     }
 }
 
-fn trigger_sql(t: &TableInfo) -> String {
+/// The capture triggers of one table. With `generated`, inserts and updates made while a
+/// generated id is pending (see `generated_ids`) are recorded by the id trigger instead.
+fn trigger_sql(t: &TableInfo, generated: bool) -> String {
     let name_lit = format!("'{}'", t.name.replace('\'', "''"));
     let tbl = ident(&t.name);
     let row = |alias: &str| {
@@ -228,10 +244,18 @@ fn trigger_sql(t: &TableInfo) -> String {
     };
     let key = |alias: &str| format!("marmot_row({})", t.key_exprs(alias).join(", "));
     let trig = |kind: &str| ident(&format!("__marmot_cap_{kind}_{}", t.name));
+    let (quiet_i, quiet_u) = if generated {
+        (
+            "WHEN NOT EXISTS (SELECT 1 FROM temp.__marmot_gen)",
+            "WHEN NOT EXISTS (SELECT 1 FROM temp.__marmot_gen WHERE n IS NOT NULL)",
+        )
+    } else {
+        ("", "")
+    };
     format!(
-        "CREATE TEMP TRIGGER {ti} AFTER INSERT ON main.{tbl} BEGIN
+        "CREATE TEMP TRIGGER {ti} AFTER INSERT ON main.{tbl} {quiet_i} BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, new_key) VALUES ({name_lit}, 'I', {nk}); END;
-         CREATE TEMP TRIGGER {tu} AFTER UPDATE ON main.{tbl} BEGIN
+         CREATE TEMP TRIGGER {tu} AFTER UPDATE ON main.{tbl} {quiet_u} BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, old_key, new_key, old_row) VALUES ({name_lit}, 'U', {ok}, {nk}, {orow}); END;
          CREATE TEMP TRIGGER {td} AFTER DELETE ON main.{tbl} BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, old_key, old_row) VALUES ({name_lit}, 'D', {ok}, {orow}); END;",
