@@ -36,6 +36,9 @@ pub struct Engine {
     pub sync: Synchronous,
     /// Auto-increment ids for this node.
     pub ids: std::sync::Arc<crate::ids::IdGenerator>,
+    /// How long a session statement waits for SQLite's write lock before failing with
+    /// 1205 (`lock_wait_timeout_seconds`).
+    pub lock_wait: Duration,
 }
 
 /// Errors talking to the engine.
@@ -106,7 +109,13 @@ impl Engine {
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
         let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
-        Ok((Engine { tx, node_id, location, sync, ids }, handle))
+        Ok((Engine { tx, node_id, location, sync, ids, lock_wait: Duration::from_secs(50) }, handle))
+    }
+
+    /// Use `wait` as the lock wait timeout of sessions.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Replicate captured rows; resolves when the core answers.

@@ -83,6 +83,7 @@ async fn run(config: Config) -> Result<(), String> {
         id_mode,
     )
     .map_err(|e| e.to_string())?;
+    let engine = engine.with_lock_wait(std::time::Duration::from_secs(config.transaction.lock_wait_timeout_seconds));
     tracing::info!(node_id = engine.node_id, data_dir = %config.data_dir.display(), "marmot node started");
     if config.cluster.cluster_secret.is_empty() {
         tracing::warn!(
@@ -104,6 +105,9 @@ async fn run(config: Config) -> Result<(), String> {
         users,
         max_connections: config.mysql.max_connections,
         max_packet: 64 << 20,
+        unix_socket: config.mysql.unix_socket.clone(),
+        unix_socket_perm: config.mysql.unix_socket_perm,
+        statement_cache: config.query_pipeline.transpiler_cache_size,
     };
     let server = if config.mysql.enabled {
         let cfg = mysql.clone();

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use marmot_e2e::{mariadb, python, start_mysql_node};
+use marmot_e2e::{mariadb, python, start_mysql_node, start_node_with};
 
 #[test]
 fn mariadb_cli_creates_writes_reads_and_inspects() {
@@ -387,4 +387,75 @@ fn multi_row_inserts_multi_table_statements_and_like_escapes() {
     assert!(out.contains("updated\n1\n") && out.contains("items\n1:0,3:30\n"), "{out}");
     let (ok, _, err) = mariadb(port, "root", None, Some("w"), "UPDATE items JOIN prices ON 1 SET prices.amount = 1");
     assert!(!ok && err.contains("1235"), "unsupported multi-table forms are refused clearly: {err}");
+}
+
+#[test]
+fn unix_socket_and_autocommit_switch_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("mysql.sock");
+    let (_m, port) = start_mysql_node(dir.path(), &format!("unix_socket = \"{}\"\n", sock.display()));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sock).expect("socket exists").permissions());
+    assert_eq!(mode & 0o777, 0o660, "unix_socket_perm default");
+    let client = marmot_e2e::require_tool("mariadb", "apt-get install mariadb-client");
+    let out = std::process::Command::new(client)
+        .args(["--socket", sock.to_str().unwrap(), "-u", "root", "--batch", "-e"])
+        .arg(
+            "CREATE DATABASE s; USE s; CREATE TABLE t (id INT PRIMARY KEY);
+             SET autocommit = 0; INSERT INTO t VALUES (1); SET autocommit = 1; SELECT @@autocommit;",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The CLI has disconnected: the row is there only if SET autocommit = 1 committed it.
+    let (ok, rows, err) = mariadb(port, "root", None, Some("s"), "SELECT id FROM t");
+    assert!(ok, "{err}");
+    assert_eq!(rows, "id\n1\n");
+}
+
+#[test]
+fn a_local_writer_holding_the_lock_makes_statements_fail_with_1205() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_node_with(dir.path(), "[transaction]\nlock_wait_timeout_seconds = 1\n", "");
+    let (ok, _, err) =
+        mariadb(port, "root", None, None, "CREATE DATABASE shop; USE shop; CREATE TABLE t (id INT PRIMARY KEY)");
+    assert!(ok, "{err}");
+    // A program on the node opens the database file and keeps a write transaction open.
+    let local = rusqlite::Connection::open(dir.path().join("marmot-data/shop.db")).unwrap();
+    local.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let (ok, _, err) = mariadb(port, "root", None, Some("shop"), "INSERT INTO t VALUES (1)");
+    let waited = started.elapsed();
+    assert!(!ok && err.contains("1205") && err.contains("Lock wait timeout"), "{err}");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(10), "waited {waited:?}");
+    local.execute_batch("ROLLBACK").unwrap();
+    let (ok, out, err) = mariadb(port, "root", None, Some("shop"), "INSERT INTO t VALUES (1); SELECT count(*) FROM t");
+    assert!(ok && out.ends_with("1\n"), "{out} {err}");
+}
+
+#[test]
+fn statements_name_tables_in_other_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, out, err) = mariadb(
+        port,
+        "root",
+        None,
+        None,
+        "CREATE DATABASE a; CREATE DATABASE b;
+         CREATE TABLE a.t (id INT PRIMARY KEY, v TEXT); CREATE TABLE b.u (id INT PRIMARY KEY, v TEXT);
+         INSERT INTO a.t VALUES (1, 'x'), (2, 'y');
+         INSERT INTO b.u SELECT id, upper(v) FROM a.t WHERE id = 2;
+         UPDATE a.t SET v = 'z' WHERE id = 1;
+         SELECT a.t.id, a.t.v, b.u.v AS w FROM a.t JOIN b.u ON a.t.id = b.u.id;
+         USE a; SELECT group_concat(v ORDER BY id) AS vs FROM t; DELETE FROM b.u WHERE id = 2;
+         SELECT count(*) AS left_in_b FROM b.u; DESCRIBE b.u;",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("id\tv\tw\n2\ty\tY\n"), "{out}");
+    assert!(out.contains("vs\nz,y\n") && out.contains("left_in_b\n0\n"), "{out}");
+    assert!(out.contains("id\tint\tNO\tPRI"), "DESCRIBE db.table: {out}");
+    // Each database stays its own SQLite file.
+    let b = rusqlite::Connection::open(dir.path().join("marmot-data/b.db")).unwrap();
+    let tables: i64 = b.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'u'", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 1);
 }

@@ -240,8 +240,10 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
 
 /// `DESCRIBE t` / `DESC t`.
 pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
-    let table = rest.first().and_then(|t| text(t)).unwrap_or_default();
-    columns(s, None, &table, false)
+    match (rest.first().and_then(|t| text(t)), rest.get(1), rest.get(2).and_then(|t| text(t))) {
+        (Some(db), Some(Token::Period), Some(table)) => columns(s, Some(db), &table, false),
+        (table, _, _) => columns(s, None, &table.unwrap_or_default(), false),
+    }
 }
 
 fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {

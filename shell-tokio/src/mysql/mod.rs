@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod create_table;
+pub mod crossdb;
 pub mod functions;
 pub mod infoschema;
 pub mod intervals;
@@ -16,3 +17,4 @@ pub mod proto;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod stmt_cache;

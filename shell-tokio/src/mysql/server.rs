@@ -11,6 +11,8 @@ use marmot_core::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
+use super::stmt_cache::StatementCache;
+
 use super::auth::PasswordHash;
 use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
 use super::proto::{self, cap, ColType, Column};
@@ -31,6 +33,12 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Largest packet accepted.
     pub max_packet: usize,
+    /// Also listen on this Unix socket (empty = no).
+    pub unix_socket: String,
+    /// File mode of the Unix socket.
+    pub unix_socket_perm: u32,
+    /// Query texts kept parsed (`transpiler_cache_size`).
+    pub statement_cache: usize,
 }
 
 struct Shared {
@@ -38,6 +46,7 @@ struct Shared {
     engine: Engine,
     next_id: AtomicU32,
     active: AtomicUsize,
+    cache: Arc<StatementCache>,
 }
 
 impl Shared {
@@ -55,7 +64,27 @@ impl Shared {
 pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "MySQL server listening");
-    let shared = Arc::new(Shared { cfg, engine, next_id: AtomicU32::new(1), active: AtomicUsize::new(0) });
+    let cache = Arc::new(StatementCache::new(cfg.statement_cache));
+    let shared = Arc::new(Shared { cfg, engine, next_id: AtomicU32::new(1), active: AtomicUsize::new(0), cache });
+    if !shared.cfg.unix_socket.is_empty() {
+        let path = std::path::PathBuf::from(&shared.cfg.unix_socket);
+        // A socket file left by a previous run would make bind fail.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())) {
+            std::fs::remove_file(&path)?;
+        }
+        let unix = tokio::net::UnixListener::bind(&path)?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(shared.cfg.unix_socket_perm))?;
+        tracing::info!(path = %path.display(), "MySQL server listening on Unix socket");
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                match unix.accept().await {
+                    Ok((sock, _)) => spawn_connection(shared.clone(), sock, "unix socket".to_string()),
+                    Err(e) => tracing::warn!(error = %e, "accept on Unix socket failed"),
+                }
+            }
+        });
+    }
     loop {
         let (sock, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -65,23 +94,29 @@ pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
             }
         };
         let _ = sock.set_nodelay(true);
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-            let n = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
-            let result = if n > shared.cfg.max_connections {
-                let mut io = PacketIo::new(sock, 1 << 20);
-                io.send(&proto::err(1040, "08004", "Too many connections")).await.map(|_| ())
-            } else {
-                handle(sock, &shared, id).await
-            };
-            shared.active.fetch_sub(1, Ordering::SeqCst);
-            match result {
-                Ok(()) => tracing::debug!(conn = id, %peer, "connection closed"),
-                Err(e) => tracing::debug!(conn = id, %peer, error = %e, "connection ended"),
-            }
-        });
+        spawn_connection(shared.clone(), sock, peer.to_string());
     }
+}
+
+fn spawn_connection<S>(shared: Arc<Shared>, sock: S, peer: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let n = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+        let result = if n > shared.cfg.max_connections {
+            let mut io = PacketIo::new(sock, 1 << 20);
+            io.send(&proto::err(1040, "08004", "Too many connections")).await.map(|_| ())
+        } else {
+            handle(sock, &shared, id).await
+        };
+        shared.active.fetch_sub(1, Ordering::SeqCst);
+        match result {
+            Ok(()) => tracing::debug!(conn = id, %peer, "connection closed"),
+            Err(e) => tracing::debug!(conn = id, %peer, error = %e, "connection ended"),
+        }
+    });
 }
 
 fn scramble() -> [u8; 20] {
@@ -165,7 +200,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         .await?;
         return Ok(());
     }
-    let mut session = Session::new(shared.engine.clone(), user, id);
+    let mut session = Session::new(shared.engine.clone(), shared.cache.clone(), user, id);
     session.found_rows_flag = caps & cap::FOUND_ROWS != 0;
     if let Err(e) = session.use_db(&db) {
         io.send(&proto::err(e.code, e.state, &e.msg)).await?;
@@ -281,7 +316,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         }
         let id = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0);
         let found = self.session.found_rows_flag;
-        self.session = Session::new(self.shared.engine.clone(), user, id);
+        self.session = Session::new(self.shared.engine.clone(), self.shared.cache.clone(), user, id);
         self.session.found_rows_flag = found;
         self.stmts.clear();
         match self.session.use_db(&db) {

@@ -21,11 +21,12 @@ use sqlparser::tokenizer::Token;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
 use super::sql::{self, kw, significant, text};
+use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
 use crate::store::apply::apply_images;
 use crate::store::capture::CaptureConn;
 use crate::store::codec::from_ref;
-use crate::store::StoreError;
+use crate::store::{Location, StoreError};
 
 /// The server version clients see.
 pub const SERVER_VERSION: &str = "8.0.35-marmot";
@@ -152,6 +153,9 @@ fn store_err(e: rusqlite::Error) -> StoreError {
 /// One client session.
 pub struct Session {
     engine: Engine,
+    /// Other databases the running statement names (attached to its connection).
+    attach: Vec<String>,
+    cache: Arc<StatementCache>,
     /// Facts shared with SQL functions.
     pub info: Arc<Mutex<SessionInfo>>,
     /// In an explicit transaction.
@@ -170,10 +174,12 @@ pub struct Session {
 
 impl Session {
     /// A new session for `user`.
-    pub fn new(engine: Engine, user: String, conn_id: u32) -> Self {
+    pub fn new(engine: Engine, cache: Arc<StatementCache>, user: String, conn_id: u32) -> Self {
         let info = SessionInfo { user, conn_id, autocommit: true, ..Default::default() };
         Session {
             engine,
+            attach: Vec::new(),
+            cache,
             info: Arc::new(Mutex::new(info)),
             in_txn: false,
             pending: Vec::new(),
@@ -239,6 +245,7 @@ impl Session {
             let conn = crate::store::open_connection(&self.engine.location, self.engine.sync, db)
                 .map_err(|e| sqlite_error(&e))?;
             register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            conn.busy_timeout(self.engine.lock_wait).map_err(|e| sqlite_error(&store_err(e)))?;
             let ids = self.engine.ids.clone();
             conn.create_scalar_function("marmot_next_id", 0, FunctionFlags::SQLITE_UTF8, move |_| {
                 Ok(ids.next(wall_ms()))
@@ -247,7 +254,20 @@ impl Session {
             let cc = CaptureConn::new(conn, None).map_err(|e| sqlite_error(&e))?.generated_ids();
             self.conns.insert(db.to_string(), cc);
         }
-        Ok(self.conns.get_mut(db).expect("inserted"))
+        let cc = self.conns.get_mut(db).expect("inserted");
+        if let (false, Location::Dir(dir)) = (self.attach.is_empty(), &self.engine.location) {
+            for other in &self.attach {
+                let conn = cc.conn();
+                let attached =
+                    conn.query_row("SELECT 1 FROM pragma_database_list WHERE name = ?1", [other], |_| Ok(())).is_ok();
+                if !attached {
+                    let path = dir.join(format!("{other}.db"));
+                    conn.execute("ATTACH DATABASE ?1 AS ?2", rusqlite::params![path.to_string_lossy(), other])
+                        .map_err(|e| sqlite_error(&store_err(e)))?;
+                }
+            }
+        }
+        Ok(cc)
     }
 
     fn need_db(&self) -> Result<String, MyError> {
@@ -256,23 +276,22 @@ impl Session {
 
     /// Execute a COM_QUERY text (possibly several statements).
     pub async fn query(&mut self, text: &str) -> Vec<Outcome> {
-        let tokens = match sql::tokenize(text) {
+        let stmts = match self.cache.statements(text) {
             Ok(t) => t,
             Err(e) => return vec![Outcome::Error(MyError::new(1064, "42000", e.to_string()))],
         };
-        let stmts = sql::split(tokens);
         if stmts.is_empty() {
             return vec![Outcome::Done { affected: 0, last_insert_id: 0 }];
         }
         let mut out = Vec::new();
-        for s in stmts {
+        for s in stmts.iter() {
             self.warnings.clear();
-            let o = self.statement(&s).await.unwrap_or_else(Outcome::Error);
+            let o = self.statement(s).await.unwrap_or_else(Outcome::Error);
             if let Outcome::Error(e) = &o {
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let pending: Vec<String> =
                         self.pending.iter().map(|p| format!("{}:{:?}:{:?}", p.table, p.op, p.key.0)).collect();
-                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(&s), ?pending, in_txn = self.in_txn, "statement failed");
+                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(s), ?pending, in_txn = self.in_txn, "statement failed");
                 }
             }
             let failed = matches!(o, Outcome::Error(_));
@@ -285,6 +304,33 @@ impl Session {
     }
 
     async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let k0 = toks.iter().find_map(kw).unwrap_or_default();
+        if toks.iter().any(|t| matches!(t, Token::Period)) && !matches!(k0.as_str(), "SHOW" | "USE" | "SET") {
+            let quals = super::crossdb::qualifiers(toks, &self.engine.databases());
+            let current = self.db();
+            if quals.iter().any(|q| Some(q) != current.as_ref()) {
+                // Writes run in the database they write; reads in the current one.
+                let writes = matches!(
+                    k0.as_str(),
+                    "INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "RENAME"
+                );
+                let target = match (&current, writes) {
+                    (Some(c), false) => c.clone(),
+                    _ => quals[0].clone(),
+                };
+                let stripped = super::crossdb::strip(toks, &target);
+                self.attach = quals.into_iter().filter(|q| *q != target).collect();
+                let saved = self.info().db.replace(target);
+                let out = self.local_statement(&stripped).await;
+                self.info().db = saved;
+                self.attach.clear();
+                return out;
+            }
+        }
+        self.local_statement(toks).await
+    }
+
+    async fn local_statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let sig = significant(toks);
         let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
         let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
@@ -302,7 +348,15 @@ impl Session {
                 self.use_db(&db)?;
                 Ok(done(0))
             }
-            "SET" => self.set(&sig),
+            "SET" => {
+                let was_autocommit = self.autocommit();
+                let out = self.set(&sig)?;
+                if !was_autocommit && self.autocommit() && self.in_txn {
+                    // MySQL: switching autocommit on commits the open transaction.
+                    self.commit().await?;
+                }
+                Ok(out)
+            }
             "BEGIN" | "START" => {
                 if self.in_txn {
                     self.commit().await?;
