@@ -7,7 +7,7 @@ use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use marmot_core::io::Reply;
-use marmot_core::{Consistency, CoreConfig, Input, Node, NodeId, RowChange};
+use marmot_core::{Consistency, CoreConfig, Envelope, Input, Node, NodeId, RowChange};
 use tokio::sync::oneshot;
 
 use crate::driver::{Driver, Output};
@@ -21,7 +21,19 @@ pub fn wall_ms() -> u64 {
 enum Request {
     Write { rows: Vec<RowChange>, consistency: Option<Consistency>, reply: oneshot::Sender<Reply> },
     EnsureDatabase { name: String, reply: oneshot::Sender<Result<bool, String>> },
+    Peer(Envelope),
     Stop,
+}
+
+/// How a node reaches its cluster.
+#[derive(Clone, Default)]
+pub struct Network {
+    /// The address this node advertises to its peers.
+    pub addr: String,
+    /// Peers known at start (the seeds that answered), by id and address.
+    pub peers: Vec<(NodeId, String)>,
+    /// Sends envelopes to peers (none: a node alone).
+    pub transport: Option<std::sync::Arc<crate::transport::Transport>>,
 }
 
 /// A handle to the node's engine thread; cheap to clone.
@@ -53,7 +65,7 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// Open the store, recover, and start the engine thread.
+    /// Open the store, recover, and start the engine thread of a node alone.
     pub fn start(
         location: Location,
         sync: Synchronous,
@@ -62,10 +74,24 @@ impl Engine {
         seed: u64,
         id_mode: crate::ids::IdMode,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
+        Self::start_with(location, sync, configured_id, cfg, seed, id_mode, Network::default())
+    }
+
+    /// Like [`Engine::start`], as a member of a cluster reached through `net`.
+    pub fn start_with(
+        location: Location,
+        sync: Synchronous,
+        configured_id: NodeId,
+        cfg: CoreConfig,
+        seed: u64,
+        id_mode: crate::ids::IdMode,
+        net: Network,
+    ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let mut store = Store::open(location.clone(), sync, None)?;
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
-        let node = Node::new(cfg, node_id, format!("node-{node_id}"), Vec::new(), seed, recovered);
+        let addr = if net.addr.is_empty() { format!("node-{node_id}") } else { net.addr.clone() };
+        let node = Node::new(cfg, node_id, addr, net.peers.clone(), seed, recovered);
         let (tx, rx) = channel::<Request>();
         let handle = std::thread::Builder::new()
             .name("marmot-engine".into())
@@ -83,9 +109,12 @@ impl Engine {
                                 }
                             }
                             Output::Observe(o) => tracing::debug!(?o, "observation"),
-                            // A single node has no one to talk to; the cluster transport
-                            // plugs in here.
-                            Output::Send(_) => {}
+                            Output::Send(env) => {
+                                let addr = driver.node().membership().get(env.to).map(|m| m.digest.addr.clone());
+                                if let (Some(t), Some(addr)) = (&net.transport, addr) {
+                                    t.send(&addr, &env);
+                                }
+                            }
                         }
                     }
                     let wait = driver.next_timer().map_or(1000, |at| at.saturating_sub(wall_ms()));
@@ -101,6 +130,7 @@ impl Engine {
                             let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
                             let _ = reply.send(r);
                         }
+                        Ok(Request::Peer(env)) => outs = driver.handle(&mut store, wall_ms(), Input::Peer(env)),
                         Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                         Err(RecvTimeoutError::Timeout) => outs = driver.fire_due(&mut store, wall_ms()),
                     }
@@ -130,6 +160,11 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::EnsureDatabase { name: name.to_string(), reply }).map_err(|_| EngineError::Stopped)?;
         rx.await.map_err(|_| EngineError::Stopped)?.map_err(|e| EngineError::Store(StoreError::Io(e)))
+    }
+
+    /// Hand a message from a peer to the engine.
+    pub fn deliver(&self, env: Envelope) {
+        let _ = self.tx.send(Request::Peer(env));
     }
 
     /// Ask the engine thread to finish (after everything queued before).

@@ -11,3 +11,4 @@ pub mod engine;
 pub mod ids;
 pub mod mysql;
 pub mod store;
+pub mod transport;

@@ -7,14 +7,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use marmot_core::CoreConfig;
 use marmot_shell_tokio::config::Config;
-use marmot_shell_tokio::engine::Engine;
+use marmot_shell_tokio::engine::{Engine, Network};
 use marmot_shell_tokio::ids::IdMode;
 use marmot_shell_tokio::mysql::auth::PasswordHash;
 use marmot_shell_tokio::mysql::server::{self, ServerConfig};
 use marmot_shell_tokio::store::{Location, Synchronous};
+use marmot_shell_tokio::transport::{self, Transport};
 
 const HELP: &str = "marmot — leaderless distributed SQLite replication, spoken to over the MySQL protocol
 
@@ -74,15 +76,72 @@ fn generated_id() -> u64 {
 async fn run(config: Config) -> Result<(), String> {
     let seed = generated_id();
     let id_mode = if config.mysql.auto_id_mode == "extended" { IdMode::Extended } else { IdMode::Compact };
-    let (engine, engine_thread) = Engine::start(
+    let cluster = &config.cluster;
+    let bind = format!("{}:{}", cluster.grpc_bind_address, cluster.grpc_port);
+    // Peers reach this node at its bind address (a wildcard bind advertises loopback).
+    let host = if cluster.grpc_bind_address == "0.0.0.0" { "127.0.0.1" } else { cluster.grpc_bind_address.as_str() };
+    let advertised = format!("{host}:{}", cluster.grpc_port);
+    let connect_timeout = std::time::Duration::from_millis(config.coordinator.prepare_timeout_ms.max(1000));
+    let mut peers = Vec::new();
+    for seed_addr in cluster.seed_nodes.iter().filter(|s| **s != advertised) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match transport::hello(seed_addr, 0, &advertised, connect_timeout).await {
+                Ok(peer) => {
+                    tracing::info!(seed = %seed_addr, node_id = peer.0, "reached seed node");
+                    peers.push(peer);
+                    break;
+                }
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::info!(error = %e, "waiting for seed node");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "seed node unreachable; starting with the members this node knows");
+                    break;
+                }
+            }
+        }
+    }
+    let net = Network {
+        addr: advertised.clone(),
+        peers,
+        transport: Some(Arc::new(Transport::new(tokio::runtime::Handle::current(), connect_timeout))),
+    };
+    let (engine, engine_thread) = Engine::start_with(
         Location::Dir(config.data_dir.clone()),
         Synchronous::Normal,
         config.node_id,
         core_config(&config)?,
         seed,
         id_mode,
+        net,
     )
     .map_err(|e| e.to_string())?;
+    let grpc_listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("gRPC port {bind}: {e}"))?;
+    tracing::info!(address = %bind, advertised = %advertised, "gRPC server listening");
+    let service = transport::Service {
+        deliver: {
+            let engine = engine.clone();
+            Box::new(move |env| engine.deliver(env))
+        },
+        node_id: engine.node_id,
+        addr: advertised,
+    };
+    tokio::spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
+        let server = marmot_proto::pb::marmot_server::MarmotServer::new(service)
+            .max_decoding_message_size(transport::MAX_MESSAGE)
+            .max_encoding_message_size(transport::MAX_MESSAGE);
+        if let Err(e) = tonic::transport::Server::builder()
+            .tcp_nodelay(true)
+            .add_service(server)
+            .serve_with_incoming(incoming)
+            .await
+        {
+            tracing::error!(error = %e, "gRPC server failed");
+        }
+    });
     let engine = engine.with_lock_wait(std::time::Duration::from_secs(config.transaction.lock_wait_timeout_seconds));
     tracing::info!(node_id = engine.node_id, data_dir = %config.data_dir.display(), "marmot node started");
     if config.cluster.cluster_secret.is_empty() {

@@ -35,7 +35,11 @@ pub fn start_node_with(dir: &Path, top: &str, extra: &str) -> (Marmot, u16) {
     let port = free_port();
     std::fs::write(
         dir.join("config.toml"),
-        format!("{top}\n[mysql]\nbind_address = \"127.0.0.1\"\nport = {port}\n{extra}"),
+        format!(
+            "{top}\n[mysql]\nbind_address = \"127.0.0.1\"\nport = {port}\n{extra}\n\
+             [cluster]\ngrpc_bind_address = \"127.0.0.1\"\ngrpc_port = {}\n",
+            free_port()
+        ),
     )
     .expect("config");
     let m = Marmot::start(dir, &[]);
@@ -176,5 +180,42 @@ impl Drop for Marmot {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// A node of a cluster on loopback: its process, MySQL port and gRPC port.
+pub struct ClusterNode {
+    /// The running process (None while stopped).
+    pub process: Option<Marmot>,
+    /// MySQL port.
+    pub mysql: u16,
+    /// gRPC / admin port.
+    pub grpc: u16,
+    /// Its directory (config, data, log).
+    pub dir: PathBuf,
+}
+
+impl ClusterNode {
+    /// Write the config of node `n` (1-based) joining through `seed` (none for the seed).
+    pub fn configure(dir: &Path, n: u64, seed: Option<u16>, extra: &str) -> ClusterNode {
+        let (mysql, grpc) = (free_port(), free_port());
+        let seeds = seed.map(|p| format!("\"127.0.0.1:{p}\"")).unwrap_or_default();
+        std::fs::write(
+            dir.join("config.toml"),
+            format!(
+                "node_id = {n}\ndata_dir = \"data\"\n[cluster]\ngrpc_bind_address = \"127.0.0.1\"\ngrpc_port = {grpc}\n\
+                 seed_nodes = [{seeds}]\ngossip_interval_ms = 200\nsuspect_timeout_ms = 1500\ndead_timeout_ms = 3000\n\
+                 [mysql]\nbind_address = \"127.0.0.1\"\nport = {mysql}\n{extra}"
+            ),
+        )
+        .expect("config");
+        ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf() }
+    }
+
+    /// Start (or restart) the process and wait for its MySQL listener.
+    pub fn start(&mut self) {
+        let m = Marmot::start(&self.dir, &[]);
+        m.wait_for_log("MySQL server listening", Duration::from_secs(60));
+        self.process = Some(m);
     }
 }
