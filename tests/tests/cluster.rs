@@ -34,22 +34,24 @@ fn rows_written_on_any_node_reach_every_node() {
         n.start();
         nodes.push(n);
     }
-    // Schema on every node (DDL replication arrives with its own issue).
-    for n in &nodes {
-        query(n.mysql, None, "CREATE DATABASE shop; USE shop; CREATE TABLE items (id INT PRIMARY KEY, name TEXT)");
-    }
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(30);
     // A joining node refuses writes until it has caught up; the seed answers once it
     // sees a quorum of its members.
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (ok, _, err) = mariadb(nodes[0].mysql, "root", None, Some("shop"), "INSERT INTO items VALUES (1, 'apple')");
+        let (ok, _, err) = mariadb(nodes[0].mysql, "root", None, None, "CREATE DATABASE shop");
         if ok {
             break;
         }
         assert!(Instant::now() < deadline, "the cluster never accepted a write: {err}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Schema changes made on one node reach the others.
+    query(nodes[0].mysql, Some("shop"), "CREATE TABLE items (id INT PRIMARY KEY, name TEXT)");
+    for n in &nodes[1..] {
+        eventually(n.mysql, None, "SHOW DATABASES LIKE 'shop'", "Database (shop)\nshop\n");
+        eventually(n.mysql, Some("shop"), "SELECT count(*) FROM items", "count(*)\n0\n");
+    }
+    query(nodes[0].mysql, Some("shop"), "INSERT INTO items VALUES (1, 'apple')");
     for n in &nodes {
         eventually(n.mysql, Some("shop"), "SELECT id, name FROM items", "id\tname\n1\tapple\n");
     }

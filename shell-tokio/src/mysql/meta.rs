@@ -57,9 +57,11 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
             let pat = like_pattern(sig);
             let mut names = vec!["information_schema".to_string()];
             names.extend(s.databases());
-            let r =
+            let r: Vec<_> =
                 names.into_iter().filter(|n| pat.as_deref().is_none_or(|p| like(p, n))).map(|n| vec![t(n)]).collect();
-            Ok(rows(&["Database"], r))
+            // MySQL names the column after the pattern: `Database (shop%)`.
+            let header = pat.as_ref().map_or("Database".to_string(), |p| format!("Database ({p})"));
+            Ok(rows(&[header.as_str()], r))
         }
         "TABLES" => {
             let db = match from_db(sig) {

@@ -26,6 +26,7 @@ use crate::engine::{wall_ms, Engine};
 use crate::store::apply::apply_images;
 use crate::store::capture::CaptureConn;
 use crate::store::codec::from_ref;
+use crate::store::ddl::{ddl_change, literal};
 use crate::store::{Location, StoreError};
 
 /// The server version clients see.
@@ -413,7 +414,7 @@ impl Session {
                 // mariadb-dump brackets its INSERTs with these; SQLite indexes are always on.
                 Ok(done(0))
             }
-            "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1),
+            "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1).await,
             "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
                 self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
                 Ok(done(0))
@@ -666,7 +667,13 @@ impl Session {
                     Err(MyError::new(1007, "HY000", format!("Can't create database '{name}'; database exists")))
                 };
             }
-            self.engine.ensure_database(&name).await.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?;
+            crate::store::valid_name(&name)
+                .map_err(|_| MyError::new(1102, "42000", format!("Incorrect database name '{name}'")))?;
+            if self.in_txn {
+                self.commit().await?;
+            }
+            // Created on every node by the replicated (empty) schema change.
+            self.replicate(vec![ddl_change(&name, String::new(), 0)]).await?;
             Ok(done(1))
         } else {
             if !self.engine.databases().contains(&name) {
@@ -680,11 +687,25 @@ impl Session {
         }
     }
 
-    fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {
+    /// Table, index, view and trigger DDL: checked here by running it in a savepoint that
+    /// is rolled back, then replicated and run by every node as it applies the transaction.
+    async fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
+        if self.in_txn {
+            // MySQL: DDL commits the open transaction first.
+            self.commit().await?;
+        }
+        let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1)?;
+        self.replicate(vec![ddl_change(&db, batch, schema_version)]).await?;
+        Ok(done(0))
+    }
+
+    /// The SQLite statements of a DDL statement (with its column metadata), after a dry
+    /// run on this session's connection; and the schema version it was checked against.
+    fn checked_ddl(&mut self, db: &str, toks: &[Token], k0: &str, k1: &str) -> Result<(String, u64), MyError> {
         let stmts = sql::translate(toks);
         let declared = sql::declared_columns(toks);
-        let cc = self.conn(&db)?;
+        let cc = self.conn(db)?;
         let conn = cc.conn();
         let exists = |name: &str| -> bool {
             conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).is_ok()
@@ -700,7 +721,8 @@ impl Session {
         } else {
             Vec::new()
         };
-        for s in &stmts {
+        conn.execute_batch("SAVEPOINT marmot_ddl_check").map_err(|e| sqlite_error(&store_err(e)))?;
+        let checked = stmts.iter().try_for_each(|s| {
             conn.execute_batch(s).map_err(|e| {
                 let me = sqlite_error(&store_err(e));
                 if k0 == "CREATE" && k1 == "TABLE" && me.msg.contains("already exists") {
@@ -710,23 +732,27 @@ impl Session {
                 } else {
                     me
                 }
-            })?;
-        }
-        let meta = |sql: &str, args: &[&String]| {
-            conn.execute(sql, rusqlite::params_from_iter(args.iter())).map_err(|e| sqlite_error(&store_err(e)))
-        };
+            })
+        });
+        let _ = conn.execute_batch("ROLLBACK TO marmot_ddl_check; RELEASE marmot_ddl_check");
+        checked?;
+        let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
+        let mut batch: Vec<String> = stmts;
         if created.is_some() {
             for d in &declared {
-                meta(
-                    "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES (?1, ?2, ?3, ?4)",
-                    &[&d.table, &d.column, &d.mysql_type, &d.extra],
-                )?;
+                batch.push(format!(
+                    "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES ({}, {}, {}, {})",
+                    literal(&d.table),
+                    literal(&d.column),
+                    literal(&d.mysql_type),
+                    literal(&d.extra)
+                ));
             }
         }
         for t in &dropped {
-            meta("DELETE FROM __marmot_columns WHERE tbl = ?1", &[t])?;
+            batch.push(format!("DELETE FROM __marmot_columns WHERE tbl = {}", literal(t)));
         }
-        Ok(done(0))
+        Ok((batch.join(";\n"), schema_version as u64))
     }
 
     /// Run a read-only query on the current database (metadata helpers).

@@ -18,7 +18,7 @@ use super::StoreError;
 /// or marker: used to replay a session's uncommitted changes inside a short-lived
 /// SQLite transaction that is then rolled back.
 pub fn apply_images(conn: &Connection, database: &str, changes: &[marmot_core::RowChange]) -> Result<(), StoreError> {
-    for row in changes.iter().filter(|r| r.database == database) {
+    for row in changes.iter().filter(|r| r.database == database && !super::ddl::is_ddl(r)) {
         write_image(conn, row)?;
     }
     Ok(())
@@ -78,6 +78,10 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect(),
     };
     for row in &mine.rows {
+        if super::ddl::is_ddl(row) {
+            super::ddl::apply_ddl(conn, row)?;
+            continue;
+        }
         let existing: Option<(u64, u32, u64)> = conn
             .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
             .query_row(params![row.table, row.key.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

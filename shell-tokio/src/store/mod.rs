@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod capture;
 pub mod codec;
+pub mod ddl;
 pub mod schema;
 pub mod simclock;
 
@@ -79,7 +80,8 @@ pub struct Store {
     dbs: BTreeMap<String, Db>,
 }
 
-fn valid_name(name: &str) -> Result<(), StoreError> {
+/// Whether `name` may name a database (refused names get [`StoreError::BadName`]).
+pub fn valid_name(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -1,0 +1,92 @@
+//! Schema changes as replicated rows.
+//!
+//! A DDL statement travels through the same 2PC machinery as row writes: one change of
+//! the reserved table [`DDL_TABLE`] carrying the SQLite statements to run. Every node
+//! (the originating one included) runs them when it applies the transaction, in log
+//! order, so catch-up replays schema changes in the right place among the row changes.
+//! All DDL of one database locks the same intent key, so two concurrent schema changes
+//! of one database conflict instead of interleaving. Applying bumps the database's schema
+//! version (`PRAGMA user_version`).
+
+use marmot_core::{ColumnValue, Op, RowChange, Value};
+use rusqlite::Connection;
+
+use super::codec::encode_key;
+use super::StoreError;
+
+/// The reserved table name of schema changes.
+pub const DDL_TABLE: &str = "__marmot_ddl";
+
+/// The change that runs `sql` (SQLite statements, `;`-separated; may be empty, which
+/// just creates the database) on `database` everywhere.
+pub fn ddl_change(database: &str, sql: String, schema_version: u64) -> RowChange {
+    RowChange {
+        database: database.to_string(),
+        table: DDL_TABLE.to_string(),
+        op: Op::Insert,
+        key: encode_key(&[Value::Text("schema".into())]),
+        before: None,
+        after: Some(vec![ColumnValue { column: "sql".into(), value: Value::Text(sql) }]),
+        schema_version,
+    }
+}
+
+/// Whether `row` is a schema change.
+pub fn is_ddl(row: &RowChange) -> bool {
+    row.table == DDL_TABLE
+}
+
+/// Run a replicated schema change inside the caller's transaction and bump the schema
+/// version. A statement this node cannot run (say, a table created here by hand before
+/// the node joined) is logged and skipped instead of blocking replication for good.
+pub fn apply_ddl(conn: &Connection, row: &RowChange) -> Result<(), StoreError> {
+    let sql = row
+        .after
+        .iter()
+        .flatten()
+        .find(|c| c.column == "sql")
+        .and_then(|c| match &c.value {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .unwrap_or("");
+    if !sql.trim().is_empty() {
+        conn.execute_batch("SAVEPOINT marmot_ddl")?;
+        match conn.execute_batch(sql) {
+            Ok(()) => conn.execute_batch("RELEASE marmot_ddl")?,
+            Err(e) => {
+                tracing::warn!(database = %row.database, error = %e, sql, "replicated schema change failed here; skipped");
+                conn.execute_batch("ROLLBACK TO marmot_ddl; RELEASE marmot_ddl")?;
+            }
+        }
+    }
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    conn.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
+    Ok(())
+}
+
+/// `text` as an SQL string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_statements_bumps_version_and_skips_what_fails() {
+        let conn = Connection::open_in_memory().unwrap();
+        let create = ddl_change("d", "CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE INDEX ti ON t (id)".into(), 0);
+        apply_ddl(&conn, &create).unwrap();
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('t','ti')", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2);
+        // Running it again fails (table exists): skipped whole, version still bumped.
+        apply_ddl(&conn, &create).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 2);
+        assert!(is_ddl(&create));
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}
