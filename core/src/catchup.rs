@@ -31,6 +31,21 @@ pub(crate) struct CatchUp {
     join_targets: BTreeMap<Pos, u64>,
     heard: BTreeSet<NodeId>,
     gaps: BTreeSet<Pos>,
+    /// Since when our position in a peer's log has been behind its head.
+    behind_since: BTreeMap<Pos, Millis>,
+}
+
+/// How far this node is behind one peer's log of one database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lag {
+    /// The peer.
+    pub peer: NodeId,
+    /// The database.
+    pub database: String,
+    /// Transactions of the peer's log not yet applied here.
+    pub transactions: u64,
+    /// How long this node has been behind that log (0 when level).
+    pub behind_ms: Millis,
 }
 
 impl CatchUp {
@@ -65,6 +80,16 @@ impl CatchUp {
         self.join_targets.iter().all(|((p, db), target)| self.position(*p, db) >= *target)
     }
 
+    /// Record whether we are behind `key`'s head at `now`.
+    fn note_lag(&mut self, key: &Pos, now: Millis) {
+        let head = self.peer_heads.get(key).copied().unwrap_or(0);
+        if self.position(key.0, &key.1) < head {
+            self.behind_since.entry(key.clone()).or_insert(now);
+        } else {
+            self.behind_since.remove(key);
+        }
+    }
+
     /// Where a pull should start, if one is due for (peer, db).
     fn due(&self, peer: NodeId, db: &str) -> Option<u64> {
         let key = (peer, db.to_string());
@@ -75,6 +100,20 @@ impl CatchUp {
 }
 
 impl Node {
+    /// How far behind each peer's log of each database this node is, at `now`.
+    pub fn replication_lag(&self, now: Millis) -> Vec<Lag> {
+        let c = &self.catchup;
+        c.peer_heads
+            .iter()
+            .map(|((peer, db), head)| Lag {
+                peer: *peer,
+                database: db.clone(),
+                transactions: head.saturating_sub(c.position(*peer, db)),
+                behind_ms: c.behind_since.get(&(*peer, db.clone())).map_or(0, |t| now.saturating_sub(*t)),
+            })
+            .collect()
+    }
+
     /// Position consumed in `peer`'s log of `db`.
     pub fn progress_of(&self, peer: NodeId, db: &str) -> u64 {
         self.catchup.position(peer, db)
@@ -88,8 +127,9 @@ impl Node {
             if joining && first {
                 self.catchup.join_targets.insert(key.clone(), head);
             }
-            let cur = self.catchup.peer_heads.entry(key).or_insert(0);
+            let cur = self.catchup.peer_heads.entry(key.clone()).or_insert(0);
             *cur = (*cur).max(head);
+            self.catchup.note_lag(&key, self.now);
             self.pull_if_due(from, &db);
         }
         self.maybe_caught_up();
@@ -129,6 +169,7 @@ impl Node {
         }
         let ph = self.catchup.peer_heads.entry(key.clone()).or_insert(0);
         *ph = (*ph).max(head);
+        self.catchup.note_lag(&key, self.now);
         let Some(first) = entries.first() else {
             self.catchup.pulls.remove(&key);
             self.maybe_caught_up();
@@ -152,6 +193,7 @@ impl Node {
         let key = (peer, db.clone());
         let pos = self.catchup.progress.entry(key.clone()).or_insert(0);
         *pos = (*pos).max(last_seq);
+        self.catchup.note_lag(&key, self.now);
         self.catchup.pulls.remove(&key);
         for id in txn_ids {
             // Committed somewhere: a prepared copy here can commit too.

@@ -6,9 +6,16 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use marmot_core::io::Reply;
-use marmot_core::{Consistency, CoreConfig, Envelope, Input, Node, NodeId, RowChange};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+use marmot_core::catchup::Lag;
+use marmot_core::io::{AdminCmd, Reply};
+use marmot_core::{Consistency, CoreConfig, Envelope, Input, Node, NodeId, Observation, RowChange, WriteError};
 use tokio::sync::oneshot;
+
+use crate::metrics::Metrics;
 
 use crate::driver::{Driver, Output};
 use crate::store::{Location, Store, StoreError, Synchronous};
@@ -21,8 +28,62 @@ pub fn wall_ms() -> u64 {
 enum Request {
     Write { rows: Vec<RowChange>, consistency: Option<Consistency>, reply: oneshot::Sender<Reply> },
     EnsureDatabase { name: String, reply: oneshot::Sender<Result<bool, String>> },
+    Admin { cmd: AdminCmd, reply: oneshot::Sender<Reply> },
+    Status { reply: oneshot::Sender<ClusterStatus> },
     Peer(Envelope),
     Stop,
+}
+
+/// One member as the admin API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberView {
+    /// Node id.
+    pub node_id: NodeId,
+    /// Advertised address.
+    pub address: String,
+    /// `ALIVE`, `SUSPECT`, `DEAD`, `JOINING` or `REMOVED`.
+    pub status: &'static str,
+    /// Its incarnation.
+    pub incarnation: u64,
+}
+
+/// The local view of the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterStatus {
+    /// This node.
+    pub local_node_id: NodeId,
+    /// Every member known, sorted by id.
+    pub members: Vec<MemberView>,
+    /// Members that are not REMOVED.
+    pub total_membership: usize,
+    /// Members that are ALIVE.
+    pub alive_count: usize,
+    /// Acknowledgements a QUORUM write needs.
+    pub quorum_size: usize,
+    /// How far behind each peer's log this node is.
+    pub lag: Vec<Lag>,
+}
+
+impl ClusterStatus {
+    fn of(node: &Node, now: u64) -> Self {
+        let m = node.membership();
+        ClusterStatus {
+            local_node_id: node.id(),
+            members: m
+                .members()
+                .map(|x| MemberView {
+                    node_id: x.digest.id,
+                    address: x.digest.addr.clone(),
+                    status: x.state().as_str(),
+                    incarnation: x.digest.incarnation,
+                })
+                .collect(),
+            total_membership: m.total_membership(),
+            alive_count: m.alive_count(),
+            quorum_size: m.quorum(),
+            lag: node.replication_lag(now),
+        }
+    }
 }
 
 /// How a node reaches its cluster.
@@ -34,6 +95,50 @@ pub struct Network {
     pub peers: Vec<(NodeId, String)>,
     /// Sends envelopes to peers (none: a node alone).
     pub transport: Option<std::sync::Arc<crate::transport::Transport>>,
+    /// Counters shared with the transport (none: the engine makes its own).
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// Count a client's answer.
+fn count_reply(m: &Metrics, r: &Reply, started: Instant) {
+    match r {
+        Reply::Committed { .. } => {
+            m.committed.fetch_add(1, Relaxed);
+            m.commit_latency.observe(started.elapsed());
+        }
+        Reply::Failed(WriteError::Conflict) => {
+            m.conflicted.fetch_add(1, Relaxed);
+        }
+        Reply::Failed(_) => {
+            m.aborted.fetch_add(1, Relaxed);
+        }
+        Reply::AdminOk | Reply::AdminErr(_) => {}
+    }
+}
+
+/// Log what the core reports and time prepare rounds.
+fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o: Observation) {
+    match o {
+        Observation::ClockIssued(id) => {
+            if deciding.len() > 100_000 {
+                deciding.clear(); // transactions that never decided; keep the map bounded
+            }
+            deciding.insert(id, Instant::now());
+        }
+        Observation::TxnDecided { txn_id, .. } => {
+            if let Some(t) = deciding.remove(&txn_id) {
+                m.prepare_latency.observe(t.elapsed());
+            }
+        }
+        Observation::MemberChanged { id, from, to } => {
+            tracing::info!(node_id = id, from = from.as_str(), to = to.as_str(), "member state changed")
+        }
+        Observation::RefusedRemoved { from } => {
+            tracing::warn!(node_id = from, "refused traffic from a REMOVED node")
+        }
+        Observation::LogGap { .. } | Observation::StorageError(_) => tracing::warn!(?o, "replication problem"),
+        Observation::CaughtUp => tracing::info!("caught up with the cluster"),
+    }
 }
 
 /// A handle to the node's engine thread; cheap to clone.
@@ -51,6 +156,8 @@ pub struct Engine {
     /// How long a session statement waits for SQLite's write lock before failing with
     /// 1205 (`lock_wait_timeout_seconds`).
     pub lock_wait: Duration,
+    /// The node's counters.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Errors talking to the engine.
@@ -93,22 +200,27 @@ impl Engine {
         let addr = if net.addr.is_empty() { format!("node-{node_id}") } else { net.addr.clone() };
         let node = Node::new(cfg, node_id, addr, net.peers.clone(), seed, recovered);
         let (tx, rx) = channel::<Request>();
+        let metrics = net.metrics.clone().unwrap_or_default();
+        let m = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("marmot-engine".into())
             .spawn(move || {
                 let mut driver = Driver::new(node, false);
-                let mut waiting: BTreeMap<u64, oneshot::Sender<Reply>> = BTreeMap::new();
+                let mut waiting: BTreeMap<u64, (oneshot::Sender<Reply>, Instant)> = BTreeMap::new();
+                // Transactions this node coordinates, by when their clock reading was taken.
+                let mut deciding: BTreeMap<marmot_core::TxnId, Instant> = BTreeMap::new();
                 let mut next_req = 1u64;
                 let mut outs = driver.handle(&mut store, wall_ms(), Input::Start);
                 loop {
                     for o in outs.drain(..) {
                         match o {
                             Output::Reply(req, r) => {
-                                if let Some(tx) = waiting.remove(&req) {
+                                if let Some((tx, started)) = waiting.remove(&req) {
+                                    count_reply(&m, &r, started);
                                     let _ = tx.send(r);
                                 }
                             }
-                            Output::Observe(o) => tracing::debug!(?o, "observation"),
+                            Output::Observe(o) => observe(&m, &mut deciding, o),
                             Output::Send(env) => {
                                 let addr = driver.node().membership().get(env.to).map(|m| m.digest.addr.clone());
                                 if let (Some(t), Some(addr)) = (&net.transport, addr) {
@@ -122,8 +234,17 @@ impl Engine {
                         Ok(Request::Write { rows, consistency, reply }) => {
                             let req = next_req;
                             next_req += 1;
-                            waiting.insert(req, reply);
+                            waiting.insert(req, (reply, Instant::now()));
                             outs = driver.handle(&mut store, wall_ms(), Input::Write { req, rows, consistency });
+                        }
+                        Ok(Request::Admin { cmd, reply }) => {
+                            let req = next_req;
+                            next_req += 1;
+                            waiting.insert(req, (reply, Instant::now()));
+                            outs = driver.handle(&mut store, wall_ms(), Input::Admin { req, cmd });
+                        }
+                        Ok(Request::Status { reply }) => {
+                            let _ = reply.send(ClusterStatus::of(driver.node(), wall_ms()));
                         }
                         Ok(Request::EnsureDatabase { name, reply }) => {
                             let existed = store.databases().contains(&name);
@@ -139,7 +260,7 @@ impl Engine {
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
         let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
-        Ok((Engine { tx, node_id, location, sync, ids, lock_wait: Duration::from_secs(50) }, handle))
+        Ok((Engine { tx, node_id, location, sync, ids, lock_wait: Duration::from_secs(50), metrics }, handle))
     }
 
     /// Use `wait` as the lock wait timeout of sessions.
@@ -160,6 +281,24 @@ impl Engine {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Request::EnsureDatabase { name: name.to_string(), reply }).map_err(|_| EngineError::Stopped)?;
         rx.await.map_err(|_| EngineError::Stopped)?.map_err(|e| EngineError::Store(StoreError::Io(e)))
+    }
+
+    /// The local view of the cluster.
+    pub async fn status(&self) -> Result<ClusterStatus, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Status { reply }).map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Run an operator membership command; `Err` carries the core's reason.
+    pub async fn admin(&self, cmd: AdminCmd) -> Result<Result<(), String>, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Admin { cmd, reply }).map_err(|_| EngineError::Stopped)?;
+        Ok(match rx.await.map_err(|_| EngineError::Stopped)? {
+            Reply::AdminOk => Ok(()),
+            Reply::AdminErr(e) => Err(e),
+            other => Err(format!("unexpected engine reply {other:?}")),
+        })
     }
 
     /// Hand a message from a peer to the engine.

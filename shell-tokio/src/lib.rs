@@ -5,10 +5,13 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod driver;
 pub mod engine;
 pub mod ids;
+pub mod metrics;
 pub mod mysql;
 pub mod store;
 pub mod transport;

@@ -10,13 +10,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use marmot_core::CoreConfig;
+use marmot_shell_tokio::admin::{self, AdminState};
+use marmot_shell_tokio::auth::Secret;
 use marmot_shell_tokio::config::Config;
 use marmot_shell_tokio::engine::{Engine, Network};
 use marmot_shell_tokio::ids::IdMode;
+use marmot_shell_tokio::metrics::Metrics;
 use marmot_shell_tokio::mysql::auth::PasswordHash;
 use marmot_shell_tokio::mysql::server::{self, ServerConfig};
 use marmot_shell_tokio::store::{Location, Synchronous};
-use marmot_shell_tokio::transport::{self, Transport};
+use marmot_shell_tokio::transport::{self, Checker, Signer, Transport};
 
 const HELP: &str = "marmot — leaderless distributed SQLite replication, spoken to over the MySQL protocol
 
@@ -82,14 +85,21 @@ async fn run(config: Config) -> Result<(), String> {
     let host = if cluster.grpc_bind_address == "0.0.0.0" { "127.0.0.1" } else { cluster.grpc_bind_address.as_str() };
     let advertised = format!("{host}:{}", cluster.grpc_port);
     let connect_timeout = std::time::Duration::from_millis(config.coordinator.prepare_timeout_ms.max(1000));
+    let secret = Secret::new(&cluster.cluster_secret);
+    let signer = Signer::new(secret.clone(), config.node_id);
+    let metrics = Arc::new(Metrics::default());
     let mut peers = Vec::new();
     for seed_addr in cluster.seed_nodes.iter().filter(|s| **s != advertised) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            match transport::hello(seed_addr, 0, &advertised, connect_timeout).await {
+            match transport::hello(seed_addr, signer.clone(), &advertised, connect_timeout).await {
                 Ok(peer) => {
                     tracing::info!(seed = %seed_addr, node_id = peer.0, "reached seed node");
                     peers.push(peer);
+                    break;
+                }
+                Err(e) if e.contains("invalid cluster secret") => {
+                    tracing::error!(seed = %seed_addr, error = %e, "the seed node refused this node's cluster secret");
                     break;
                 }
                 Err(e) if std::time::Instant::now() < deadline => {
@@ -106,7 +116,13 @@ async fn run(config: Config) -> Result<(), String> {
     let net = Network {
         addr: advertised.clone(),
         peers,
-        transport: Some(Arc::new(Transport::new(tokio::runtime::Handle::current(), connect_timeout))),
+        transport: Some(Arc::new(Transport::new(
+            tokio::runtime::Handle::current(),
+            connect_timeout,
+            signer,
+            metrics.clone(),
+        ))),
+        metrics: Some(metrics.clone()),
     };
     let (engine, engine_thread) = Engine::start_with(
         Location::Dir(config.data_dir.clone()),
@@ -127,15 +143,21 @@ async fn run(config: Config) -> Result<(), String> {
         },
         node_id: engine.node_id,
         addr: advertised,
+        metrics: metrics.clone(),
     };
+    // One port: gRPC (HTTP/2) for peers, the admin API and /metrics (HTTP/1.1 or 2).
+    let grpc = marmot_proto::pb::marmot_server::MarmotServer::new(service)
+        .max_decoding_message_size(transport::MAX_MESSAGE)
+        .max_encoding_message_size(transport::MAX_MESSAGE);
+    let grpc = tonic::service::interceptor::InterceptedService::new(grpc, Checker { secret: secret.clone(), metrics });
+    let admin_state = AdminState { engine: engine.clone(), secret, metrics_enabled: config.prometheus.enabled };
+    let routes = tonic::service::Routes::new(grpc).into_axum_router().merge(admin::router(Arc::new(admin_state)));
     tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
-        let server = marmot_proto::pb::marmot_server::MarmotServer::new(service)
-            .max_decoding_message_size(transport::MAX_MESSAGE)
-            .max_encoding_message_size(transport::MAX_MESSAGE);
         if let Err(e) = tonic::transport::Server::builder()
             .tcp_nodelay(true)
-            .add_service(server)
+            .accept_http1(true)
+            .add_routes(tonic::service::Routes::from(routes))
             .serve_with_incoming(incoming)
             .await
         {

@@ -4,18 +4,83 @@
 //! the engine thread hands it envelopes without ever waiting (a full queue drops the
 //! message, as a lossy network would: the protocol resends what matters), so a slow or
 //! dead peer never holds up the others. Incoming: the service decodes each envelope
-//! and passes it to the engine thread.
+//! and passes it to the engine thread. Every call carries a token proving the cluster
+//! secret ([`crate::auth`]); the server refuses calls without a valid one.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use marmot_core::{Envelope, NodeId};
 use marmot_proto::convert;
 use marmot_proto::pb;
 use marmot_proto::pb::marmot_client::MarmotClient;
+use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::auth::{self, Secret};
+use crate::engine::wall_ms;
+use crate::metrics::Metrics;
+
+/// Adds this node's token to every outgoing call.
+#[derive(Clone)]
+pub struct Signer {
+    secret: Secret,
+    node: NodeId,
+}
+
+impl Signer {
+    /// Sign calls made by `node` with `secret` (nothing is added when it is off).
+    pub fn new(secret: Secret, node: NodeId) -> Self {
+        Signer { secret, node }
+    }
+}
+
+impl tonic::service::Interceptor for Signer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = self.secret.token(self.node, wall_ms()) {
+            let value = token.parse().map_err(|_| tonic::Status::internal("unencodable auth token"))?;
+            req.metadata_mut().insert(auth::HEADER, value);
+        }
+        Ok(req)
+    }
+}
+
+/// Refuses incoming calls without a valid token (and counts and logs them).
+#[derive(Clone)]
+pub struct Checker {
+    /// The cluster secret.
+    pub secret: Secret,
+    /// Where refusals are counted.
+    pub metrics: Arc<Metrics>,
+}
+
+impl tonic::service::Interceptor for Checker {
+    fn call(&mut self, req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        let token = req.metadata().get(auth::HEADER).and_then(|v| v.to_str().ok());
+        match self.secret.verify(token, wall_ms()) {
+            Ok(()) => Ok(req),
+            Err(e) => {
+                self.metrics.auth_refused.fetch_add(1, Relaxed);
+                let peer = req.remote_addr().map(|a| a.to_string()).unwrap_or_default();
+                tracing::warn!(peer = %peer, error = %e, "refused a node-to-node call");
+                Err(tonic::Status::unauthenticated(e.to_string()))
+            }
+        }
+    }
+}
+
+type Client = MarmotClient<InterceptedService<Channel, Signer>>;
+
+fn client(channel: Channel, signer: Signer) -> Client {
+    MarmotClient::with_interceptor(channel, signer)
+        .max_encoding_message_size(MAX_MESSAGE)
+        .max_decoding_message_size(MAX_MESSAGE)
+}
 
 /// Messages queued per peer before new ones are dropped.
 const QUEUE: usize = 4096;
@@ -29,12 +94,19 @@ pub struct Transport {
     runtime: tokio::runtime::Handle,
     links: Mutex<BTreeMap<String, mpsc::Sender<pb::Envelope>>>,
     connect_timeout: Duration,
+    signer: Signer,
+    metrics: Arc<Metrics>,
 }
 
 impl Transport {
-    /// A transport spawning its peer tasks on `runtime`.
-    pub fn new(runtime: tokio::runtime::Handle, connect_timeout: Duration) -> Self {
-        Transport { runtime, links: Mutex::new(BTreeMap::new()), connect_timeout }
+    /// A transport spawning its peer tasks on `runtime`, signing calls with `signer`.
+    pub fn new(
+        runtime: tokio::runtime::Handle,
+        connect_timeout: Duration,
+        signer: Signer,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Transport { runtime, links: Mutex::new(BTreeMap::new()), connect_timeout, signer, metrics }
     }
 
     /// Queue `env` for the peer at `addr`; never blocks.
@@ -42,16 +114,18 @@ impl Transport {
         let mut links = self.links.lock().expect("links");
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            self.runtime.spawn(peer_link(addr.to_string(), rx, self.connect_timeout));
+            self.runtime.spawn(peer_link(addr.to_string(), rx, self.connect_timeout, self.signer.clone()));
             tx
         });
-        if link.try_send(convert::envelope(env)).is_err() {
+        let pb = convert::envelope(env);
+        self.metrics.bytes_out.fetch_add(pb.encoded_len() as u64, Relaxed);
+        if link.try_send(pb).is_err() {
             tracing::debug!(peer = addr, kind = env.msg.kind(), "peer queue full: message dropped");
         }
     }
 }
 
-async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_timeout: Duration) {
+async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_timeout: Duration, signer: Signer) {
     let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{addr}")) {
         Ok(e) => e.connect_timeout(connect_timeout).tcp_nodelay(true),
         Err(e) => {
@@ -61,9 +135,7 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
     };
     loop {
         let Some(first) = rx.recv().await else { return };
-        let channel = endpoint.connect_lazy();
-        let mut client =
-            MarmotClient::new(channel).max_encoding_message_size(MAX_MESSAGE).max_decoding_message_size(MAX_MESSAGE);
+        let mut client = client(endpoint.connect_lazy(), signer.clone());
         let (stx, srx) = mpsc::channel::<pb::Batch>(64);
         let _ = stx.send(pb::Batch { envelopes: vec![first] }).await;
         let call = client.deliver(ReceiverStream::new(srx));
@@ -83,10 +155,17 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
         };
         tokio::select! {
             r = call => {
-                if let Err(e) = r {
-                    tracing::debug!(peer = %addr, error = %e, "peer stream ended");
+                match r {
+                    Err(e) if e.code() == tonic::Code::Unauthenticated => {
+                        tracing::warn!(peer = %addr, error = %e.message(), "peer refused this node's credentials");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                    Err(e) => {
+                        tracing::debug!(peer = %addr, error = %e, "peer stream ended");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             _ = forward => return,
         }
@@ -94,13 +173,14 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
 }
 
 /// Ask the node at `addr` who it is (joining through a seed address).
-pub async fn hello(addr: &str, me: NodeId, my_addr: &str, timeout: Duration) -> Result<(NodeId, String), String> {
+pub async fn hello(addr: &str, signer: Signer, my_addr: &str, timeout: Duration) -> Result<(NodeId, String), String> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| format!("invalid seed address {addr}: {e}"))?
         .connect_timeout(timeout)
         .timeout(timeout);
     let channel = endpoint.connect().await.map_err(|e| format!("seed {addr}: {e}"))?;
-    let reply = MarmotClient::new(channel)
+    let me = signer.node;
+    let reply = client(channel, signer)
         .hello(pb::HelloRequest { node_id: me, addr: my_addr.to_string() })
         .await
         .map_err(|e| format!("seed {addr}: {}", e.message()))?
@@ -116,6 +196,8 @@ pub struct Service {
     pub node_id: NodeId,
     /// This node's advertised address.
     pub addr: String,
+    /// Where received bytes are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 #[tonic::async_trait]
@@ -127,6 +209,7 @@ impl pb::marmot_server::Marmot for Service {
         let mut stream = request.into_inner();
         while let Some(batch) = stream.message().await? {
             for e in batch.envelopes {
+                self.metrics.bytes_in.fetch_add(e.encoded_len() as u64, Relaxed);
                 match convert::from_envelope(e) {
                     Ok(env) => (self.deliver)(env),
                     Err(e) => tracing::warn!(error = %e, "dropped a message this node cannot read"),

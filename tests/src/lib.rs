@@ -118,10 +118,17 @@ pub struct Marmot {
 impl Marmot {
     /// Start `marmot` with `args` in `dir` (which must exist); output goes to a log file.
     pub fn start(dir: &Path, args: &[&str]) -> Marmot {
+        Self::start_env(dir, args, &[])
+    }
+
+    /// Like [`Marmot::start`] with extra environment variables. The log is appended to,
+    /// so a restarted node keeps one log.
+    pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Marmot {
         let log = dir.join(format!("marmot-{}.log", std::process::id()));
-        let out = std::fs::File::create(&log).expect("log file");
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
         let child = Command::new(marmot_binary())
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -193,6 +200,8 @@ pub struct ClusterNode {
     pub grpc: u16,
     /// Its directory (config, data, log).
     pub dir: PathBuf,
+    /// `MARMOT_CLUSTER_SECRET` given to the process (empty: none).
+    pub secret: String,
 }
 
 impl ClusterNode {
@@ -209,13 +218,140 @@ impl ClusterNode {
             ),
         )
         .expect("config");
-        ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf() }
+        ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf(), secret: String::new() }
+    }
+
+    /// Run with `MARMOT_CLUSTER_SECRET` set to `secret`.
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.secret = secret.to_string();
+        self
     }
 
     /// Start (or restart) the process and wait for its MySQL listener.
     pub fn start(&mut self) {
-        let m = Marmot::start(&self.dir, &[]);
-        m.wait_for_log("MySQL server listening", Duration::from_secs(60));
+        let env: Vec<(&str, &str)> =
+            if self.secret.is_empty() { Vec::new() } else { vec![("MARMOT_CLUSTER_SECRET", self.secret.as_str())] };
+        let m = Marmot::start_env(&self.dir, &[], &env);
+        let before = m.log().matches("MySQL server listening").count();
+        let start = Instant::now();
+        while m.log().matches("MySQL server listening").count() <= before && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "node did not start; log:\n{}", m.log());
         self.process = Some(m);
     }
+
+    /// Kill the process with SIGKILL (no chance to flush or say goodbye).
+    pub fn kill9(&mut self) {
+        if let Some(mut m) = self.process.take() {
+            if let Some(c) = m.child.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            m.child = None;
+        }
+    }
+
+    /// Everything the node logged (across restarts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join(format!("marmot-{}.log", std::process::id()))).unwrap_or_default()
+    }
+
+    /// An HTTP/1.1 request to the node port; returns (status, body).
+    pub fn http(&self, method: &str, path: &str, secret: Option<&str>) -> (u16, String) {
+        http(self.grpc, method, path, secret)
+    }
+}
+
+/// A plain HTTP/1.1 request to 127.0.0.1:`port` with an optional `X-Marmot-Secret`;
+/// returns (status, body).
+pub fn http(port: u16, method: &str, path: &str, secret: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the node port");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let auth = secret.map(|x| format!("X-Marmot-Secret: {x}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.into() };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A cluster of `n` nodes on loopback (node 1 is the seed of the others), all with
+/// `MARMOT_CLUSTER_SECRET` = `secret` (empty: none) and `extra` config appended.
+pub struct Cluster {
+    /// The nodes, node 1 first.
+    pub nodes: Vec<ClusterNode>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Cluster {
+    /// Start the nodes and wait until node 1 accepts a write (`CREATE DATABASE IF NOT
+    /// EXISTS marmot_ready`).
+    pub fn start(n: usize, secret: &str, extra: &str) -> Cluster {
+        let dirs: Vec<_> = (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+        let mut nodes: Vec<ClusterNode> = Vec::new();
+        for (i, d) in dirs.iter().enumerate() {
+            let seed = nodes.first().map(|s| s.grpc);
+            let mut node = ClusterNode::configure(d.path(), i as u64 + 1, seed, extra).with_secret(secret);
+            node.start();
+            nodes.push(node);
+        }
+        let c = Cluster { nodes, _dirs: dirs };
+        c.wait_writable(0);
+        c
+    }
+
+    /// Wait (up to 30 s) until node `i` commits a write.
+    pub fn wait_writable(&self, i: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (ok, _, err) =
+                mariadb(self.nodes[i].mysql, "root", None, None, "CREATE DATABASE IF NOT EXISTS marmot_ready");
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node {} never accepted a write: {err}", i + 1);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Retry `sql` with the mariadb CLI on `port` until its output is `want` (or panic after
+/// `within`); returns how long it took.
+pub fn eventually(port: u16, db: Option<&str>, sql: &str, want: &str, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (ok, out, err) = mariadb(port, "root", None, db, sql);
+        if ok && out == want {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < within, "{sql} on port {port}: got {out:?} {err}, want {want:?} within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Run `sql` with the mariadb CLI and return its output, panicking on error.
+pub fn query(port: u16, db: Option<&str>, sql: &str) -> String {
+    let (ok, out, err) = mariadb(port, "root", None, db, sql);
+    assert!(ok, "{sql} on port {port}: {err}");
+    out
 }

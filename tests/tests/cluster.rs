@@ -1,78 +1,55 @@
-//! Three marmot processes on loopback form a cluster over gRPC.
+//! Marmot processes on loopback form a cluster over gRPC: the seed's "Testing
+//! Replication" flow with the mariadb CLI, on two and on three nodes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use marmot_e2e::{mariadb, ClusterNode};
+use marmot_e2e::{eventually, query, Cluster};
 
-fn query(port: u16, db: Option<&str>, sql: &str) -> String {
-    let (ok, out, err) = mariadb(port, "root", None, db, sql);
-    assert!(ok, "{sql}: {err}");
-    out
-}
+/// Changes become visible on every other node within this bound.
+const BOUND: Duration = Duration::from_secs(10);
 
-/// Retry `sql` on `port` until its output is `want` (writes may race a node's join).
-fn eventually(port: u16, db: Option<&str>, sql: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (ok, out, err) = mariadb(port, "root", None, db, sql);
-        if ok && out == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{sql} on port {port}: got {out:?} {err}, want {want:?}");
-        std::thread::sleep(Duration::from_millis(100));
+fn replication_flow(n: usize) {
+    let c = Cluster::start(n, "", "");
+    let nodes = &c.nodes;
+    // Schema made on node 1 reaches the others.
+    query(nodes[0].mysql, None, "CREATE DATABASE shop");
+    query(nodes[0].mysql, Some("shop"), "CREATE TABLE items (id INT PRIMARY KEY, name TEXT)");
+    for node in &nodes[1..] {
+        eventually(node.mysql, None, "SHOW DATABASES LIKE 'shop'", "Database (shop)\nshop\n", BOUND);
+        eventually(node.mysql, Some("shop"), "SELECT count(*) FROM items", "count(*)\n0\n", BOUND);
+    }
+    // Insert on 1, update on 2, delete on 1.
+    query(nodes[0].mysql, Some("shop"), "INSERT INTO items VALUES (1, 'apple')");
+    for node in nodes {
+        eventually(node.mysql, Some("shop"), "SELECT id, name FROM items", "id\tname\n1\tapple\n", BOUND);
+    }
+    let out = query(nodes[1].mysql, Some("shop"), "UPDATE items SET name = 'pear' WHERE id = 1; SELECT ROW_COUNT()");
+    assert_eq!(out, "ROW_COUNT()\n1\n");
+    for node in nodes {
+        eventually(node.mysql, Some("shop"), "SELECT name FROM items WHERE id = 1", "name\npear\n", BOUND);
+    }
+    query(nodes[n - 1].mysql, Some("shop"), "INSERT INTO items VALUES (2, 'fig')");
+    query(nodes[0].mysql, Some("shop"), "DELETE FROM items WHERE id = 1");
+    for node in nodes {
+        eventually(node.mysql, Some("shop"), "SELECT group_concat(name) AS names FROM items", "names\nfig\n", BOUND);
+    }
+    // Schema changes keep flowing: a column added on the last node is usable on node 1.
+    query(nodes[n - 1].mysql, Some("shop"), "ALTER TABLE items ADD COLUMN price INT DEFAULT 0");
+    eventually(nodes[0].mysql, Some("shop"), "SELECT count(*) FROM items WHERE price = 0", "count(*)\n1\n", BOUND);
+    // Each node's copy is a plain SQLite file with the same rows.
+    for node in nodes {
+        let db = rusqlite::Connection::open(node.dir.join("data/shop.db")).unwrap();
+        let names: String = db.query_row("SELECT group_concat(name) FROM items", [], |r| r.get(0)).unwrap();
+        assert_eq!(names, "fig");
     }
 }
 
 #[test]
-fn rows_written_on_any_node_reach_every_node() {
-    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut seed = ClusterNode::configure(dirs[0].path(), 1, None, "");
-    seed.start();
-    let mut nodes = vec![seed];
-    for (i, d) in dirs.iter().enumerate().skip(1) {
-        let mut n = ClusterNode::configure(d.path(), i as u64 + 1, Some(nodes[0].grpc), "");
-        n.start();
-        nodes.push(n);
-    }
-    // A joining node refuses writes until it has caught up; the seed answers once it
-    // sees a quorum of its members.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (ok, _, err) = mariadb(nodes[0].mysql, "root", None, None, "CREATE DATABASE shop");
-        if ok {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the cluster never accepted a write: {err}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // Schema changes made on one node reach the others.
-    query(nodes[0].mysql, Some("shop"), "CREATE TABLE items (id INT PRIMARY KEY, name TEXT)");
-    for n in &nodes[1..] {
-        eventually(n.mysql, None, "SHOW DATABASES LIKE 'shop'", "Database (shop)\nshop\n");
-        eventually(n.mysql, Some("shop"), "SELECT count(*) FROM items", "count(*)\n0\n");
-    }
-    query(nodes[0].mysql, Some("shop"), "INSERT INTO items VALUES (1, 'apple')");
-    for n in &nodes {
-        eventually(n.mysql, Some("shop"), "SELECT id, name FROM items", "id\tname\n1\tapple\n");
-    }
-    eventually(
-        nodes[1].mysql,
-        Some("shop"),
-        "UPDATE items SET name = 'pear' WHERE id = 1; SELECT ROW_COUNT()",
-        "ROW_COUNT()\n1\n",
-    );
-    for n in &nodes {
-        eventually(n.mysql, Some("shop"), "SELECT name FROM items WHERE id = 1", "name\npear\n");
-    }
-    query(nodes[2].mysql, Some("shop"), "INSERT INTO items VALUES (2, 'fig')");
-    query(nodes[0].mysql, Some("shop"), "DELETE FROM items WHERE id = 1");
-    for n in &nodes {
-        eventually(n.mysql, Some("shop"), "SELECT group_concat(name) AS names FROM items", "names\nfig\n");
-    }
-    // Each node's copy is a plain SQLite file with the same rows.
-    for n in &nodes {
-        let c = rusqlite::Connection::open(n.dir.join("data/shop.db")).unwrap();
-        let names: String = c.query_row("SELECT group_concat(name) FROM items", [], |r| r.get(0)).unwrap();
-        assert_eq!(names, "fig");
-    }
+fn seed_replication_flow_on_two_nodes() {
+    replication_flow(2);
+}
+
+#[test]
+fn seed_replication_flow_on_three_nodes() {
+    replication_flow(3);
 }

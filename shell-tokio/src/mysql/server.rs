@@ -105,6 +105,9 @@ where
     tokio::spawn(async move {
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let n = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
+        let metrics = shared.engine.metrics.clone();
+        metrics.mysql_connections_total.fetch_add(1, Ordering::Relaxed);
+        metrics.mysql_connections.fetch_add(1, Ordering::Relaxed);
         let result = if n > shared.cfg.max_connections {
             let mut io = PacketIo::new(sock, 1 << 20);
             io.send(&proto::err(1040, "08004", "Too many connections")).await.map(|_| ())
@@ -112,6 +115,7 @@ where
             handle(sock, &shared, id).await
         };
         shared.active.fetch_sub(1, Ordering::SeqCst);
+        metrics.mysql_connections.fetch_sub(1, Ordering::Relaxed);
         match result {
             Ok(()) => tracing::debug!(conn = id, %peer, "connection closed"),
             Err(e) => tracing::debug!(conn = id, %peer, error = %e, "connection ended"),

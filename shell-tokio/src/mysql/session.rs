@@ -306,6 +306,7 @@ impl Session {
 
     async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let k0 = toks.iter().find_map(kw).unwrap_or_default();
+        self.engine.metrics.statement(&k0);
         if toks.iter().any(|t| matches!(t, Token::Period)) && !matches!(k0.as_str(), "SHOW" | "USE" | "SET") {
             let quals = super::crossdb::qualifiers(toks, &self.engine.databases());
             let current = self.db();
@@ -584,7 +585,8 @@ impl Session {
         if changes.is_empty() {
             return Ok(());
         }
-        match self.engine.write(changes, None).await {
+        let consistency = self.write_consistency()?;
+        match self.engine.write(changes, consistency).await {
             Ok(Reply::Committed { .. }) => Ok(()),
             Ok(Reply::Failed(e)) => {
                 let (code, state) = e.mysql_code();
@@ -592,6 +594,20 @@ impl Session {
             }
             Ok(other) => Err(MyError::new(1105, "HY000", format!("unexpected engine reply {other:?}"))),
             Err(e) => Err(MyError::new(1105, "HY000", e.to_string())),
+        }
+    }
+
+    /// `SET marmot_write_consistency = 'ONE' | 'QUORUM' | 'ALL'` overrides
+    /// `[replication] default_write_consistency` for this session.
+    fn write_consistency(&self) -> Result<Option<marmot_core::Consistency>, MyError> {
+        match self.info().sys_vars.get("marmot_write_consistency") {
+            None => Ok(None),
+            Some(Value::Text(t)) => t.parse().map(Some).map_err(|e: String| MyError::new(1231, "42000", e)),
+            Some(other) => Err(MyError::new(
+                1231,
+                "42000",
+                format!("Variable 'marmot_write_consistency' can't be set to the value of {other:?}"),
+            )),
         }
     }
 
@@ -628,6 +644,11 @@ impl Session {
                 if lname == "autocommit" {
                     let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
                     self.info().autocommit = on;
+                }
+                if lname == "marmot_write_consistency" {
+                    if let Value::Text(t) = &value {
+                        t.parse::<marmot_core::Consistency>().map_err(|e| MyError::new(1231, "42000", e))?;
+                    }
                 }
                 self.info().sys_vars.insert(lname, value);
             } else {

@@ -1,0 +1,183 @@
+//! Prometheus metrics of one node, rendered in the text exposition format.
+//!
+//! Counters and histograms are atomics updated where things happen (the engine thread,
+//! the transport, MySQL sessions); gauges that describe the cluster (members by state,
+//! replication lag) are read from the engine at scrape time.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::engine::ClusterStatus;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Record one observation.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (b, n) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += n.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cumulative}");
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// Statement kinds counted separately; anything else is `other`.
+pub const STATEMENT_KINDS: [&str; 12] =
+    ["select", "insert", "update", "delete", "replace", "ddl", "begin", "commit", "rollback", "set", "show", "other"];
+
+/// The node's counters.
+#[derive(Default)]
+pub struct Metrics {
+    /// Transactions this node coordinated that committed.
+    pub committed: AtomicU64,
+    /// Transactions that failed for lack of acknowledgements, storage errors and the like.
+    pub aborted: AtomicU64,
+    /// Transactions refused because another one held a row (MySQL 1213).
+    pub conflicted: AtomicU64,
+    /// From a transaction's clock reading to its decision (the prepare round).
+    pub prepare_latency: Histogram,
+    /// From a client's commit request to the answer (prepare and commit).
+    pub commit_latency: Histogram,
+    /// Bytes of messages sent to peers.
+    pub bytes_out: AtomicU64,
+    /// Bytes of messages received from peers.
+    pub bytes_in: AtomicU64,
+    /// Peer calls refused for a wrong or missing cluster secret.
+    pub auth_refused: AtomicU64,
+    /// Open MySQL connections.
+    pub mysql_connections: AtomicU64,
+    /// MySQL connections accepted since start.
+    pub mysql_connections_total: AtomicU64,
+    statements: [AtomicU64; STATEMENT_KINDS.len()],
+}
+
+impl Metrics {
+    /// Count one statement whose first keyword is `keyword`.
+    pub fn statement(&self, keyword: &str) {
+        let kind = match keyword.to_ascii_uppercase().as_str() {
+            "SELECT" | "WITH" => "select",
+            "INSERT" => "insert",
+            "UPDATE" => "update",
+            "DELETE" => "delete",
+            "REPLACE" => "replace",
+            "CREATE" | "DROP" | "ALTER" | "RENAME" | "TRUNCATE" => "ddl",
+            "BEGIN" | "START" => "begin",
+            "COMMIT" => "commit",
+            "ROLLBACK" => "rollback",
+            "SET" => "set",
+            "SHOW" => "show",
+            _ => "other",
+        };
+        let i = STATEMENT_KINDS.iter().position(|k| *k == kind).unwrap_or(STATEMENT_KINDS.len() - 1);
+        self.statements[i].fetch_add(1, Relaxed);
+    }
+
+    /// The text exposition of everything, with the cluster gauges from `status`.
+    pub fn render(&self, status: &ClusterStatus) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, samples: &[(&str, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (labels, v) in samples {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        counter(
+            &mut out,
+            "marmot_transactions_total",
+            "Transactions coordinated by this node, by outcome.",
+            &[
+                ("{result=\"committed\"}", self.committed.load(Relaxed)),
+                ("{result=\"aborted\"}", self.aborted.load(Relaxed)),
+                ("{result=\"conflicted\"}", self.conflicted.load(Relaxed)),
+            ],
+        );
+        self.prepare_latency.render(
+            &mut out,
+            "marmot_prepare_latency_seconds",
+            "Time from a transaction's start to its commit decision (prepare round).",
+        );
+        self.commit_latency.render(
+            &mut out,
+            "marmot_commit_latency_seconds",
+            "Time from a client's commit to its answer (prepare and commit).",
+        );
+        counter(&mut out, "marmot_bytes_sent_total", "Bytes sent to peers.", &[("", self.bytes_out.load(Relaxed))]);
+        counter(
+            &mut out,
+            "marmot_bytes_received_total",
+            "Bytes received from peers.",
+            &[("", self.bytes_in.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "marmot_auth_refused_total",
+            "Peer calls refused for an invalid cluster secret.",
+            &[("", self.auth_refused.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "marmot_mysql_connections_total",
+            "MySQL connections accepted.",
+            &[("", self.mysql_connections_total.load(Relaxed))],
+        );
+        let kinds: Vec<(String, u64)> = STATEMENT_KINDS
+            .iter()
+            .zip(&self.statements)
+            .map(|(k, n)| (format!("{{kind=\"{k}\"}}"), n.load(Relaxed)))
+            .collect();
+        let kinds: Vec<(&str, u64)> = kinds.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        counter(&mut out, "marmot_statements_total", "MySQL statements by kind.", &kinds);
+        let _ = writeln!(
+            out,
+            "# HELP marmot_mysql_connections Open MySQL connections.\n# TYPE marmot_mysql_connections gauge"
+        );
+        let _ = writeln!(out, "marmot_mysql_connections {}", self.mysql_connections.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP marmot_members Cluster members by state, as this node sees them.\n# TYPE marmot_members gauge"
+        );
+        for state in ["JOINING", "ALIVE", "SUSPECT", "DEAD", "REMOVED"] {
+            let n = status.members.iter().filter(|m| m.status == state).count();
+            let _ = writeln!(out, "marmot_members{{state=\"{state}\"}} {n}");
+        }
+        type LagValue = fn(&crate::engine::ClusterStatus, usize) -> f64;
+        let lag_gauges: [(&str, &str, LagValue); 2] = [
+            ("transactions", "Transactions of a peer's log not yet applied here.", |s, i| s.lag[i].transactions as f64),
+            ("seconds", "How long this node has been behind a peer's log.", |s, i| s.lag[i].behind_ms as f64 / 1000.0),
+        ];
+        for (unit, help, value) in lag_gauges {
+            let name = format!("marmot_replication_lag_{unit}");
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (i, l) in status.lag.iter().enumerate() {
+                let v = value(status, i);
+                let _ = writeln!(out, "{name}{{peer=\"{}\",database=\"{}\"}} {v}", l.peer, l.database);
+            }
+        }
+        out
+    }
+}
