@@ -112,6 +112,9 @@ impl Transport {
     /// Queue `env` for the peer at `addr`; never blocks.
     pub fn send(&self, addr: &str, env: &Envelope) {
         let mut links = self.links.lock().expect("links");
+        if links.get(addr).is_some_and(|l| l.is_closed()) {
+            links.remove(addr); // its task ended: start a new one
+        }
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             self.runtime.spawn(peer_link(addr.to_string(), rx, self.connect_timeout, self.signer.clone()));
@@ -139,6 +142,7 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
         let (stx, srx) = mpsc::channel::<pb::Batch>(64);
         let _ = stx.send(pb::Batch { envelopes: vec![first] }).await;
         let call = client.deliver(ReceiverStream::new(srx));
+        // Ends with `true` when the transport is gone, `false` when the stream broke.
         let forward = async {
             while let Some(e) = rx.recv().await {
                 let mut envelopes = vec![e];
@@ -149,9 +153,10 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
                     }
                 }
                 if stx.send(pb::Batch { envelopes }).await.is_err() {
-                    break;
+                    return false;
                 }
             }
+            true
         };
         tokio::select! {
             r = call => {
@@ -167,7 +172,14 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
                     Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                 }
             }
-            _ = forward => return,
+            closed = forward => {
+                if closed {
+                    return;
+                }
+                // The call ended under us (peer gone): reconnect after a pause; what was
+                // in flight is lost, as on a lossy network.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     }
 }

@@ -335,6 +335,20 @@ impl Cluster {
     }
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Keep the evidence of a failed test: data directories and logs.
+            for n in &mut self.nodes {
+                n.kill9();
+            }
+            for d in self._dirs.drain(..) {
+                eprintln!("kept node directory {}", d.keep().display());
+            }
+        }
+    }
+}
+
 /// Retry `sql` with the mariadb CLI on `port` until its output is `want` (or panic after
 /// `within`); returns how long it took.
 pub fn eventually(port: u16, db: Option<&str>, sql: &str, want: &str, within: Duration) -> Duration {

@@ -1,0 +1,202 @@
+//! A cluster under load: writes on every node at once, and a node killed with SIGKILL.
+
+use std::time::Duration;
+
+use marmot_e2e::{eventually, mariadb, python, query, Cluster};
+
+/// PyMySQL writer: argv = port, node tag, seconds, threads. Each thread inserts rows with
+/// unique ids and bumps shared counters (retrying 1213 conflicts like an application
+/// would); prints `ok errors retries max_pause_ms` and every error.
+const WRITER: &str = r#"
+import sys, threading, time, pymysql
+port, tag, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+stats = {"ok": 0, "errors": [], "retries": 0, "pause": 0.0}
+lock = threading.Lock()
+def work(t):
+    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", database="load", autocommit=False)
+    cur = conn.cursor()
+    end = time.time() + seconds
+    last = time.time()
+    i = 0
+    while time.time() < end:
+        i += 1
+        for attempt in range(10):
+            try:
+                cur.execute("INSERT INTO events (id, node, n) VALUES (%s, %s, %s)", (f"{tag}-{t}-{i}", tag, i))
+                cur.execute("UPDATE counters SET hits = hits + 1 WHERE id = %s", (i % 5,))
+                conn.commit()
+                now = time.time()
+                with lock:
+                    stats["ok"] += 1
+                    stats["pause"] = max(stats["pause"], now - last)
+                last = now
+                break
+            except pymysql.err.OperationalError as e:
+                conn.rollback()
+                if e.args[0] == 1213:
+                    with lock:
+                        stats["retries"] += 1
+                    time.sleep(0.005 * (attempt + 1))
+                    continue
+                with lock:
+                    stats["errors"].append(repr(e))
+                break
+            except Exception as e:
+                with lock:
+                    stats["errors"].append(repr(e))
+                try:
+                    conn.rollback()
+                except Exception:
+                    conn = pymysql.connect(host="127.0.0.1", port=port, user="root", database="load", autocommit=False)
+                    cur = conn.cursor()
+                break
+        else:
+            with lock:
+                stats["errors"].append("gave up after 10 conflicts")
+ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(stats["ok"], len(stats["errors"]), stats["retries"], int(stats["pause"] * 1000))
+for e in stats["errors"][:10]:
+    print(e)
+"#;
+
+struct Load {
+    ok: u64,
+    errors: u64,
+    retries: u64,
+    max_pause_ms: u64,
+    output: String,
+}
+
+fn run_writer(port: u16, tag: &str, seconds: f64, threads: u32) -> Load {
+    let script = WRITER.replace(
+        "port, tag, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])",
+        &format!("port, tag, seconds, threads = int(sys.argv[1]), {tag:?}, {seconds}, {threads}"),
+    );
+    let (ok, out, err) = python(port, &script);
+    assert!(ok, "writer on port {port} failed: {err}");
+    let nums: Vec<u64> = out.lines().next().unwrap_or("").split(' ').filter_map(|x| x.parse().ok()).collect();
+    assert_eq!(nums.len(), 4, "writer output: {out}");
+    Load { ok: nums[0], errors: nums[1], retries: nums[2], max_pause_ms: nums[3], output: out }
+}
+
+fn schema(c: &Cluster) {
+    query(
+        c.nodes[0].mysql,
+        None,
+        "CREATE DATABASE load; USE load; \
+         CREATE TABLE events (id VARCHAR(40) PRIMARY KEY, node VARCHAR(8), n INT); \
+         CREATE TABLE counters (id INT PRIMARY KEY, hits INT NOT NULL); \
+         INSERT INTO counters VALUES (0,0),(1,0),(2,0),(3,0),(4,0)",
+    );
+    for n in &c.nodes[1..] {
+        eventually(n.mysql, Some("load"), "SELECT count(*) FROM counters", "count(*)\n5\n", Duration::from_secs(10));
+    }
+}
+
+/// A digest of both tables as the node serves them.
+const DIGEST: &str = "SELECT (SELECT count(*) FROM events) AS events, \
+     (SELECT sum(hits) FROM counters) AS hits, \
+     (SELECT group_concat(id || ':' || hits) FROM (SELECT * FROM counters ORDER BY id)) AS per_counter, \
+     (SELECT sum(length(id) * n) FROM events) AS checksum";
+
+fn digest(port: u16) -> String {
+    query(port, Some("load"), DIGEST)
+}
+
+fn all_identical(c: &Cluster, within: Duration) -> String {
+    // Every node is read afresh each round: any of them may still be applying.
+    let start = std::time::Instant::now();
+    loop {
+        let digests: Vec<String> = c.nodes.iter().map(|n| digest(n.mysql)).collect();
+        if digests.iter().all(|d| *d == digests[0]) {
+            return digests[0].clone();
+        }
+        assert!(start.elapsed() < within, "nodes still differ after {within:?}: {digests:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn concurrent_writes_on_every_node_end_identical() {
+    let c = Cluster::start(3, "s", "");
+    schema(&c);
+    let ports: Vec<u16> = c.nodes.iter().map(|n| n.mysql).collect();
+    let runs: Vec<_> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let p = *p;
+            std::thread::spawn(move || run_writer(p, &format!("n{}", i + 1), 4.0, 3))
+        })
+        .collect();
+    let loads: Vec<Load> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    let committed: u64 = loads.iter().map(|l| l.ok).sum();
+    for l in &loads {
+        assert_eq!(l.errors, 0, "errors: {}", l.output);
+        assert!(l.ok > 10, "too few commits: {}", l.output);
+    }
+    let d = all_identical(&c, Duration::from_secs(20));
+    // Every committed transaction's row is there, once. (Counter bumps made on different
+    // nodes at the same moment resolve last-writer-wins, as in Marmot, so `hits` may be
+    // lower than the number of commits; it is the same everywhere.)
+    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    assert_eq!(events, committed, "committed {committed}, nodes have {d}");
+    eprintln!(
+        "committed {committed} transactions on 3 nodes; retries {:?}",
+        loads.iter().map(|l| l.retries).collect::<Vec<_>>()
+    );
+}
+
+fn incarnation(c: &Cluster, from: usize, of: u64) -> u64 {
+    let (_, body) = c.nodes[from].http("GET", "/admin/cluster/members", Some("s"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["members"].as_array().unwrap().iter().find(|m| m["NodeID"] == of).unwrap()["Incarnation"].as_u64().unwrap()
+}
+
+#[test]
+fn a_killed_node_does_not_stop_quorum_writes_and_catches_up_after_restart() {
+    let mut c = Cluster::start(3, "s", "");
+    schema(&c);
+    let before = incarnation(&c, 0, 3);
+    let (p1, p2) = (c.nodes[0].mysql, c.nodes[1].mysql);
+    let w1 = std::thread::spawn(move || run_writer(p1, "n1", 6.0, 2));
+    let w2 = std::thread::spawn(move || run_writer(p2, "n2", 6.0, 2));
+    std::thread::sleep(Duration::from_secs(2));
+    c.nodes[2].kill9();
+    let (l1, l2) = (w1.join().unwrap(), w2.join().unwrap());
+    for l in [&l1, &l2] {
+        assert_eq!(l.errors, 0, "QUORUM writes failed after the kill: {}", l.output);
+        assert!(l.ok > 10, "too few commits: {}", l.output);
+    }
+    eprintln!(
+        "QUORUM writes with one of three nodes killed: {} + {} commits, longest pause between commits {} ms / {} ms",
+        l1.ok, l2.ok, l1.max_pause_ms, l2.max_pause_ms
+    );
+    // ALL cannot be met with a node down: a clear error, nothing written.
+    let (ok, _, err) = mariadb(
+        p1,
+        "root",
+        None,
+        Some("load"),
+        "SET marmot_write_consistency = 'ALL'; INSERT INTO events VALUES ('all-1', 'n1', 1)",
+    );
+    assert!(!ok, "a write at ALL succeeded with a node down");
+    assert!(err.contains("acknowledgements") && err.contains("ALL"), "unclear error: {err}");
+    assert_eq!(query(p1, Some("load"), "SELECT count(*) FROM events WHERE id = 'all-1'"), "count(*)\n0\n");
+    // Restarted, it rejoins with a higher incarnation and catches up.
+    c.nodes[2].start();
+    let d = all_identical(&c, Duration::from_secs(30));
+    assert!(incarnation(&c, 0, 3) > before, "incarnation did not grow");
+    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    assert!(events >= l1.ok + l2.ok, "{events} rows for {} commits", l1.ok + l2.ok);
+    // And it takes writes again, at ALL too.
+    c.wait_writable(2);
+    query(
+        c.nodes[2].mysql,
+        Some("load"),
+        "SET marmot_write_consistency = 'ALL'; INSERT INTO events VALUES ('all-2', 'n3', 1)",
+    );
+    all_identical(&c, Duration::from_secs(10));
+}
