@@ -118,14 +118,20 @@ pub struct Marmot {
 impl Marmot {
     /// Start `marmot` with `args` in `dir` (which must exist); output goes to a log file.
     pub fn start(dir: &Path, args: &[&str]) -> Marmot {
-        Self::start_env(dir, args, &[])
+        Self::start_env(dir, args, &[], false)
     }
 
-    /// Like [`Marmot::start`] with extra environment variables. The log is appended to,
-    /// so a restarted node keeps one log.
-    pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Marmot {
+    /// Like [`Marmot::start`] with extra environment variables; with `append`, the log
+    /// of an earlier run in `dir` is kept and added to.
+    pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)], append: bool) -> Marmot {
         let log = dir.join(format!("marmot-{}.log", std::process::id()));
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&log)
+            .expect("log file");
         let child = Command::new(marmot_binary())
             .args(args)
             .envs(env.iter().copied())
@@ -231,7 +237,7 @@ impl ClusterNode {
     pub fn start(&mut self) {
         let env: Vec<(&str, &str)> =
             if self.secret.is_empty() { Vec::new() } else { vec![("MARMOT_CLUSTER_SECRET", self.secret.as_str())] };
-        let m = Marmot::start_env(&self.dir, &[], &env);
+        let m = Marmot::start_env(&self.dir, &[], &env, true);
         let before = m.log().matches("MySQL server listening").count();
         let start = Instant::now();
         while m.log().matches("MySQL server listening").count() <= before && start.elapsed() < Duration::from_secs(60) {

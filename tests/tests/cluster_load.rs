@@ -5,10 +5,10 @@ use std::time::Duration;
 use marmot_e2e::{eventually, mariadb, python, query, Cluster};
 
 /// PyMySQL writer: argv = port, node tag, seconds, threads. Each thread inserts rows with
-/// unique ids and bumps shared counters (retrying 1213 conflicts like an application
-/// would); prints `ok errors retries max_pause_ms` and every error.
+/// unique ids and bumps shared counters (retrying 1213 conflicts with jittered
+/// exponential backoff, as an application would); prints `ok errors retries max_pause_ms` and every error.
 const WRITER: &str = r#"
-import sys, threading, time, pymysql
+import random, sys, threading, time, pymysql
 port, tag, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 stats = {"ok": 0, "errors": [], "retries": 0, "pause": 0.0}
 lock = threading.Lock()
@@ -20,7 +20,7 @@ def work(t):
     i = 0
     while time.time() < end:
         i += 1
-        for attempt in range(10):
+        for attempt in range(50):
             try:
                 cur.execute("INSERT INTO events (id, node, n) VALUES (%s, %s, %s)", (f"{tag}-{t}-{i}", tag, i))
                 cur.execute("UPDATE counters SET hits = hits + 1 WHERE id = %s", (i % 5,))
@@ -36,7 +36,7 @@ def work(t):
                 if e.args[0] == 1213:
                     with lock:
                         stats["retries"] += 1
-                    time.sleep(0.005 * (attempt + 1))
+                    time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))
                     continue
                 with lock:
                     stats["errors"].append(repr(e))
@@ -52,7 +52,7 @@ def work(t):
                 break
         else:
             with lock:
-                stats["errors"].append("gave up after 10 conflicts")
+                stats["errors"].append("gave up after 50 conflicts")
 ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
 [t.start() for t in ts]
 [t.join() for t in ts]
