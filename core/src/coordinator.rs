@@ -34,7 +34,13 @@ pub(crate) struct InFlight {
     commit_sent: bool,
     commit_acks: BTreeSet<NodeId>,
     pub(crate) storage_error: Option<String>,
+    /// Extra time each phase may take for a large transaction.
+    slack_ms: u64,
 }
+
+/// Bytes of a transaction per extra millisecond its phases may take (≈ 8 MB/s: a large
+/// transaction is not failed by timeouts sized for small ones).
+const BYTES_PER_SLACK_MS: usize = 8 << 10;
 
 /// How many transactions this node coordinates are in each phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,6 +114,7 @@ impl Node {
         let id = self.clock.now(self.now);
         self.observe(Observation::ClockIssued(id));
         let txn = Txn { id, coordinator: self.me, rows };
+        let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
         self.inflight.insert(
             id,
             InFlight {
@@ -120,12 +127,13 @@ impl Node {
                 commit_sent: false,
                 commit_acks: BTreeSet::new(),
                 storage_error: None,
+                slack_ms,
             },
         );
         for t in targets {
             self.send(t, Message::Prepare { txn: txn.clone() });
         }
-        self.timer(Timer::PrepareTimeout(id), self.cfg.prepare_timeout_ms);
+        self.timer(Timer::PrepareTimeout(id), self.cfg.prepare_timeout_ms + slack_ms);
     }
 
     pub(crate) fn on_vote(&mut self, from: NodeId, id: TxnId, vote: Vote) {
@@ -181,11 +189,12 @@ impl Node {
         if from == self.me && !f.commit_sent {
             f.commit_sent = true;
             let others: Vec<NodeId> = f.targets.iter().copied().filter(|t| *t != self.me).collect();
+            let slack_ms = f.slack_ms;
             self.observe(Observation::TxnDecided { txn_id: id, committed: true });
             for t in others {
                 self.send(t, Message::Commit { txn_id: id });
             }
-            self.timer(Timer::CommitTimeout(id), self.cfg.commit_timeout_ms);
+            self.timer(Timer::CommitTimeout(id), self.cfg.commit_timeout_ms + slack_ms);
         }
         let f = &self.inflight[&id];
         if f.commit_acks.len() >= f.needed && f.commit_acks.contains(&self.me) {

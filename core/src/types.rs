@@ -92,6 +92,17 @@ pub struct Txn {
 }
 
 impl Txn {
+    /// Rough size in bytes of its keys and row images (for scaling timeouts).
+    pub fn approx_bytes(&self) -> usize {
+        let value = |v: &Value| match v {
+            Value::Text(t) => t.len(),
+            Value::Blob(b) => b.len(),
+            _ => 8,
+        };
+        let image = |r: &Option<Row>| r.iter().flatten().map(|c| c.column.len() + value(&c.value)).sum::<usize>();
+        self.rows.iter().map(|r| r.key.0.len() + image(&r.before) + image(&r.after)).sum()
+    }
+
     /// The distinct databases this transaction writes, sorted.
     pub fn databases(&self) -> Vec<String> {
         let mut dbs: Vec<String> = self.rows.iter().map(|r| r.database.clone()).collect();

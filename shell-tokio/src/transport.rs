@@ -86,8 +86,74 @@ fn client(channel: Channel, signer: Signer) -> Client {
 const QUEUE: usize = 4096;
 /// Envelopes per batch on the wire.
 const BATCH: usize = 256;
-/// Largest gRPC message accepted or sent.
-pub const MAX_MESSAGE: usize = 256 << 20;
+/// Bytes per batch (and per piece of a large envelope) on the wire.
+const BATCH_BYTES: usize = 4 << 20;
+/// Largest gRPC message accepted or sent (large envelopes go in pieces well below it).
+pub const MAX_MESSAGE: usize = 16 << 20;
+/// Largest envelope reassembled from pieces.
+const MAX_ENVELOPE: usize = 2 << 30;
+
+/// The stream messages that carry `envelopes`: whole ones batched up to [`BATCH`] /
+/// [`BATCH_BYTES`], larger ones cut into pieces.
+pub fn batches(envelopes: Vec<pb::Envelope>) -> Vec<pb::Batch> {
+    let mut out = Vec::new();
+    let mut current = pb::Batch::default();
+    let mut bytes = 0;
+    for e in envelopes {
+        let len = e.encoded_len();
+        if len > BATCH_BYTES {
+            if !current.envelopes.is_empty() {
+                out.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+            let encoded = e.encode_to_vec();
+            let mut pieces = encoded.chunks(BATCH_BYTES).peekable();
+            while let Some(piece) = pieces.next() {
+                out.push(pb::Batch {
+                    envelopes: Vec::new(),
+                    fragment: piece.to_vec(),
+                    fragment_last: pieces.peek().is_none(),
+                });
+            }
+            continue;
+        }
+        if bytes + len > BATCH_BYTES || current.envelopes.len() >= BATCH {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += len;
+        current.envelopes.push(e);
+    }
+    if !current.envelopes.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Reassembles envelopes sent in pieces on one stream.
+#[derive(Default)]
+pub struct Reassembly {
+    partial: Vec<u8>,
+}
+
+impl Reassembly {
+    /// The envelopes `batch` completes, in stream order.
+    pub fn accept(&mut self, batch: pb::Batch) -> Result<Vec<pb::Envelope>, String> {
+        let mut out = batch.envelopes;
+        if !batch.fragment.is_empty() || batch.fragment_last {
+            if self.partial.len() + batch.fragment.len() > MAX_ENVELOPE {
+                self.partial.clear();
+                return Err(format!("a message in pieces exceeds {MAX_ENVELOPE} bytes"));
+            }
+            self.partial.extend_from_slice(&batch.fragment);
+            if batch.fragment_last {
+                let whole = std::mem::take(&mut self.partial);
+                out.push(pb::Envelope::decode(whole.as_slice()).map_err(|e| format!("a message in pieces: {e}"))?);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// Sends envelopes to peers by address.
 pub struct Transport {
@@ -140,7 +206,9 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
         let Some(first) = rx.recv().await else { return };
         let mut client = client(endpoint.connect_lazy(), signer.clone());
         let (stx, srx) = mpsc::channel::<pb::Batch>(64);
-        let _ = stx.send(pb::Batch { envelopes: vec![first] }).await;
+        for b in batches(vec![first]) {
+            let _ = stx.send(b).await;
+        }
         let call = client.deliver(ReceiverStream::new(srx));
         // Ends with `true` when the transport is gone, `false` when the stream broke.
         let forward = async {
@@ -152,8 +220,10 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
                         Err(_) => break,
                     }
                 }
-                if stx.send(pb::Batch { envelopes }).await.is_err() {
-                    return false;
+                for b in batches(envelopes) {
+                    if stx.send(b).await.is_err() {
+                        return false;
+                    }
                 }
             }
             true
@@ -219,8 +289,13 @@ impl pb::marmot_server::Marmot for Service {
         request: tonic::Request<tonic::Streaming<pb::Batch>>,
     ) -> Result<tonic::Response<pb::Ack>, tonic::Status> {
         let mut stream = request.into_inner();
+        let mut pieces = Reassembly::default();
         while let Some(batch) = stream.message().await? {
-            for e in batch.envelopes {
+            let envelopes = pieces.accept(batch).map_err(|e| {
+                tracing::warn!(error = %e, "refused a peer stream");
+                tonic::Status::invalid_argument(e)
+            })?;
+            for e in envelopes {
                 self.metrics.bytes_in.fetch_add(e.encoded_len() as u64, Relaxed);
                 match convert::from_envelope(e) {
                     Ok(env) => (self.deliver)(env),
@@ -238,5 +313,40 @@ impl pb::marmot_server::Marmot for Service {
         let r = request.into_inner();
         tracing::info!(peer = r.node_id, addr = %r.addr, "hello from a node");
         Ok(tonic::Response::new(pb::HelloReply { node_id: self.node_id, addr: self.addr.clone(), members: Vec::new() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(payload: usize, tag: u64) -> pb::Envelope {
+        let row = pb::RowChange { database: "d".into(), key: vec![7; payload], ..Default::default() };
+        let txn = pb::Txn { coordinator: tag, rows: vec![row], ..Default::default() };
+        pb::Envelope {
+            from: tag,
+            to: 2,
+            msg: Some(pb::envelope::Msg::Prepare(pb::Prepare { txn: Some(txn) })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn large_envelopes_travel_in_pieces_and_come_back_whole_in_order() {
+        let sent =
+            vec![envelope(10, 1), envelope(BATCH_BYTES * 2 + 5, 2), envelope(10, 3), envelope(BATCH_BYTES - 100, 4)];
+        let wire = batches(sent.clone());
+        assert!(wire.iter().all(|b| b.encoded_len() <= BATCH_BYTES + 64), "a stream message is too large");
+        assert!(wire.len() >= 5, "the large envelope was not cut: {} messages", wire.len());
+        let mut r = Reassembly::default();
+        let got: Vec<pb::Envelope> = wire.into_iter().flat_map(|b| r.accept(b).unwrap()).collect();
+        assert_eq!(got, sent);
+    }
+
+    #[test]
+    fn garbage_pieces_are_an_error_not_a_panic() {
+        let mut r = Reassembly::default();
+        let bad = pb::Batch { envelopes: Vec::new(), fragment: vec![0xff; 10], fragment_last: true };
+        assert!(r.accept(bad).is_err());
     }
 }

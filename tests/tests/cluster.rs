@@ -53,3 +53,23 @@ fn seed_replication_flow_on_two_nodes() {
 fn seed_replication_flow_on_three_nodes() {
     replication_flow(3);
 }
+
+#[test]
+fn a_transaction_larger_than_a_grpc_message_replicates() {
+    let c = Cluster::start(2, "", "");
+    let (n1, n2) = (c.nodes[0].mysql, c.nodes[1].mysql);
+    query(n1, None, "CREATE DATABASE big; USE big; CREATE TABLE blobs (id INT PRIMARY KEY, v LONGTEXT)");
+    // 24 MiB in one row, 36 MiB in one transaction: more than one 16 MiB gRPC message.
+    query(
+        n1,
+        Some("big"),
+        "BEGIN; INSERT INTO blobs VALUES (1, REPEAT('x', 25165824)); INSERT INTO blobs VALUES (2, REPEAT('y', 12582912)); COMMIT",
+    );
+    eventually(
+        n2,
+        Some("big"),
+        "SELECT id, length(v), substr(v, 1, 3) AS head FROM blobs ORDER BY id",
+        "id\tlength(v)\thead\n1\t25165824\txxx\n2\t12582912\tyyy\n",
+        Duration::from_secs(30),
+    );
+}

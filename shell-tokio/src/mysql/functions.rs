@@ -209,6 +209,9 @@ fn pad(s: &str, len: usize, fill: &str, left: bool) -> String {
     }
 }
 
+/// Longest string result of REPEAT / SPACE (MySQL's max_allowed_packet).
+const MAX_RESULT: usize = 64 << 20;
+
 /// Register the functions on a connection. `seed` seeds RAND().
 pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
@@ -297,13 +300,16 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     conn.create_scalar_function("str_to_date", 2, det, |ctx| {
         Ok(text(ctx, 0).zip(text(ctx, 1)).and_then(|(s, f)| super::intervals::str_to_date(&s, &f)))
     })?;
-    conn.create_scalar_function("repeat", 2, det, |ctx| {
+    // MySQL: a result longer than max_allowed_packet (64 MiB here) is NULL.
+    let repeat = |s: &str, n: i64| {
+        let n = n.max(0) as usize;
+        (s.len().saturating_mul(n) <= MAX_RESULT).then(|| s.repeat(n))
+    };
+    conn.create_scalar_function("repeat", 2, det, move |ctx| {
         let (Some(s), Some(n)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
-        Ok(Some(s.repeat(n.clamp(0, 16 << 20) as usize)))
+        Ok(repeat(&s, n))
     })?;
-    conn.create_scalar_function("space", 1, det, |ctx| {
-        Ok(int(ctx, 0).map(|n| " ".repeat(n.clamp(0, 16 << 20) as usize)))
-    })?;
+    conn.create_scalar_function("space", 1, det, move |ctx| Ok(int(ctx, 0).and_then(|n| repeat(" ", n))))?;
     for (name, from_left) in [("left", true), ("right", false)] {
         conn.create_scalar_function(name, 2, det, move |ctx| {
             let (Some(s), Some(n)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
