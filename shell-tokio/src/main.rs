@@ -118,7 +118,12 @@ async fn run(config: Config) -> Result<(), String> {
         peers,
         transport: Some(Arc::new(Transport::new(
             tokio::runtime::Handle::current(),
-            connect_timeout,
+            transport::LinkConfig {
+                connect_timeout,
+                keepalive: std::time::Duration::from_secs(config.grpc_client.keepalive_time_seconds.max(1)),
+                keepalive_timeout: std::time::Duration::from_secs(config.grpc_client.keepalive_timeout_seconds.max(1)),
+                retry_backoff: std::time::Duration::from_millis(config.grpc_client.retry_backoff_ms.max(10)),
+            },
             signer,
             metrics.clone(),
         ))),

@@ -155,24 +155,36 @@ impl Reassembly {
     }
 }
 
+/// How links to peers behave: `[grpc_client]` keepalive and backoff, and the connect
+/// timeout (from `[coordinator] prepare_timeout_ms`).
+#[derive(Clone, Copy, Debug)]
+pub struct LinkConfig {
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+    /// HTTP/2 ping interval on an established link (`keepalive_time_seconds`).
+    pub keepalive: Duration,
+    /// A ping unanswered this long drops the link (`keepalive_timeout_seconds`).
+    pub keepalive_timeout: Duration,
+    /// First pause before reconnecting (`retry_backoff_ms`); doubles up to [`MAX_BACKOFF`].
+    pub retry_backoff: Duration,
+}
+
+/// Longest pause between reconnection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
 /// Sends envelopes to peers by address.
 pub struct Transport {
     runtime: tokio::runtime::Handle,
     links: Mutex<BTreeMap<String, mpsc::Sender<pb::Envelope>>>,
-    connect_timeout: Duration,
+    link: LinkConfig,
     signer: Signer,
     metrics: Arc<Metrics>,
 }
 
 impl Transport {
     /// A transport spawning its peer tasks on `runtime`, signing calls with `signer`.
-    pub fn new(
-        runtime: tokio::runtime::Handle,
-        connect_timeout: Duration,
-        signer: Signer,
-        metrics: Arc<Metrics>,
-    ) -> Self {
-        Transport { runtime, links: Mutex::new(BTreeMap::new()), connect_timeout, signer, metrics }
+    pub fn new(runtime: tokio::runtime::Handle, link: LinkConfig, signer: Signer, metrics: Arc<Metrics>) -> Self {
+        Transport { runtime, links: Mutex::new(BTreeMap::new()), link, signer, metrics }
     }
 
     /// Queue `env` for the peer at `addr`; never blocks.
@@ -183,7 +195,7 @@ impl Transport {
         }
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            self.runtime.spawn(peer_link(addr.to_string(), rx, self.connect_timeout, self.signer.clone()));
+            self.runtime.spawn(peer_link(addr.to_string(), rx, self.link, self.signer.clone()));
             tx
         });
         let pb = convert::envelope(env);
@@ -194,16 +206,23 @@ impl Transport {
     }
 }
 
-async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_timeout: Duration, signer: Signer) {
+async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, link: LinkConfig, signer: Signer) {
     let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{addr}")) {
-        Ok(e) => e.connect_timeout(connect_timeout).tcp_nodelay(true),
+        Ok(e) => e
+            .connect_timeout(link.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(link.keepalive)
+            .keep_alive_timeout(link.keepalive_timeout)
+            .keep_alive_while_idle(true),
         Err(e) => {
             tracing::warn!(peer = %addr, error = %e, "invalid peer address");
             return;
         }
     };
+    let mut backoff = link.retry_backoff;
     loop {
         let Some(first) = rx.recv().await else { return };
+        let started = tokio::time::Instant::now();
         let mut client = client(endpoint.connect_lazy(), signer.clone());
         let (stx, srx) = mpsc::channel::<pb::Batch>(64);
         for b in batches(vec![first]) {
@@ -229,28 +248,28 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, connect_t
             true
         };
         tokio::select! {
-            r = call => {
-                match r {
-                    Err(e) if e.code() == tonic::Code::Unauthenticated => {
-                        tracing::warn!(peer = %addr, error = %e.message(), "peer refused this node's credentials");
-                        tokio::time::sleep(Duration::from_secs(5)).await;
-                    }
-                    Err(e) => {
-                        tracing::debug!(peer = %addr, error = %e, "peer stream ended");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                    Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            r = call => match r {
+                Err(e) if e.code() == tonic::Code::Unauthenticated => {
+                    tracing::warn!(peer = %addr, error = %e.message(), "peer refused this node's credentials");
+                    backoff = MAX_BACKOFF;
                 }
-            }
+                Err(e) => tracing::debug!(peer = %addr, error = %e, "peer stream ended"),
+                Ok(_) => {}
+            },
             closed = forward => {
                 if closed {
                     return;
                 }
-                // The call ended under us (peer gone): reconnect after a pause; what was
-                // in flight is lost, as on a lossy network.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // The call ended under us (peer gone); what was in flight is lost, as on
+                // a lossy network.
             }
         }
+        // Reconnect after a pause that grows while the peer stays unreachable.
+        if started.elapsed() > MAX_BACKOFF {
+            backoff = link.retry_backoff;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
