@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the end-to-end tests need: real MySQL clients.
-APT_PACKAGES=(mariadb-client sysbench)
+# System packages the end-to-end tests need: real MySQL clients, and openssl + curl for TLS.
+APT_PACKAGES=(mariadb-client sysbench openssl curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -273,6 +273,23 @@ section!(
 );
 
 section!(
+    /// `[tls]` — TLS on the node port (gRPC between nodes, admin API, /metrics). Off by
+    /// default. Every node presents `cert_file` and checks its peers against `ca_file`.
+    Tls {
+        /// Serve and connect with TLS.
+        enabled: bool = false,
+        /// This node's certificate chain (PEM).
+        cert_file: String = String::new(),
+        /// Its private key (PEM).
+        key_file: String = String::new(),
+        /// The CA that signed the nodes' certificates (PEM).
+        ca_file: String = String::new(),
+        /// The name peers' certificates must carry (empty: the host of the peer's address).
+        server_name: String = String::new(),
+    }
+);
+
+section!(
     /// The whole file.
     Config {
         /// This node's id (0 = generate once and keep).
@@ -305,6 +322,8 @@ section!(
         prometheus: Prometheus = Prometheus::default(),
         /// `[ddl]`
         ddl: Ddl = Ddl::default(),
+        /// `[tls]`
+        tls: Tls = Tls::default(),
     }
 );
 
@@ -363,6 +382,20 @@ impl Config {
         }
         if self.cluster.suspect_timeout_ms >= self.cluster.dead_timeout_ms {
             return bad("cluster.suspect_timeout_ms", "must be less than cluster.dead_timeout_ms".into());
+        }
+        if self.tls.enabled {
+            for (key, path) in [
+                ("tls.cert_file", &self.tls.cert_file),
+                ("tls.key_file", &self.tls.key_file),
+                ("tls.ca_file", &self.tls.ca_file),
+            ] {
+                if path.is_empty() {
+                    return bad(key, "must be set when tls.enabled = true".into());
+                }
+                if let Err(e) = std::fs::metadata(path) {
+                    return bad(key, format!("cannot read {path}: {e}"));
+                }
+            }
         }
         for (i, u) in self.mysql.users.iter().enumerate() {
             if u.name.is_empty() {
@@ -550,6 +583,15 @@ replicate_databases = []
         assert!(e.contains("replication.default_write_consistency"), "{e}");
         let e = Config::parse("[mysql]\nauto_id_mode = \"tiny\"\n", None).unwrap_err().to_string();
         assert!(e.contains("mysql.auto_id_mode"), "{e}");
+        let e = Config::parse("[tls]\nenabled = true\n", None).unwrap_err().to_string();
+        assert!(e.contains("tls.cert_file") && e.contains("must be set"), "{e}");
+        let e = Config::parse(
+            "[tls]\nenabled = true\ncert_file = \"/nonexistent/c.pem\"\nkey_file = \"k\"\nca_file = \"c\"\n",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tls.cert_file") && e.contains("/nonexistent/c.pem"), "{e}");
     }
 
     #[test]

@@ -70,6 +70,27 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
     })
 }
 
+/// TLS settings of the node port, from `[tls]`.
+struct TlsFiles {
+    server: tonic::transport::ServerTlsConfig,
+    client: tonic::transport::ClientTlsConfig,
+}
+
+fn tls_files(c: &Config) -> Result<Option<TlsFiles>, String> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+    let t = &c.tls;
+    if !t.enabled {
+        return Ok(None);
+    }
+    let read = |key: &str, path: &str| std::fs::read(path).map_err(|e| format!("tls.{key}: cannot read {path}: {e}"));
+    let identity = Identity::from_pem(read("cert_file", &t.cert_file)?, read("key_file", &t.key_file)?);
+    let mut client = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read("ca_file", &t.ca_file)?));
+    if !t.server_name.is_empty() {
+        client = client.domain_name(t.server_name.clone());
+    }
+    Ok(Some(TlsFiles { server: ServerTlsConfig::new().identity(identity), client }))
+}
+
 fn generated_id() -> u64 {
     // Below 2^53 so the id survives JSON and JavaScript clients.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(1);
@@ -88,11 +109,19 @@ async fn run(config: Config) -> Result<(), String> {
     let secret = Secret::new(&cluster.cluster_secret);
     let signer = Signer::new(secret.clone(), config.node_id);
     let metrics = Arc::new(Metrics::default());
+    let tls = tls_files(&config)?;
+    let link = transport::LinkConfig {
+        connect_timeout,
+        keepalive: std::time::Duration::from_secs(config.grpc_client.keepalive_time_seconds.max(1)),
+        keepalive_timeout: std::time::Duration::from_secs(config.grpc_client.keepalive_timeout_seconds.max(1)),
+        retry_backoff: std::time::Duration::from_millis(config.grpc_client.retry_backoff_ms.max(10)),
+        tls: tls.as_ref().map(|t| t.client.clone()),
+    };
     let mut peers = Vec::new();
     for seed_addr in cluster.seed_nodes.iter().filter(|s| **s != advertised) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            match transport::hello(seed_addr, signer.clone(), &advertised, connect_timeout).await {
+            match transport::hello(seed_addr, signer.clone(), &advertised, &link).await {
                 Ok(peer) => {
                     tracing::info!(seed = %seed_addr, node_id = peer.0, "reached seed node");
                     peers.push(peer);
@@ -116,17 +145,7 @@ async fn run(config: Config) -> Result<(), String> {
     let net = Network {
         addr: advertised.clone(),
         peers,
-        transport: Some(Arc::new(Transport::new(
-            tokio::runtime::Handle::current(),
-            transport::LinkConfig {
-                connect_timeout,
-                keepalive: std::time::Duration::from_secs(config.grpc_client.keepalive_time_seconds.max(1)),
-                keepalive_timeout: std::time::Duration::from_secs(config.grpc_client.keepalive_timeout_seconds.max(1)),
-                retry_backoff: std::time::Duration::from_millis(config.grpc_client.retry_backoff_ms.max(10)),
-            },
-            signer,
-            metrics.clone(),
-        ))),
+        transport: Some(Arc::new(Transport::new(tokio::runtime::Handle::current(), link, signer, metrics.clone()))),
         metrics: Some(metrics.clone()),
     };
     let (engine, engine_thread) = Engine::start_with(
@@ -157,9 +176,14 @@ async fn run(config: Config) -> Result<(), String> {
     let grpc = tonic::service::interceptor::InterceptedService::new(grpc, Checker { secret: secret.clone(), metrics });
     let admin_state = AdminState { engine: engine.clone(), secret, metrics_enabled: config.prometheus.enabled };
     let routes = tonic::service::Routes::new(grpc).into_axum_router().merge(admin::router(Arc::new(admin_state)));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(t) = tls {
+        builder = builder.tls_config(t.server).map_err(|e| format!("tls: {e}"))?;
+        tracing::info!("node port serves TLS");
+    }
     tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc_listener);
-        if let Err(e) = tonic::transport::Server::builder()
+        if let Err(e) = builder
             .tcp_nodelay(true)
             .accept_http1(true)
             .add_routes(tonic::service::Routes::from(routes))

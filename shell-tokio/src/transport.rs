@@ -157,7 +157,7 @@ impl Reassembly {
 
 /// How links to peers behave: `[grpc_client]` keepalive and backoff, and the connect
 /// timeout (from `[coordinator] prepare_timeout_ms`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LinkConfig {
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
@@ -167,6 +167,26 @@ pub struct LinkConfig {
     pub keepalive_timeout: Duration,
     /// First pause before reconnecting (`retry_backoff_ms`); doubles up to [`MAX_BACKOFF`].
     pub retry_backoff: Duration,
+    /// Connect with TLS, checking peers with this (`[tls]`); `None`: plain HTTP/2.
+    pub tls: Option<tonic::transport::ClientTlsConfig>,
+}
+
+impl LinkConfig {
+    /// The endpoint of the peer at `addr`.
+    fn endpoint(&self, addr: &str) -> Result<tonic::transport::Endpoint, String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut e = tonic::transport::Endpoint::from_shared(format!("{scheme}://{addr}"))
+            .map_err(|e| format!("invalid peer address {addr}: {e}"))?
+            .connect_timeout(self.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(self.keepalive)
+            .keep_alive_timeout(self.keepalive_timeout)
+            .keep_alive_while_idle(true);
+        if let Some(tls) = &self.tls {
+            e = e.tls_config(tls.clone()).map_err(|e| format!("TLS for {addr}: {e}"))?;
+        }
+        Ok(e)
+    }
 }
 
 /// Longest pause between reconnection attempts.
@@ -195,7 +215,7 @@ impl Transport {
         }
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            self.runtime.spawn(peer_link(addr.to_string(), rx, self.link, self.signer.clone()));
+            self.runtime.spawn(peer_link(addr.to_string(), rx, self.link.clone(), self.signer.clone()));
             tx
         });
         let pb = convert::envelope(env);
@@ -207,15 +227,10 @@ impl Transport {
 }
 
 async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, link: LinkConfig, signer: Signer) {
-    let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{addr}")) {
-        Ok(e) => e
-            .connect_timeout(link.connect_timeout)
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(link.keepalive)
-            .keep_alive_timeout(link.keepalive_timeout)
-            .keep_alive_while_idle(true),
+    let endpoint = match link.endpoint(&addr) {
+        Ok(e) => e,
         Err(e) => {
-            tracing::warn!(peer = %addr, error = %e, "invalid peer address");
+            tracing::warn!(peer = %addr, error = %e, "cannot reach this peer");
             return;
         }
     };
@@ -274,11 +289,8 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, link: Lin
 }
 
 /// Ask the node at `addr` who it is (joining through a seed address).
-pub async fn hello(addr: &str, signer: Signer, my_addr: &str, timeout: Duration) -> Result<(NodeId, String), String> {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .map_err(|e| format!("invalid seed address {addr}: {e}"))?
-        .connect_timeout(timeout)
-        .timeout(timeout);
+pub async fn hello(addr: &str, signer: Signer, my_addr: &str, link: &LinkConfig) -> Result<(NodeId, String), String> {
+    let endpoint = link.endpoint(addr)?.timeout(link.connect_timeout);
     let channel = endpoint.connect().await.map_err(|e| format!("seed {addr}: {e}"))?;
     let me = signer.node;
     let reply = client(channel, signer)
