@@ -126,6 +126,9 @@ pub enum StoreWrite {
 pub struct StoreOutcome {
     /// New log heads of the databases the write touched.
     pub heads: BTreeMap<String, u64>,
+    /// A prepare was not recorded because the transaction was captured against an older
+    /// schema than this node's (a schema change committed in between): vote conflict.
+    pub schema_conflict: bool,
 }
 
 /// A read the host performs and reports with [`Input::StorageRead`].

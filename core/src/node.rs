@@ -385,6 +385,7 @@ impl Node {
         };
         self.catchup.merge_heads(&outcome.heads);
         match why {
+            PendingOp::Prepare { txn_id } if outcome.schema_conflict => self.on_prepare_schema_conflict(txn_id),
             PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),
             PendingOp::Commit { txn_id } => self.on_committed_durable(txn_id),
             PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } => {}

@@ -16,7 +16,7 @@ use crate::hlc::TxnId;
 use crate::io::{Observation, StoreWrite};
 use crate::message::{Message, TxnStatus, Vote};
 use crate::node::{Node, PendingOp};
-use crate::types::{IntentKey, NodeId, Txn};
+use crate::types::{IntentKey, NodeId, RowKey, Txn, SCHEMA_TABLE};
 use crate::Millis;
 
 /// A transaction prepared at this node.
@@ -48,6 +48,19 @@ impl Participant {
             .filter_map(|r| self.intents.get(&r.intent_key()).copied())
             .filter(|owner| *owner != txn.id)
             .collect();
+        // A schema change excludes row writes of its database, and the other way round.
+        for db in txn.databases() {
+            let schema = txn.rows.iter().any(|r| r.database == db && r.is_schema_change());
+            let table = if schema { String::new() } else { SCHEMA_TABLE.to_string() };
+            let from: IntentKey = (db.clone(), table, RowKey(Vec::new()));
+            out.extend(
+                self.intents
+                    .range(from..)
+                    .take_while(|((d, t, _), _)| *d == db && (schema || t == SCHEMA_TABLE))
+                    .map(|(_, owner)| *owner)
+                    .filter(|owner| *owner != txn.id),
+            );
+        }
         out.sort();
         out.dedup();
         out
@@ -128,6 +141,13 @@ impl Node {
         }
         self.part.install(txn.clone(), self.now, false);
         self.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
+    }
+
+    /// The store found the transaction captured against an older schema: nothing was
+    /// recorded; vote conflict (the client retries on the new schema).
+    pub(crate) fn on_prepare_schema_conflict(&mut self, id: TxnId) {
+        let Some(p) = self.part.forget(id) else { return };
+        self.send(p.txn.coordinator, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
     }
 
     pub(crate) fn on_prepared_durable(&mut self, id: TxnId) {
@@ -237,5 +257,48 @@ impl Node {
         if all_answered && !any_committed {
             self.on_abort(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlc::Hlc;
+    use crate::types::{Op, RowChange};
+
+    fn change(db: &str, table: &str, key: u8) -> RowChange {
+        RowChange {
+            database: db.into(),
+            table: table.into(),
+            op: Op::Insert,
+            key: RowKey(vec![key]),
+            before: None,
+            after: Some(Vec::new()),
+            schema_version: 0,
+        }
+    }
+
+    fn txn(wall: u64, rows: Vec<RowChange>) -> Txn {
+        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows }
+    }
+
+    #[test]
+    fn schema_changes_exclude_row_writes_of_their_database_only() {
+        let mut p = Participant::default();
+        let rows = txn(1, vec![change("a", "t", 1)]);
+        p.install(rows.clone(), 0, true);
+        // DDL on the same database waits for the row write; on another it does not.
+        let ddl_a = txn(2, vec![change("a", SCHEMA_TABLE, 0)]);
+        assert_eq!(p.conflicts(&ddl_a), vec![rows.id]);
+        assert!(p.conflicts(&txn(3, vec![change("b", SCHEMA_TABLE, 0)])).is_empty());
+        p.forget(rows.id);
+        // A prepared schema change holds off row writes of its database, any table.
+        p.install(ddl_a.clone(), 0, true);
+        assert_eq!(p.conflicts(&txn(4, vec![change("a", "u", 9)])), vec![ddl_a.id]);
+        assert!(p.conflicts(&txn(5, vec![change("b", "u", 9)])).is_empty());
+        // Row writes on different keys still proceed side by side.
+        p.forget(ddl_a.id);
+        p.install(txn(6, vec![change("a", "t", 1)]), 0, true);
+        assert!(p.conflicts(&txn(7, vec![change("a", "t", 2)])).is_empty());
     }
 }

@@ -71,6 +71,11 @@ pub struct RowChange {
 }
 
 impl RowChange {
+    /// Whether this change is a schema change of its database.
+    pub fn is_schema_change(&self) -> bool {
+        self.table == SCHEMA_TABLE
+    }
+
     /// The intent key this change locks: (database, table, row key).
     pub fn intent_key(&self) -> IntentKey {
         (self.database.clone(), self.table.clone(), self.key.clone())
@@ -79,6 +84,11 @@ impl RowChange {
 
 /// What an intent locks: one row of one table of one database.
 pub type IntentKey = (String, String, RowKey);
+
+/// The reserved table whose changes are schema changes (DDL) of their database. A
+/// transaction carrying one excludes every row write of that database while prepared,
+/// and the other way round.
+pub const SCHEMA_TABLE: &str = "__marmot_ddl";
 
 /// A write transaction as it travels through 2PC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -158,6 +158,8 @@ pub struct Engine {
     pub lock_wait: Duration,
     /// The node's counters.
     pub metrics: Arc<Metrics>,
+    /// Rewrite replicated DDL to be safe to replay (`[ddl] enable_idempotent`).
+    pub idempotent_ddl: bool,
 }
 
 /// Errors talking to the engine.
@@ -260,7 +262,25 @@ impl Engine {
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
         let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
-        Ok((Engine { tx, node_id, location, sync, ids, lock_wait: Duration::from_secs(50), metrics }, handle))
+        Ok((
+            Engine {
+                tx,
+                node_id,
+                location,
+                sync,
+                ids,
+                lock_wait: Duration::from_secs(50),
+                metrics,
+                idempotent_ddl: true,
+            },
+            handle,
+        ))
+    }
+
+    /// Whether replicated DDL is rewritten to be safe to replay.
+    pub fn with_idempotent_ddl(mut self, on: bool) -> Self {
+        self.idempotent_ddl = on;
+        self
     }
 
     /// Use `wait` as the lock wait timeout of sessions.

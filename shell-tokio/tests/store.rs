@@ -184,3 +184,35 @@ fn simulated_stores_take_now_from_the_host_clock() {
     s2.conn("app").unwrap().execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, r INTEGER)").unwrap();
     assert_eq!(run(&mut s2)[2].value, first[2].value);
 }
+
+#[test]
+fn changes_carry_their_schema_version_and_are_gated_by_it() {
+    use marmot_shell_tokio::store::ddl::ddl_change;
+    let (dir, mut s) = fresh();
+    let before = capture(&mut s, "INSERT INTO users (id, name, score) VALUES (1, 'ann', 0.5)", hlc(10, 1));
+    assert!(before.rows.iter().all(|r| r.schema_version == 0));
+    // A schema change commits: the database is at version 1.
+    let ddl = Txn {
+        id: hlc(20, 2),
+        coordinator: 2,
+        rows: vec![ddl_change("app", "ALTER TABLE users DROP COLUMN score".into(), 0)],
+    };
+    s.write(&StoreWrite::Prepare { txn: ddl.clone() }).unwrap();
+    s.write(&StoreWrite::Commit { txn: ddl }).unwrap();
+    // The change captured before it is a conflict at prepare (nothing recorded) ...
+    let out = s.write(&StoreWrite::Prepare { txn: before.clone() }).unwrap();
+    assert!(out.schema_conflict);
+    // ... and, decided elsewhere and applied late, it lands on the new schema without
+    // the dropped column, as if it had come first.
+    s.write(&StoreWrite::Commit { txn: before }).unwrap();
+    assert_eq!(names(dir.path()), vec![(1, "ann".to_string())]);
+    // A change captured on a newer schema than this node's waits for it.
+    let mut ahead = capture(&mut s, "INSERT INTO users (id, name) VALUES (2, 'bob')", hlc(30, 1));
+    assert!(ahead.rows.iter().all(|r| r.schema_version == 1));
+    ahead.rows[0].schema_version = 2;
+    let e = s.write(&StoreWrite::Prepare { txn: ahead.clone() }).unwrap_err().to_string();
+    assert!(e.contains("schema of app is behind"), "{e}");
+    let e = s.write(&StoreWrite::Commit { txn: ahead }).unwrap_err().to_string();
+    assert!(e.contains("behind"), "{e}");
+    assert_eq!(names(dir.path()).len(), 1);
+}

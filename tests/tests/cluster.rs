@@ -73,3 +73,81 @@ fn a_transaction_larger_than_a_grpc_message_replicates() {
         Duration::from_secs(30),
     );
 }
+
+/// `(type, name, sql)` of every user object in a node's copy of `db`, read straight
+/// from its SQLite file.
+fn schema_of(node: &marmot_e2e::ClusterNode, db: &str) -> Vec<(String, String, String)> {
+    let c = rusqlite::Connection::open(node.dir.join(format!("data/{db}.db"))).unwrap();
+    let mut st = c
+        .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE '%marmot%' AND name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    rows.map(|r| r.unwrap()).collect()
+}
+
+fn same_schema_everywhere(c: &Cluster, db: &str) -> Vec<(String, String, String)> {
+    let start = std::time::Instant::now();
+    loop {
+        let schemas: Vec<_> = c.nodes.iter().map(|n| schema_of(n, db)).collect();
+        if schemas.iter().all(|s| *s == schemas[0]) {
+            return schemas[0].clone();
+        }
+        assert!(start.elapsed() < BOUND, "schemas differ: {schemas:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Run DDL, retrying while another schema change holds the database (1213).
+fn ddl_with_retry(port: u16, db: &str, sql: &str) {
+    for _ in 0..100 {
+        let (ok, _, err) = marmot_e2e::mariadb(port, "root", None, Some(db), sql);
+        if ok {
+            return;
+        }
+        assert!(err.contains("1213"), "{sql}: {err}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{sql} kept conflicting");
+}
+
+#[test]
+fn schema_changes_from_any_node_reach_every_node_and_concurrent_ones_agree() {
+    let c = Cluster::start(3, "", "");
+    let port = |i: usize| c.nodes[i].mysql;
+    query(port(0), None, "CREATE DATABASE s");
+    eventually(port(2), None, "SHOW DATABASES LIKE 's'", "Database (s)\ns\n", BOUND);
+    query(port(1), Some("s"), "CREATE TABLE a (id INT PRIMARY KEY, x VARCHAR(20))");
+    eventually(port(2), Some("s"), "SELECT count(*) FROM a", "count(*)\n0\n", BOUND);
+    query(port(2), Some("s"), "ALTER TABLE a ADD COLUMN y INT DEFAULT 7");
+    query(port(0), Some("s"), "CREATE INDEX ax ON a (x)");
+    query(port(1), Some("s"), "CREATE TABLE b (id INT PRIMARY KEY)");
+    query(port(2), Some("s"), "DROP TABLE b");
+    let schema = same_schema_everywhere(&c, "s");
+    let names: Vec<&str> = schema.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(names, ["ax", "a"], "{schema:#?}");
+    assert!(schema[1].2.contains("y INT DEFAULT 7") || schema[1].2.contains("\"y\""), "{schema:#?}");
+    query(port(0), Some("s"), "INSERT INTO a (id, x) VALUES (1, 'one')");
+    eventually(port(1), Some("s"), "SELECT id, x, y FROM a", "id\tx\ty\n1\tone\t7\n", BOUND);
+    // Two nodes add columns to one table at the same time: one waits (1213, retried),
+    // and every node ends with the same columns in the same order.
+    let (p1, p2) = (port(1), port(2));
+    let t1 = std::thread::spawn(move || {
+        (0..6).for_each(|i| ddl_with_retry(p1, "s", &format!("ALTER TABLE a ADD COLUMN p{i} INT")))
+    });
+    let t2 = std::thread::spawn(move || {
+        (0..6).for_each(|i| ddl_with_retry(p2, "s", &format!("ALTER TABLE a ADD COLUMN q{i} INT")))
+    });
+    // Row writes keep going meanwhile.
+    for i in 2..40 {
+        ddl_with_retry(port(0), "s", &format!("INSERT INTO a (id, x) VALUES ({i}, 'r')"));
+    }
+    t1.join().unwrap();
+    t2.join().unwrap();
+    let schema = same_schema_everywhere(&c, "s");
+    for col in ["p0", "p5", "q0", "q5"] {
+        assert!(schema[1].2.contains(col), "column {col} missing: {schema:#?}");
+    }
+    for n in &c.nodes {
+        eventually(n.mysql, Some("s"), "SELECT count(*) FROM a", "count(*)\n39\n", BOUND);
+    }
+}

@@ -511,7 +511,7 @@ impl Session {
         let pending = std::mem::take(&mut self.pending);
         let found_rows = self.found_rows_flag;
         let cc = self.conn(&db)?;
-        let res = cc.capture(&db, 0, |c| {
+        let res = cc.capture(&db, |c| {
             apply_images(c, &db, &pending)?;
             c.execute_batch("DELETE FROM temp.__marmot_cap")?;
             match &multi {
@@ -758,7 +758,11 @@ impl Session {
         let _ = conn.execute_batch("ROLLBACK TO marmot_ddl_check; RELEASE marmot_ddl_check");
         checked?;
         let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
-        let mut batch: Vec<String> = stmts;
+        let mut batch: Vec<String> = if self.engine.idempotent_ddl {
+            stmts.iter().map(|s| crate::store::ddl::idempotent(s)).collect()
+        } else {
+            stmts
+        };
         if created.is_some() {
             for d in &declared {
                 batch.push(format!(

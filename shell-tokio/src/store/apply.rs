@@ -19,13 +19,23 @@ use super::StoreError;
 /// SQLite transaction that is then rolled back.
 pub fn apply_images(conn: &Connection, database: &str, changes: &[marmot_core::RowChange]) -> Result<(), StoreError> {
     for row in changes.iter().filter(|r| r.database == database && !super::ddl::is_ddl(r)) {
-        write_image(conn, row)?;
+        write_image(conn, row, false)?;
     }
     Ok(())
 }
 
-fn write_image(conn: &Connection, row: &marmot_core::RowChange) -> Result<(), StoreError> {
-    let info = table_info(conn, &row.table)?;
+/// Write one row image. With `newer_schema` (the change was captured before a schema
+/// change this node has applied since), columns that no longer exist are left out and a
+/// change of a table that no longer exists is skipped — as if the change had been
+/// applied first and the schema change after it.
+fn write_image(conn: &Connection, row: &marmot_core::RowChange, newer_schema: bool) -> Result<(), StoreError> {
+    let info = match table_info(conn, &row.table) {
+        Err(StoreError::NoSuchTable(t)) if newer_schema => {
+            tracing::debug!(table = %t, "change of a table dropped since: skipped");
+            return Ok(());
+        }
+        other => other?,
+    };
     let key = decode_key(&row.key)?;
     match (&row.after, row.op) {
         (Some(after), Op::Insert | Op::Update) => {
@@ -35,7 +45,7 @@ fn write_image(conn: &Connection, row: &marmot_core::RowChange) -> Result<(), St
                 cols.push("rowid".into());
                 vals.push(Bind(&key[0]));
             }
-            for cv in after {
+            for cv in after.iter().filter(|cv| !newer_schema || info.columns.contains(&cv.column)) {
                 cols.push(ident(&cv.column));
                 vals.push(Bind(&cv.value));
             }
@@ -72,6 +82,8 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         return Ok(None);
     }
     let incoming = Version(txn.id);
+    let schema_here: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let schema_here = schema_here as u64;
     let mine = Txn {
         id: txn.id,
         coordinator: txn.coordinator,
@@ -82,6 +94,13 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
             super::ddl::apply_ddl(conn, row)?;
             continue;
         }
+        if row.schema_version > schema_here {
+            return Err(StoreError::SchemaBehind {
+                database: database.to_string(),
+                here: schema_here,
+                needed: row.schema_version,
+            });
+        }
         let existing: Option<(u64, u32, u64)> = conn
             .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
             .query_row(params![row.table, row.key.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -90,7 +109,7 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         if !should_apply(existing, incoming) {
             continue;
         }
-        write_image(conn, row)?;
+        write_image(conn, row, row.schema_version < schema_here)?;
         conn.prepare_cached(
             "INSERT OR REPLACE INTO __marmot_row_versions (tbl, key, wall, logical, node, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?

@@ -134,15 +134,22 @@ impl CaptureConn {
     }
 
     /// Run `f` inside a transaction, capture the row changes it makes in database
-    /// `database`, then roll everything back. Returns `f`'s result and the changes.
+    /// `database`, then roll everything back. Returns `f`'s result and the changes, each
+    /// stamped with the schema version they were captured against.
     pub fn capture<T>(
         &mut self,
         database: &str,
-        schema_version: u64,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers()?;
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let schema_version = match self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+            Ok(v) => v as u64,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        };
         let result = f(&self.conn).and_then(|v| {
             // A statement may have changed the schema; capture still uses the old triggers,
             // which is right for the rows it wrote.

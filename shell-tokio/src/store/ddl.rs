@@ -15,7 +15,7 @@ use super::codec::encode_key;
 use super::StoreError;
 
 /// The reserved table name of schema changes.
-pub const DDL_TABLE: &str = "__marmot_ddl";
+pub const DDL_TABLE: &str = marmot_core::types::SCHEMA_TABLE;
 
 /// The change that runs `sql` (SQLite statements, `;`-separated; may be empty, which
 /// just creates the database) on `database` everywhere.
@@ -33,7 +33,7 @@ pub fn ddl_change(database: &str, sql: String, schema_version: u64) -> RowChange
 
 /// Whether `row` is a schema change.
 pub fn is_ddl(row: &RowChange) -> bool {
-    row.table == DDL_TABLE
+    row.is_schema_change()
 }
 
 /// Run a replicated schema change inside the caller's transaction and bump the schema
@@ -65,6 +65,27 @@ pub fn apply_ddl(conn: &Connection, row: &RowChange) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `stmt` (one SQLite statement) made safe to replay (`[ddl] enable_idempotent`):
+/// CREATE TABLE / INDEX / VIEW / TRIGGER get `IF NOT EXISTS`, their DROPs `IF EXISTS`.
+/// Other statements are returned unchanged.
+pub fn idempotent(stmt: &str) -> String {
+    let s = stmt.trim_start();
+    let upper = s.to_ascii_uppercase();
+    const CREATE: [&str; 5] =
+        ["CREATE TABLE ", "CREATE INDEX ", "CREATE UNIQUE INDEX ", "CREATE VIEW ", "CREATE TRIGGER "];
+    const DROP: [&str; 4] = ["DROP TABLE ", "DROP INDEX ", "DROP VIEW ", "DROP TRIGGER "];
+    for (prefixes, clause) in [(&CREATE[..], "IF NOT EXISTS "), (&DROP[..], "IF EXISTS ")] {
+        if let Some(p) = prefixes.iter().find(|p| upper.starts_with(*p)) {
+            let rest = &s[p.len()..];
+            if rest.trim_start().to_ascii_uppercase().starts_with("IF ") {
+                return s.to_string();
+            }
+            return format!("{}{clause}{}", &s[..p.len()], rest.trim_start());
+        }
+    }
+    s.to_string()
+}
+
 /// `text` as an SQL string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -87,6 +108,11 @@ mod tests {
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, 2);
         assert!(is_ddl(&create));
+        assert_eq!(idempotent("CREATE TABLE t (x)"), "CREATE TABLE IF NOT EXISTS t (x)");
+        assert_eq!(idempotent("create unique index i ON t (x)"), "create unique index IF NOT EXISTS i ON t (x)");
+        assert_eq!(idempotent("DROP TABLE IF EXISTS t"), "DROP TABLE IF EXISTS t");
+        assert_eq!(idempotent("DROP VIEW v"), "DROP VIEW IF EXISTS v");
+        assert_eq!(idempotent("ALTER TABLE t ADD COLUMN y"), "ALTER TABLE t ADD COLUMN y");
         assert_eq!(literal("it's"), "'it''s'");
     }
 }

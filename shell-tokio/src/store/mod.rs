@@ -41,6 +41,16 @@ pub enum StoreError {
     /// File system trouble.
     #[error("io: {0}")]
     Io(String),
+    /// A change was captured against a schema this node has not reached yet.
+    #[error("schema of {database} is behind here (version {here}, change needs {needed}): catching up first")]
+    SchemaBehind {
+        /// The database.
+        database: String,
+        /// Its schema version here.
+        here: u64,
+        /// The version the change was captured against.
+        needed: u64,
+    },
 }
 
 /// Where the store keeps its databases.
@@ -190,8 +200,7 @@ impl Store {
         if handle.capture.is_none() {
             handle.capture = Some(CaptureConn::new(open_conn(&loc, sync, db)?, seed)?);
         }
-        let schema_version: i64 = handle.writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        handle.capture.as_mut().expect("set").capture(db, schema_version as u64, f)
+        handle.capture.as_mut().expect("set").capture(db, f)
     }
 
     /// Perform a durable write.
@@ -226,7 +235,27 @@ impl Store {
         }
     }
 
+    /// The schema version of `db` (0 for a database this node does not have yet).
+    fn schema_version(&self, db: &str) -> Result<u64, StoreError> {
+        match self.dbs.get(db) {
+            Some(d) => Ok(d.writer.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as u64),
+            None => Ok(0),
+        }
+    }
+
     fn prepare(&mut self, txn: &Txn) -> Result<StoreOutcome, StoreError> {
+        // Captured against another schema than this node's? Newer here: a schema change
+        // committed since the capture — conflict. Older here: this node must catch up first.
+        for db in txn.databases() {
+            let captured = txn.rows.iter().filter(|r| r.database == db).map(|r| r.schema_version).min().unwrap_or(0);
+            let here = self.schema_version(&db)?;
+            if here > captured {
+                return Ok(StoreOutcome { schema_conflict: true, ..Default::default() });
+            }
+            if here < captured {
+                return Err(StoreError::SchemaBehind { database: db, here, needed: captured });
+            }
+        }
         let tx = self.system.write_txn()?;
         let id = txn_id_bytes(txn.id);
         tx.execute(
@@ -272,7 +301,7 @@ impl Store {
         tx.execute("UPDATE txns SET payload = NULL WHERE id = ?1", [&id])?;
         tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
         tx.commit()?;
-        Ok(StoreOutcome { heads })
+        Ok(StoreOutcome { heads, ..Default::default() })
     }
 
     fn abort(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
@@ -309,7 +338,7 @@ impl Store {
         if let Some(max) = entries.iter().map(|e| e.txn.id).max() {
             bump_max_hlc(&self.system, max)?;
         }
-        Ok(StoreOutcome { heads: BTreeMap::from([(database.to_string(), head)]) })
+        Ok(StoreOutcome { heads: BTreeMap::from([(database.to_string(), head)]), ..Default::default() })
     }
 
     fn save_membership(&mut self, incarnation: u64, members: &[MemberDigest]) -> Result<StoreOutcome, StoreError> {
