@@ -397,6 +397,10 @@ impl Node {
 
     fn on_storage_failed(&mut self, why: PendingOp, err: String) {
         match why {
+            PendingOp::Prepare { txn_id } if self.part.is_committing(txn_id) => {
+                // The commit was decided and issued while the prepare was in flight; it
+                // is retried until it applies, so keep the transaction.
+            }
             PendingOp::Prepare { txn_id } => {
                 // Not durable: vote no, and forget it.
                 let coord = self.part.prepared.get(&txn_id).map(|p| p.txn.coordinator);

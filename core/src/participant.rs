@@ -99,6 +99,11 @@ impl Participant {
     }
 
     /// Commits to issue again.
+    /// Whether the local commit of `id` has been issued (the decision is known here).
+    pub(crate) fn is_committing(&self, id: TxnId) -> bool {
+        self.prepared.get(&id).is_some_and(|p| p.committing)
+    }
+
     pub(crate) fn take_commit_retries(&mut self) -> Vec<TxnId> {
         std::mem::take(&mut self.commit_retries)
     }
@@ -146,6 +151,9 @@ impl Node {
     /// The store found the transaction captured against an older schema: nothing was
     /// recorded; vote conflict (the client retries on the new schema).
     pub(crate) fn on_prepare_schema_conflict(&mut self, id: TxnId) {
+        if self.part.is_committing(id) {
+            return; // decided committed meanwhile: the commit applies it on the new schema
+        }
         let Some(p) = self.part.forget(id) else { return };
         self.send(p.txn.coordinator, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
     }

@@ -50,6 +50,8 @@ pub struct ClientTxn {
     pub statements: Vec<String>,
     /// Write consistency.
     pub consistency: Consistency,
+    /// The statements are one schema change (DDL), replicated as such rather than captured.
+    pub schema_change: bool,
 }
 
 /// How a client request ended.

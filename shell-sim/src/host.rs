@@ -85,12 +85,21 @@ impl Host {
                 marmot_shell_tokio::store::simclock::set_now_ms(self.now());
                 let captured = {
                     let mut store = self.store.borrow_mut();
-                    store.capture(&txn.database, |conn| {
-                        for s in &txn.statements {
-                            conn.execute_batch(s)?;
-                        }
-                        Ok(())
-                    })
+                    if txn.schema_change {
+                        // As the MySQL front end does: the DDL against this node's schema version.
+                        store.conn(&txn.database).and_then(|c| {
+                            let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                            let sql = txn.statements.join(";\n");
+                            Ok(((), vec![marmot_shell_tokio::store::ddl::ddl_change(&txn.database, sql, v as u64)]))
+                        })
+                    } else {
+                        store.capture(&txn.database, |conn| {
+                            for s in &txn.statements {
+                                conn.execute_batch(s)?;
+                            }
+                            Ok(())
+                        })
+                    }
                 };
                 match captured {
                     Err(e) => self.shared.complete(idx, ClientOutcome::Failed(format!("capture: {e}")), self.now()),

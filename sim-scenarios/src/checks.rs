@@ -9,8 +9,8 @@ use marmot_shell_tokio::store::codec::{encode_key, from_blob, from_ref, ident, t
 use marmot_shell_tokio::store::schema::user_tables;
 use marmot_shell_tokio::store::Store;
 
-/// Row key bytes -> row values.
-pub type TableRows = BTreeMap<Vec<u8>, Vec<Value>>;
+/// Row key bytes -> column -> value.
+pub type TableRows = BTreeMap<Vec<u8>, BTreeMap<String, Value>>;
 
 /// (database, table, key bytes).
 type RowAddr = (String, String, Vec<u8>);
@@ -20,6 +20,8 @@ type RowAddr = (String, String, Vec<u8>);
 pub struct DbSnap {
     /// User tables: name -> rows by key.
     pub tables: BTreeMap<String, TableRows>,
+    /// The schema: (type, name, SQL) of every user table, index, view and trigger.
+    pub schema: Vec<(String, String, String)>,
     /// (table, key) -> (version, tombstone).
     pub versions: BTreeMap<(String, Vec<u8>), (Hlc, bool)>,
     /// Applied transaction markers.
@@ -62,9 +64,20 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
             while let Some(r) = q(rows.next()) {
                 let vals: Vec<Value> = (0..keys.len() + cols.len()).map(|i| from_ref(q(r.get_ref(i)))).collect();
                 let (k, v) = vals.split_at(keys.len());
-                map.insert(encode_key(k).0, v.to_vec());
+                map.insert(encode_key(k).0, t.columns.iter().cloned().zip(v.iter().cloned()).collect());
             }
             tables.insert(t.name.clone(), map);
+        }
+        let mut schema = Vec::new();
+        {
+            let mut stmt = q(conn.prepare(
+                "SELECT type, name, coalesce(sql, '') FROM sqlite_master \
+                 WHERE name NOT LIKE '__marmot%' AND name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            ));
+            let mut rows = q(stmt.query([]));
+            while let Some(r) = q(rows.next()) {
+                schema.push((q(r.get(0)), q(r.get(1)), q(r.get(2))));
+            }
         }
         let mut versions = BTreeMap::new();
         {
@@ -92,7 +105,7 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
             }
         }
         logs.insert(db.clone(), log);
-        dbs.insert(db, DbSnap { tables, versions, applied });
+        dbs.insert(db, DbSnap { tables, schema, versions, applied });
     }
     let sys = store.system_conn();
     let intents: i64 = q(sys.query_row("SELECT count(*) FROM intents", [], |r| r.get(0)));
@@ -130,6 +143,12 @@ pub fn divergence(snaps: &BTreeMap<NodeId, NodeSnap>) -> Option<String> {
                 let only_other = o.applied.difference(&d.applied).count();
                 return Some(format!("{db}: node {first_id} and node {id} differ in applied transactions ({only_first} vs {only_other} unique)"));
             }
+            if o.schema != d.schema {
+                return Some(format!(
+                    "{db}: schema differs between node {first_id} and node {id}: {:?} vs {:?}",
+                    d.schema, o.schema
+                ));
+            }
             if o.tables != d.tables {
                 return Some(format!("{db}: table content differs between node {first_id} and node {id}"));
             }
@@ -148,7 +167,7 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
         v.push(format!("nodes differ: {d}"));
     }
     // Committed = applied anywhere; compute each row key's maximum version and image.
-    let mut best: BTreeMap<RowAddr, (Hlc, Option<Vec<Value>>)> = BTreeMap::new();
+    let mut best: BTreeMap<RowAddr, (Hlc, Option<BTreeMap<String, Value>>)> = BTreeMap::new();
     let mut applied_anywhere: BTreeSet<TxnId> = BTreeSet::new();
     for s in snaps.values() {
         for d in s.dbs.values() {
@@ -156,9 +175,12 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
         }
         for (db, log) in &s.logs {
             for txn in log {
-                for r in &txn.rows {
+                for r in txn.rows.iter().filter(|r| !r.is_schema_change()) {
                     let k = (db.clone(), r.table.clone(), r.key.0.clone());
-                    let img = r.after.as_ref().map(|row| row.iter().map(|cv| cv.value.clone()).collect());
+                    let img = r
+                        .after
+                        .as_ref()
+                        .map(|row| row.iter().map(|cv| (cv.column.clone(), cv.value.clone())).collect());
                     match best.get(&k) {
                         Some((h, _)) if *h >= txn.id => {}
                         _ => {
@@ -176,8 +198,17 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
                 Some((got, _)) if got == h => {}
                 other => v.push(format!("node {id} {db}.{table} key {key:?}: version {other:?}, expected max {h}")),
             }
-            let row = d.tables.get(table).and_then(|t| t.get(key));
-            if row != img.as_ref() {
+            let Some(rows) = d.tables.get(table) else {
+                continue; // a table dropped since (by a schema change)
+            };
+            let row = rows.get(key);
+            // Columns added since the change keep their defaults; dropped ones are gone.
+            let same = match (row, img) {
+                (None, None) => true,
+                (Some(row), Some(img)) => img.iter().all(|(c, v)| row.get(c).is_none_or(|x| x == v)),
+                _ => false,
+            };
+            if !same {
                 v.push(format!("node {id} {db}.{table} key {key:?}: row {row:?}, expected image of {h}: {img:?}"));
             }
         }
@@ -191,7 +222,7 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
         if txn.consistency == Consistency::One {
             continue;
         }
-        for row in &r.rows {
+        for row in r.rows.iter().filter(|r| !r.is_schema_change()) {
             for (id, s) in snaps {
                 let got = s.dbs[&row.database].versions.get(&(row.table.clone(), row.key.0.clone())).map(|x| x.0);
                 if got.is_none_or(|g| g < *txn_id) {

@@ -7,7 +7,7 @@ use marmot_shell_sim::{ClientTxn, ClusterSpec};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::workload::{any_consistency, below, transaction, DATABASES, SCHEMA};
+use crate::workload::{any_consistency, below, schema_transaction, transaction, DATABASES, SCHEMA};
 
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,9 @@ pub enum Scenario {
     Swarm,
     /// A brand-new node joins a running cluster knowing only one seed node.
     NewNodeJoins,
+    /// Schema changes from any node, two at the same instant, racing row writes, some
+    /// during a partition: every node ends with the same schema and rows.
+    SchemaChanges,
 }
 
 impl Scenario {
@@ -51,6 +54,7 @@ impl Scenario {
             Scenario::RemovedNode => "removed_node",
             Scenario::Swarm => "swarm",
             Scenario::NewNodeJoins => "new_node_joins",
+            Scenario::SchemaChanges => "schema_changes",
         }
     }
 }
@@ -155,6 +159,8 @@ pub enum Expectation {
         /// Not before this sim time.
         after: u64,
     },
+    /// At least this many schema changes committed (the scenario really changed schemas).
+    SchemaChangesCommit(usize),
 }
 
 /// Everything drawn for one run.
@@ -397,6 +403,32 @@ impl Plan {
                     from: join_at + 3000,
                     to: 16_000,
                 });
+            }
+            Scenario::SchemaChanges => {
+                let every = d.range("write_every_ms", 20, 60);
+                let mut w = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
+                let ddl_every = d.range("ddl_every_ms", 100, 500);
+                let mut t = 700;
+                while t < 15_000 {
+                    let a = 1 + below(&mut d.rng, n);
+                    let cons = [Consistency::Quorum, Consistency::All][below(&mut d.rng, 2) as usize];
+                    w.push((t, a, schema_transaction(&mut d.rng, cons)));
+                    if below(&mut d.rng, 3) == 0 {
+                        // A second node changes the schema at the same instant.
+                        let b = 1 + (a + below(&mut d.rng, n - 1)) % n;
+                        w.push((t, b, schema_transaction(&mut d.rng, cons)));
+                    }
+                    t += 1 + below(&mut d.rng, ddl_every * 2);
+                }
+                wl = w;
+                expectations.push(Expectation::SchemaChangesCommit(5));
+                if d.range("partitioned", 0, 1) == 1 {
+                    let cut = 1 + below(&mut d.rng, n - 1);
+                    let start = d.range("partition_at_ms", 2000, 6000);
+                    let heal = start + d.range("partition_for_ms", 2000, 8000);
+                    faults.push((start, Fault::Partition((1..=cut).collect(), (cut + 1..=n).collect())));
+                    faults.push((heal, Fault::Heal));
+                }
             }
             Scenario::Swarm => {
                 n = d.range("nodes", 3, 5);

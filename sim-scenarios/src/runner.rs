@@ -184,6 +184,16 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     v.push(format!("no node refused traffic from removed node {node}"));
                 }
             }
+            Expectation::SchemaChangesCommit(at_least) => {
+                let n = results
+                    .iter()
+                    .filter(|r| r.txn.as_ref().is_some_and(|t| t.schema_change))
+                    .filter(|r| matches!(r.outcome, Some(ClientOutcome::Committed(_))))
+                    .count();
+                if n < *at_least {
+                    v.push(format!("only {n} schema changes committed; the scenario needs at least {at_least}"));
+                }
+            }
             Expectation::OnlyConflictsFail => {
                 for r in &results {
                     let kind = r.outcome.as_ref().and_then(failure_kind);
@@ -248,6 +258,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
             database: "app".into(),
             statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],
             consistency: Consistency::Quorum,
+            schema_change: false,
         };
         probes.push(c.submit(n, txn));
     }

@@ -56,7 +56,23 @@ pub fn transaction(rng: &mut ChaCha8Rng, keys: u64, consistency: Consistency) ->
     let database = DATABASES[below(rng, DATABASES.len() as u64) as usize].to_string();
     let n = 1 + below(rng, 3) as usize;
     let statements = (0..n).map(|_| statement(rng, keys)).collect();
-    ClientTxn { database, statements, consistency }
+    ClientTxn { database, statements, consistency, schema_change: false }
+}
+
+/// A random schema change in one database: columns added to the tables the row workload
+/// writes, tables created, indexes created and dropped. Some fail on purpose (a column
+/// that already exists): a failing change is skipped by every node alike.
+pub fn schema_transaction(rng: &mut ChaCha8Rng, consistency: Consistency) -> ClientTxn {
+    let database = DATABASES[below(rng, DATABASES.len() as u64) as usize].to_string();
+    let n = below(rng, 6);
+    let statement = match below(rng, 5) {
+        0 => format!("ALTER TABLE kv ADD COLUMN c{n} INTEGER DEFAULT {n}"),
+        1 => format!("ALTER TABLE doc ADD COLUMN c{n} TEXT"),
+        2 => format!("CREATE TABLE IF NOT EXISTS extra{n} (id INTEGER PRIMARY KEY, v TEXT)"),
+        3 => format!("CREATE INDEX IF NOT EXISTS kv_n{n} ON kv (n)"),
+        _ => format!("DROP INDEX IF EXISTS kv_n{n}"),
+    };
+    ClientTxn { database, statements: vec![statement], consistency, schema_change: true }
 }
 
 /// A consistency level drawn uniformly.

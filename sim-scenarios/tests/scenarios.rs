@@ -77,3 +77,8 @@ fn determinism() {
         "seed {seed} gave two different traces; replay: SIM_SEED={seed} cargo test -p sim-scenarios determinism -- --nocapture"
     );
 }
+
+#[test]
+fn schema_changes() {
+    run_many(Scenario::SchemaChanges, SEEDS);
+}
