@@ -37,10 +37,7 @@ pub fn create_table(s: &mut Session, table: &str) -> Result<Option<String>, MyEr
     if text(&row[0]) == "view" {
         return Ok(Some(text(&row[1])));
     }
-    let cols = rows_of(s.read(&format!(
-        "SELECT p.name, coalesce(m.mysql_type, lower(p.type)), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, '')
-         FROM pragma_table_info({t}) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = {t} AND m.col = p.name ORDER BY p.cid"
-    ))?);
+    let cols = rows_of(s.read(&crate::store::schema::columns_sql(&t))?);
     let mut lines = Vec::new();
     let mut pk: Vec<(i64, String)> = Vec::new();
     for c in &cols {

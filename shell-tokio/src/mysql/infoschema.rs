@@ -136,13 +136,10 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
                     rows
                 ],
             )?;
-            let mut st = src.prepare(
-                "SELECT p.cid, p.name, coalesce(m.mysql_type, lower(p.type)), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, '')
-                 FROM pragma_table_info(?1) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = ?1 AND m.col = p.name ORDER BY p.cid",
-            )?;
+            let mut st = src.prepare(&crate::store::schema::columns_sql("?1"))?;
             let cols: Vec<ColumnRow> = st
                 .query_map([&table], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    Ok((r.get(6)?, r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
                 })?
                 .collect::<Result<_, _>>()?;
             for (cid, name, ty, notnull, default, pk, extra) in cols {

@@ -249,11 +249,7 @@ pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
 }
 
 fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {
-    let sql = format!(
-        "SELECT p.name, coalesce(m.mysql_type, p.type), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, '')
-         FROM pragma_table_info({t}) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = {t} AND m.col = p.name ORDER BY p.cid",
-        t = quote_str(table)
-    );
+    let sql = crate::store::schema::columns_sql(&quote_str(table));
     let out = match &db {
         Some(d) => s.read_in(d, &sql)?,
         None => s.read(&sql)?,
