@@ -216,3 +216,59 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
     assert!(e.contains("behind"), "{e}");
     assert_eq!(names(dir.path()).len(), 1);
 }
+
+#[test]
+fn snapshots_install_atomically_keep_the_log_numbering_and_refuse_corruption() {
+    // Node 1 has data; node 2 has its own history (log head 2) and stale rows.
+    let (_d1, mut a) = fresh();
+    for (i, name) in ["ann", "bob", "cyd"].iter().enumerate() {
+        let t = capture(&mut a, &format!("INSERT INTO users (id, name) VALUES ({i}, '{name}')"), hlc(10 + i as u64, 1));
+        a.write(&StoreWrite::Prepare { txn: t.clone() }).unwrap();
+        a.write(&StoreWrite::Commit { txn: t }).unwrap();
+    }
+    let (d2, mut b) = fresh();
+    for i in 0..2 {
+        let t = capture(&mut b, &format!("INSERT INTO users (id, name) VALUES ({}, 'old')", 100 + i), hlc(5 + i, 2));
+        b.write(&StoreWrite::Prepare { txn: t.clone() }).unwrap();
+        b.write(&StoreWrite::Commit { txn: t }).unwrap();
+    }
+    // A reader holding the file open across the install.
+    let reader = Connection::open(d2.path().join("app.db")).unwrap();
+    let snap = a.snapshot("app").unwrap();
+    // Corrupt and truncated copies are refused and change nothing.
+    let mut bad = snap.bytes.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0xff;
+    let e = b.install_snapshot("app", 2, 1, &bad, &snap.sha256).unwrap_err().to_string();
+    assert!(e.contains("checksum"), "{e}");
+    let short = &snap.bytes[..snap.bytes.len() / 2];
+    let sha: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(short).into()
+    };
+    let e = b.install_snapshot("app", 2, 1, short, &sha).unwrap_err().to_string();
+    assert!(e.contains("snapshot"), "{e}");
+    assert_eq!(names(d2.path()).len(), 2);
+    // The real one: node 2 now has node 1's rows, and its positions follow.
+    let installed = b.install_snapshot("app", 2, 1, &snap.bytes, &snap.sha256).unwrap();
+    assert_eq!(installed.head, 2, "node 2's own log numbering is kept");
+    assert_eq!(installed.progress.get(&1), Some(&3), "node 2 has consumed node 1's log up to its head");
+    let want: Vec<(i64, String)> = vec![(0, "ann".into()), (1, "bob".into()), (2, "cyd".into())];
+    assert_eq!(names(d2.path()), want);
+    let seen: i64 = reader.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen, 3, "an open reader sees the new content");
+    let mode: String = reader.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    // Its next log entry continues its own numbering.
+    let t = capture(&mut b, "INSERT INTO users (id, name) VALUES (9, 'dee')", hlc(50, 2));
+    b.write(&StoreWrite::Prepare { txn: t.clone() }).unwrap();
+    let out = b.write(&StoreWrite::Commit { txn: t }).unwrap();
+    assert_eq!(out.heads.get("app"), Some(&3));
+    // Nothing survives from node 2's old log: a peer reading it from the start sees a gap.
+    match b.read(&StoreRead::LogRange { database: "app".into(), after: 0, limit: 10 }).unwrap() {
+        ReadOutcome::Log { entries, head } => {
+            assert_eq!(head, 3);
+            assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3]);
+        }
+    }
+}

@@ -116,7 +116,11 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         .execute(params![row.table, row.key.0, txn.id.wall, txn.id.logical, txn.id.node, row.after.is_none()])?;
     }
     conn.prepare_cached("INSERT INTO __marmot_applied (txn_id) VALUES (?1)")?.execute([txn_id_bytes(txn.id)])?;
-    conn.prepare_cached("INSERT INTO __marmot_log (txn_id, payload) VALUES (?1, ?2)")?
-        .execute(params![txn_id_bytes(txn.id), to_blob(&mine)])?;
-    Ok(Some(conn.last_insert_rowid() as u64))
+    let seq = super::snapshot::log_head(conn)? + 1;
+    conn.prepare_cached("INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)")?.execute(params![
+        seq,
+        txn_id_bytes(txn.id),
+        to_blob(&mine)
+    ])?;
+    Ok(Some(seq))
 }

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod ddl;
 pub mod schema;
 pub mod simclock;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -201,6 +202,26 @@ impl Store {
             handle.capture = Some(CaptureConn::new(open_conn(&loc, sync, db)?, seed)?);
         }
         handle.capture.as_mut().expect("set").capture(db, f)
+    }
+
+    /// A consistent snapshot of database `db`.
+    pub fn snapshot(&mut self, db: &str) -> Result<snapshot::Snapshot, StoreError> {
+        let conn = self.conn(db)?;
+        snapshot::take(conn)
+    }
+
+    /// Verify and install a snapshot of `db` taken by `donor`, as node `me`.
+    pub fn install_snapshot(
+        &mut self,
+        db: &str,
+        me: NodeId,
+        donor: NodeId,
+        bytes: &[u8],
+        sha256: &[u8],
+    ) -> Result<snapshot::Installed, StoreError> {
+        self.ensure_database(db)?;
+        let target = &mut self.dbs.get_mut(db).expect("ensured").writer;
+        snapshot::install(target, me, donor, bytes, sha256)
     }
 
     /// Perform a durable write.
@@ -424,7 +445,7 @@ fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
 }
 
 fn log_head(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM __marmot_log", [], |r| r.get(0))?)
+    snapshot::log_head(conn)
 }
 
 fn fnv(s: &str) -> u64 {

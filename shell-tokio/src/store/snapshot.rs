@@ -1,0 +1,142 @@
+//! Snapshots of one database: a consistent copy taken while writes continue, and its
+//! verified, atomic installation on another node.
+//!
+//! Taking: SQLite's online backup copies the database in one step (under one read
+//! transaction) into a private in-memory database, which is serialized to bytes with a
+//! SHA-256. Installing: the checksum is verified, the bytes are opened as a private
+//! in-memory database and checked (`PRAGMA quick_check`, marmot's tables present), the
+//! receiver's log position is carried over, and the whole image is copied into the live
+//! database with the backup API — one write transaction, so readers see the old or the
+//! new database and never a mix, and SQLite keeps the `-wal`/`-shm` files consistent
+//! (nothing is renamed or deleted under open connections; Marmot's issue #8).
+//!
+//! After installing, this node's own log is empty but keeps its numbering (the log base),
+//! its position in the donor's log is the donor's log head in the snapshot, and its
+//! positions in the other logs are the donor's.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use marmot_core::NodeId;
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, MAIN_DB};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+
+/// A consistent copy of one database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The database image.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`.
+    pub sha256: [u8; 32],
+}
+
+/// What installing a snapshot set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installed {
+    /// This node's log head of the database (unchanged by the install).
+    pub head: u64,
+    /// Positions now consumed in each peer's log of the database.
+    pub progress: BTreeMap<NodeId, u64>,
+}
+
+/// Bytes 18 and 19 of the header say WAL (2) or rollback journal (1); an image opened in
+/// memory must say 1.
+fn as_rollback_journal(bytes: &mut [u8]) {
+    if bytes.len() > 19 {
+        bytes[18] = 1;
+        bytes[19] = 1;
+    }
+}
+
+/// Copy every page of `from` into `to` in one step (one consistent read of `from`, one
+/// write transaction on `to`), waiting out brief locks.
+fn copy_all(from: &Connection, to: &mut Connection) -> Result<(), StoreError> {
+    let backup = Backup::new(from, to)?;
+    for _ in 0..5000 {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    Err(StoreError::Io("snapshot copy: the database stayed locked".into()))
+}
+
+/// Copy `source` into a snapshot.
+pub fn take(source: &Connection) -> Result<Snapshot, StoreError> {
+    let mut mem = Connection::open_in_memory()?;
+    copy_all(source, &mut mem)?;
+    let mut bytes = mem.serialize(MAIN_DB)?.to_vec();
+    as_rollback_journal(&mut bytes);
+    let sha256 = Sha256::digest(&bytes).into();
+    Ok(Snapshot { bytes, sha256 })
+}
+
+/// The log head of a database: the last sequence number used, counting the base kept
+/// across snapshots.
+pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT max(coalesce((SELECT max(seq) FROM __marmot_log), 0),
+                    coalesce((SELECT value FROM __marmot_meta WHERE key = 'log_base'), 0))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Verify `bytes` against `sha256` and install them as the content of `target`, for node
+/// `me`, the snapshot coming from `donor`.
+pub fn install(
+    target: &mut Connection,
+    me: NodeId,
+    donor: NodeId,
+    bytes: &[u8],
+    sha256: &[u8],
+) -> Result<Installed, StoreError> {
+    let got: [u8; 32] = Sha256::digest(bytes).into();
+    if got.as_slice() != sha256 {
+        return Err(StoreError::Corrupt("snapshot checksum mismatch: refused".into()));
+    }
+    let mut image = bytes.to_vec();
+    as_rollback_journal(&mut image);
+    let mut mem = Connection::open_in_memory()?;
+    let len = image.len();
+    mem.deserialize_read_exact(MAIN_DB, std::io::Cursor::new(image), len, false)
+        .map_err(|e| StoreError::Corrupt(format!("snapshot does not open as a database: {e}")))?;
+    let check: String = mem
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| StoreError::Corrupt(format!("snapshot failed its integrity check: {e}")))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!("snapshot failed its integrity check: {check}")));
+    }
+    let marmot: i64 = mem.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('__marmot_log', '__marmot_progress', '__marmot_applied')",
+        [],
+        |r| r.get(0),
+    )?;
+    if marmot != 3 {
+        return Err(StoreError::Corrupt("snapshot is not a marmot database".into()));
+    }
+    mem.execute_batch(super::schema::DATABASE_TABLES)?;
+    let head = log_head(target)?;
+    let donor_head = log_head(&mem)?;
+    {
+        let tx = mem.transaction()?;
+        tx.execute("DELETE FROM __marmot_log", [])?;
+        tx.execute("INSERT OR REPLACE INTO __marmot_meta (key, value) VALUES ('log_base', ?1)", [head])?;
+        tx.execute("DELETE FROM __marmot_progress WHERE peer = ?1", [me])?;
+        tx.execute("INSERT OR REPLACE INTO __marmot_progress (peer, seq) VALUES (?1, ?2)", [donor, donor_head])?;
+        tx.commit()?;
+    }
+    let mut progress = BTreeMap::new();
+    {
+        let mut st = mem.prepare("SELECT peer, seq FROM __marmot_progress ORDER BY peer")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            progress.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    copy_all(&mem, target)?;
+    Ok(Installed { head, progress })
+}
