@@ -80,8 +80,33 @@ impl CatchUp {
         self.join_targets.iter().all(|((p, db), target)| self.position(*p, db) >= *target)
     }
 
+    /// Databases with a gap in some peer's log.
+    pub(crate) fn gap_databases(&self) -> Vec<String> {
+        let mut dbs: Vec<String> = self.gaps.iter().map(|(_, db)| db.clone()).collect();
+        dbs.dedup();
+        dbs
+    }
+
+    /// After a snapshot of `db`: the positions it stands for replace ours, and gaps and
+    /// pulls of `db` are forgotten.
+    pub(crate) fn reset_positions(&mut self, db: &str, positions: BTreeMap<NodeId, u64>) {
+        self.progress.retain(|(_, d), _| d != db);
+        self.gaps.retain(|(_, d)| d != db);
+        self.pulls.retain(|(_, d), _| d != db);
+        self.behind_since.retain(|(_, d), _| d != db);
+        for (peer, pos) in positions {
+            self.progress.insert((peer, db.to_string()), pos);
+        }
+        // Whatever the join targets were, the snapshot's positions now decide.
+        for ((p, d), target) in self.join_targets.iter_mut() {
+            if d == db {
+                *target = (*target).min(self.progress.get(&(*p, d.clone())).copied().unwrap_or(0));
+            }
+        }
+    }
+
     /// Record whether we are behind `key`'s head at `now`.
-    fn note_lag(&mut self, key: &Pos, now: Millis) {
+    pub(crate) fn note_lag(&mut self, key: &Pos, now: Millis) {
         let head = self.peer_heads.get(key).copied().unwrap_or(0);
         if self.position(key.0, &key.1) < head {
             self.behind_since.entry(key.clone()).or_insert(now);
@@ -135,7 +160,24 @@ impl Node {
         self.maybe_caught_up();
     }
 
+    /// Pull (or snapshot) again from every peer with a head for `db`.
+    pub(crate) fn resume_pulls(&mut self, db: &str) {
+        let peers: Vec<NodeId> = self.catchup.peer_heads.keys().filter(|(_, d)| d == db).map(|(p, _)| *p).collect();
+        for p in peers {
+            self.catchup.note_lag(&(p, db.to_string()), self.now);
+            self.pull_if_due(p, db);
+        }
+    }
+
     fn pull_if_due(&mut self, peer: NodeId, db: &str) {
+        if self.fetching(db) {
+            return;
+        }
+        let joining = self.members.local().digest.state == MemberState::Joining;
+        if joining && self.catchup.due(peer, db).is_some() && self.needs_snapshot(peer, db) {
+            self.start_snapshot(db, peer);
+            return;
+        }
         if let Some(after) = self.catchup.due(peer, db) {
             self.catchup.pulls.insert((peer, db.to_string()), self.now);
             let limit = self.cfg.catchup_batch as u32;
@@ -178,7 +220,11 @@ impl Node {
         if first.seq != after + 1 {
             self.catchup.pulls.remove(&key);
             self.catchup.gaps.insert(key);
-            self.observe(Observation::LogGap { peer: from, database: db, after, first: first.seq });
+            self.observe(Observation::LogGap { peer: from, database: db.clone(), after, first: first.seq });
+            // The peer no longer has what we need: repair by snapshot, never skip.
+            if self.cfg.anti_entropy {
+                self.start_snapshot(&db, from);
+            }
             return;
         }
         let last_seq = entries.last().map(|e| e.seq).unwrap_or(after);

@@ -60,6 +60,17 @@ pub struct CoreConfig {
     pub catchup_batch: usize,
     /// A catch-up pull with no answer after this long may be retried.
     pub catchup_timeout_ms: u64,
+    /// Repair lag by snapshot at all (`[replication] enable_anti_entropy`).
+    pub anti_entropy: bool,
+    /// How often lag is checked (`anti_entropy_interval_seconds`, in ms here).
+    pub anti_entropy_interval_ms: u64,
+    /// Delta sync only below this many transactions of lag
+    /// (`delta_sync_threshold_transactions`); else a snapshot.
+    pub delta_sync_threshold_txns: u64,
+    /// …and below this much time behind (`delta_sync_threshold_seconds`, in ms here).
+    pub delta_sync_threshold_ms: u64,
+    /// Bytes per snapshot chunk.
+    pub snapshot_chunk: u32,
 }
 
 impl Default for CoreConfig {
@@ -75,6 +86,11 @@ impl Default for CoreConfig {
             default_consistency: Consistency::Quorum,
             catchup_batch: 64,
             catchup_timeout_ms: 3000,
+            anti_entropy: true,
+            anti_entropy_interval_ms: 60_000,
+            delta_sync_threshold_txns: 10_000,
+            delta_sync_threshold_ms: 3_600_000,
+            snapshot_chunk: 1 << 20,
         }
     }
 }

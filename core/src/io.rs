@@ -112,6 +112,20 @@ pub enum StoreWrite {
         /// Entries in order.
         entries: Vec<LogEntry>,
     },
+    /// Verify a snapshot of `database` from `donor` and install it atomically; report
+    /// the positions it carries in [`StoreOutcome::positions`].
+    InstallSnapshot {
+        /// Database.
+        database: String,
+        /// This node.
+        me: NodeId,
+        /// Who took it.
+        donor: NodeId,
+        /// The image.
+        bytes: Vec<u8>,
+        /// Its SHA-256.
+        sha256: Vec<u8>,
+    },
     /// Persist membership and the local incarnation.
     Membership {
         /// Local incarnation.
@@ -129,6 +143,8 @@ pub struct StoreOutcome {
     /// A prepare was not recorded because the transaction was captured against an older
     /// schema than this node's (a schema change committed in between): vote conflict.
     pub schema_conflict: bool,
+    /// After a snapshot install: the position now consumed in each peer's log.
+    pub positions: BTreeMap<NodeId, u64>,
 }
 
 /// A read the host performs and reports with [`Input::StorageRead`].
@@ -143,6 +159,17 @@ pub enum StoreRead {
         /// Most entries.
         limit: u32,
     },
+    /// Bytes of snapshot `snapshot` of `database` (0: take a new one) from `offset`.
+    SnapshotBytes {
+        /// Database.
+        database: String,
+        /// Which snapshot.
+        snapshot: u64,
+        /// First byte.
+        offset: u64,
+        /// Most bytes.
+        limit: u32,
+    },
 }
 
 /// What a completed read returns.
@@ -154,6 +181,17 @@ pub enum ReadOutcome {
         entries: Vec<LogEntry>,
         /// Current head of that database's log.
         head: u64,
+    },
+    /// Answer to [`StoreRead::SnapshotBytes`].
+    Snapshot {
+        /// The snapshot's id.
+        snapshot: u64,
+        /// Its size.
+        total: u64,
+        /// Its SHA-256.
+        sha256: Vec<u8>,
+        /// The bytes asked for.
+        data: Vec<u8>,
     },
 }
 
@@ -210,6 +248,15 @@ pub enum Observation {
     },
     /// The local node finished catching up and is now ALIVE.
     CaughtUp,
+    /// A snapshot of `database` from `donor` was installed.
+    SnapshotInstalled {
+        /// Database.
+        database: String,
+        /// Who took it.
+        donor: NodeId,
+        /// Its size in bytes.
+        bytes: u64,
+    },
     /// The local clock issued a timestamp.
     ClockIssued(Hlc),
     /// The store reported an error.

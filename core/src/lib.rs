@@ -36,6 +36,7 @@ pub mod membership;
 pub mod message;
 pub mod node;
 pub mod participant;
+pub mod snapshot;
 pub mod types;
 
 pub use config::{Consistency, CoreConfig};

@@ -129,6 +129,31 @@ pub enum Message {
         /// The sender's head for that database.
         head: u64,
     },
+    /// Send me bytes of a snapshot of `database` from `offset` (`snapshot` 0: take a
+    /// new one).
+    SnapshotRequest {
+        /// Database.
+        database: String,
+        /// Which snapshot (0 = a new one).
+        snapshot: u64,
+        /// First byte wanted.
+        offset: u64,
+    },
+    /// Answer to [`Message::SnapshotRequest`].
+    SnapshotChunk {
+        /// Database.
+        database: String,
+        /// Which snapshot (0: none could be taken).
+        snapshot: u64,
+        /// Where `data` starts.
+        offset: u64,
+        /// Size of the whole snapshot.
+        total: u64,
+        /// SHA-256 of the whole snapshot.
+        sha256: Vec<u8>,
+        /// The bytes.
+        data: Vec<u8>,
+    },
 }
 
 impl Message {
@@ -146,6 +171,8 @@ impl Message {
             Message::StatusReply { .. } => "status_reply",
             Message::PullLog { .. } => "pull_log",
             Message::LogChunk { .. } => "log_chunk",
+            Message::SnapshotRequest { .. } => "snapshot_request",
+            Message::SnapshotChunk { .. } => "snapshot_chunk",
         }
     }
 }

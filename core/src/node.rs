@@ -32,6 +32,8 @@ pub(crate) enum PendingOp {
     ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
     Membership,
     ServeLog { to: NodeId, database: String, after: u64 },
+    ServeSnapshot { to: NodeId, database: String, offset: u64 },
+    InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
 }
 
 /// One marmot node's protocol state.
@@ -54,6 +56,7 @@ pub struct Node {
     /// Outcomes known here: true = committed.
     pub(crate) decided: BTreeMap<TxnId, bool>,
     pub(crate) catchup: CatchUp,
+    pub(crate) snapshots: crate::snapshot::Snapshots,
     recovered: Option<RecoveredState>,
     started: bool,
 }
@@ -116,6 +119,7 @@ impl Node {
             part: Participant::default(),
             decided: BTreeMap::new(),
             catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone()),
+            snapshots: Default::default(),
             recovered: Some(recovered),
             started: false,
             cfg,
@@ -276,6 +280,7 @@ impl Node {
                 }
                 self.resolve_stale();
                 self.retry_pulls();
+                self.retry_snapshots();
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
@@ -354,6 +359,12 @@ impl Node {
             Message::StatusReply { txn_id, status } => self.on_status_reply(from, txn_id, status),
             Message::PullLog { database, after, limit } => self.on_pull(from, database, after, limit),
             Message::LogChunk { database, after, entries, head } => self.on_chunk(from, database, after, entries, head),
+            Message::SnapshotRequest { database, snapshot, offset } => {
+                self.on_snapshot_request(from, database, snapshot, offset)
+            }
+            Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
+                self.on_snapshot_chunk(from, crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data })
+            }
         }
     }
 
@@ -388,7 +399,11 @@ impl Node {
             PendingOp::Prepare { txn_id } if outcome.schema_conflict => self.on_prepare_schema_conflict(txn_id),
             PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),
             PendingOp::Commit { txn_id } => self.on_committed_durable(txn_id),
-            PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } => {}
+            PendingOp::InstallSnapshot { database, donor, bytes } => {
+                self.on_snapshot_installed(database, donor, bytes, outcome.positions)
+            }
+            PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } | PendingOp::ServeSnapshot { .. } => {
+            }
             PendingOp::ApplyLog { peer, database, last_seq, head, txn_ids } => {
                 self.on_applied_log(peer, database, last_seq, head, txn_ids)
             }
@@ -413,6 +428,7 @@ impl Node {
                 }
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
+            PendingOp::InstallSnapshot { database, .. } => self.on_snapshot_failed(&database),
             // A commit is idempotent: try again on the next tick (the decision may already
             // be durable, and the client and the other participants are waiting on it).
             PendingOp::Commit { txn_id } => self.part.retry_commit(txn_id),
@@ -424,13 +440,30 @@ impl Node {
 
     fn on_storage_read(&mut self, op: OpId, result: Result<ReadOutcome, String>) {
         let Some(why) = self.pending.remove(&op) else { return };
-        if let PendingOp::ServeLog { to, database, after } = why {
-            match result {
-                Ok(ReadOutcome::Log { entries, head }) => {
-                    self.send(to, Message::LogChunk { database, after, entries, head });
-                }
-                Err(e) => self.observe(Observation::StorageError(e)),
+        match (why, result) {
+            (PendingOp::ServeLog { to, database, after }, Ok(ReadOutcome::Log { entries, head })) => {
+                self.send(to, Message::LogChunk { database, after, entries, head });
             }
+            (
+                PendingOp::ServeSnapshot { to, database, offset },
+                Ok(ReadOutcome::Snapshot { snapshot, total, sha256, data }),
+            ) => {
+                self.send(to, Message::SnapshotChunk { database, snapshot, offset, total, sha256, data });
+            }
+            (PendingOp::ServeSnapshot { to, database, offset }, Err(e)) => {
+                self.observe(Observation::StorageError(e));
+                let refusal = Message::SnapshotChunk {
+                    database,
+                    snapshot: 0,
+                    offset,
+                    total: 0,
+                    sha256: Vec::new(),
+                    data: Vec::new(),
+                };
+                self.send(to, refusal);
+            }
+            (_, Err(e)) => self.observe(Observation::StorageError(e)),
+            (_, Ok(_)) => {}
         }
     }
 
@@ -443,7 +476,7 @@ impl Node {
         let heard: BTreeSet<NodeId> = self.catchup.heard_from();
         let heard_live = peers.iter().filter(|p| heard.contains(p)).count();
         let enough = peers.is_empty() || heard_live + 1 >= self.members.quorum().min(peers.len() + 1);
-        if enough && self.catchup.level_with_join_targets() {
+        if enough && self.catchup.level_with_join_targets() && self.snapshots.fetches.is_empty() {
             self.members.set_local_state(MemberState::Alive);
             self.observe(Observation::CaughtUp);
             self.observe(Observation::MemberChanged {

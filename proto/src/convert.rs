@@ -191,6 +191,21 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
             entries: entries.iter().map(|e| pb::LogEntry { seq: e.seq, txn: Some(txn(&e.txn)) }).collect(),
             head: *head,
         }),
+        Message::SnapshotRequest { database, snapshot, offset } => Msg::SnapshotRequest(pb::SnapshotRequest {
+            database: database.clone(),
+            snapshot: *snapshot,
+            offset: *offset,
+        }),
+        Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
+            Msg::SnapshotChunk(pb::SnapshotChunk {
+                database: database.clone(),
+                snapshot: *snapshot,
+                offset: *offset,
+                total: *total,
+                sha256: sha256.clone(),
+                data: data.clone(),
+            })
+        }
     };
     pb::Envelope { from: e.from, to: e.to, clock: Some(hlc(e.clock)), msg: Some(msg) }
 }
@@ -240,6 +255,17 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
                 .map(|e| Ok(LogEntry { seq: e.seq, txn: from_txn(e.txn)? }))
                 .collect::<Result<_, _>>()?,
             head: c.head,
+        },
+        Msg::SnapshotRequest(r) => {
+            Message::SnapshotRequest { database: r.database, snapshot: r.snapshot, offset: r.offset }
+        }
+        Msg::SnapshotChunk(c) => Message::SnapshotChunk {
+            database: c.database,
+            snapshot: c.snapshot,
+            offset: c.offset,
+            total: c.total,
+            sha256: c.sha256,
+            data: c.data,
         },
     };
     Ok(Envelope { from: e.from, to: e.to, clock: from_hlc(e.clock, "clock")?, msg })

@@ -113,6 +113,15 @@ mod tests {
             },
             Message::StatusReply { txn_id: id, status: marmot_core::message::TxnStatus::Pending },
             Message::Heartbeat { txn_ids: vec![id, id] },
+            Message::SnapshotRequest { database: "db".into(), snapshot: 3, offset: 1 << 20 },
+            Message::SnapshotChunk {
+                database: "db".into(),
+                snapshot: 3,
+                offset: 4,
+                total: 9,
+                sha256: vec![1; 32],
+                data: vec![0, 255, 7],
+            },
         ];
         for msg in msgs {
             let e = Envelope { from: 1, to: 2, clock: id, msg };

@@ -138,6 +138,9 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
         }
         Observation::LogGap { .. } | Observation::StorageError(_) => tracing::warn!(?o, "replication problem"),
         Observation::CaughtUp => tracing::info!("caught up with the cluster"),
+        Observation::SnapshotInstalled { database, donor, bytes } => {
+            tracing::info!(database = %database, donor, bytes, "snapshot installed; delta sync resumes from its position")
+        }
     }
 }
 

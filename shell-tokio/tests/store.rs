@@ -114,7 +114,10 @@ fn each_transaction_applies_once_and_logs_once() {
     let n: i64 = s.conn("app").unwrap().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
     let ReadOutcome::Log { entries, head } =
-        s.read(&StoreRead::LogRange { database: "app".into(), after: 0, limit: 10 }).unwrap();
+        s.read(&StoreRead::LogRange { database: "app".into(), after: 0, limit: 10 }).unwrap()
+    else {
+        panic!("a log range read answers with log entries")
+    };
     assert_eq!((entries.len(), head), (1, 1));
 }
 
@@ -218,7 +221,7 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
 }
 
 #[test]
-fn snapshots_install_atomically_keep_the_log_numbering_and_refuse_corruption() {
+fn snapshots_install_atomically_keep_the_own_log_and_refuse_corruption() {
     // Node 1 has data; node 2 has its own history (log head 2) and stale rows.
     let (_d1, mut a) = fresh();
     for (i, name) in ["ann", "bob", "cyd"].iter().enumerate() {
@@ -249,14 +252,16 @@ fn snapshots_install_atomically_keep_the_log_numbering_and_refuse_corruption() {
     let e = b.install_snapshot("app", 2, 1, short, &sha).unwrap_err().to_string();
     assert!(e.contains("snapshot"), "{e}");
     assert_eq!(names(d2.path()).len(), 2);
-    // The real one: node 2 now has node 1's rows, and its positions follow.
+    // The real one: node 2 now has node 1's rows plus what its own log holds (those
+    // transactions are committed too), and its positions follow node 1's.
     let installed = b.install_snapshot("app", 2, 1, &snap.bytes, &snap.sha256).unwrap();
-    assert_eq!(installed.head, 2, "node 2's own log numbering is kept");
+    assert_eq!(installed.head, 2, "node 2's own log is kept");
     assert_eq!(installed.progress.get(&1), Some(&3), "node 2 has consumed node 1's log up to its head");
-    let want: Vec<(i64, String)> = vec![(0, "ann".into()), (1, "bob".into()), (2, "cyd".into())];
+    let want: Vec<(i64, String)> =
+        vec![(0, "ann".into()), (1, "bob".into()), (2, "cyd".into()), (100, "old".into()), (101, "old".into())];
     assert_eq!(names(d2.path()), want);
     let seen: i64 = reader.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
-    assert_eq!(seen, 3, "an open reader sees the new content");
+    assert_eq!(seen, 5, "an open reader sees the new content");
     let mode: String = reader.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     // Its next log entry continues its own numbering.
@@ -264,11 +269,12 @@ fn snapshots_install_atomically_keep_the_log_numbering_and_refuse_corruption() {
     b.write(&StoreWrite::Prepare { txn: t.clone() }).unwrap();
     let out = b.write(&StoreWrite::Commit { txn: t }).unwrap();
     assert_eq!(out.heads.get("app"), Some(&3));
-    // Nothing survives from node 2's old log: a peer reading it from the start sees a gap.
+    // Peers still reading node 2's log find all of it.
     match b.read(&StoreRead::LogRange { database: "app".into(), after: 0, limit: 10 }).unwrap() {
         ReadOutcome::Log { entries, head } => {
             assert_eq!(head, 3);
-            assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3]);
+            assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         }
+        other => panic!("unexpected {other:?}"),
     }
 }

@@ -37,6 +37,8 @@ pub enum Scenario {
     /// Schema changes from any node, two at the same instant, racing row writes, some
     /// during a partition: every node ends with the same schema and rows.
     SchemaChanges,
+    /// A node down past the delta-sync threshold catches up by snapshot, then by delta.
+    SnapshotCatchUp,
 }
 
 impl Scenario {
@@ -55,6 +57,7 @@ impl Scenario {
             Scenario::Swarm => "swarm",
             Scenario::NewNodeJoins => "new_node_joins",
             Scenario::SchemaChanges => "schema_changes",
+            Scenario::SnapshotCatchUp => "snapshot_catch_up",
         }
     }
 }
@@ -161,6 +164,13 @@ pub enum Expectation {
     },
     /// At least this many schema changes committed (the scenario really changed schemas).
     SchemaChangesCommit(usize),
+    /// The node installed at least one snapshot after `after` ms.
+    SnapshotInstalled {
+        /// Which node.
+        node: NodeId,
+        /// Not before this sim time.
+        after: u64,
+    },
 }
 
 /// Everything drawn for one run.
@@ -227,7 +237,7 @@ impl Plan {
     /// Draw the plan of `scenario` for `seed`.
     pub fn draw(scenario: Scenario, seed: u64) -> Plan {
         let mut d = Draw { rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6d61_726d_6f74), options: Vec::new() };
-        let core = CoreConfig::default();
+        let mut core = CoreConfig::default();
         let mut n: u64 = if seed.is_multiple_of(2) { 3 } else { 5 };
         let mut skews = [0i64; 6];
         let mut max_latency = 1 + below(&mut d.rng, 10);
@@ -341,7 +351,13 @@ impl Plan {
                 let every = d.range("write_every_ms", 20, 60);
                 wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
             }
-            Scenario::RestartCatchUp => {
+            Scenario::RestartCatchUp | Scenario::SnapshotCatchUp => {
+                let snapshot = scenario == Scenario::SnapshotCatchUp;
+                if snapshot {
+                    core.delta_sync_threshold_txns = d.range("delta_sync_threshold_txns", 20, 60);
+                    core.anti_entropy_interval_ms = 2000;
+                    core.snapshot_chunk = d.range("snapshot_chunk_bytes", 512, 8192) as u32;
+                }
                 let r = 1 + below(&mut d.rng, n);
                 d.note("restarted", r);
                 let down_at = d.range("down_at_ms", 1000, 3000);
@@ -355,6 +371,9 @@ impl Plan {
                 wl = w;
                 expectations.push(Expectation::IncarnationBumped { node: r, at_least: 2 });
                 expectations.push(Expectation::CaughtUp { node: r, after: up_at });
+                if snapshot {
+                    expectations.push(Expectation::SnapshotInstalled { node: r, after: up_at });
+                }
             }
             Scenario::RemovedNode => {
                 n = 4;

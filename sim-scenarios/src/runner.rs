@@ -214,6 +214,15 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     v.push(format!("node {node} never reported catching up after {after} ms"));
                 }
             }
+            Expectation::SnapshotInstalled { node, after } => {
+                let seen = c
+                    .observations_timed()
+                    .iter()
+                    .any(|(t, id, o)| id == node && *t >= *after && matches!(o, Observation::SnapshotInstalled { .. }));
+                if !seen {
+                    v.push(format!("node {node} never installed a snapshot after {after} ms"));
+                }
+            }
             Expectation::IncarnationBumped { node, at_least } => {
                 let inc = c.incarnations().get(node).copied().unwrap_or(0);
                 if inc < *at_least {

@@ -82,3 +82,8 @@ fn determinism() {
 fn schema_changes() {
     run_many(Scenario::SchemaChanges, SEEDS);
 }
+
+#[test]
+fn snapshot_catch_up() {
+    run_many(Scenario::SnapshotCatchUp, SEEDS);
+}

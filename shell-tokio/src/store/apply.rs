@@ -78,6 +78,20 @@ pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
 /// Apply `txn` (only its rows of this database) unless already applied; returns the log
 /// sequence it was given, or `None` if it had been applied before.
 pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<u64>, StoreError> {
+    let Some(mine) = apply_unlogged(conn, database, txn)? else { return Ok(None) };
+    let seq = super::snapshot::log_head(conn)? + 1;
+    conn.prepare_cached("INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)")?.execute(params![
+        seq,
+        txn_id_bytes(txn.id),
+        to_blob(&mine)
+    ])?;
+    Ok(Some(seq))
+}
+
+/// [`apply_txn`] without the log entry (a transaction already in this node's log, applied
+/// again onto a snapshot); returns its rows of this database, or `None` if it had been
+/// applied before.
+pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<Txn>, StoreError> {
     if is_applied(conn, txn)? {
         return Ok(None);
     }
@@ -116,11 +130,5 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
         .execute(params![row.table, row.key.0, txn.id.wall, txn.id.logical, txn.id.node, row.after.is_none()])?;
     }
     conn.prepare_cached("INSERT INTO __marmot_applied (txn_id) VALUES (?1)")?.execute([txn_id_bytes(txn.id)])?;
-    let seq = super::snapshot::log_head(conn)? + 1;
-    conn.prepare_cached("INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)")?.execute(params![
-        seq,
-        txn_id_bytes(txn.id),
-        to_blob(&mine)
-    ])?;
-    Ok(Some(seq))
+    Ok(Some(mine))
 }

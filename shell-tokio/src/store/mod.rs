@@ -89,7 +89,13 @@ pub struct Store {
     seed: Option<u64>,
     system: Connection,
     dbs: BTreeMap<String, Db>,
+    /// Snapshots being served to peers, by id (the newest few).
+    served: BTreeMap<u64, snapshot::Snapshot>,
+    next_snapshot: u64,
 }
+
+/// Snapshots kept for peers still fetching them.
+const SERVED_SNAPSHOTS: usize = 8;
 
 /// Whether `name` may name a database (refused names get [`StoreError::BadName`]).
 pub fn valid_name(name: &str) -> Result<(), StoreError> {
@@ -112,7 +118,8 @@ impl Store {
         }
         let system = open_conn(&loc, sync, SYSTEM_DB)?;
         system.execute_batch(schema::SYSTEM_TABLES)?;
-        let mut store = Self { loc, sync, seed, system, dbs: BTreeMap::new() };
+        let mut store =
+            Self { loc, sync, seed, system, dbs: BTreeMap::new(), served: BTreeMap::new(), next_snapshot: 1 };
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
             let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -221,7 +228,7 @@ impl Store {
     ) -> Result<snapshot::Installed, StoreError> {
         self.ensure_database(db)?;
         let target = &mut self.dbs.get_mut(db).expect("ensured").writer;
-        snapshot::install(target, me, donor, bytes, sha256)
+        snapshot::install(target, db, me, donor, bytes, sha256)
     }
 
     /// Perform a durable write.
@@ -232,7 +239,43 @@ impl Store {
             StoreWrite::Abort { txn_id } => self.abort(*txn_id),
             StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
             StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
+            StoreWrite::InstallSnapshot { database, me, donor, bytes, sha256 } => {
+                let installed = self.install_snapshot(database, *me, *donor, bytes, sha256)?;
+                Ok(StoreOutcome {
+                    heads: BTreeMap::from([(database.clone(), installed.head)]),
+                    positions: installed.progress,
+                    ..Default::default()
+                })
+            }
         }
+    }
+
+    /// Bytes of a snapshot served to a peer (`snapshot` 0: take a new one).
+    fn snapshot_bytes(&mut self, db: &str, snapshot: u64, offset: u64, limit: u32) -> Result<ReadOutcome, StoreError> {
+        let id = if snapshot == 0 {
+            if !self.dbs.contains_key(db) {
+                return Err(StoreError::Io(format!("no database {db} here to snapshot")));
+            }
+            let snap = self.snapshot(db)?;
+            let id = self.next_snapshot;
+            self.next_snapshot += 1;
+            self.served.insert(id, snap);
+            while self.served.len() > SERVED_SNAPSHOTS {
+                self.served.pop_first();
+            }
+            id
+        } else {
+            snapshot
+        };
+        let snap = self.served.get(&id).ok_or_else(|| StoreError::Io(format!("snapshot {id} is no longer kept")))?;
+        let start = (offset as usize).min(snap.bytes.len());
+        let end = (start + limit as usize).min(snap.bytes.len());
+        Ok(ReadOutcome::Snapshot {
+            snapshot: id,
+            total: snap.bytes.len() as u64,
+            sha256: snap.sha256.to_vec(),
+            data: snap.bytes[start..end].to_vec(),
+        })
     }
 
     /// Perform a read.
@@ -252,6 +295,9 @@ impl Store {
                 }
                 let head = log_head(conn)?;
                 Ok(ReadOutcome::Log { entries, head })
+            }
+            StoreRead::SnapshotBytes { database, snapshot, offset, limit } => {
+                self.snapshot_bytes(database, *snapshot, *offset, *limit)
             }
         }
     }

@@ -10,9 +10,10 @@
 //! new database and never a mix, and SQLite keeps the `-wal`/`-shm` files consistent
 //! (nothing is renamed or deleted under open connections; Marmot's issue #8).
 //!
-//! After installing, this node's own log is empty but keeps its numbering (the log base),
-//! its position in the donor's log is the donor's log head in the snapshot, and its
-//! positions in the other logs are the donor's.
+//! After installing, this node keeps its own log (peers may still be reading it, and it
+//! holds transactions the snapshot may not have yet, which are applied again onto the
+//! snapshot's content), its position in the donor's log is the donor's log head in the
+//! snapshot, and its positions in the other logs are the donor's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -89,6 +90,7 @@ pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
 /// `me`, the snapshot coming from `donor`.
 pub fn install(
     target: &mut Connection,
+    database: &str,
     me: NodeId,
     donor: NodeId,
     bytes: &[u8],
@@ -121,9 +123,31 @@ pub fn install(
     mem.execute_batch(super::schema::DATABASE_TABLES)?;
     let head = log_head(target)?;
     let donor_head = log_head(&mem)?;
+    let own: Vec<(u64, Vec<u8>, Vec<u8>)> = {
+        let mut st = target.prepare("SELECT seq, txn_id, payload FROM __marmot_log ORDER BY seq")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
     {
         let tx = mem.transaction()?;
         tx.execute("DELETE FROM __marmot_log", [])?;
+        for (seq, id, payload) in &own {
+            tx.execute(
+                "INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)",
+                rusqlite::params![seq, id, payload],
+            )?;
+            let txn: marmot_core::Txn = super::codec::from_blob(payload, "log entry")?;
+            match super::apply::apply_unlogged(&tx, database, &txn) {
+                Ok(_) => {}
+                Err(StoreError::SchemaBehind { .. }) => {
+                    tracing::warn!(
+                        database,
+                        "a logged change is newer than the snapshot's schema; it returns by catch-up"
+                    )
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tx.execute("INSERT OR REPLACE INTO __marmot_meta (key, value) VALUES ('log_base', ?1)", [head])?;
         tx.execute("DELETE FROM __marmot_progress WHERE peer = ?1", [me])?;
         tx.execute("INSERT OR REPLACE INTO __marmot_progress (peer, seq) VALUES (?1, ?2)", [donor, donor_head])?;
