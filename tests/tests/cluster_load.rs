@@ -200,3 +200,25 @@ fn a_killed_node_does_not_stop_quorum_writes_and_catches_up_after_restart() {
     );
     all_identical(&c, Duration::from_secs(10));
 }
+
+#[test]
+fn a_node_back_from_far_behind_catches_up_by_snapshot() {
+    let extra = "[replication]\ndelta_sync_threshold_transactions = 20\n";
+    let mut c = Cluster::start(3, "s", extra);
+    schema(&c);
+    c.nodes[2].kill9();
+    // Well past the threshold while node 3 is away: 150 transactions.
+    let inserts: String =
+        (0..150).map(|i| format!("INSERT INTO events VALUES ('away-{i}', 'n1', {i});")).collect::<Vec<_>>().join(" ");
+    query(c.nodes[0].mysql, Some("load"), &inserts);
+    query(c.nodes[1].mysql, Some("load"), "UPDATE counters SET hits = 7 WHERE id = 3");
+    c.nodes[2].start();
+    let d = all_identical(&c, Duration::from_secs(30));
+    assert!(d.contains("\n150\t7\t"), "{d}");
+    let log = c.nodes[2].log();
+    assert!(log.contains("snapshot installed"), "node 3 did not catch up by snapshot:\n{log}");
+    // And it takes part in writes again.
+    c.wait_writable(2);
+    query(c.nodes[2].mysql, Some("load"), "INSERT INTO events VALUES ('back', 'n3', 1)");
+    all_identical(&c, Duration::from_secs(10));
+}
