@@ -105,9 +105,19 @@ pub struct Shared {
     phases: RefCell<BTreeMap<NodeId, (InFlightSummary, Vec<NodeId>)>>,
     /// Last HLC each node issued, across its restarts.
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
+    /// Snapshot chunks still to be corrupted in transit (one byte flipped each).
+    corrupt_chunks: RefCell<u32>,
 }
 
 impl Shared {
+    /// Whether the next snapshot chunk sent should be corrupted (and count it).
+    pub(crate) fn take_corruption(&self) -> bool {
+        let mut n = self.corrupt_chunks.borrow_mut();
+        let hit = *n > 0;
+        *n = n.saturating_sub(1);
+        hit
+    }
+
     pub(crate) fn clock_of(&self, id: NodeId) -> Millis {
         let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as i64;
         let skew = self.spec.skews_ms.get(id as usize - 1).copied().unwrap_or(0);
@@ -217,6 +227,7 @@ impl SimCluster {
             trace: RefCell::new(0),
             incarnations: RefCell::new(BTreeMap::new()),
             last_issued: RefCell::new(BTreeMap::new()),
+            corrupt_chunks: RefCell::new(0),
             phases: RefCell::new(BTreeMap::new()),
             spec,
         });
@@ -341,6 +352,12 @@ impl SimCluster {
                 self.sim.repair(host_name(x), host_name(y));
             }
         }
+    }
+
+    /// Flip one byte in each of the next `n` snapshot chunks sent, as a faulty network
+    /// or disk would.
+    pub fn corrupt_snapshot_chunks(&mut self, n: u32) {
+        *self.shared.corrupt_chunks.borrow_mut() = n;
     }
 
     /// Random message loss: each tick, each link drops what it carries with

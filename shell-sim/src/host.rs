@@ -41,7 +41,13 @@ impl Host {
     fn dispatch(&mut self, outs: Vec<Output>) {
         for o in outs {
             match o {
-                Output::Send(env) => {
+                Output::Send(mut env) => {
+                    if let marmot_core::Message::SnapshotChunk { data, .. } = &mut env.msg {
+                        if !data.is_empty() && self.shared.take_corruption() {
+                            let middle = data.len() / 2;
+                            data[middle] ^= 0x5a;
+                        }
+                    }
                     let bytes = marmot_proto::encode(&env);
                     // Loss is part of the model: an unreachable peer just drops it.
                     let _ = self.sock.try_send_to(&bytes, (host_name(env.to), PORT));

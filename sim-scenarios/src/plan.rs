@@ -97,6 +97,8 @@ pub enum Fault {
     Restart(NodeId),
     /// Start a node that was not running yet (a late joiner).
     Join(NodeId),
+    /// Corrupt the next `n` snapshot chunks in transit.
+    CorruptSnapshotChunks(u32),
     /// Set the per-tick link failure rate.
     Loss(f64),
     /// Operator: remove `node`, asked on `via`.
@@ -164,6 +166,8 @@ pub enum Expectation {
     },
     /// At least this many schema changes committed (the scenario really changed schemas).
     SchemaChangesCommit(usize),
+    /// Some node reported a storage error containing this text (a fault was noticed).
+    StorageErrorSeen(&'static str),
     /// The node installed at least one snapshot after `after` ms.
     SnapshotInstalled {
         /// Which node.
@@ -354,6 +358,12 @@ impl Plan {
             Scenario::RestartCatchUp | Scenario::SnapshotCatchUp => {
                 let snapshot = scenario == Scenario::SnapshotCatchUp;
                 if snapshot {
+                    // Some runs lose the first snapshots to corruption: refused, fetched again.
+                    let corrupt = d.range("corrupt_chunks", 0, 2) as u32;
+                    if corrupt > 0 {
+                        faults.push((0, Fault::CorruptSnapshotChunks(corrupt)));
+                        expectations.push(Expectation::StorageErrorSeen("checksum"));
+                    }
                     core.delta_sync_threshold_txns = d.range("delta_sync_threshold_txns", 20, 60);
                     core.anti_entropy_interval_ms = 2000;
                     core.snapshot_chunk = d.range("snapshot_chunk_bytes", 512, 8192) as u32;

@@ -117,6 +117,7 @@ fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
         Fault::Crash(n) => c.crash(*n),
         Fault::Restart(n) => c.restart(*n),
         Fault::Loss(r) => c.set_loss(*r),
+        Fault::CorruptSnapshotChunks(n) => c.corrupt_snapshot_chunks(*n),
         Fault::Remove { via, node } => {
             c.admin(*via, AdminCmd::Remove(*node));
         }
@@ -212,6 +213,15 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     .any(|(t, id, o)| id == node && *t >= *after && *o == Observation::CaughtUp);
                 if !seen {
                     v.push(format!("node {node} never reported catching up after {after} ms"));
+                }
+            }
+            Expectation::StorageErrorSeen(text) => {
+                let seen = c
+                    .observations_timed()
+                    .iter()
+                    .any(|(_, _, o)| matches!(o, Observation::StorageError(e) if e.contains(text)));
+                if !seen {
+                    v.push(format!("no node reported a storage error mentioning {text:?}"));
                 }
             }
             Expectation::SnapshotInstalled { node, after } => {
