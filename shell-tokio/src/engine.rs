@@ -139,6 +139,8 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
         Observation::LogGap { .. } | Observation::StorageError(_) => tracing::warn!(?o, "replication problem"),
         Observation::CaughtUp => tracing::info!("caught up with the cluster"),
         Observation::SnapshotInstalled { database, donor, bytes } => {
+            m.snapshots_installed.fetch_add(1, Relaxed);
+            m.snapshot_bytes.fetch_add(bytes, Relaxed);
             tracing::info!(database = %database, donor, bytes, "snapshot installed; delta sync resumes from its position")
         }
     }

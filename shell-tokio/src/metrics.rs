@@ -69,6 +69,10 @@ pub struct Metrics {
     pub bytes_in: AtomicU64,
     /// Peer calls refused for a wrong or missing cluster secret.
     pub auth_refused: AtomicU64,
+    /// Snapshots installed (anti-entropy).
+    pub snapshots_installed: AtomicU64,
+    /// Bytes of the snapshots installed.
+    pub snapshot_bytes: AtomicU64,
     /// Open MySQL connections.
     pub mysql_connections: AtomicU64,
     /// MySQL connections accepted since start.
@@ -138,6 +142,18 @@ impl Metrics {
             "marmot_auth_refused_total",
             "Peer calls refused for an invalid cluster secret.",
             &[("", self.auth_refused.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "marmot_snapshots_installed_total",
+            "Database snapshots installed by anti-entropy.",
+            &[("", self.snapshots_installed.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "marmot_snapshot_bytes_total",
+            "Bytes of the snapshots installed.",
+            &[("", self.snapshot_bytes.load(Relaxed))],
         );
         counter(
             &mut out,

@@ -217,6 +217,10 @@ fn a_node_back_from_far_behind_catches_up_by_snapshot() {
     assert!(d.contains("\n150\t7\t"), "{d}");
     let log = c.nodes[2].log();
     assert!(log.contains("snapshot installed"), "node 3 did not catch up by snapshot:\n{log}");
+    let (_, metrics) = c.nodes[2].http("GET", "/metrics", None);
+    let installed = metrics.lines().find(|l| l.starts_with("marmot_snapshots_installed_total ")).unwrap_or_default();
+    assert_ne!(installed, "marmot_snapshots_installed_total 0", "{metrics}");
+    assert!(!installed.is_empty(), "{metrics}");
     // And it takes part in writes again.
     c.wait_writable(2);
     query(c.nodes[2].mysql, Some("load"), "INSERT INTO events VALUES ('back', 'n3', 1)");
