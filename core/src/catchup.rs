@@ -105,6 +105,17 @@ impl CatchUp {
         }
     }
 
+    /// How far behind `key`'s log this node is at `now`.
+    pub(crate) fn lag(&self, key: &Pos, now: Millis) -> Lag {
+        let head = self.peer_heads.get(key).copied().unwrap_or(0);
+        Lag {
+            peer: key.0,
+            database: key.1.clone(),
+            transactions: head.saturating_sub(self.position(key.0, &key.1)),
+            behind_ms: self.behind_since.get(key).map_or(0, |t| now.saturating_sub(*t)),
+        }
+    }
+
     /// Record whether we are behind `key`'s head at `now`.
     pub(crate) fn note_lag(&mut self, key: &Pos, now: Millis) {
         let head = self.peer_heads.get(key).copied().unwrap_or(0);
@@ -127,16 +138,7 @@ impl CatchUp {
 impl Node {
     /// How far behind each peer's log of each database this node is, at `now`.
     pub fn replication_lag(&self, now: Millis) -> Vec<Lag> {
-        let c = &self.catchup;
-        c.peer_heads
-            .iter()
-            .map(|((peer, db), head)| Lag {
-                peer: *peer,
-                database: db.clone(),
-                transactions: head.saturating_sub(c.position(*peer, db)),
-                behind_ms: c.behind_since.get(&(*peer, db.clone())).map_or(0, |t| now.saturating_sub(*t)),
-            })
-            .collect()
+        self.catchup.peer_heads.keys().map(|key| self.catchup.lag(key, now)).collect()
     }
 
     /// Position consumed in `peer`'s log of `db`.

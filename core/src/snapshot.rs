@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::catchup::Lag;
 use crate::io::{Observation, StoreRead, StoreWrite};
 use crate::message::Message;
 use crate::node::{Node, PendingOp};
@@ -51,15 +52,12 @@ impl Node {
 
     /// Too far behind `peer`'s log of `db` for delta sync?
     pub(crate) fn needs_snapshot(&self, peer: NodeId, db: &str) -> bool {
-        if !self.cfg.anti_entropy {
-            return false;
-        }
-        self.replication_lag(self.now).iter().any(|l| {
-            l.peer == peer
-                && l.database == db
-                && (l.transactions > self.cfg.delta_sync_threshold_txns
-                    || l.behind_ms > self.cfg.delta_sync_threshold_ms)
-        })
+        self.past_thresholds(&self.catchup.lag(&(peer, db.to_string()), self.now))
+    }
+
+    fn past_thresholds(&self, l: &Lag) -> bool {
+        self.cfg.anti_entropy
+            && (l.transactions > self.cfg.delta_sync_threshold_txns || l.behind_ms > self.cfg.delta_sync_threshold_ms)
     }
 
     /// Start fetching a snapshot of `db` from `donor`.
@@ -87,7 +85,7 @@ impl Node {
         let over: std::collections::BTreeSet<(NodeId, String)> = self
             .replication_lag(now)
             .into_iter()
-            .filter(|l| self.needs_snapshot(l.peer, &l.database) && live.contains(&l.peer))
+            .filter(|l| self.past_thresholds(l) && live.contains(&l.peer))
             .map(|l| (l.peer, l.database))
             .collect();
         let persistent: Vec<(NodeId, String)> = over.intersection(&self.snapshots.over).cloned().collect();

@@ -7,7 +7,7 @@
 //! a captured token cannot be replayed. The admin API compares the `X-Marmot-Secret`
 //! header (Marmot's interface) in constant time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use rand_chacha::ChaCha20Rng;
@@ -74,7 +74,7 @@ pub struct Secret {
 #[derive(Default)]
 struct Seen {
     by_time: BTreeSet<(u64, String)>,
-    nonces: BTreeMap<String, u64>,
+    nonces: BTreeSet<String>,
 }
 
 fn os_seed() -> [u8; 32] {
@@ -137,10 +137,10 @@ impl Secret {
             seen.by_time.remove(&oldest);
             seen.nonces.remove(&oldest.1);
         }
-        if seen.nonces.contains_key(*nonce) {
+        if seen.nonces.contains(*nonce) {
             return Err(AuthError::Replayed);
         }
-        seen.nonces.insert(nonce.to_string(), ts);
+        seen.nonces.insert(nonce.to_string());
         seen.by_time.insert((ts, nonce.to_string()));
         Ok(())
     }

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use marmot_core::catchup::Lag;
+
 use crate::engine::ClusterStatus;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
@@ -181,17 +183,16 @@ impl Metrics {
             let n = status.members.iter().filter(|m| m.status == state).count();
             let _ = writeln!(out, "marmot_members{{state=\"{state}\"}} {n}");
         }
-        type LagValue = fn(&crate::engine::ClusterStatus, usize) -> f64;
+        type LagValue = fn(&Lag) -> f64;
         let lag_gauges: [(&str, &str, LagValue); 2] = [
-            ("transactions", "Transactions of a peer's log not yet applied here.", |s, i| s.lag[i].transactions as f64),
-            ("seconds", "How long this node has been behind a peer's log.", |s, i| s.lag[i].behind_ms as f64 / 1000.0),
+            ("transactions", "Transactions of a peer's log not yet applied here.", |l| l.transactions as f64),
+            ("seconds", "How long this node has been behind a peer's log.", |l| l.behind_ms as f64 / 1000.0),
         ];
         for (unit, help, value) in lag_gauges {
             let name = format!("marmot_replication_lag_{unit}");
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for (i, l) in status.lag.iter().enumerate() {
-                let v = value(status, i);
-                let _ = writeln!(out, "{name}{{peer=\"{}\",database=\"{}\"}} {v}", l.peer, l.database);
+            for l in &status.lag {
+                let _ = writeln!(out, "{name}{{peer=\"{}\",database=\"{}\"}} {}", l.peer, l.database, value(l));
             }
         }
         out

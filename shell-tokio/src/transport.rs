@@ -210,9 +210,6 @@ impl Transport {
     /// Queue `env` for the peer at `addr`; never blocks.
     pub fn send(&self, addr: &str, env: &Envelope) {
         let mut links = self.links.lock().expect("links");
-        if links.get(addr).is_some_and(|l| l.is_closed()) {
-            links.remove(addr); // its task ended: start a new one
-        }
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             self.runtime.spawn(peer_link(addr.to_string(), rx, self.link.clone(), self.signer.clone()));

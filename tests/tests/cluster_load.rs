@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use marmot_e2e::{eventually, mariadb, python, query, Cluster};
 
-/// PyMySQL writer: argv = port, node tag, seconds, threads. Each thread inserts rows with
+/// PyMySQL writer: argv[1] = port; `tag`, `seconds` and `threads` are set by the line
+/// [`run_writer`] puts in front. Each thread inserts rows with
 /// unique ids and bumps shared counters (retrying 1213 conflicts with jittered
 /// exponential backoff, as an application would); prints `ok errors retries max_pause_ms` and every error.
 const WRITER: &str = r#"
 import random, sys, threading, time, pymysql
-port, tag, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+port = int(sys.argv[1])
 stats = {"ok": 0, "errors": [], "retries": 0, "pause": 0.0}
 lock = threading.Lock()
 def work(t):
@@ -70,10 +71,7 @@ struct Load {
 }
 
 fn run_writer(port: u16, tag: &str, seconds: f64, threads: u32) -> Load {
-    let script = WRITER.replace(
-        "port, tag, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])",
-        &format!("port, tag, seconds, threads = int(sys.argv[1]), {tag:?}, {seconds}, {threads}"),
-    );
+    let script = format!("tag, seconds, threads = {tag:?}, {seconds}, {threads}\n{WRITER}");
     let (ok, out, err) = python(port, &script);
     assert!(ok, "writer on port {port} failed: {err}");
     let nums: Vec<u64> = out.lines().next().unwrap_or("").split(' ').filter_map(|x| x.parse().ok()).collect();

@@ -79,13 +79,14 @@ pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
 /// sequence it was given, or `None` if it had been applied before.
 pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<u64>, StoreError> {
     let Some(mine) = apply_unlogged(conn, database, txn)? else { return Ok(None) };
-    let seq = super::snapshot::log_head(conn)? + 1;
-    conn.prepare_cached("INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)")?.execute(params![
-        seq,
-        txn_id_bytes(txn.id),
-        to_blob(&mine)
-    ])?;
-    Ok(Some(seq))
+    conn.prepare_cached("INSERT INTO __marmot_log (txn_id, payload) VALUES (?1, ?2)")?
+        .execute(params![txn_id_bytes(txn.id), to_blob(&mine)])?;
+    Ok(Some(conn.last_insert_rowid() as u64))
+}
+
+/// The head of this node's log of a database: the last sequence number used.
+pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM __marmot_log", [], |r| r.get(0))?)
 }
 
 /// [`apply_txn`] without the log entry (a transaction already in this node's log, applied

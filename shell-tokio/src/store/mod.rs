@@ -21,6 +21,7 @@ use marmot_core::message::LogEntry;
 use marmot_core::{Hlc, NodeId, RecoveredState, RowChange, StoreRead, StoreWrite, Txn, TxnId};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use apply::log_head;
 use capture::CaptureConn;
 use codec::{from_blob, to_blob, txn_id_bytes, txn_id_from_bytes};
 
@@ -488,10 +489,6 @@ fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)", [to_blob(&id)])?;
     }
     Ok(())
-}
-
-fn log_head(conn: &Connection) -> Result<u64, StoreError> {
-    snapshot::log_head(conn)
 }
 
 fn fnv(s: &str) -> u64 {

@@ -4,9 +4,7 @@
 //! - `__marmot_row_versions`: LWW version (HLC, origin) and tombstone flag per row key;
 //! - `__marmot_applied`: the applied-transaction marker (exactly-once apply);
 //! - `__marmot_log`: this node's log of applied transactions, `seq` = per-node sequence;
-//! - `__marmot_progress`: position consumed in each peer's log of this database;
-//! - `__marmot_meta`: the log base (the last sequence number used before a snapshot
-//!   replaced the log).
+//! - `__marmot_progress`: position consumed in each peer's log of this database.
 //!
 //! In the system database `__marmot_system`: identity and incarnation (`meta`),
 //! membership, transaction records and intents, and the list of databases.
@@ -27,7 +25,6 @@ CREATE TABLE IF NOT EXISTS __marmot_row_versions (
 CREATE TABLE IF NOT EXISTS __marmot_applied (txn_id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS __marmot_log (seq INTEGER PRIMARY KEY, txn_id BLOB NOT NULL, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS __marmot_progress (peer INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS __marmot_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS __marmot_columns (tbl TEXT NOT NULL, col TEXT NOT NULL, mysql_type TEXT NOT NULL,
   extra TEXT NOT NULL DEFAULT '', PRIMARY KEY (tbl, col)) WITHOUT ROWID;
 ";

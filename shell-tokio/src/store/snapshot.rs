@@ -23,6 +23,7 @@ use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, MAIN_DB};
 use sha2::{Digest, Sha256};
 
+use super::apply::log_head;
 use super::StoreError;
 
 /// A consistent copy of one database.
@@ -73,17 +74,6 @@ pub fn take(source: &Connection) -> Result<Snapshot, StoreError> {
     as_rollback_journal(&mut bytes);
     let sha256 = Sha256::digest(&bytes).into();
     Ok(Snapshot { bytes, sha256 })
-}
-
-/// The log head of a database: the last sequence number used, counting the base kept
-/// across snapshots.
-pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT max(coalesce((SELECT max(seq) FROM __marmot_log), 0),
-                    coalesce((SELECT value FROM __marmot_meta WHERE key = 'log_base'), 0))",
-        [],
-        |r| r.get(0),
-    )?)
 }
 
 /// Verify `bytes` against `sha256` and install them as the content of `target`, for node
@@ -148,7 +138,6 @@ pub fn install(
                 Err(e) => return Err(e),
             }
         }
-        tx.execute("INSERT OR REPLACE INTO __marmot_meta (key, value) VALUES ('log_base', ?1)", [head])?;
         tx.execute("DELETE FROM __marmot_progress WHERE peer = ?1", [me])?;
         tx.execute("INSERT OR REPLACE INTO __marmot_progress (peer, seq) VALUES (?1, ?2)", [donor, donor_head])?;
         tx.commit()?;
