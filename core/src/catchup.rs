@@ -68,6 +68,11 @@ impl CatchUp {
         self.progress.get(&(peer, db.to_string())).copied().unwrap_or(0)
     }
 
+    /// How far this node has applied `peer`'s log, per database.
+    pub(crate) fn applied_of(&self, peer: NodeId) -> BTreeMap<String, u64> {
+        self.progress.iter().filter(|((p, _), _)| *p == peer).map(|((_, db), pos)| (db.clone(), *pos)).collect()
+    }
+
     pub(crate) fn clear_pull(&mut self, peer: NodeId, db: &str) {
         self.pulls.remove(&(peer, db.to_string()));
     }
@@ -201,6 +206,8 @@ impl Node {
     }
 
     pub(crate) fn on_pull(&mut self, from: NodeId, database: String, after: u64, limit: u32) {
+        // Asking after `after` says the peer has applied our log up to there.
+        self.gc.note(from, &database, after);
         let limit = limit.clamp(1, self.cfg.catchup_batch.max(1) as u32);
         let read = StoreRead::LogRange { database: database.clone(), after, limit };
         self.read(read, PendingOp::ServeLog { to: from, database, after });
@@ -240,7 +247,13 @@ impl Node {
     pub(crate) fn on_applied_log(&mut self, peer: NodeId, db: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId>) {
         let key = (peer, db.clone());
         let pos = self.catchup.progress.entry(key.clone()).or_insert(0);
+        let before = *pos;
         *pos = (*pos).max(last_seq);
+        if head.saturating_sub(before) >= 100 && before / 100 != last_seq / 100 {
+            // A real catch-up (not the steady trickle): report every 100 transactions.
+            let o = Observation::CatchUpProgress { peer, database: db.clone(), position: last_seq, head };
+            self.observe(o);
+        }
         self.catchup.note_lag(&key, self.now);
         self.catchup.pulls.remove(&key);
         for id in txn_ids {

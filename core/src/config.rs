@@ -71,6 +71,15 @@ pub struct CoreConfig {
     pub delta_sync_threshold_ms: u64,
     /// Bytes per snapshot chunk.
     pub snapshot_chunk: u32,
+    /// Most snapshot bytes fetched per second (0 = unlimited).
+    pub snapshot_bytes_per_sec: u64,
+    /// Log entries younger than this are kept (`gc_min_retention_hours`, in ms here).
+    pub gc_min_retention_ms: u64,
+    /// Log entries older than this are deleted even if a peer still needs them
+    /// (`gc_max_retention_hours`, in ms here; 0 = never).
+    pub gc_max_retention_ms: u64,
+    /// How often the log is garbage-collected.
+    pub gc_interval_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -91,6 +100,10 @@ impl Default for CoreConfig {
             delta_sync_threshold_txns: 10_000,
             delta_sync_threshold_ms: 3_600_000,
             snapshot_chunk: 1 << 20,
+            snapshot_bytes_per_sec: 100_000_000,
+            gc_min_retention_ms: 2 * 3_600_000,
+            gc_max_retention_ms: 24 * 3_600_000,
+            gc_interval_ms: 60_000,
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum Timer {
     PrepareTimeout(TxnId),
     /// COMMIT acks deadline of a transaction.
     CommitTimeout(TxnId),
+    /// Paced snapshot fetches may ask for their next chunk.
+    SnapshotPace,
 }
 
 /// Operator commands.
@@ -126,6 +128,20 @@ pub enum StoreWrite {
         /// Its SHA-256.
         sha256: Vec<u8>,
     },
+    /// Delete entries of this node's log of `database`: those at or below `upto` whose
+    /// transaction id is older than `keep_from`, and every entry older than
+    /// `force_before`. The newest entry is never deleted (sequence numbers go on from it).
+    /// Report the number deleted in [`StoreOutcome::trimmed`].
+    TrimLog {
+        /// Database.
+        database: String,
+        /// Every peer has applied the log up to here (the watermark).
+        upto: u64,
+        /// Entries from this HLC on are kept (minimum retention).
+        keep_from: Hlc,
+        /// Entries before this HLC go regardless (maximum retention), if set.
+        force_before: Option<Hlc>,
+    },
     /// Persist membership and the local incarnation.
     Membership {
         /// Local incarnation.
@@ -145,6 +161,8 @@ pub struct StoreOutcome {
     pub schema_conflict: bool,
     /// After a snapshot install: the position now consumed in each peer's log.
     pub positions: BTreeMap<NodeId, u64>,
+    /// After a log trim: how many entries were deleted.
+    pub trimmed: u64,
 }
 
 /// A read the host performs and reports with [`Input::StorageRead`].
@@ -256,6 +274,38 @@ pub enum Observation {
         donor: NodeId,
         /// Its size in bytes.
         bytes: u64,
+    },
+    /// Entries of the local log of `database` were garbage-collected.
+    LogTrimmed {
+        /// Database.
+        database: String,
+        /// How many.
+        entries: u64,
+        /// The lowest position any peer had applied (entries above it that were deleted
+        /// were past the maximum retention).
+        watermark: u64,
+    },
+    /// Snapshot bytes arrived (reported about every tenth of the image).
+    SnapshotProgress {
+        /// Database.
+        database: String,
+        /// From whom.
+        donor: NodeId,
+        /// Bytes so far.
+        received: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// Catch-up from a peer's log applied another 100 transactions (or finished).
+    CatchUpProgress {
+        /// Whose log.
+        peer: NodeId,
+        /// Database.
+        database: String,
+        /// Position reached.
+        position: u64,
+        /// The peer's head as last known.
+        head: u64,
     },
     /// The local clock issued a timestamp.
     ClockIssued(Hlc),

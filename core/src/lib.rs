@@ -21,6 +21,8 @@
 //! - [`io`]: inputs, effects, timers, storage requests;
 //! - [`coordinator`] / [`participant`]: the two sides of 2PC with write intents;
 //! - [`catchup`]: per-peer, per-database log positions and delta sync decisions;
+//! - [`snapshot`]: repair by snapshot (past the delta thresholds, or across a gap);
+//! - [`gc`]: log garbage collection held back by the peers' watermarks;
 //! - [`node`]: the state machine tying them together.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -29,6 +31,7 @@ pub mod catchup;
 pub mod config;
 pub mod coordinator;
 pub mod error;
+pub mod gc;
 pub mod hlc;
 pub mod io;
 pub mod lww;

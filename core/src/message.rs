@@ -64,6 +64,9 @@ pub enum Message {
         members: Vec<MemberDigest>,
         /// The sender's last log sequence per database.
         heads: BTreeMap<String, u64>,
+        /// How far the sender has applied the receiver's log of each database (the
+        /// receiver's log GC watermark for the sender).
+        applied: BTreeMap<String, u64>,
     },
     /// 2PC phase one.
     Prepare {

@@ -34,6 +34,7 @@ pub(crate) enum PendingOp {
     ServeLog { to: NodeId, database: String, after: u64 },
     ServeSnapshot { to: NodeId, database: String, offset: u64 },
     InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
+    TrimLog { database: String, watermark: u64 },
 }
 
 /// One marmot node's protocol state.
@@ -57,6 +58,7 @@ pub struct Node {
     pub(crate) decided: BTreeMap<TxnId, bool>,
     pub(crate) catchup: CatchUp,
     pub(crate) snapshots: crate::snapshot::Snapshots,
+    pub(crate) gc: crate::gc::Gc,
     recovered: Option<RecoveredState>,
     started: bool,
 }
@@ -120,6 +122,7 @@ impl Node {
             decided: BTreeMap::new(),
             catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone()),
             snapshots: Default::default(),
+            gc: Default::default(),
             recovered: Some(recovered),
             started: false,
             cfg,
@@ -281,10 +284,12 @@ impl Node {
                 self.resolve_stale();
                 self.retry_pulls();
                 self.retry_snapshots();
+                self.maybe_collect();
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
             Timer::CommitTimeout(id) => self.on_commit_timeout(id),
+            Timer::SnapshotPace => self.on_snapshot_pace(),
         }
     }
 
@@ -311,7 +316,8 @@ impl Node {
         let members = self.members.digests();
         let heads = self.catchup.heads().clone();
         for to in peers {
-            self.send(to, Message::Gossip { members: members.clone(), heads: heads.clone() });
+            let applied = self.catchup.applied_of(to);
+            self.send(to, Message::Gossip { members: members.clone(), heads: heads.clone(), applied });
         }
     }
 
@@ -333,7 +339,10 @@ impl Node {
             self.members.touch(from, self.now);
         }
         match env.msg {
-            Message::Gossip { members, heads } => {
+            Message::Gossip { members, heads, applied } => {
+                for (db, pos) in &applied {
+                    self.gc.note(from, db, *pos);
+                }
                 let incarnation = self.members.local().digest.incarnation;
                 let (ts, durable) = self.members.merge(&members, self.now);
                 let refuted = self.members.local().digest.incarnation != incarnation;
@@ -402,6 +411,7 @@ impl Node {
             PendingOp::InstallSnapshot { database, donor, bytes } => {
                 self.on_snapshot_installed(database, donor, bytes, outcome.positions)
             }
+            PendingOp::TrimLog { database, watermark } => self.on_trimmed(database, watermark, outcome.trimmed),
             PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } | PendingOp::ServeSnapshot { .. } => {
             }
             PendingOp::ApplyLog { peer, database, last_seq, head, txn_ids } => {
@@ -429,6 +439,7 @@ impl Node {
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
             PendingOp::InstallSnapshot { database, .. } => self.on_snapshot_failed(&database),
+            PendingOp::TrimLog { database, .. } => self.on_trim_failed(&database),
             // A commit is idempotent: try again on the next tick (the decision may already
             // be durable, and the client and the other participants are waiting on it).
             PendingOp::Commit { txn_id } => self.part.retry_commit(txn_id),

@@ -31,6 +31,10 @@ pub(crate) struct Fetch {
     sha256: Vec<u8>,
     data: Vec<u8>,
     last_activity: Millis,
+    /// When the first chunk arrived (the rate limit's reference point).
+    started: Millis,
+    /// The next chunk is asked for at this time (paced by the rate limit).
+    next_at: Option<Millis>,
     pub(crate) installing: bool,
 }
 
@@ -44,7 +48,31 @@ pub(crate) struct Snapshots {
     over: std::collections::BTreeSet<(NodeId, String)>,
 }
 
+/// How far a snapshot fetch has come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchProgress {
+    /// Database.
+    pub database: String,
+    /// From whom.
+    pub donor: NodeId,
+    /// Bytes received.
+    pub received: u64,
+    /// Bytes in all (0 until the first chunk arrives).
+    pub total: u64,
+}
+
 impl Node {
+    /// Snapshots being fetched, and how far each has come.
+    pub fn snapshot_fetches(&self) -> Vec<FetchProgress> {
+        let progress = |(db, f): (&String, &Fetch)| FetchProgress {
+            database: db.clone(),
+            donor: f.donor,
+            received: if f.installing { f.total } else { f.data.len() as u64 },
+            total: f.total,
+        };
+        self.snapshots.fetches.iter().map(progress).collect()
+    }
+
     /// Whether a snapshot of `db` is on its way.
     pub(crate) fn fetching(&self, db: &str) -> bool {
         self.snapshots.fetches.contains_key(db)
@@ -128,14 +156,34 @@ impl Node {
         if chunk.snapshot != f.snapshot || chunk.offset != f.data.len() as u64 {
             return; // stale or duplicate
         }
+        if f.data.is_empty() {
+            f.started = now;
+        }
+        let before = f.data.len() as u64;
         f.data.extend_from_slice(&chunk.data);
         f.last_activity = now;
         let got = f.data.len() as u64;
-        if got < f.total && !chunk.data.is_empty() {
-            let (snapshot, db) = (f.snapshot, chunk.database.clone());
-            self.send(from, Message::SnapshotRequest { database: db, snapshot, offset: got });
+        let total = f.total;
+        if got < total && !chunk.data.is_empty() {
+            // Pace the fetch: by now at most `rate` bytes per second since it started.
+            let rate = self.cfg.snapshot_bytes_per_sec;
+            let due = got.saturating_mul(1000).checked_div(rate).map_or(now, |ms| f.started + ms);
+            if before * 10 / total != got * 10 / total {
+                let database = chunk.database.clone();
+                self.observe(Observation::SnapshotProgress { database, donor: from, received: got, total });
+            }
+            if due > now {
+                let f = self.snapshots.fetches.get_mut(&chunk.database).expect("present");
+                f.next_at = Some(due);
+                f.last_activity = due;
+                self.out.push(crate::io::Effect::SetTimer { timer: crate::io::Timer::SnapshotPace, at: due });
+                return;
+            }
+            let snapshot = self.snapshots.fetches[&chunk.database].snapshot;
+            self.send(from, Message::SnapshotRequest { database: chunk.database, snapshot, offset: got });
             return;
         }
+        let f = self.snapshots.fetches.get_mut(&chunk.database).expect("present");
         if got != f.total {
             self.snapshots.fetches.remove(&chunk.database);
             return;
@@ -150,6 +198,21 @@ impl Node {
         };
         let bytes = f.total;
         self.persist(write, PendingOp::InstallSnapshot { database: chunk.database, donor: from, bytes });
+    }
+
+    /// Ask for the next chunk of every paced fetch that is due.
+    pub(crate) fn on_snapshot_pace(&mut self) {
+        let now = self.now;
+        let mut due = Vec::new();
+        for (db, f) in self.snapshots.fetches.iter_mut() {
+            if f.next_at.is_some_and(|t| t <= now) {
+                f.next_at = None;
+                due.push((f.donor, db.clone(), f.snapshot, f.data.len() as u64));
+            }
+        }
+        for (donor, database, snapshot, offset) in due {
+            self.send(donor, Message::SnapshotRequest { database, snapshot, offset });
+        }
     }
 
     pub(crate) fn on_snapshot_installed(
@@ -179,4 +242,57 @@ pub(crate) struct Chunk {
     pub(crate) total: u64,
     pub(crate) sha256: Vec<u8>,
     pub(crate) data: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::io::{Effect, Input, RecoveredState, Timer};
+    use crate::message::{Envelope, Message};
+    use crate::{CoreConfig, Node};
+
+    fn chunk(offset: u64, len: usize) -> Input {
+        let msg = Message::SnapshotChunk {
+            database: "db".into(),
+            snapshot: 7,
+            offset,
+            total: 4000,
+            sha256: vec![1; 32],
+            data: vec![0; len],
+        };
+        Input::Peer(Envelope { from: 2, to: 1, clock: Default::default(), msg })
+    }
+
+    fn requests(out: &[Effect]) -> Vec<u64> {
+        out.iter()
+            .filter_map(|e| match e {
+                Effect::Send(Envelope { msg: Message::SnapshotRequest { offset, .. }, .. }) => Some(*offset),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshot_fetches_are_paced_to_the_configured_rate() {
+        let cfg = CoreConfig { snapshot_bytes_per_sec: 10_000, ..CoreConfig::default() };
+        let mut n = Node::new(cfg, 1, "n1".into(), vec![(2, "n2".into())], 1, RecoveredState::default());
+        let mut out = Vec::new();
+        n.handle(1000, Input::Start, &mut out);
+        n.start_snapshot("db", 2);
+        n.out.clear(); // the first request
+                       // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
+        out.clear();
+        n.handle(1000, chunk(0, 1000), &mut out);
+        assert!(requests(&out).is_empty(), "asked again at once: {out:?}");
+        assert!(out.contains(&Effect::SetTimer { timer: Timer::SnapshotPace, at: 1100 }), "{out:?}");
+        out.clear();
+        n.handle(1050, Input::Timer(Timer::SnapshotPace), &mut out);
+        assert!(requests(&out).is_empty(), "asked again early: {out:?}");
+        n.handle(1100, Input::Timer(Timer::SnapshotPace), &mut out);
+        assert_eq!(requests(&out), vec![1000]);
+        // A late chunk (the budget is already spent) is followed at once.
+        out.clear();
+        n.handle(1300, chunk(1000, 1000), &mut out);
+        assert_eq!(requests(&out), vec![2000]);
+        assert_eq!(n.snapshot_fetches()[0].received, 2000);
+    }
 }

@@ -164,9 +164,10 @@ fn status(s: TxnStatus) -> i32 {
 pub fn envelope(e: &Envelope) -> pb::Envelope {
     use pb::envelope::Msg;
     let msg = match &e.msg {
-        Message::Gossip { members, heads } => Msg::Gossip(pb::Gossip {
+        Message::Gossip { members, heads, applied } => Msg::Gossip(pb::Gossip {
             members: members.iter().map(digest).collect(),
             heads: heads.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            applied: applied.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         }),
         Message::Prepare { txn: t } => Msg::Prepare(pb::Prepare { txn: Some(txn(t)) }),
         Message::PrepareReply { txn_id, vote: v } => {
@@ -217,6 +218,7 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
         Msg::Gossip(g) => Message::Gossip {
             members: g.members.into_iter().map(from_digest).collect::<Result<_, _>>()?,
             heads: g.heads.into_iter().collect::<BTreeMap<_, _>>(),
+            applied: g.applied.into_iter().collect::<BTreeMap<_, _>>(),
         },
         Msg::Prepare(p) => Message::Prepare { txn: from_txn(p.txn)? },
         Msg::PrepareReply(p) => Message::PrepareReply {

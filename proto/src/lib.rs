@@ -104,6 +104,7 @@ mod tests {
                     removed: true,
                 }],
                 heads: [("db".to_string(), 12)].into_iter().collect(),
+                applied: [("db".to_string(), 9)].into_iter().collect(),
             },
             Message::LogChunk {
                 database: "db".into(),

@@ -98,6 +98,9 @@ pub struct Shared {
     inboxes: RefCell<Vec<Option<UnboundedSender<HostRequest>>>>,
     results: RefCell<Vec<ClientResult>>,
     observations: RefCell<Vec<(u64, NodeId, Observation)>>,
+    /// Every transaction any node was asked to commit or apply, by id (kept here because
+    /// log GC deletes them from the nodes' logs).
+    archive: RefCell<BTreeMap<marmot_core::TxnId, marmot_core::Txn>>,
     violations: RefCell<Vec<String>>,
     trace: RefCell<u64>,
     incarnations: RefCell<BTreeMap<NodeId, u64>>,
@@ -153,6 +156,22 @@ impl Shared {
 
     pub(crate) fn set_rows(&self, idx: usize, rows: Vec<RowChange>) {
         self.results.borrow_mut()[idx].rows = rows;
+    }
+
+    /// Remember the transactions a storage write carries.
+    pub(crate) fn archive(&self, w: &marmot_core::StoreWrite) {
+        let mut a = self.archive.borrow_mut();
+        match w {
+            marmot_core::StoreWrite::Commit { txn } => {
+                a.entry(txn.id).or_insert_with(|| txn.clone());
+            }
+            marmot_core::StoreWrite::ApplyLog { entries, .. } => {
+                for e in entries {
+                    a.entry(e.txn.id).or_insert_with(|| e.txn.clone());
+                }
+            }
+            _ => {}
+        }
     }
 
     pub(crate) fn observe(&self, id: NodeId, o: Observation) {
@@ -223,6 +242,7 @@ impl SimCluster {
             stores,
             results: RefCell::new(Vec::new()),
             observations: RefCell::new(Vec::new()),
+            archive: RefCell::new(BTreeMap::new()),
             violations: RefCell::new(Vec::new()),
             trace: RefCell::new(0),
             incarnations: RefCell::new(BTreeMap::new()),
@@ -374,6 +394,11 @@ impl SimCluster {
     /// Every observation so far (node, event).
     pub fn observations(&self) -> Vec<(NodeId, Observation)> {
         self.shared.observations.borrow().iter().map(|(_, id, o)| (*id, o.clone())).collect()
+    }
+
+    /// Every transaction any node committed or applied (whether or not still in a log).
+    pub fn archived_txns(&self) -> BTreeMap<marmot_core::TxnId, marmot_core::Txn> {
+        self.shared.archive.borrow().clone()
     }
 
     /// Every observation so far with its sim time: (ms, node, event).

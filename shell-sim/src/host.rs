@@ -174,11 +174,13 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
     let sock = UdpSocket::bind(("0.0.0.0", PORT)).await?;
     let (tx, rx) = unbounded_channel();
     shared.set_inbox(id, tx);
+    let tap_shared = shared.clone();
+    let tap: marmot_shell_tokio::driver::WriteTap = Box::new(move |w| tap_shared.archive(w));
     let host = Host {
         id,
         shared: shared.clone(),
         store,
-        driver: Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms),
+        driver: Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms).with_write_tap(tap),
         sock,
         waiting: BTreeMap::new(),
         next_req: 1,

@@ -152,6 +152,8 @@ section!(
         gc_min_retention_hours: u64 = 2,
         /// Delete log records after this long (0 = keep forever).
         gc_max_retention_hours: u64 = 24,
+        /// Most snapshot megabytes (10^6 bytes) fetched per second (0 = unlimited).
+        snapshot_rate_limit_mb_per_sec: u64 = 100,
     }
 );
 

@@ -32,8 +32,13 @@ enum Io {
     Read(marmot_core::OpId, marmot_core::StoreRead),
 }
 
+/// Sees every storage write just before it is carried out (the simulator's checkers use
+/// it to remember transactions that log GC later deletes).
+pub type WriteTap = Box<dyn FnMut(&marmot_core::StoreWrite)>;
+
 /// A node with its timer queue and (optionally) its queue of writes in flight.
 pub struct Driver {
+    tap: Option<WriteTap>,
     node: Node,
     timers: BTreeMap<(Millis, u64), Timer>,
     timer_seq: u64,
@@ -47,6 +52,7 @@ impl Driver {
     /// the simulator to prove runs are deterministic).
     pub fn new(node: Node, trace: bool) -> Self {
         Self {
+            tap: None,
             node,
             timers: BTreeMap::new(),
             timer_seq: 0,
@@ -59,6 +65,12 @@ impl Driver {
     /// Complete each storage operation `ms` after it was issued (0 = at once).
     pub fn with_io_latency(mut self, ms: u64) -> Self {
         self.io_latency_ms = ms;
+        self
+    }
+
+    /// Call `tap` with every storage write before it is carried out.
+    pub fn with_write_tap(mut self, tap: WriteTap) -> Self {
+        self.tap = Some(tap);
         self
     }
 
@@ -91,7 +103,7 @@ impl Driver {
             match (io_due, timer_due) {
                 (Some(a), t) if t.is_none_or(|t| a <= t.0) => {
                     let (_, io) = self.io.pop_front().expect("present");
-                    let input = Self::execute(store, io);
+                    let input = self.execute(store, io);
                     out.extend(self.handle(store, now, input));
                 }
                 (_, Some(key)) => {
@@ -104,7 +116,10 @@ impl Driver {
         out
     }
 
-    fn execute(store: &mut Store, io: Io) -> Input {
+    fn execute(&mut self, store: &mut Store, io: Io) -> Input {
+        if let (Some(tap), Io::Write(_, w)) = (self.tap.as_mut(), &io) {
+            tap(w);
+        }
         match io {
             Io::Write(op, write) => Input::StorageDone { op, result: store.write(&write).map_err(|e| e.to_string()) },
             Io::Read(op, read) => Input::StorageRead { op, result: store.read(&read).map_err(|e| e.to_string()) },
@@ -113,7 +128,8 @@ impl Driver {
 
     fn issue(&mut self, store: &mut Store, now: Millis, io: Io, queue: &mut VecDeque<Input>) {
         if self.io_latency_ms == 0 {
-            queue.push_back(Self::execute(store, io));
+            let input = self.execute(store, io);
+            queue.push_back(input);
         } else {
             // In order: never before anything issued earlier.
             let due = self.io.back().map_or(0, |x| x.0).max(now + self.io_latency_ms);

@@ -62,6 +62,8 @@ pub struct ClusterStatus {
     pub quorum_size: usize,
     /// How far behind each peer's log this node is.
     pub lag: Vec<Lag>,
+    /// Snapshots being fetched.
+    pub snapshot_fetches: Vec<marmot_core::snapshot::FetchProgress>,
 }
 
 impl ClusterStatus {
@@ -82,6 +84,7 @@ impl ClusterStatus {
             alive_count: m.alive_count(),
             quorum_size: m.quorum(),
             lag: node.replication_lag(now),
+            snapshot_fetches: node.snapshot_fetches(),
         }
     }
 }
@@ -138,6 +141,16 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
         }
         Observation::LogGap { .. } | Observation::StorageError(_) => tracing::warn!(?o, "replication problem"),
         Observation::CaughtUp => tracing::info!("caught up with the cluster"),
+        Observation::LogTrimmed { database, entries, watermark } => {
+            m.log_trimmed.fetch_add(entries, Relaxed);
+            tracing::info!(database = %database, entries, watermark, "log garbage-collected")
+        }
+        Observation::SnapshotProgress { database, donor, received, total } => {
+            tracing::info!(database = %database, donor, received, total, "snapshot transfer in progress")
+        }
+        Observation::CatchUpProgress { peer, database, position, head } => {
+            tracing::info!(database = %database, peer, position, head, behind = head.saturating_sub(position), "catching up by delta sync")
+        }
         Observation::SnapshotInstalled { database, donor, bytes } => {
             m.snapshots_installed.fetch_add(1, Relaxed);
             m.snapshot_bytes.fetch_add(bytes, Relaxed);

@@ -75,6 +75,8 @@ pub struct Metrics {
     pub snapshots_installed: AtomicU64,
     /// Bytes of the snapshots installed.
     pub snapshot_bytes: AtomicU64,
+    /// Log entries deleted by garbage collection.
+    pub log_trimmed: AtomicU64,
     /// Open MySQL connections.
     pub mysql_connections: AtomicU64,
     /// MySQL connections accepted since start.
@@ -157,6 +159,22 @@ impl Metrics {
             "Bytes of the snapshots installed.",
             &[("", self.snapshot_bytes.load(Relaxed))],
         );
+        counter(
+            &mut out,
+            "marmot_log_entries_collected_total",
+            "Transaction log entries deleted by garbage collection.",
+            &[("", self.log_trimmed.load(Relaxed))],
+        );
+        let _ = writeln!(
+            out,
+            "# HELP marmot_snapshot_fetch_bytes Bytes of snapshots being fetched: received so far and in all.\n# TYPE marmot_snapshot_fetch_bytes gauge"
+        );
+        for f in &status.snapshot_fetches {
+            for (part, v) in [("received", f.received), ("total", f.total)] {
+                let labels = format!("database=\"{}\",donor=\"{}\",part=\"{part}\"", f.database, f.donor);
+                let _ = writeln!(out, "marmot_snapshot_fetch_bytes{{{labels}}} {v}");
+            }
+        }
         counter(
             &mut out,
             "marmot_mysql_connections_total",

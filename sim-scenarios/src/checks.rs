@@ -169,13 +169,23 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
     // Committed = applied anywhere; compute each row key's maximum version and image.
     let mut best: BTreeMap<RowAddr, (Hlc, Option<BTreeMap<String, Value>>)> = BTreeMap::new();
     let mut applied_anywhere: BTreeSet<TxnId> = BTreeSet::new();
+    let archive = c.archived_txns();
     for s in snaps.values() {
         for d in s.dbs.values() {
             applied_anywhere.extend(d.applied.iter().copied());
         }
+        // What a node applied: its log, and (since GC trims logs) every transaction its
+        // applied markers name.
+        let mut applied: BTreeMap<&String, Vec<&Txn>> = BTreeMap::new();
         for (db, log) in &s.logs {
+            applied.entry(db).or_default().extend(log);
+        }
+        for (db, d) in &s.dbs {
+            applied.entry(db).or_default().extend(d.applied.iter().filter_map(|id| archive.get(id)));
+        }
+        for (db, log) in applied {
             for txn in log {
-                for r in txn.rows.iter().filter(|r| !r.is_schema_change()) {
+                for r in txn.rows.iter().filter(|r| !r.is_schema_change() && r.database == *db) {
                     let k = (db.clone(), r.table.clone(), r.key.0.clone());
                     let img = r
                         .after

@@ -39,6 +39,10 @@ pub enum Scenario {
     SchemaChanges,
     /// A node down past the delta-sync threshold catches up by snapshot, then by delta.
     SnapshotCatchUp,
+    /// Logs are garbage-collected while a node is down: within the maximum retention
+    /// nothing it needs goes (it catches up by delta sync); past it, its entries are
+    /// deleted anyway and gap detection sends it to a snapshot.
+    LogGc,
 }
 
 impl Scenario {
@@ -58,6 +62,7 @@ impl Scenario {
             Scenario::NewNodeJoins => "new_node_joins",
             Scenario::SchemaChanges => "schema_changes",
             Scenario::SnapshotCatchUp => "snapshot_catch_up",
+            Scenario::LogGc => "log_gc",
         }
     }
 }
@@ -175,6 +180,17 @@ pub enum Expectation {
         /// Not before this sim time.
         after: u64,
     },
+    /// Some node garbage-collected log entries.
+    LogCollected,
+    /// No node ever found a gap in a peer's log (GC never deleted what a peer needed).
+    NoLogGap,
+    /// The node found a gap in a peer's log after `after` ms.
+    LogGapSeen {
+        /// Which node.
+        node: NodeId,
+        /// Not before this sim time.
+        after: u64,
+    },
 }
 
 /// Everything drawn for one run.
@@ -235,6 +251,26 @@ fn writes(
         t += 1 + below(&mut d.rng, every_ms * 2);
     }
     out
+}
+
+/// Node `r` of `n` is down over `window`: QUORUM writes on the others meanwhile, writes
+/// everywhere after it comes back.
+fn down_and_back(
+    d: &mut Draw,
+    faults: &mut Vec<(u64, Fault)>,
+    n: u64,
+    r: NodeId,
+    (down_at, up_at): (u64, u64),
+    keys: u64,
+) -> Vec<(u64, NodeId, ClientTxn)> {
+    faults.push((down_at, Fault::Crash(r)));
+    faults.push((up_at, Fault::Restart(r)));
+    let others: Vec<NodeId> = (1..=n).filter(|x| *x != r).collect();
+    let all: Vec<NodeId> = (1..=n).collect();
+    let every = d.range("write_every_ms", 10, 40);
+    let mut w = writes(d, &others, 500, up_at, every, keys, Some(Consistency::Quorum));
+    w.extend(writes(d, &all, up_at + 500, 18_000, every, keys, None));
+    w
 }
 
 impl Plan {
@@ -367,22 +403,45 @@ impl Plan {
                     core.delta_sync_threshold_txns = d.range("delta_sync_threshold_txns", 20, 60);
                     core.anti_entropy_interval_ms = 2000;
                     core.snapshot_chunk = d.range("snapshot_chunk_bytes", 512, 8192) as u32;
+                    // Unlimited, or paced slowly enough that the transfer spans many chunks' time.
+                    core.snapshot_bytes_per_sec = [0, 40_000, 400_000][below(&mut d.rng, 3) as usize];
+                    d.note("snapshot_bytes_per_sec", core.snapshot_bytes_per_sec);
                 }
                 let r = 1 + below(&mut d.rng, n);
                 d.note("restarted", r);
                 let down_at = d.range("down_at_ms", 1000, 3000);
                 let up_at = down_at + d.range("down_for_ms", 5000, 12_000);
-                faults.push((down_at, Fault::Crash(r)));
-                faults.push((up_at, Fault::Restart(r)));
-                let others: Vec<NodeId> = all(n).into_iter().filter(|x| *x != r).collect();
-                let every = d.range("write_every_ms", 10, 40);
-                let mut w = writes(&mut d, &others, 500, up_at, every, keys, Some(Consistency::Quorum));
-                w.extend(writes(&mut d, &all(n), up_at + 500, 18_000, every, keys, None));
-                wl = w;
+                wl = down_and_back(&mut d, &mut faults, n, r, (down_at, up_at), keys);
                 expectations.push(Expectation::IncarnationBumped { node: r, at_least: 2 });
                 expectations.push(Expectation::CaughtUp { node: r, after: up_at });
                 if snapshot {
                     expectations.push(Expectation::SnapshotInstalled { node: r, after: up_at });
+                }
+            }
+            Scenario::LogGc => {
+                core.gc_interval_ms = d.range("gc_interval_ms", 300, 1000);
+                core.gc_min_retention_ms = d.range("gc_min_retention_ms", 300, 1500);
+                let past_max = d.range("past_max_retention", 0, 1) == 1;
+                let r = 1 + below(&mut d.rng, n);
+                d.note("down_node", r);
+                let down_at = d.range("down_at_ms", 2000, 4000);
+                let down_for = if past_max {
+                    core.gc_max_retention_ms = d.range("gc_max_retention_ms", 2000, 3000);
+                    d.range("down_for_ms", 6000, 10_000)
+                } else {
+                    core.gc_max_retention_ms = [0, 60_000][below(&mut d.rng, 2) as usize];
+                    d.note("gc_max_retention_ms", core.gc_max_retention_ms);
+                    d.range("down_for_ms", 3000, 10_000)
+                };
+                let up_at = down_at + down_for;
+                wl = down_and_back(&mut d, &mut faults, n, r, (down_at, up_at), keys);
+                expectations.push(Expectation::LogCollected);
+                expectations.push(Expectation::CaughtUp { node: r, after: up_at });
+                if past_max {
+                    expectations.push(Expectation::LogGapSeen { node: r, after: up_at });
+                    expectations.push(Expectation::SnapshotInstalled { node: r, after: up_at });
+                } else {
+                    expectations.push(Expectation::NoLogGap);
                 }
             }
             Scenario::RemovedNode => {
@@ -494,6 +553,13 @@ impl Plan {
                 }
                 let every = d.range("write_every_ms", 10, 60);
                 wl = writes(&mut d, &all(n), 500, 16_000, every, keys, None);
+                // Log GC at full speed under every fault: without forced deletion no
+                // peer may ever miss an entry.
+                core.gc_interval_ms = d.range("gc_interval_ms", 200, 2000);
+                core.gc_min_retention_ms = d.range("gc_min_retention_ms", 0, 2000);
+                core.gc_max_retention_ms = 0;
+                expectations.push(Expectation::NoLogGap);
+                expectations.push(Expectation::LogCollected);
             }
         }
         if !matches!(scenario, Scenario::ClockSkew | Scenario::Swarm) {

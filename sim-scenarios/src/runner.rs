@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use marmot_core::io::AdminCmd;
-use marmot_core::{Consistency, Observation};
+use marmot_core::{Consistency, NodeId, Observation};
 use marmot_shell_sim::{ClientOutcome, ClientTxn, SimCluster};
 
 use crate::checks::{check_final, divergence, snapshots};
@@ -131,6 +131,11 @@ fn is_quorum_failure(o: &ClientOutcome) -> bool {
     matches!(o, ClientOutcome::Failed(e) if e.contains("not enough acknowledgements"))
 }
 
+/// Whether `node` reported an observation matching `what` at or after `after` ms.
+fn observed(c: &SimCluster, node: NodeId, after: u64, what: impl Fn(&Observation) -> bool) -> bool {
+    c.observations_timed().iter().any(|(t, id, o)| *id == node && *t >= after && what(o))
+}
+
 fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
     let mut v = Vec::new();
     let results = c.results();
@@ -207,11 +212,7 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                 }
             }
             Expectation::CaughtUp { node, after } => {
-                let seen = c
-                    .observations_timed()
-                    .iter()
-                    .any(|(t, id, o)| id == node && *t >= *after && *o == Observation::CaughtUp);
-                if !seen {
+                if !observed(c, *node, *after, |o| *o == Observation::CaughtUp) {
                     v.push(format!("node {node} never reported catching up after {after} ms"));
                 }
             }
@@ -225,12 +226,29 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                 }
             }
             Expectation::SnapshotInstalled { node, after } => {
-                let seen = c
-                    .observations_timed()
-                    .iter()
-                    .any(|(t, id, o)| id == node && *t >= *after && matches!(o, Observation::SnapshotInstalled { .. }));
-                if !seen {
+                if !observed(c, *node, *after, |o| matches!(o, Observation::SnapshotInstalled { .. })) {
                     v.push(format!("node {node} never installed a snapshot after {after} ms"));
+                }
+            }
+            Expectation::LogCollected => {
+                let seen = c.observations().iter().any(|(_, o)| matches!(o, Observation::LogTrimmed { .. }));
+                if !seen {
+                    v.push("no node garbage-collected any log entry; the scenario must exercise GC".into());
+                }
+            }
+            Expectation::NoLogGap => {
+                for (t, id, o) in c.observations_timed() {
+                    if let Observation::LogGap { peer, database, after, first } = o {
+                        v.push(format!(
+                            "node {id} at {t} ms found {peer}'s log of {database} continuing at {first} after {after}: \
+                             GC deleted entries a peer still needed"
+                        ));
+                    }
+                }
+            }
+            Expectation::LogGapSeen { node, after } => {
+                if !observed(c, *node, *after, |o| matches!(o, Observation::LogGap { .. })) {
+                    v.push(format!("node {node} never detected a gap after {after} ms (forced GC did not reach it)"));
                 }
             }
             Expectation::IncarnationBumped { node, at_least } => {

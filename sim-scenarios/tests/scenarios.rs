@@ -84,6 +84,11 @@ fn schema_changes() {
 }
 
 #[test]
+fn log_gc() {
+    run_many(Scenario::LogGc, SEEDS);
+}
+
+#[test]
 fn snapshot_catch_up() {
     run_many(Scenario::SnapshotCatchUp, SEEDS);
 }

@@ -89,6 +89,20 @@ pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
     Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM __marmot_log", [], |r| r.get(0))?)
 }
 
+/// Delete log entries at or below `upto` older than `keep_from`, and all entries older
+/// than `force_before`, but never the newest (the next sequence number follows it).
+/// Returns how many were deleted.
+pub fn trim_log(conn: &Connection, upto: u64, keep_from: Hlc, force_before: Option<Hlc>) -> Result<u64, StoreError> {
+    let force = force_before.map(txn_id_bytes).unwrap_or_default();
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM __marmot_log WHERE seq < (SELECT max(seq) FROM __marmot_log)
+             AND ((seq <= ?1 AND txn_id < ?2) OR txn_id < ?3)",
+        )?
+        .execute(params![upto, txn_id_bytes(keep_from), force])?;
+    Ok(n as u64)
+}
+
 /// [`apply_txn`] without the log entry (a transaction already in this node's log, applied
 /// again onto a snapshot); returns its rows of this database, or `None` if it had been
 /// applied before.

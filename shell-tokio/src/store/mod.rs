@@ -240,6 +240,11 @@ impl Store {
             StoreWrite::Abort { txn_id } => self.abort(*txn_id),
             StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
             StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
+            StoreWrite::TrimLog { database, upto, keep_from, force_before } => {
+                let Some(db) = self.dbs.get(database.as_str()) else { return Ok(StoreOutcome::default()) };
+                let trimmed = apply::trim_log(&db.writer, *upto, *keep_from, *force_before)?;
+                Ok(StoreOutcome { trimmed, ..Default::default() })
+            }
             StoreWrite::InstallSnapshot { database, me, donor, bytes, sha256 } => {
                 let installed = self.install_snapshot(database, *me, *donor, bytes, sha256)?;
                 Ok(StoreOutcome {
