@@ -131,6 +131,12 @@ impl CatchUp {
         }
     }
 
+    /// Whether this node holds nothing of `db` yet: no entry of its own log and nothing
+    /// applied from any peer's (a brand-new node, which starts from a snapshot).
+    fn never_applied(&self, db: &str) -> bool {
+        self.heads.get(db).copied().unwrap_or(0) == 0 && !self.progress.iter().any(|((_, d), pos)| d == db && *pos > 0)
+    }
+
     /// Where a pull should start, if one is due for (peer, db).
     fn due(&self, peer: NodeId, db: &str) -> Option<u64> {
         let key = (peer, db.to_string());
@@ -181,7 +187,8 @@ impl Node {
             return;
         }
         let joining = self.members.local().digest.state == MemberState::Joining;
-        if joining && self.catchup.due(peer, db).is_some() && self.needs_snapshot(peer, db) {
+        let fresh = self.catchup.never_applied(db);
+        if joining && self.catchup.due(peer, db).is_some() && (fresh || self.needs_snapshot(peer, db)) {
             self.start_snapshot(db, peer);
             return;
         }

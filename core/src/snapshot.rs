@@ -1,6 +1,7 @@
 //! Anti-entropy by snapshot.
 //!
-//! A node repairs a database by snapshot instead of delta sync when it is too far behind
+//! A brand-new node (one holding nothing of a database yet) starts each database from a
+//! snapshot. A node repairs a database by snapshot instead of delta sync when it is too far behind
 //! a peer's log (more than `delta_sync_threshold_txns` transactions, or behind for longer
 //! than `delta_sync_threshold_ms`) — decided at once while it is joining (after a restart
 //! or as a new node), and otherwise when two anti-entropy checks in a row find it so

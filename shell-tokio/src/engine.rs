@@ -178,6 +178,11 @@ pub struct Engine {
     pub metrics: Arc<Metrics>,
     /// Rewrite replicated DDL to be safe to replay (`[ddl] enable_idempotent`).
     pub idempotent_ddl: bool,
+    /// How long a schema change waits for a concurrent one on the same database to finish
+    /// (`[ddl] lock_lease_seconds`) before failing with 1213.
+    pub ddl_lease: Duration,
+    /// Databases dropped (hidden from clients), kept current by the store.
+    dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 /// Errors talking to the engine.
@@ -217,6 +222,7 @@ impl Engine {
         let mut store = Store::open(location.clone(), sync, None)?;
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
+        let dropped = store.dropped_databases();
         let addr = if net.addr.is_empty() { format!("node-{node_id}") } else { net.addr.clone() };
         let node = Node::new(cfg, node_id, addr, net.peers.clone(), seed, recovered);
         let (tx, rx) = channel::<Request>();
@@ -290,9 +296,18 @@ impl Engine {
                 lock_wait: Duration::from_secs(50),
                 metrics,
                 idempotent_ddl: true,
+                ddl_lease: Duration::from_secs(30),
+                dropped,
             },
             handle,
         ))
+    }
+
+    /// How long a schema change waits for another one on the same database
+    /// (`[ddl] lock_lease_seconds`).
+    pub fn with_ddl_lease(mut self, lease: Duration) -> Self {
+        self.ddl_lease = lease;
+        self
     }
 
     /// Whether replicated DDL is rewritten to be safe to replay.
@@ -349,15 +364,21 @@ impl Engine {
         let _ = self.tx.send(Request::Stop);
     }
 
-    /// Names of the user databases, sorted.
+    /// Whether `db` exists as a dropped database (its file kept as a tombstone).
+    pub fn is_dropped(&self, db: &str) -> bool {
+        self.dropped.lock().unwrap_or_else(|p| p.into_inner()).contains(db)
+    }
+
+    /// Names of the user databases (not dropped ones), sorted.
     pub fn databases(&self) -> Vec<String> {
+        let dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut out = Vec::new();
         if let Location::Dir(dir) = &self.location {
             if let Ok(rd) = std::fs::read_dir(dir) {
                 for e in rd.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
                     if let Some(db) = name.strip_suffix(".db") {
-                        if !db.starts_with("__marmot") {
+                        if !db.starts_with("__marmot") && !dropped.contains(db) {
                             out.push(db.to_string());
                         }
                     }

@@ -203,7 +203,8 @@ async fn run(config: Config) -> Result<(), String> {
     });
     let engine = engine
         .with_lock_wait(std::time::Duration::from_secs(config.transaction.lock_wait_timeout_seconds))
-        .with_idempotent_ddl(config.ddl.enable_idempotent);
+        .with_idempotent_ddl(config.ddl.enable_idempotent)
+        .with_ddl_lease(std::time::Duration::from_secs(config.ddl.lock_lease_seconds));
     tracing::info!(node_id = engine.node_id, data_dir = %config.data_dir.display(), "marmot node started");
     if config.cluster.cluster_secret.is_empty() {
         tracing::warn!(

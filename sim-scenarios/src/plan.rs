@@ -486,6 +486,7 @@ impl Plan {
                 ));
                 wl = w;
                 expectations.push(Expectation::CaughtUp { node: newcomer, after: join_at });
+                expectations.push(Expectation::SnapshotInstalled { node: newcomer, after: join_at });
                 expectations.push(Expectation::QuorumSucceedsOn {
                     nodes: vec![newcomer],
                     from: join_at + 3000,

@@ -326,6 +326,18 @@ impl Cluster {
         c
     }
 
+    /// Start one more node (with `extra` config) joining through node 1, with node 1's secret.
+    pub fn add_node(&mut self, extra: &str) -> usize {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let n = self.nodes.len() as u64 + 1;
+        let secret = self.nodes[0].secret.clone();
+        let mut node = ClusterNode::configure(dir.path(), n, Some(self.nodes[0].grpc), extra).with_secret(&secret);
+        node.start();
+        self.nodes.push(node);
+        self._dirs.push(dir);
+        self.nodes.len() - 1
+    }
+
     /// Wait (up to 30 s) until node `i` commits a write.
     pub fn wait_writable(&self, i: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);

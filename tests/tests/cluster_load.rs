@@ -79,6 +79,18 @@ fn run_writer(port: u16, tag: &str, seconds: f64, threads: u32) -> Load {
     Load { ok: nums[0], errors: nums[1], retries: nums[2], max_pause_ms: nums[3], output: out }
 }
 
+/// [`run_writer`] on every node at once, each in its own thread.
+fn start_writers(c: &Cluster, seconds: f64, threads: u32) -> Vec<std::thread::JoinHandle<Load>> {
+    c.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let port = n.mysql;
+            std::thread::spawn(move || run_writer(port, &format!("n{}", i + 1), seconds, threads))
+        })
+        .collect()
+}
+
 fn schema(c: &Cluster) {
     query(
         c.nodes[0].mysql,
@@ -120,16 +132,7 @@ fn all_identical(c: &Cluster, within: Duration) -> String {
 fn concurrent_writes_on_every_node_end_identical() {
     let c = Cluster::start(3, "s", "");
     schema(&c);
-    let ports: Vec<u16> = c.nodes.iter().map(|n| n.mysql).collect();
-    let runs: Vec<_> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let p = *p;
-            std::thread::spawn(move || run_writer(p, &format!("n{}", i + 1), 4.0, 3))
-        })
-        .collect();
-    let loads: Vec<Load> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    let loads: Vec<Load> = start_writers(&c, 4.0, 3).into_iter().map(|h| h.join().unwrap()).collect();
     let committed: u64 = loads.iter().map(|l| l.ok).sum();
     for l in &loads {
         assert_eq!(l.errors, 0, "errors: {}", l.output);
@@ -223,4 +226,34 @@ fn a_node_back_from_far_behind_catches_up_by_snapshot() {
     c.wait_writable(2);
     query(c.nodes[2].mysql, Some("load"), "INSERT INTO events VALUES ('back', 'n3', 1)");
     all_identical(&c, Duration::from_secs(10));
+}
+
+#[test]
+fn a_fourth_node_joins_a_loaded_cluster_by_snapshot_and_ends_identical() {
+    let mut c = Cluster::start(3, "s", "");
+    schema(&c);
+    // Some history first, so the newcomer has something to copy.
+    let rows: String = (0..400).map(|i| format!("('pre-{i}', 'n1', {i})")).collect::<Vec<_>>().join(",");
+    query(c.nodes[0].mysql, Some("load"), &format!("INSERT INTO events VALUES {rows}"));
+    let runs = start_writers(&c, 8.0, 2);
+    std::thread::sleep(Duration::from_secs(2));
+    let four = c.add_node("");
+    let loads: Vec<Load> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+    for l in &loads {
+        assert_eq!(l.errors, 0, "a joining node disturbed the writers: {}", l.output);
+    }
+    let committed: u64 = loads.iter().map(|l| l.ok).sum();
+    let d = all_identical(&c, Duration::from_secs(30));
+    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    assert_eq!(events, 400 + committed, "committed 400 + {committed}, nodes have {d}");
+    let log = c.nodes[four].log();
+    assert!(log.contains("snapshot installed"), "the new node did not start from a snapshot:\n{log}");
+    assert!(log.contains("caught up with the cluster"), "{log}");
+    // It is a full member: it coordinates writes, and the others see them.
+    c.wait_writable(four);
+    query(c.nodes[four].mysql, Some("load"), "INSERT INTO events VALUES ('from-4', 'n4', 1)");
+    all_identical(&c, Duration::from_secs(10));
+    let (_, members) = c.nodes[0].http("GET", "/admin/cluster/members", Some("s"));
+    assert_eq!(members.matches("\"ALIVE\"").count(), 4, "{members}");
+    eprintln!("{committed} transactions committed while node 4 joined");
 }

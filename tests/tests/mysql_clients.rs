@@ -148,6 +148,8 @@ fn errors_have_mysql_codes_and_the_connection_survives() {
     let _ = out;
     let (ok, _, err) = mariadb(port, "root", None, Some("d"), "INSERT INTO t VALUES (1)");
     assert!(!ok && err.contains("ERROR 1062"), "{err}");
+    let (ok, _, err) = mariadb(port, "root", None, Some("d"), "ALTER TABLE t ADD COLUMN k INT");
+    assert!(!ok && err.contains("ERROR 1060") && err.contains("Duplicate column name 'k'"), "{err}");
     // MySQL's default collation: case-insensitive comparison; savepoints inside transactions.
     let (ok, out, err) = mariadb(
         port,

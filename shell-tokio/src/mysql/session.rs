@@ -113,6 +113,8 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
         MyError::new(1146, "42S02", format!("Table '{t}' doesn't exist"))
     } else if let Some(c) = m.strip_prefix("no such column: ") {
         MyError::new(1054, "42S22", format!("Unknown column '{c}' in 'field list'"))
+    } else if let Some(c) = m.strip_prefix("duplicate column name: ") {
+        MyError::new(1060, "42S21", format!("Duplicate column name '{c}'"))
     } else if m.contains("already exists") && m.contains("table") {
         MyError::new(1050, "42S01", m.to_string())
     } else if m.contains("database is locked") || m.contains("busy") {
@@ -693,8 +695,15 @@ impl Session {
             if self.in_txn {
                 self.commit().await?;
             }
-            // Created on every node by the replicated (empty) schema change.
-            self.replicate(vec![ddl_change(&name, String::new(), 0)]).await?;
+            // Created on every node by the replicated (empty) schema change; a database
+            // dropped before comes back by removing its dropped marker.
+            let change = if self.engine.is_dropped(&name) {
+                let version = self.schema_version_of(&name)?;
+                ddl_change(&name, crate::store::ddl::undrop_database_sql(), version)
+            } else {
+                ddl_change(&name, String::new(), 0)
+            };
+            self.replicate(vec![change]).await?;
             Ok(done(1))
         } else {
             if !self.engine.databases().contains(&name) {
@@ -704,8 +713,28 @@ impl Session {
                     Err(MyError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
                 };
             }
-            Err(MyError::new(1105, "HY000", "DROP DATABASE is not supported yet"))
+            if self.in_txn {
+                self.commit().await?;
+            }
+            let version = self.schema_version_of(&name)?;
+            let sql = {
+                let conn = self.conn(&name)?.conn();
+                crate::store::ddl::drop_database_sql(conn).map_err(|e| sqlite_error(&e))?
+            };
+            self.replicate(vec![ddl_change(&name, sql, version)]).await?;
+            if self.info().db.as_deref() == Some(name.as_str()) {
+                self.info().db = None;
+            }
+            Ok(done(0))
         }
+    }
+
+    /// The schema version of `db` as this session's connection sees it.
+    fn schema_version_of(&mut self, db: &str) -> Result<u64, MyError> {
+        let conn = self.conn(db)?.conn();
+        let v: i64 =
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| sqlite_error(&store_err(e)))?;
+        Ok(v as u64)
     }
 
     /// Table, index, view and trigger DDL: checked here by running it in a savepoint that
@@ -716,9 +745,20 @@ impl Session {
             // MySQL: DDL commits the open transaction first.
             self.commit().await?;
         }
-        let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1)?;
-        self.replicate(vec![ddl_change(&db, batch, schema_version)]).await?;
-        Ok(done(0))
+        // Another schema change of this database holds its lock: wait for it (up to the
+        // lease), then check the statement again against the schema it left.
+        let deadline = std::time::Instant::now() + self.engine.ddl_lease;
+        let mut pause = std::time::Duration::from_millis(5);
+        loop {
+            let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1)?;
+            match self.replicate(vec![ddl_change(&db, batch, schema_version)]).await {
+                Err(e) if e.code == 1213 && std::time::Instant::now() + pause < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(250));
+                }
+                other => return other.map(|()| done(0)),
+            }
+        }
     }
 
     /// The SQLite statements of a DDL statement (with its column metadata), after a dry

@@ -86,6 +86,42 @@ pub fn idempotent(stmt: &str) -> String {
     s.to_string()
 }
 
+/// The table whose presence marks a database as dropped.
+pub const DROPPED_MARKER: &str = "__marmot_dropped";
+
+/// What DROP DATABASE replicates: drop every user view, trigger and table (their indexes
+/// go with them), forget their versions and column metadata, and set the dropped marker.
+/// The file itself stays, so the database's log and positions carry on should it be
+/// created again.
+pub fn drop_database_sql(conn: &Connection) -> Result<String, StoreError> {
+    let mut st = conn.prepare(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger', 'table')
+         AND substr(name, 1, 8) <> '__marmot' AND substr(name, 1, 7) <> 'sqlite_'
+         ORDER BY CASE type WHEN 'view' THEN 0 WHEN 'trigger' THEN 1 ELSE 2 END, name",
+    )?;
+    let objects: Vec<(String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut sql: Vec<String> = objects
+        .iter()
+        .map(|(kind, name)| format!("DROP {} IF EXISTS {}", kind.to_ascii_uppercase(), super::codec::ident(name)))
+        .collect();
+    sql.push("DELETE FROM __marmot_row_versions".into());
+    sql.push("DELETE FROM __marmot_columns".into());
+    sql.push(format!("CREATE TABLE IF NOT EXISTS {DROPPED_MARKER} (dropped INTEGER)"));
+    Ok(sql.join(";\n"))
+}
+
+/// What CREATE DATABASE replicates for a database that was dropped before.
+pub fn undrop_database_sql() -> String {
+    format!("DROP TABLE IF EXISTS {DROPPED_MARKER}")
+}
+
+/// Whether the database open on `conn` was dropped.
+pub fn is_dropped(conn: &Connection) -> Result<bool, StoreError> {
+    let n: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = ?1", [DROPPED_MARKER], |r| r.get(0))?;
+    Ok(n > 0)
+}
+
 /// `text` as an SQL string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))

@@ -12,8 +12,9 @@ pub mod schema;
 pub mod simclock;
 pub mod snapshot;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use marmot_core::io::{ReadOutcome, RecoveredTxnState, StoreOutcome};
 use marmot_core::membership::MemberDigest;
@@ -93,6 +94,9 @@ pub struct Store {
     /// Snapshots being served to peers, by id (the newest few).
     served: BTreeMap<u64, snapshot::Snapshot>,
     next_snapshot: u64,
+    /// Databases dropped with DROP DATABASE (shared with the MySQL front end, which hides
+    /// them). Their files stay, emptied, so their logs and positions go on.
+    dropped: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// Snapshots kept for peers still fetching them.
@@ -119,8 +123,16 @@ impl Store {
         }
         let system = open_conn(&loc, sync, SYSTEM_DB)?;
         system.execute_batch(schema::SYSTEM_TABLES)?;
-        let mut store =
-            Self { loc, sync, seed, system, dbs: BTreeMap::new(), served: BTreeMap::new(), next_snapshot: 1 };
+        let mut store = Self {
+            loc,
+            sync,
+            seed,
+            system,
+            dbs: BTreeMap::new(),
+            served: BTreeMap::new(),
+            next_snapshot: 1,
+            dropped: Arc::default(),
+        };
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
             let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -181,6 +193,24 @@ impl Store {
         writer.execute_batch(schema::DATABASE_TABLES)?;
         self.system.execute("INSERT OR IGNORE INTO databases (name) VALUES (?1)", [name])?;
         self.dbs.insert(name.to_string(), Db { writer, capture: None });
+        self.refresh_dropped(name)
+    }
+
+    /// The names of dropped databases, kept current as schema changes apply.
+    pub fn dropped_databases(&self) -> Arc<Mutex<BTreeSet<String>>> {
+        self.dropped.clone()
+    }
+
+    /// Re-read whether `db` carries the dropped marker.
+    fn refresh_dropped(&self, db: &str) -> Result<(), StoreError> {
+        let Some(d) = self.dbs.get(db) else { return Ok(()) };
+        let dropped = ddl::is_dropped(&d.writer)?;
+        let mut set = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+        if dropped {
+            set.insert(db.to_string());
+        } else {
+            set.remove(db);
+        }
         Ok(())
     }
 
@@ -229,7 +259,9 @@ impl Store {
     ) -> Result<snapshot::Installed, StoreError> {
         self.ensure_database(db)?;
         let target = &mut self.dbs.get_mut(db).expect("ensured").writer;
-        snapshot::install(target, db, me, donor, bytes, sha256)
+        let installed = snapshot::install(target, db, me, donor, bytes, sha256)?;
+        self.refresh_dropped(db)?;
+        Ok(installed)
     }
 
     /// Perform a durable write.
@@ -367,6 +399,9 @@ impl Store {
             apply::apply_txn(&tx, &db, txn)?;
             let head = log_head(&tx)?;
             tx.commit()?;
+            if txn.rows.iter().any(|r| r.database == db && r.is_schema_change()) {
+                self.refresh_dropped(&db)?;
+            }
             heads.insert(db, head);
         }
         // 3. Done: drop the payload and release intents.
@@ -408,6 +443,9 @@ impl Store {
         }
         let head = log_head(&tx)?;
         tx.commit()?;
+        if entries.iter().any(|e| e.txn.rows.iter().any(|r| r.is_schema_change())) {
+            self.refresh_dropped(database)?;
+        }
         if let Some(max) = entries.iter().map(|e| e.txn.id).max() {
             bump_max_hlc(&self.system, max)?;
         }
