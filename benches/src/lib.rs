@@ -2,3 +2,7 @@
 //!
 //! Benchmarks that print numbers, each against a baseline measured in the same process.
 //! `cargo run --release -p marmot-benches --bin engine` — the replication engine.
+//! `cargo run --release -p marmot-benches --bin workload -- --help` — the seed's workload
+//! against any MySQL endpoints (see [`workload`]).
+
+pub mod workload;

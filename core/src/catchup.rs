@@ -33,6 +33,10 @@ pub(crate) struct CatchUp {
     gaps: BTreeSet<Pos>,
     /// Since when our position in a peer's log has been behind its head.
     behind_since: BTreeMap<Pos, Millis>,
+    /// Schema version per database, here…
+    schemas: BTreeMap<String, u64>,
+    /// …and as each peer last gossiped it.
+    peer_schemas: BTreeMap<Pos, u64>,
 }
 
 /// How far this node is behind one peer's log of one database.
@@ -49,8 +53,25 @@ pub struct Lag {
 }
 
 impl CatchUp {
-    pub(crate) fn new(heads: BTreeMap<String, u64>, progress: BTreeMap<Pos, u64>) -> Self {
-        Self { heads, progress, ..Default::default() }
+    pub(crate) fn new(
+        heads: BTreeMap<String, u64>,
+        progress: BTreeMap<Pos, u64>,
+        schemas: BTreeMap<String, u64>,
+    ) -> Self {
+        Self { heads, progress, schemas, ..Default::default() }
+    }
+
+    pub(crate) fn schemas(&self) -> &BTreeMap<String, u64> {
+        &self.schemas
+    }
+
+    /// Schema versions reported by a completed write (a snapshot may lower none: the
+    /// version only grows).
+    pub(crate) fn merge_schemas(&mut self, schemas: &BTreeMap<String, u64>) {
+        for (db, v) in schemas {
+            let cur = self.schemas.entry(db.clone()).or_insert(0);
+            *cur = (*cur).max(*v);
+        }
     }
 
     pub(crate) fn heads(&self) -> &BTreeMap<String, u64> {
@@ -150,6 +171,28 @@ impl Node {
     /// How far behind each peer's log of each database this node is, at `now`.
     pub fn replication_lag(&self, now: Millis) -> Vec<Lag> {
         self.catchup.peer_heads.keys().map(|key| self.catchup.lag(key, now)).collect()
+    }
+
+    /// This node's schema version per database.
+    pub fn schema_versions(&self) -> &BTreeMap<String, u64> {
+        self.catchup.schemas()
+    }
+
+    /// Schema versions peers gossiped: ((peer, database), version).
+    pub fn peer_schema_versions(&self) -> &BTreeMap<Pos, u64> {
+        &self.catchup.peer_schemas
+    }
+
+    /// A peer's schema versions: remember them; a newer schema there than here means
+    /// schema changes to pull (they travel in the peer's log like any transaction).
+    pub(crate) fn on_peer_schemas(&mut self, from: NodeId, schemas: BTreeMap<String, u64>) {
+        for (db, v) in schemas {
+            let ours = self.catchup.schemas.get(&db).copied().unwrap_or(0);
+            self.catchup.peer_schemas.insert((from, db.clone()), v);
+            if v > ours {
+                self.pull_if_due(from, &db);
+            }
+        }
     }
 
     /// Position consumed in `peer`'s log of `db`.

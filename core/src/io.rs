@@ -163,6 +163,8 @@ pub struct StoreOutcome {
     pub positions: BTreeMap<NodeId, u64>,
     /// After a log trim: how many entries were deleted.
     pub trimmed: u64,
+    /// Schema versions of the databases the write touched.
+    pub schemas: BTreeMap<String, u64>,
 }
 
 /// A read the host performs and reports with [`Input::StorageRead`].
@@ -372,6 +374,8 @@ pub struct RecoveredState {
     pub decided: Vec<(TxnId, bool)>,
     /// Local log heads per database.
     pub heads: BTreeMap<String, u64>,
+    /// Schema version per database.
+    pub schemas: BTreeMap<String, u64>,
     /// Position consumed in each peer's log, per database.
     pub progress: BTreeMap<(NodeId, String), u64>,
     /// Highest HLC found in storage; the clock starts above it.

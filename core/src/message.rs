@@ -67,6 +67,8 @@ pub enum Message {
         /// How far the sender has applied the receiver's log of each database (the
         /// receiver's log GC watermark for the sender).
         applied: BTreeMap<String, u64>,
+        /// The sender's schema version per database.
+        schemas: BTreeMap<String, u64>,
     },
     /// 2PC phase one.
     Prepare {

@@ -120,7 +120,7 @@ impl Node {
             unconfirmed: BTreeMap::new(),
             part: Participant::default(),
             decided: BTreeMap::new(),
-            catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone()),
+            catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone(), recovered.schemas.clone()),
             snapshots: Default::default(),
             gc: Default::default(),
             recovered: Some(recovered),
@@ -315,9 +315,11 @@ impl Node {
     fn gossip_to(&mut self, peers: Vec<NodeId>) {
         let members = self.members.digests();
         let heads = self.catchup.heads().clone();
+        let schemas = self.catchup.schemas().clone();
         for to in peers {
             let applied = self.catchup.applied_of(to);
-            self.send(to, Message::Gossip { members: members.clone(), heads: heads.clone(), applied });
+            let (members, heads, schemas) = (members.clone(), heads.clone(), schemas.clone());
+            self.send(to, Message::Gossip { members, heads, applied, schemas });
         }
     }
 
@@ -339,7 +341,7 @@ impl Node {
             self.members.touch(from, self.now);
         }
         match env.msg {
-            Message::Gossip { members, heads, applied } => {
+            Message::Gossip { members, heads, applied, schemas } => {
                 for (db, pos) in &applied {
                     self.gc.note(from, db, *pos);
                 }
@@ -354,6 +356,7 @@ impl Node {
                     self.announce();
                 }
                 self.on_peer_heads(from, heads);
+                self.on_peer_schemas(from, schemas);
             }
             Message::Prepare { txn } => self.on_prepare(from, txn),
             Message::PrepareReply { txn_id, vote } => self.on_vote(from, txn_id, vote),
@@ -404,6 +407,7 @@ impl Node {
             }
         };
         self.catchup.merge_heads(&outcome.heads);
+        self.catchup.merge_schemas(&outcome.schemas);
         match why {
             PendingOp::Prepare { txn_id } if outcome.schema_conflict => self.on_prepare_schema_conflict(txn_id),
             PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),

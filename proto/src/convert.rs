@@ -164,7 +164,8 @@ fn status(s: TxnStatus) -> i32 {
 pub fn envelope(e: &Envelope) -> pb::Envelope {
     use pb::envelope::Msg;
     let msg = match &e.msg {
-        Message::Gossip { members, heads, applied } => Msg::Gossip(pb::Gossip {
+        Message::Gossip { members, heads, applied, schemas } => Msg::Gossip(pb::Gossip {
+            schemas: schemas.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             members: members.iter().map(digest).collect(),
             heads: heads.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             applied: applied.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -219,6 +220,7 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             members: g.members.into_iter().map(from_digest).collect::<Result<_, _>>()?,
             heads: g.heads.into_iter().collect::<BTreeMap<_, _>>(),
             applied: g.applied.into_iter().collect::<BTreeMap<_, _>>(),
+            schemas: g.schemas.into_iter().collect::<BTreeMap<_, _>>(),
         },
         Msg::Prepare(p) => Message::Prepare { txn: from_txn(p.txn)? },
         Msg::PrepareReply(p) => Message::PrepareReply {

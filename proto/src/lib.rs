@@ -105,6 +105,7 @@ mod tests {
                 }],
                 heads: [("db".to_string(), 12)].into_iter().collect(),
                 applied: [("db".to_string(), 9)].into_iter().collect(),
+                schemas: [("db".to_string(), 3)].into_iter().collect(),
             },
             Message::LogChunk {
                 database: "db".into(),

@@ -64,6 +64,8 @@ pub struct ClusterStatus {
     pub lag: Vec<Lag>,
     /// Snapshots being fetched.
     pub snapshot_fetches: Vec<marmot_core::snapshot::FetchProgress>,
+    /// This node's schema version per database.
+    pub schema_versions: BTreeMap<String, u64>,
 }
 
 impl ClusterStatus {
@@ -85,6 +87,7 @@ impl ClusterStatus {
             quorum_size: m.quorum(),
             lag: node.replication_lag(now),
             snapshot_fetches: node.snapshot_fetches(),
+            schema_versions: node.schema_versions().clone(),
         }
     }
 }

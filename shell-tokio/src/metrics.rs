@@ -167,6 +167,13 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP marmot_schema_version Schema version per database (bumped by every schema change).\n# TYPE marmot_schema_version gauge"
+        );
+        for (db, v) in &status.schema_versions {
+            let _ = writeln!(out, "marmot_schema_version{{database=\"{db}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
             "# HELP marmot_snapshot_fetch_bytes Bytes of snapshots being fetched: received so far and in all.\n# TYPE marmot_snapshot_fetch_bytes gauge"
         );
         for f in &status.snapshot_fetches {

@@ -151,6 +151,13 @@ fn schema_changes_from_any_node_reach_every_node_and_concurrent_ones_agree() {
     for col in ["p0", "p5", "q0", "q5"] {
         assert!(schema[1].2.contains(col), "column {col} missing: {schema:#?}");
     }
+    // Every node reports the same schema version, bumped once per schema change (18 so far:
+    // CREATE DATABASE, 2 CREATE TABLE, CREATE INDEX, DROP TABLE and 13 ALTERs).
+    for n in &c.nodes {
+        let (_, metrics) = n.http("GET", "/metrics", None);
+        let line = metrics.lines().find(|l| l.starts_with("marmot_schema_version{database=\"s\"}"));
+        assert_eq!(line, Some("marmot_schema_version{database=\"s\"} 18"), "{metrics}");
+    }
     for n in &c.nodes {
         eventually(n.mysql, Some("s"), "SELECT count(*) FROM a", "count(*)\n39\n", BOUND);
     }

@@ -266,6 +266,14 @@ impl Store {
 
     /// Perform a durable write.
     pub fn write(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
+        let mut outcome = self.write_inner(w)?;
+        for db in outcome.heads.keys() {
+            outcome.schemas.insert(db.clone(), self.schema_version(db)?);
+        }
+        Ok(outcome)
+    }
+
+    fn write_inner(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
         match w {
             StoreWrite::Prepare { txn } => self.prepare(txn),
             StoreWrite::Commit { txn } => self.commit(txn),
@@ -501,6 +509,7 @@ impl Store {
         }
         for (name, db) in &self.dbs {
             st.heads.insert(name.clone(), log_head(&db.writer)?);
+            st.schemas.insert(name.clone(), self.schema_version(name)?);
             let mut s = db.writer.prepare("SELECT peer, seq FROM __marmot_progress ORDER BY peer")?;
             let mut rows = s.query([])?;
             while let Some(r) = rows.next()? {
