@@ -161,6 +161,18 @@ fn schema_changes_from_any_node_reach_every_node_and_concurrent_ones_agree() {
     for n in &c.nodes {
         eventually(n.mysql, Some("s"), "SELECT count(*) FROM a", "count(*)\n39\n", BOUND);
     }
+    // RENAME and TRUNCATE replicate; ALTER DATABASE (charset only) is accepted.
+    query(port(0), Some("s"), "RENAME TABLE a TO a2");
+    query(port(1), Some("s"), "TRUNCATE TABLE a2");
+    query(port(2), None, "ALTER DATABASE s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
+    for n in &c.nodes {
+        eventually(n.mysql, Some("s"), "SELECT count(*) FROM a2", "count(*)\n0\n", BOUND);
+    }
+    // The MySQL column types moved with the table.
+    let cols = query(port(2), Some("s"), "SHOW COLUMNS FROM a2");
+    assert!(cols.to_ascii_lowercase().contains("varchar(20)"), "{cols}");
+    let (ok, _, err) = mariadb(port(2), "root", None, None, "ALTER DATABASE nope CHARACTER SET utf8mb4");
+    assert!(!ok && err.contains("1049"), "{err}");
     // DROP DATABASE on one node removes it everywhere; CREATE DATABASE brings it back empty.
     query(port(1), None, "DROP DATABASE s");
     for n in &c.nodes {

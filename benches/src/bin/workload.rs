@@ -137,8 +137,10 @@ fn fields() -> String {
     (0..10).map(|f| format!("field{f}")).collect::<Vec<_>>().join(", ")
 }
 
-fn mixed_statement(op: Op, rng: &mut impl Rng, keys: &AtomicU64) -> String {
-    let existing = key(rng.random_range(0..keys.load(Relaxed).max(1)));
+/// One mixed-phase statement. Reads, updates, deletes and upserts pick a loaded key
+/// (`0..rows`) uniformly; inserts take fresh keys above them, so they never collide.
+fn mixed_statement(op: Op, rng: &mut impl Rng, rows: u64, keys: &AtomicU64) -> String {
+    let existing = key(rng.random_range(0..rows.max(1)));
     match op {
         Op::Read => format!("SELECT * FROM benchmarks WHERE id = '{existing}'"),
         Op::Update => {
@@ -252,7 +254,7 @@ async fn mixed(args: &Args, mix: Mix) -> Result<Report, String> {
     let keys = Arc::new(AtomicU64::new(args.rows));
     let deadline = Instant::now() + Duration::from_secs_f64(args.duration);
     let started = Instant::now();
-    let batch = args.batch;
+    let (batch, rows) = (args.batch, args.rows);
     let workers = run_workers(args, move |_, mut worker| {
         let keys = keys.clone();
         async move {
@@ -260,7 +262,7 @@ async fn mixed(args: &Args, mix: Mix) -> Result<Report, String> {
                 let stmts: Vec<String> = (0..batch)
                     .map(|_| {
                         let op = mix.draw(worker.rng.random_range(0..100));
-                        mixed_statement(op, &mut worker.rng, &keys)
+                        mixed_statement(op, &mut worker.rng, rows, &keys)
                     })
                     .collect();
                 worker.transaction(&stmts).await;

@@ -126,6 +126,21 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
     }
 }
 
+/// `ALTER TABLE a RENAME [TO|AS] b`: (a, b).
+fn renamed_table(toks: &[Token], k0: &str, k1: &str) -> Option<(String, String)> {
+    if k0 != "ALTER" || k1 != "TABLE" {
+        return None;
+    }
+    let sig = significant(toks);
+    let words: Vec<String> = sig.iter().filter_map(|t| text(t)).collect();
+    let is = |i: usize, w: &str| words.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    if !is(3, "RENAME") || is(4, "COLUMN") || is(4, "INDEX") || is(4, "KEY") {
+        return None;
+    }
+    let to = words.last()?.clone();
+    Some((words.get(2)?.clone(), to))
+}
+
 /// Multi-table DELETE: find every target row first, then delete them table by table.
 fn delete_multi(c: &Connection, tables: &[String], select: &str) -> rusqlite::Result<u64> {
     let mut ids: Vec<std::collections::BTreeSet<i64>> = vec![Default::default(); tables.len()];
@@ -401,6 +416,19 @@ impl Session {
             }
             "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
             "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => self.database_ddl(&sig).await,
+            "ALTER" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => {
+                // Only character set, collation and options can change; SQLite files have
+                // none of them, so there is nothing to change on any node. The database
+                // must exist, as in MySQL.
+                let name = sig.get(2).and_then(|t| text(t)).filter(|n| {
+                    !matches!(n.to_ascii_uppercase().as_str(), "CHARACTER" | "CHARSET" | "COLLATE" | "DEFAULT")
+                });
+                let name = name.or_else(|| self.info().db.clone()).unwrap_or_default();
+                if !self.engine.databases().contains(&name) {
+                    return Err(MyError::new(1049, "42000", format!("Unknown database '{name}'")));
+                }
+                Ok(done(1))
+            }
             "TRUNCATE" => {
                 // SQLite has no TRUNCATE: delete every row, replicated like any delete.
                 let table = sig.iter().skip(1).filter_map(|t| text(t)).find(|n| !n.eq_ignore_ascii_case("TABLE"));
@@ -415,6 +443,30 @@ impl Session {
                     && kw(sig[4]).as_deref() == Some("KEYS") =>
             {
                 // mariadb-dump brackets its INSERTs with these; SQLite indexes are always on.
+                Ok(done(0))
+            }
+            "RENAME" if k1 == "TABLE" => {
+                // RENAME TABLE a TO b [, c TO d ...]: each pair as ALTER TABLE ... RENAME TO.
+                let words: Vec<String> = sig.iter().skip(2).filter_map(|t| text(t)).collect();
+                let pairs: Vec<&[String]> = words.split(|w| w.eq_ignore_ascii_case("TO")).collect();
+                if pairs.len() < 2 || pairs.iter().any(|p| p.is_empty()) {
+                    return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
+                }
+                let names: Vec<String> = sig
+                    .iter()
+                    .skip(2)
+                    .filter(|t| !matches!(t, Token::Comma))
+                    .filter_map(|t| text(t))
+                    .filter(|w| !w.eq_ignore_ascii_case("TO"))
+                    .collect();
+                for pair in names.chunks(2) {
+                    let [from, to] = pair else {
+                        return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
+                    };
+                    let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(from), sql::quote_ident(to));
+                    let toks = sql::tokenize(&alter).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                    self.ddl(&toks, "ALTER", "TABLE").await?;
+                }
                 Ok(done(0))
             }
             "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1).await,
@@ -816,6 +868,10 @@ impl Session {
         }
         for t in &dropped {
             batch.push(format!("DELETE FROM __marmot_columns WHERE tbl = {}", literal(t)));
+        }
+        if let Some((from, to)) = renamed_table(toks, k0, k1) {
+            let (from, to) = (literal(&from), literal(&to));
+            batch.push(format!("UPDATE __marmot_columns SET tbl = {to} WHERE tbl = {from}"));
         }
         Ok((batch.join(";\n"), schema_version as u64))
     }
