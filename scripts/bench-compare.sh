@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Benchmarks marmot against MariaDB Galera on this machine, in one run:
+#   - a 3-node marmot cluster at QUORUM, a single marmot node, and a 3-node Galera cluster
+#     (Debian's mariadb-server and galera-4, started here as plain processes on loopback);
+#   - on each: the seed's workload (benches/src/bin/workload.rs: load, then mixed) and
+#     sysbench oltp_insert and oltp_read_write with 16 threads;
+#   - writes target/bench/results.md and results.json with the ratios.
+# Everything it starts it stops. Settings (environment):
+#   BENCH_ROWS (200000) BENCH_DURATION (120) BENCH_THREADS (16) BENCH_BATCH (10)
+#   SYSBENCH_TIME (30) SYSBENCH_TABLE_SIZE (10000) BENCH_OUT (target/bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+ROWS="${BENCH_ROWS:-200000}"
+DURATION="${BENCH_DURATION:-120}"
+THREADS="${BENCH_THREADS:-16}"
+BATCH="${BENCH_BATCH:-10}"
+SB_TIME="${SYSBENCH_TIME:-30}"
+SB_SIZE="${SYSBENCH_TABLE_SIZE:-10000}"
+OUT="${BENCH_OUT:-$ROOT/target/bench}"
+WORK="$(mktemp -d /tmp/marmot-bench.XXXXXX)"
+mkdir -p "$OUT"
+
+APT_PACKAGES=(mariadb-server mariadb-client galera-4 rsync sysbench python3)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+echo "building release binaries"
+cargo build --release --quiet -p marmot-shell-tokio --bin marmot
+cargo build --release --quiet -p marmot-benches --bin workload
+export MARMOT_BIN="$ROOT/target/release/marmot" MARMOT_EXAMPLE_DIR="$WORK/marmot"
+WORKLOAD="$ROOT/target/release/workload"
+
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "$WORK/" 2>/dev/null || true
+  for _ in $(seq 1 100); do # MariaDB takes a few seconds to shut down
+    pgrep -f "$WORK/" >/dev/null || break
+    sleep 0.2
+  done
+  pkill -9 -f "$WORK/" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# shellcheck source=../examples/lib.sh
+source "$ROOT/examples/lib.sh"
+
+wait_sql() { # port: until a query answers (60 s)
+  for _ in $(seq 1 300); do
+    mariadb -h127.0.0.1 -P"$1" -uroot -N -e "SELECT 1" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  echo "nothing answers on port $1" >&2
+  exit 1
+}
+
+run_sysbench() { # name ports(comma) -> $WORK/name-sysbench.txt
+  local name="$1" first="${2%%,*}"
+  local port="${first##*:}"
+  mariadb -h127.0.0.1 -P"$port" -uroot -e "CREATE DATABASE IF NOT EXISTS sbtest"
+  sleep 2
+  local common=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root
+    --mysql-db=sbtest --tables=1 --table-size="$SB_SIZE")
+  sysbench oltp_read_write "${common[@]}" prepare > "$WORK/$name-sb-prepare.txt" 2>&1
+  sleep 3
+  for test in oltp_insert oltp_read_write; do
+    sysbench "$test" "${common[@]}" --threads=16 --time="$SB_TIME" --mysql-ignore-errors=1213,1205,1062 run \
+      > "$WORK/$name-$test.txt" 2>&1 || true
+    grep -E "transactions:" "$WORK/$name-$test.txt" | sed "s/^/  $name $test /"
+  done
+}
+
+run_all() { # name endpoints consistency
+  local name="$1" endpoints="$2" consistency="${3:-}"
+  echo "== $name: workload ($ROWS rows, ${DURATION}s mixed, $THREADS threads, batch $BATCH)"
+  local extra=()
+  [ -n "$consistency" ] && extra=(--consistency "$consistency")
+  "$WORKLOAD" --endpoints "$endpoints" --rows "$ROWS" --duration "$DURATION" --threads "$THREADS" \
+    --batch "$BATCH" "${extra[@]}" --json "$WORK/$name-workload.json" | tee "$WORK/$name-workload.txt"
+  echo "== $name: sysbench"
+  run_sysbench "$name" "$endpoints"
+}
+
+# --- marmot, 3 nodes at QUORUM ---
+start_node 1 18081 13307 "" >/dev/null
+start_node 2 18082 13308 "\"127.0.0.1:18081\"" >/dev/null
+start_node 3 18083 13309 "\"127.0.0.1:18081\"" >/dev/null
+for p in 13307 13308 13309; do wait_sql $p; done
+sleep 3
+run_all marmot3 127.0.0.1:13307,127.0.0.1:13308,127.0.0.1:13309 QUORUM
+for n in 1 2 3; do kill "$(cat "$MARMOT_EXAMPLE_DIR/node-$n/marmot.pid")" 2>/dev/null || true; done
+sleep 2
+
+# --- marmot, one node ---
+start_node 9 18090 13310 "" >/dev/null
+wait_sql 13310
+run_all marmot1 127.0.0.1:13310
+kill "$(cat "$MARMOT_EXAMPLE_DIR/node-9/marmot.pid")" 2>/dev/null || true
+sleep 2
+
+# --- MariaDB Galera, 3 nodes ---
+GAL="$WORK/galera"
+galera_node() { # n [extra args]
+  local n="$1"; shift
+  local d="$GAL/g$n"
+  mariadbd --no-defaults --user="$(id -un)" --datadir="$d/data" --socket="$d/sock" --port=$((13320 + n)) \
+    --bind-address=127.0.0.1 --pid-file="$d/pid" --log-error="$d/err.log" --binlog_format=ROW \
+    --default_storage_engine=InnoDB --innodb_autoinc_lock_mode=2 --innodb_flush_log_at_trx_commit=2 \
+    --innodb_buffer_pool_size=256M --max_connections=500 \
+    --wsrep_on=ON --wsrep_provider=/usr/lib/galera/libgalera_smm.so --wsrep_cluster_name=marmot-bench \
+    --wsrep_cluster_address=gcomm://127.0.0.1:14571,127.0.0.1:14572,127.0.0.1:14573 \
+    --wsrep_node_address=127.0.0.1:1457"$n" --wsrep_node_name=g"$n" \
+    --wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:1457$n;ist.recv_addr=127.0.0.1:1458$n" \
+    --wsrep_sst_method=rsync --wsrep_sst_receive_address=127.0.0.1:1459"$n" "$@" > "$d/out.log" 2>&1 &
+  PIDS+=($!)
+}
+for n in 1 2 3; do
+  mkdir -p "$GAL/g$n"
+  mariadb-install-db --no-defaults --datadir="$GAL/g$n/data" --user="$(id -un)" \
+    --auth-root-authentication-method=normal > "$GAL/g$n/install.log" 2>&1
+done
+# The rsync state transfer runs its daemon as nobody: it must be able to write the data dirs.
+chmod -R a+rwX "$GAL"
+galera_node 1 --wsrep-new-cluster
+wait_sql 13321
+galera_node 2
+wait_sql 13322
+galera_node 3
+wait_sql 13323
+for _ in $(seq 1 150); do
+  size=$(mariadb -h127.0.0.1 -P13321 -uroot -N -e "SHOW STATUS LIKE 'wsrep_cluster_size'" | cut -f2)
+  [ "$size" = 3 ] && break
+  sleep 0.2
+done
+run_all galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323
+
+# --- results ---
+python3 - "$WORK" "$OUT" "$ROWS" "$DURATION" "$THREADS" "$BATCH" "$SB_TIME" <<'PY'
+import json, os, re, subprocess, sys, datetime
+work, out, rows, duration, threads, batch, sb_time = sys.argv[1:]
+def workload(name):
+    with open(f"{work}/{name}-workload.json") as f:
+        d = json.load(f)
+    return {p["phase"]: p for p in d["phases"]}, d["verify"]["result"]
+def sysbench(name, test):
+    try:
+        txt = open(f"{work}/{name}-{test}.txt").read()
+    except FileNotFoundError:
+        return None
+    m = re.search(r"transactions:\s+\d+\s+\(([\d.]+) per sec", txt)
+    return float(m.group(1)) if m else None
+systems = {"marmot3": "marmot, 3 nodes, QUORUM", "marmot1": "marmot, 1 node", "galera3": "MariaDB Galera, 3 nodes"}
+res = {}
+for s in systems:
+    phases, verify = workload(s)
+    res[s] = {
+        "load_tx_per_sec": phases["load"]["tx_per_sec"], "load_ops_per_sec": phases["load"]["ops_per_sec"],
+        "mixed_tx_per_sec": phases["mixed"]["tx_per_sec"], "mixed_ops_per_sec": phases["mixed"]["ops_per_sec"],
+        "mixed_p50_ms": phases["mixed"]["latency_ms"]["p50"], "mixed_p99_ms": phases["mixed"]["latency_ms"]["p99"],
+        "mixed_errors": phases["mixed"]["errors"] + phases["load"]["errors"],
+        "mixed_retries": phases["mixed"]["retries"], "verify": verify,
+        "sysbench_oltp_insert_tps": sysbench(s, "oltp_insert"),
+        "sysbench_oltp_read_write_tps": sysbench(s, "oltp_read_write"),
+    }
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+keys = ["load_tx_per_sec", "mixed_tx_per_sec", "sysbench_oltp_insert_tps", "sysbench_oltp_read_write_tps"]
+ratios = {
+    "marmot3_over_galera3": {k: ratio(res["marmot3"][k], res["galera3"][k]) for k in keys},
+    "marmot3_over_marmot1": {k: ratio(res["marmot3"][k], res["marmot1"][k]) for k in keys},
+}
+rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+doc = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "git_revision": rev, "cores": os.cpu_count(),
+    "durability": {"marmot": "SQLite WAL, synchronous=NORMAL", "galera": "innodb_flush_log_at_trx_commit=2"},
+    "settings": {"rows": int(rows), "mixed_seconds": float(duration), "threads": int(threads), "batch": int(batch),
+                 "sysbench_seconds": int(sb_time), "latency": "per transaction"},
+    "results": res, "ratios": ratios,
+}
+with open(f"{out}/results.json", "w") as f:
+    json.dump(doc, f, indent=2)
+def fmt(v, digits=0):
+    return "–" if v is None else f"{v:,.{digits}f}"
+lines = [
+    f"Run {doc['date']} at revision {rev} on {doc['cores']} cores, everything on one machine. "
+    f"Durability: marmot {doc['durability']['marmot']}; Galera {doc['durability']['galera']}. "
+    f"Workload: {int(rows):,} rows, {duration} s mixed phase, {threads} threads, {batch} operations per transaction; "
+    "latency is per transaction.",
+    "",
+    "| system | load tx/s | mixed tx/s | mixed P50 / P99 ms | errors | verify | sysbench oltp_insert tps | sysbench oltp_read_write tps |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for s, label in systems.items():
+    r = res[s]
+    lines.append(f"| {label} | {fmt(r['load_tx_per_sec'])} | {fmt(r['mixed_tx_per_sec'])} | "
+                 f"{fmt(r['mixed_p50_ms'], 1)} / {fmt(r['mixed_p99_ms'], 1)} | {r['mixed_errors']} | {r['verify']} | "
+                 f"{fmt(r['sysbench_oltp_insert_tps'])} | {fmt(r['sysbench_oltp_read_write_tps'])} |")
+for name, label in [("marmot3_over_galera3", "marmot 3 nodes / Galera"), ("marmot3_over_marmot1", "marmot 3 nodes / 1 node")]:
+    r = ratios[name]
+    lines.append(f"| ratio {label} | {fmt(r['load_tx_per_sec'], 2)} | {fmt(r['mixed_tx_per_sec'], 2)} | | | | "
+                 f"{fmt(r['sysbench_oltp_insert_tps'], 2)} | {fmt(r['sysbench_oltp_read_write_tps'], 2)} |")
+with open(f"{out}/results.md", "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+echo "results: $OUT/results.md and $OUT/results.json"
