@@ -567,7 +567,7 @@ impl Session {
         let cc = self.conn(&db)?;
         let res = cc.capture(&db, |c| {
             apply_images(c, &db, &pending)?;
-            c.execute_batch("DELETE FROM temp.__marmot_cap")?;
+            c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
             match &multi {
                 None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
                 Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),

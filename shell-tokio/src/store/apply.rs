@@ -86,7 +86,7 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<
 
 /// The head of this node's log of a database: the last sequence number used.
 pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM __marmot_log", [], |r| r.get(0))?)
+    Ok(conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM __marmot_log")?.query_row([], |r| r.get(0))?)
 }
 
 /// Delete log entries at or below `upto` older than `keep_from`, and all entries older
@@ -111,7 +111,7 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Op
         return Ok(None);
     }
     let incoming = Version(txn.id);
-    let schema_here: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let schema_here: i64 = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get(0))?;
     let schema_here = schema_here as u64;
     let mine = Txn {
         id: txn.id,

@@ -142,11 +142,15 @@ impl CaptureConn {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers()?;
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let schema_version = match self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+        // Fixed statements go through the statement cache: preparing them every time
+        // was a measurable share of each write statement's cost.
+        self.run_cached("BEGIN IMMEDIATE")?;
+        let version =
+            self.conn.prepare_cached("PRAGMA user_version").and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)));
+        let schema_version = match version {
             Ok(v) => v as u64,
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.run_cached("ROLLBACK");
                 return Err(e.into());
             }
         };
@@ -156,10 +160,15 @@ impl CaptureConn {
             let changes = self.collect(database, schema_version)?;
             Ok((v, changes))
         });
-        let rollback = self.conn.execute_batch("ROLLBACK");
+        let rollback = self.run_cached("ROLLBACK");
         let out = result?;
         rollback?;
         Ok(out)
+    }
+
+    /// Run one fixed statement through the connection's statement cache.
+    fn run_cached(&self, sql: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
     }
 
     fn collect(&self, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
@@ -172,8 +181,9 @@ impl CaptureConn {
         let mut order: Vec<Touch> = Vec::new();
         let mut index: BTreeMap<(String, Vec<u8>), usize> = BTreeMap::new();
         {
-            let mut stmt =
-                self.conn.prepare("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let table: String = r.get(0)?;
@@ -197,7 +207,7 @@ impl CaptureConn {
                 }
             }
         }
-        self.conn.execute_batch("DELETE FROM temp.__marmot_cap")?;
+        self.run_cached("DELETE FROM temp.__marmot_cap")?;
         let mut out = Vec::new();
         for t in order {
             let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;

@@ -351,7 +351,9 @@ impl Store {
     /// The schema version of `db` (0 for a database this node does not have yet).
     fn schema_version(&self, db: &str) -> Result<u64, StoreError> {
         match self.dbs.get(db) {
-            Some(d) => Ok(d.writer.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as u64),
+            Some(d) => {
+                Ok(d.writer.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
+            }
             None => Ok(0),
         }
     }
@@ -371,15 +373,11 @@ impl Store {
         }
         let tx = self.system.write_txn()?;
         let id = txn_id_bytes(txn.id);
-        tx.execute(
-            "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)",
-            params![id, to_blob(txn)],
-        )?;
+        tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)")?
+            .execute(params![id, to_blob(txn)])?;
         for r in &txn.rows {
-            tx.execute(
-                "INSERT OR REPLACE INTO intents (db, tbl, key, txn_id) VALUES (?1, ?2, ?3, ?4)",
-                params![r.database, r.table, r.key.0, id],
-            )?;
+            tx.prepare_cached("INSERT OR REPLACE INTO intents (db, tbl, key, txn_id) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![r.database, r.table, r.key.0, id])?;
         }
         bump_max_hlc(&tx, txn.id)?;
         tx.commit()?;
@@ -391,10 +389,8 @@ impl Store {
         // 1. The decision, durable before any database sees the rows.
         {
             let tx = self.system.write_txn()?;
-            tx.execute(
-                "INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)",
-                params![id, to_blob(txn)],
-            )?;
+            tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)")?
+                .execute(params![id, to_blob(txn)])?;
             bump_max_hlc(&tx, txn.id)?;
             tx.commit()?;
         }
@@ -414,8 +410,8 @@ impl Store {
         }
         // 3. Done: drop the payload and release intents.
         let tx = self.system.write_txn()?;
-        tx.execute("UPDATE txns SET payload = NULL WHERE id = ?1", [&id])?;
-        tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
+        tx.prepare_cached("UPDATE txns SET payload = NULL WHERE id = ?1")?.execute([&id])?;
+        tx.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([&id])?;
         tx.commit()?;
         Ok(StoreOutcome { heads, ..Default::default() })
     }
@@ -426,9 +422,10 @@ impl Store {
         let state: Option<String> =
             tx.query_row("SELECT state FROM txns WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
         if state.as_deref() != Some("COMMITTED") {
-            tx.execute("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)", [&id])?;
+            tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)")?
+                .execute([&id])?;
         }
-        tx.execute("DELETE FROM intents WHERE txn_id = ?1", [&id])?;
+        tx.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([&id])?;
         tx.commit()?;
         Ok(StoreOutcome::default())
     }
@@ -443,11 +440,11 @@ impl Store {
             last = Some(e.seq);
         }
         if let Some(seq) = last {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO __marmot_progress (peer, seq) VALUES (?1, ?2)
                  ON CONFLICT (peer) DO UPDATE SET seq = max(seq, excluded.seq)",
-                params![peer, seq],
-            )?;
+            )?
+            .execute(params![peer, seq])?;
         }
         let head = log_head(&tx)?;
         tx.commit()?;
@@ -535,10 +532,11 @@ impl WriteTxn for Connection {
 
 fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
     let cur: Option<Vec<u8>> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'max_hlc'", [], |r| r.get(0)).optional()?;
+        conn.prepare_cached("SELECT value FROM meta WHERE key = 'max_hlc'")?.query_row([], |r| r.get(0)).optional()?;
     let cur = cur.map(|b| from_blob::<Hlc>(&b, "max_hlc")).transpose()?;
     if cur.is_none_or(|c| id > c) {
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)", [to_blob(&id)])?;
+        conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)")?
+            .execute([to_blob(&id)])?;
     }
     Ok(())
 }
@@ -576,5 +574,7 @@ fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
         )?,
     };
+    // Row images, captures and reads each prepare per-table statements: keep them all.
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

@@ -93,7 +93,7 @@ pub fn user_tables(conn: &Connection) -> Result<Vec<TableInfo>, StoreError> {
 
 /// The shape of one table.
 pub fn table_info(conn: &Connection, table: &str) -> Result<TableInfo, StoreError> {
-    let mut stmt = conn.prepare(&format!("PRAGMA main.table_info({})", ident(table)))?;
+    let mut stmt = conn.prepare_cached(&format!("PRAGMA main.table_info({})", ident(table)))?;
     let mut cols: Vec<(String, i64)> = Vec::new();
     let mut types: Vec<String> = Vec::new();
     let mut rows = stmt.query([])?;
