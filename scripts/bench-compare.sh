@@ -7,7 +7,9 @@
 #   - writes target/bench/results.md and results.json with the ratios.
 # Everything it starts it stops. Settings (environment):
 #   BENCH_ROWS (200000) BENCH_DURATION (120) BENCH_THREADS (16) BENCH_BATCH (10)
-#   SYSBENCH_TIME (30) SYSBENCH_TABLE_SIZE (10000) BENCH_OUT (target/bench)
+#   SYSBENCH_TIME (30) SYSBENCH_TABLE_SIZE (10000) BENCH_KILL_DURATION (30) BENCH_OUT (target/bench)
+# After the measured runs, marmot and Galera each run the mixed phase once more with one
+# node killed by SIGKILL after 10 s: the longest pause between commits is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -17,6 +19,7 @@ THREADS="${BENCH_THREADS:-16}"
 BATCH="${BENCH_BATCH:-10}"
 SB_TIME="${SYSBENCH_TIME:-30}"
 SB_SIZE="${SYSBENCH_TABLE_SIZE:-10000}"
+KILL_DURATION="${BENCH_KILL_DURATION:-30}"
 OUT="${BENCH_OUT:-$ROOT/target/bench}"
 WORK="$(mktemp -d /tmp/marmot-bench.XXXXXX)"
 mkdir -p "$OUT"
@@ -90,6 +93,18 @@ run_all() { # name endpoints consistency
   run_sysbench "$name" "$endpoints"
 }
 
+kill_run() { # name endpoints pid [consistency]: mixed phase with the third node SIGKILLed after 10 s
+  local name="$1" endpoints="$2" pid="$3" consistency="${4:-}"
+  local extra=()
+  [ -n "$consistency" ] && extra=(--consistency "$consistency")
+  echo "== $name: mixed phase for ${KILL_DURATION}s, SIGKILL of one node after 10 s"
+  (sleep 10; kill -9 "$pid") &
+  local killer=$!
+  "$WORKLOAD" --endpoints "$endpoints" --rows "$ROWS" --duration "$KILL_DURATION" --threads "$THREADS" \
+    --batch "$BATCH" --phases mixed --no-verify "${extra[@]}" --json "$WORK/$name-kill.json" | tee "$WORK/$name-kill.txt"
+  wait "$killer"
+}
+
 # --- marmot, 3 nodes at QUORUM ---
 start_node 1 18081 13307 "" >/dev/null
 start_node 2 18082 13308 "\"127.0.0.1:18081\"" >/dev/null
@@ -97,6 +112,7 @@ start_node 3 18083 13309 "\"127.0.0.1:18081\"" >/dev/null
 for p in 13307 13308 13309; do wait_sql $p; done
 sleep 3
 run_all marmot3 127.0.0.1:13307,127.0.0.1:13308,127.0.0.1:13309 QUORUM
+kill_run marmot3 127.0.0.1:13307,127.0.0.1:13308,127.0.0.1:13309 "$(cat "$MARMOT_EXAMPLE_DIR/node-3/marmot.pid")" QUORUM
 for n in 1 2 3; do kill "$(cat "$MARMOT_EXAMPLE_DIR/node-$n/marmot.pid")" 2>/dev/null || true; done
 sleep 2
 
@@ -142,6 +158,7 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 run_all galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323
+kill_run galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323 "$(cat "$GAL/g3/pid")"
 
 # --- results ---
 python3 - "$WORK" "$OUT" "$ROWS" "$DURATION" "$THREADS" "$BATCH" "$SB_TIME" <<'PY'
@@ -151,6 +168,13 @@ def workload(name):
     with open(f"{work}/{name}-workload.json") as f:
         d = json.load(f)
     return {p["phase"]: p for p in d["phases"]}, d["verify"]["result"]
+def kill_pause(name):
+    try:
+        with open(f"{work}/{name}-kill.json") as f:
+            d = json.load(f)
+        return d["phases"][0]["longest_pause_ms"]
+    except (FileNotFoundError, KeyError, IndexError):
+        return None
 def sysbench(name, test):
     try:
         txt = open(f"{work}/{name}-{test}.txt").read()
@@ -170,6 +194,7 @@ for s in systems:
         "mixed_retries": phases["mixed"]["retries"], "verify": verify,
         "sysbench_oltp_insert_tps": sysbench(s, "oltp_insert"),
         "sysbench_oltp_read_write_tps": sysbench(s, "oltp_read_write"),
+        "sigkill_longest_pause_ms": kill_pause(s),
     }
 def ratio(a, b):
     return round(a / b, 3) if a and b else None
@@ -197,18 +222,19 @@ lines = [
     f"Workload: {int(rows):,} rows, {duration} s mixed phase, {threads} threads, {batch} operations per transaction; "
     "latency is per transaction.",
     "",
-    "| system | load tx/s | mixed tx/s | mixed P50 / P99 ms | errors | verify | sysbench oltp_insert tps | sysbench oltp_read_write tps |",
-    "|---|---|---|---|---|---|---|---|",
+    "| system | load tx/s | mixed tx/s | mixed P50 / P99 ms | errors | verify | sysbench oltp_insert tps | sysbench oltp_read_write tps | longest write pause when a node is SIGKILLed, ms |",
+    "|---|---|---|---|---|---|---|---|---|",
 ]
 for s, label in systems.items():
     r = res[s]
     lines.append(f"| {label} | {fmt(r['load_tx_per_sec'])} | {fmt(r['mixed_tx_per_sec'])} | "
                  f"{fmt(r['mixed_p50_ms'], 1)} / {fmt(r['mixed_p99_ms'], 1)} | {r['mixed_errors']} | {r['verify']} | "
-                 f"{fmt(r['sysbench_oltp_insert_tps'])} | {fmt(r['sysbench_oltp_read_write_tps'])} |")
+                 f"{fmt(r['sysbench_oltp_insert_tps'])} | {fmt(r['sysbench_oltp_read_write_tps'])} | "
+                 f"{fmt(r['sigkill_longest_pause_ms'])} |")
 for name, label in [("marmot3_over_galera3", "marmot 3 nodes / Galera"), ("marmot3_over_marmot1", "marmot 3 nodes / 1 node")]:
     r = ratios[name]
     lines.append(f"| ratio {label} | {fmt(r['load_tx_per_sec'], 2)} | {fmt(r['mixed_tx_per_sec'], 2)} | | | | "
-                 f"{fmt(r['sysbench_oltp_insert_tps'], 2)} | {fmt(r['sysbench_oltp_read_write_tps'], 2)} |")
+                 f"{fmt(r['sysbench_oltp_insert_tps'], 2)} | {fmt(r['sysbench_oltp_read_write_tps'], 2)} | |")
 with open(f"{out}/results.md", "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -167,6 +167,10 @@ pub struct Report {
     pub p99_ms: f64,
     /// The first few errors.
     pub first_errors: Vec<String>,
+    /// Transactions moved to another endpoint because theirs went away.
+    pub failovers: u64,
+    /// The longest time between two successive commits (any worker), ms.
+    pub longest_pause_ms: f64,
 }
 
 impl Report {
@@ -174,7 +178,8 @@ impl Report {
     pub fn text(&self) -> String {
         let mut s = format!(
             "{}: {:.0} ops/s, {:.0} tx/s ({} transactions in {:.1} s), errors {}, retries {}, \
-             transaction latency P50 {:.1} ms, P90 {:.1} ms, P95 {:.1} ms, P99 {:.1} ms",
+             transaction latency P50 {:.1} ms, P90 {:.1} ms, P95 {:.1} ms, P99 {:.1} ms, \
+             longest pause between commits {:.0} ms, failovers {}",
             self.phase,
             self.ops_per_sec,
             self.tx_per_sec,
@@ -185,7 +190,9 @@ impl Report {
             self.p50_ms,
             self.p90_ms,
             self.p95_ms,
-            self.p99_ms
+            self.p99_ms,
+            self.longest_pause_ms,
+            self.failovers
         );
         for e in &self.first_errors {
             s.push_str(&format!("\n  error: {e}"));
@@ -206,6 +213,8 @@ impl Report {
             "latency_ms": {"p50": self.p50_ms, "p90": self.p90_ms, "p95": self.p95_ms, "p99": self.p99_ms},
             "latency_of": "transaction",
             "first_errors": self.first_errors,
+            "failovers": self.failovers,
+            "longest_pause_ms": self.longest_pause_ms,
         })
     }
 }

@@ -50,8 +50,37 @@ async fn connect(endpoint: &str, db: Option<&str>, consistency: Option<&str>) ->
 }
 
 /// One worker's connections (one per endpoint) and counters.
+/// The longest time between two successive commits of any worker: how long writes
+/// paused (a killed node, a stalled cluster).
+struct Pauses {
+    start: Instant,
+    last_us: AtomicU64,
+    longest_us: AtomicU64,
+}
+
+impl Pauses {
+    fn new() -> Arc<Pauses> {
+        Arc::new(Pauses { start: Instant::now(), last_us: AtomicU64::new(0), longest_us: AtomicU64::new(0) })
+    }
+
+    fn commit(&self) {
+        let now = self.start.elapsed().as_micros() as u64;
+        let prev = self.last_us.swap(now, Relaxed);
+        if prev > 0 {
+            self.longest_us.fetch_max(now.saturating_sub(prev), Relaxed);
+        }
+    }
+}
+
+/// Whether an error means the endpoint itself is gone (not a refused statement).
+fn endpoint_lost(e: &mysql_async::Error) -> bool {
+    !matches!(e, mysql_async::Error::Server(_))
+}
+
 struct Worker {
-    conns: Vec<Conn>,
+    conns: Vec<Option<Conn>>,
+    pauses: Arc<Pauses>,
+    failovers: u64,
     next: usize,
     rng: rand::rngs::StdRng,
     hist: Histogram<u64>,
@@ -63,13 +92,15 @@ struct Worker {
 }
 
 impl Worker {
-    async fn new(args: &Args, seed: u64) -> mysql_async::Result<Worker> {
+    async fn new(args: &Args, seed: u64, pauses: Arc<Pauses>) -> mysql_async::Result<Worker> {
         let mut conns = Vec::new();
         for e in &args.endpoints {
-            conns.push(connect(e, Some(&args.database), args.consistency.as_deref()).await?);
+            conns.push(Some(connect(e, Some(&args.database), args.consistency.as_deref()).await?));
         }
         Ok(Worker {
             conns,
+            pauses,
+            failovers: 0,
             next: seed as usize,
             rng: rand::rngs::StdRng::seed_from_u64(seed),
             hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("bounds"),
@@ -81,13 +112,31 @@ impl Worker {
         })
     }
 
+    /// The next endpoint still reachable, round robin.
+    fn next_endpoint(&mut self) -> Option<usize> {
+        let n = self.conns.len();
+        for _ in 0..n {
+            let i = self.next % n;
+            self.next += 1;
+            if self.conns[i].is_some() {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// Run one transaction of `stmts` on the next endpoint, retrying conflicts up to 3 times.
+    /// An endpoint whose connection breaks is dropped for the rest of the run and the
+    /// transaction goes to the next one (a failover, not an error).
     async fn transaction(&mut self, stmts: &[String]) {
-        let i = self.next % self.conns.len();
-        self.next += 1;
+        let Some(mut i) = self.next_endpoint() else {
+            self.errors += 1;
+            return;
+        };
         let started = Instant::now();
-        for attempt in 0..=3u32 {
-            let conn = &mut self.conns[i];
+        let mut attempt = 0u32;
+        loop {
+            let conn = self.conns[i].as_mut().expect("live endpoint");
             let mut result = conn.query_drop("BEGIN").await;
             for s in stmts {
                 if result.is_err() {
@@ -104,13 +153,27 @@ impl Worker {
                 Ok(()) => {
                     self.ops += stmts.len() as u64;
                     self.txns += 1;
+                    self.pauses.commit();
                     let _ = self.hist.record(started.elapsed().as_micros().max(1) as u64);
                     return;
                 }
                 Err(e) if retryable(&e) && attempt < 3 => {
                     self.retries += 1;
                     let backoff = 5u64 << attempt;
+                    attempt += 1;
                     tokio::time::sleep(Duration::from_millis(self.rng.random_range(backoff / 2..=backoff))).await;
+                }
+                Err(e) if endpoint_lost(&e) => {
+                    self.conns[i] = None;
+                    self.failovers += 1;
+                    match self.next_endpoint() {
+                        Some(j) => i = j,
+                        None => {
+                            self.errors += 1;
+                            self.first_errors.push(format!("every endpoint is gone; last: {e}"));
+                            return;
+                        }
+                    }
                 }
                 Err(e) => {
                     self.errors += 1;
@@ -162,9 +225,11 @@ where
     F: Fn(usize, Worker) -> Fut,
     Fut: std::future::Future<Output = Worker> + Send + 'static,
 {
+    let pauses = Pauses::new();
     let mut handles = Vec::new();
     for w in 0..args.threads {
-        let worker = Worker::new(args, w as u64 + 1).await.map_err(|e| format!("connecting worker {w}: {e}"))?;
+        let worker =
+            Worker::new(args, w as u64 + 1, pauses.clone()).await.map_err(|e| format!("connecting worker {w}: {e}"))?;
         handles.push(tokio::spawn(body(w, worker)));
     }
     let mut out = Vec::new();
@@ -196,6 +261,8 @@ fn summarize(phase: &str, workers: &[Worker], elapsed: Duration) -> Report {
         p95_ms: ms(0.95),
         p99_ms: ms(0.99),
         first_errors: workers.iter().flat_map(|w| w.first_errors.clone()).take(5).collect(),
+        failovers: workers.iter().map(|w| w.failovers).sum(),
+        longest_pause_ms: workers.first().map_or(0.0, |w| w.pauses.longest_us.load(Relaxed) as f64 / 1000.0),
     }
 }
 
@@ -251,7 +318,9 @@ async fn load(args: &Args) -> Result<Report, String> {
 }
 
 async fn mixed(args: &Args, mix: Mix) -> Result<Report, String> {
-    let keys = Arc::new(AtomicU64::new(args.rows));
+    // Fresh keys start above every key already there (an earlier mixed run added some).
+    let highest = highest_key(&args.endpoints[0], &args.database).await?;
+    let keys = Arc::new(AtomicU64::new(args.rows.max(highest + 1)));
     let deadline = Instant::now() + Duration::from_secs_f64(args.duration);
     let started = Instant::now();
     let (batch, rows) = (args.batch, args.rows);
@@ -272,6 +341,14 @@ async fn mixed(args: &Args, mix: Mix) -> Result<Report, String> {
     })
     .await?;
     Ok(summarize("mixed", &workers, started.elapsed()))
+}
+
+/// The highest `rec_%012d` key number in the table (0 if none).
+async fn highest_key(endpoint: &str, db: &str) -> Result<u64, String> {
+    let mut c = connect(endpoint, Some(db), None).await.map_err(|e| format!("{endpoint}: {e}"))?;
+    let max: Option<Option<String>> =
+        c.query_first("SELECT max(id) FROM benchmarks").await.map_err(|e| format!("{endpoint}: {e}"))?;
+    Ok(max.flatten().and_then(|k| k.strip_prefix("rec_").and_then(|n| n.parse().ok())).unwrap_or(0))
 }
 
 /// Row count and a content hash of the whole table, as one endpoint serves it.
