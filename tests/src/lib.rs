@@ -270,14 +270,18 @@ impl ClusterNode {
 }
 
 /// A plain HTTP/1.1 request to 127.0.0.1:`port` with an optional `X-Marmot-Secret`;
-/// returns (status, body).
+/// returns (status, body), status 0 when there was no answer.
 pub fn http(port: u16, method: &str, path: &str, secret: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the node port");
     s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let auth = secret.map(|x| format!("X-Marmot-Secret: {x}\r\n")).unwrap_or_default();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
-        .expect("send");
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
+    if let Err(e) = s.write_all(request.as_bytes()) {
+        // The server hung up first (a TLS port refusing plain HTTP does): no answer.
+        return (0, format!("send failed: {e}"));
+    }
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).into_owned();
