@@ -33,10 +33,16 @@ pub(crate) struct CatchUp {
     gaps: BTreeSet<Pos>,
     /// Since when our position in a peer's log has been behind its head.
     behind_since: BTreeMap<Pos, Millis>,
-    /// Schema version per database, here…
+    /// Schema version per database.
     schemas: BTreeMap<String, u64>,
-    /// …and as each peer last gossiped it.
-    peer_schemas: BTreeMap<Pos, u64>,
+}
+
+/// Raise each entry of `into` to the value in `from` (versions and heads only grow).
+fn merge_max(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (db, v) in from {
+        let cur = into.entry(db.clone()).or_insert(0);
+        *cur = (*cur).max(*v);
+    }
 }
 
 /// How far this node is behind one peer's log of one database.
@@ -65,13 +71,9 @@ impl CatchUp {
         &self.schemas
     }
 
-    /// Schema versions reported by a completed write (a snapshot may lower none: the
-    /// version only grows).
+    /// Schema versions reported by a completed write.
     pub(crate) fn merge_schemas(&mut self, schemas: &BTreeMap<String, u64>) {
-        for (db, v) in schemas {
-            let cur = self.schemas.entry(db.clone()).or_insert(0);
-            *cur = (*cur).max(*v);
-        }
+        merge_max(&mut self.schemas, schemas);
     }
 
     pub(crate) fn heads(&self) -> &BTreeMap<String, u64> {
@@ -79,10 +81,7 @@ impl CatchUp {
     }
 
     pub(crate) fn merge_heads(&mut self, heads: &BTreeMap<String, u64>) {
-        for (db, h) in heads {
-            let cur = self.heads.entry(db.clone()).or_insert(0);
-            *cur = (*cur).max(*h);
-        }
+        merge_max(&mut self.heads, heads);
     }
 
     fn position(&self, peer: NodeId, db: &str) -> u64 {
@@ -107,10 +106,8 @@ impl CatchUp {
     }
 
     /// Databases with a gap in some peer's log.
-    pub(crate) fn gap_databases(&self) -> Vec<String> {
-        let mut dbs: Vec<String> = self.gaps.iter().map(|(_, db)| db.clone()).collect();
-        dbs.dedup();
-        dbs
+    pub(crate) fn gap_databases(&self) -> BTreeSet<String> {
+        self.gaps.iter().map(|(_, db)| db.clone()).collect()
     }
 
     /// After a snapshot of `db`: the positions it stands for replace ours, and gaps and
@@ -178,17 +175,11 @@ impl Node {
         self.catchup.schemas()
     }
 
-    /// Schema versions peers gossiped: ((peer, database), version).
-    pub fn peer_schema_versions(&self) -> &BTreeMap<Pos, u64> {
-        &self.catchup.peer_schemas
-    }
-
-    /// A peer's schema versions: remember them; a newer schema there than here means
-    /// schema changes to pull (they travel in the peer's log like any transaction).
+    /// A peer's schema versions: a newer schema there than here means schema changes to
+    /// pull (they travel in the peer's log like any transaction).
     pub(crate) fn on_peer_schemas(&mut self, from: NodeId, schemas: BTreeMap<String, u64>) {
         for (db, v) in schemas {
             let ours = self.catchup.schemas.get(&db).copied().unwrap_or(0);
-            self.catchup.peer_schemas.insert((from, db.clone()), v);
             if v > ours {
                 self.pull_if_due(from, &db);
             }

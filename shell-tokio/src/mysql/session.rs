@@ -448,21 +448,14 @@ impl Session {
             "RENAME" if k1 == "TABLE" => {
                 // RENAME TABLE a TO b [, c TO d ...]: each pair as ALTER TABLE ... RENAME TO.
                 let words: Vec<String> = sig.iter().skip(2).filter_map(|t| text(t)).collect();
-                let pairs: Vec<&[String]> = words.split(|w| w.eq_ignore_ascii_case("TO")).collect();
-                if pairs.len() < 2 || pairs.iter().any(|p| p.is_empty()) {
+                let well_formed = !words.is_empty()
+                    && words.len().is_multiple_of(3)
+                    && words.chunks(3).all(|c| c[1].eq_ignore_ascii_case("TO"));
+                if !well_formed {
                     return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
                 }
-                let names: Vec<String> = sig
-                    .iter()
-                    .skip(2)
-                    .filter(|t| !matches!(t, Token::Comma))
-                    .filter_map(|t| text(t))
-                    .filter(|w| !w.eq_ignore_ascii_case("TO"))
-                    .collect();
-                for pair in names.chunks(2) {
-                    let [from, to] = pair else {
-                        return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
-                    };
+                for pair in words.chunks(3) {
+                    let (from, to) = (&pair[0], &pair[2]);
                     let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(from), sql::quote_ident(to));
                     let toks = sql::tokenize(&alter).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                     self.ddl(&toks, "ALTER", "TABLE").await?;
