@@ -186,6 +186,8 @@ pub struct Engine {
     pub ddl_lease: Duration,
     /// Databases dropped (hidden from clients), kept current by the store.
     dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// Taken by every in-process writer of a database file: the engine and the sessions.
+    pub gates: crate::store::gate::WriteGates,
 }
 
 /// Errors talking to the engine.
@@ -226,6 +228,8 @@ impl Engine {
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
         let dropped = store.dropped_databases();
+        let gates = crate::store::gate::WriteGates::default();
+        store.set_write_gates(gates.clone());
         let addr = if net.addr.is_empty() { format!("node-{node_id}") } else { net.addr.clone() };
         let node = Node::new(cfg, node_id, addr, net.peers.clone(), seed, recovered);
         let (tx, rx) = channel::<Request>();
@@ -301,6 +305,7 @@ impl Engine {
                 idempotent_ddl: true,
                 ddl_lease: Duration::from_secs(30),
                 dropped,
+                gates,
             },
             handle,
         ))

@@ -27,6 +27,7 @@ use crate::store::apply::apply_images;
 use crate::store::capture::CaptureConn;
 use crate::store::codec::from_ref;
 use crate::store::ddl::{ddl_change, literal};
+use crate::store::gate::GateGuard;
 use crate::store::{Location, StoreError};
 
 /// The server version clients see.
@@ -354,8 +355,16 @@ impl Session {
         let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
         let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
         match k0.as_str() {
-            "SELECT" | "WITH" | "VALUES" | "TABLE" => self.select(toks),
-            "(" => self.select(toks),
+            "SELECT" | "WITH" | "VALUES" | "TABLE" | "(" => {
+                // Inside a transaction a read replays the pending rows: a write, gated.
+                let gate = match self.db() {
+                    Some(db) if !self.pending.is_empty() => Some(self.enter_gate(&db).await?),
+                    _ => None,
+                };
+                let out = self.select(toks);
+                drop(gate);
+                out
+            }
             "SHOW" => super::meta::show(self, &sig),
             "DESCRIBE" | "DESC" | "EXPLAIN"
                 if sig.len() >= 2 && !matches!(k1.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT") =>
@@ -555,6 +564,7 @@ impl Session {
             None => None,
         };
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
+        let gate = self.enter_gate(&db).await?;
         let pending = std::mem::take(&mut self.pending);
         let found_rows = self.found_rows_flag;
         let cc = self.conn(&db)?;
@@ -567,6 +577,7 @@ impl Session {
                 Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
             }
         });
+        drop(gate);
         let (matched, changes) = match res {
             Ok(v) => v,
             Err(e) => {
@@ -611,6 +622,18 @@ impl Session {
         }
         self.replicate(changes).await?;
         Ok(Outcome::Done { affected, last_insert_id: insert_id })
+    }
+
+    /// Wait for this node's write gate of `db` (see [`crate::store::gate`]), at most the
+    /// lock wait timeout. Never held across an engine request.
+    fn enter_gate(&self, db: &str) -> impl std::future::Future<Output = Result<GateGuard, MyError>> + Send + 'static {
+        let (gates, wait, db) = (self.engine.gates.clone(), self.engine.lock_wait, db.to_string());
+        async move {
+            match tokio::time::timeout(wait, gates.enter(&db)).await {
+                Ok(guard) => Ok(guard),
+                Err(_) => Err(MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")),
+            }
+        }
     }
 
     /// Whether any transaction committed a row of the table named in a constraint error
@@ -795,7 +818,9 @@ impl Session {
         let deadline = std::time::Instant::now() + self.engine.ddl_lease;
         let mut pause = std::time::Duration::from_millis(5);
         loop {
+            let gate = self.enter_gate(&db).await?;
             let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1)?;
+            drop(gate);
             match self.replicate(vec![ddl_change(&db, batch, schema_version)]).await {
                 Err(e) if e.code == 1213 && std::time::Instant::now() + pause < deadline => {
                     tokio::time::sleep(pause).await;

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod capture;
 pub mod codec;
 pub mod ddl;
+pub mod gate;
 pub mod schema;
 pub mod simclock;
 pub mod snapshot;
@@ -97,6 +98,8 @@ pub struct Store {
     /// Databases dropped with DROP DATABASE (shared with the MySQL front end, which hides
     /// them). Their files stay, emptied, so their logs and positions go on.
     dropped: Arc<Mutex<BTreeSet<String>>>,
+    /// Shared with the MySQL sessions, when they write the same files (production).
+    gates: Option<gate::WriteGates>,
 }
 
 /// Snapshots kept for peers still fetching them.
@@ -132,6 +135,7 @@ impl Store {
             served: BTreeMap::new(),
             next_snapshot: 1,
             dropped: Arc::default(),
+            gates: None,
         };
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
@@ -264,8 +268,29 @@ impl Store {
         Ok(installed)
     }
 
+    /// Take `gates` before writing a database file, as the sessions sharing them do.
+    pub fn set_write_gates(&mut self, gates: gate::WriteGates) {
+        self.gates = Some(gates);
+    }
+
     /// Perform a durable write.
     pub fn write(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
+        let _held = match &self.gates {
+            Some(gates) => {
+                let dbs: BTreeSet<String> = match w {
+                    StoreWrite::Commit { txn } => txn.databases().into_iter().collect(),
+                    StoreWrite::ApplyLog { database, .. }
+                    | StoreWrite::TrimLog { database, .. }
+                    | StoreWrite::InstallSnapshot { database, .. } => BTreeSet::from([database.clone()]),
+                    // The system database only: no session writes it.
+                    StoreWrite::Prepare { .. } | StoreWrite::Abort { .. } | StoreWrite::Membership { .. } => {
+                        BTreeSet::new()
+                    }
+                };
+                gates.enter_blocking(&dbs)
+            }
+            None => Vec::new(),
+        };
         let mut outcome = self.write_inner(w)?;
         for db in outcome.heads.keys() {
             outcome.schemas.insert(db.clone(), self.schema_version(db)?);
