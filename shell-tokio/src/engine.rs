@@ -162,6 +162,9 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
     }
 }
 
+/// At most this many requests and peer messages go into one group commit.
+const MAX_BATCH: usize = 64;
+
 /// A handle to the node's engine thread; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
@@ -244,6 +247,7 @@ impl Engine {
                 let mut deciding: BTreeMap<marmot_core::TxnId, Instant> = BTreeMap::new();
                 let mut next_req = 1u64;
                 let mut outs = driver.handle(&mut store, wall_ms(), Input::Start);
+                let mut stop = false;
                 loop {
                     for o in outs.drain(..) {
                         match o {
@@ -262,31 +266,64 @@ impl Engine {
                             }
                         }
                     }
+                    if stop {
+                        break;
+                    }
                     let wait = driver.next_timer().map_or(1000, |at| at.saturating_sub(wall_ms()));
-                    match rx.recv_timeout(Duration::from_millis(wait.max(1))) {
-                        Ok(Request::Write { rows, consistency, reply }) => {
-                            let req = next_req;
-                            next_req += 1;
-                            waiting.insert(req, (reply, Instant::now()));
-                            outs = driver.handle(&mut store, wall_ms(), Input::Write { req, rows, consistency });
-                        }
-                        Ok(Request::Admin { cmd, reply }) => {
-                            let req = next_req;
-                            next_req += 1;
-                            waiting.insert(req, (reply, Instant::now()));
-                            outs = driver.handle(&mut store, wall_ms(), Input::Admin { req, cmd });
-                        }
-                        Ok(Request::Status { reply }) => {
-                            let _ = reply.send(ClusterStatus::of(driver.node(), wall_ms()));
-                        }
-                        Ok(Request::EnsureDatabase { name, reply }) => {
-                            let existed = store.databases().contains(&name);
-                            let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
-                            let _ = reply.send(r);
-                        }
-                        Ok(Request::Peer(env)) => outs = driver.handle(&mut store, wall_ms(), Input::Peer(env)),
+                    let first = match rx.recv_timeout(Duration::from_millis(wait.max(1))) {
                         Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                        Err(RecvTimeoutError::Timeout) => outs = driver.fire_due(&mut store, wall_ms()),
+                        Ok(req) => Some(req),
+                        Err(RecvTimeoutError::Timeout) => None,
+                    };
+                    // Group commit: everything queued now is handled in one batch, and
+                    // nothing it sends or replies leaves before the batch is durable.
+                    store.begin_batch();
+                    let mut next = first;
+                    let mut served = 0;
+                    while let Some(req) = next.take() {
+                        match req {
+                            Request::Write { rows, consistency, reply } => {
+                                let req = next_req;
+                                next_req += 1;
+                                waiting.insert(req, (reply, Instant::now()));
+                                outs.extend(driver.handle(
+                                    &mut store,
+                                    wall_ms(),
+                                    Input::Write { req, rows, consistency },
+                                ));
+                            }
+                            Request::Admin { cmd, reply } => {
+                                let req = next_req;
+                                next_req += 1;
+                                waiting.insert(req, (reply, Instant::now()));
+                                outs.extend(driver.handle(&mut store, wall_ms(), Input::Admin { req, cmd }));
+                            }
+                            Request::Status { reply } => {
+                                let _ = reply.send(ClusterStatus::of(driver.node(), wall_ms()));
+                            }
+                            Request::EnsureDatabase { name, reply } => {
+                                let existed = store.databases().contains(&name);
+                                let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
+                                let r = r.and_then(|v| store.commit_batch().map(|_| v).map_err(|e| e.to_string()));
+                                store.begin_batch();
+                                let _ = reply.send(r);
+                            }
+                            Request::Peer(env) => outs.extend(driver.handle(&mut store, wall_ms(), Input::Peer(env))),
+                            Request::Stop => stop = true,
+                        }
+                        served += 1;
+                        if !stop && served < MAX_BATCH {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    outs.extend(driver.fire_due(&mut store, wall_ms()));
+                    if let Err(e) = store.commit_batch() {
+                        tracing::error!(
+                            error = %e,
+                            "committing a batch of writes failed after the protocol counted them as durable: \
+                             stopping the node (a restart recovers from the last durable state)"
+                        );
+                        std::process::exit(70);
                     }
                 }
                 tracing::info!("replication engine stopped");

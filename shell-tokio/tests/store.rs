@@ -324,3 +324,34 @@ fn log_gc_deletes_what_the_policy_allows_and_never_the_newest_entry() {
     let n: i64 = s.conn("app").unwrap().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 6);
 }
+
+#[test]
+fn a_group_commit_is_invisible_until_committed_and_lost_whole_if_never_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t1, t2, t3);
+    {
+        let mut s = open(dir.path());
+        s.conn("app").unwrap().execute_batch(SCHEMA).unwrap();
+        t1 = capture(&mut s, "INSERT INTO users (id, name) VALUES (1, 'ann')", hlc(10, 1));
+        t2 = capture(&mut s, "INSERT INTO users (id, name) VALUES (2, 'bob')", hlc(11, 1));
+        t3 = capture(&mut s, "INSERT INTO users (id, name) VALUES (3, 'cy')", hlc(12, 1));
+        s.begin_batch();
+        s.write(&StoreWrite::Prepare { txn: t1.clone() }).unwrap();
+        s.write(&StoreWrite::Commit { txn: t1.clone() }).unwrap();
+        let out = s.write(&StoreWrite::Commit { txn: t2.clone() }).unwrap();
+        assert_eq!(out.heads["app"], 2, "writes in a batch see each other");
+        assert!(names(dir.path()).is_empty(), "nothing is visible before the batch commits");
+        s.commit_batch().unwrap();
+        assert_eq!(names(dir.path()), vec![(1, "ann".into()), (2, "bob".into())]);
+        // A batch the process never commits (a crash) leaves nothing behind.
+        s.begin_batch();
+        s.write(&StoreWrite::Prepare { txn: t3.clone() }).unwrap();
+        s.write(&StoreWrite::Commit { txn: t3.clone() }).unwrap();
+    }
+    let mut s = open(dir.path());
+    assert_eq!(names(dir.path()), vec![(1, "ann".into()), (2, "bob".into())]);
+    let rec = s.recover().unwrap();
+    assert_eq!(rec.heads["app"], 2);
+    assert!(rec.txns.is_empty(), "committed batches are cleaned up, the lost one left no prepare: {:?}", rec.txns);
+    assert_eq!(rec.decided, vec![(t1.id, true), (t2.id, true)]);
+}

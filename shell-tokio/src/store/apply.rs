@@ -11,7 +11,7 @@ use marmot_core::{Hlc, Op, Txn};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{decode_key, ident, to_blob, txn_id_bytes, Bind};
-use super::schema::table_info;
+use super::schema::table_info_cached;
 use super::StoreError;
 
 /// Write row images (or delete rows) of `database` as they are, without versions, log
@@ -29,7 +29,7 @@ pub fn apply_images(conn: &Connection, database: &str, changes: &[marmot_core::R
 /// change of a table that no longer exists is skipped — as if the change had been
 /// applied first and the schema change after it.
 fn write_image(conn: &Connection, row: &marmot_core::RowChange, newer_schema: bool) -> Result<(), StoreError> {
-    let info = match table_info(conn, &row.table) {
+    let info = match table_info_cached(conn, &row.table) {
         Err(StoreError::NoSuchTable(t)) if newer_schema => {
             tracing::debug!(table = %t, "change of a table dropped since: skipped");
             return Ok(());

@@ -100,6 +100,18 @@ pub struct Store {
     dropped: Arc<Mutex<BTreeSet<String>>>,
     /// Shared with the MySQL sessions, when they write the same files (production).
     gates: Option<gate::WriteGates>,
+    /// The open group commit, if any (see [`Store::begin_batch`]).
+    batch: Option<Batch>,
+}
+
+/// A group commit in progress.
+#[derive(Default)]
+struct Batch {
+    /// Gates of the databases written in this batch, held until it commits.
+    held: BTreeMap<String, gate::GateGuard>,
+    /// Transactions committed in this batch whose payload and intents may go only once
+    /// their rows are durable in every database.
+    cleanups: Vec<Vec<u8>>,
 }
 
 /// Snapshots kept for peers still fetching them.
@@ -136,6 +148,7 @@ impl Store {
             next_snapshot: 1,
             dropped: Arc::default(),
             gates: None,
+            batch: None,
         };
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
@@ -263,7 +276,9 @@ impl Store {
     ) -> Result<snapshot::Installed, StoreError> {
         self.ensure_database(db)?;
         let target = &mut self.dbs.get_mut(db).expect("ensured").writer;
-        let installed = snapshot::install(target, db, me, donor, bytes, sha256)?;
+        let installed = snapshot::install(target, db, me, donor, bytes, sha256);
+        schema::forget_table_shapes();
+        let installed = installed?;
         self.refresh_dropped(db)?;
         Ok(installed)
     }
@@ -273,24 +288,58 @@ impl Store {
         self.gates = Some(gates);
     }
 
-    /// Perform a durable write.
-    pub fn write(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
-        let _held = match &self.gates {
-            Some(gates) => {
-                let dbs: BTreeSet<String> = match w {
-                    StoreWrite::Commit { txn } => txn.databases().into_iter().collect(),
-                    StoreWrite::ApplyLog { database, .. }
-                    | StoreWrite::TrimLog { database, .. }
-                    | StoreWrite::InstallSnapshot { database, .. } => BTreeSet::from([database.clone()]),
-                    // The system database only: no session writes it.
-                    StoreWrite::Prepare { .. } | StoreWrite::Abort { .. } | StoreWrite::Membership { .. } => {
-                        BTreeSet::new()
-                    }
-                };
-                gates.enter_blocking(&dbs)
+    /// Start a group commit. Until [`Store::commit_batch`], writes join one SQLite
+    /// transaction per file, each write in a savepoint of its own (a failed write still
+    /// leaves nothing behind), and the gates of the databases written stay held.
+    ///
+    /// The caller must let nothing that a write enabled — a reply, an acknowledgement —
+    /// leave the process before `commit_batch` has returned `Ok`: until then the writes
+    /// are not durable, though their completions have been handed out.
+    pub fn begin_batch(&mut self) {
+        self.batch.get_or_insert_with(Batch::default);
+    }
+
+    /// Commit the open group commit, if any: the system database first (decisions before
+    /// the rows they commit), then each database, then the clean-up of the transactions
+    /// committed (which must never be durable before their rows). On error the node
+    /// must stop: what was handed out as durable may not be; recovery sorts it out.
+    pub fn commit_batch(&mut self) -> Result<(), StoreError> {
+        let Some(batch) = self.batch.take() else { return Ok(()) };
+        let mut result = commit_open(&self.system);
+        for d in self.dbs.values() {
+            if result.is_ok() {
+                result = commit_open(&d.writer);
+            } else if !d.writer.is_autocommit() {
+                let _ = d.writer.execute_batch("ROLLBACK");
             }
-            None => Vec::new(),
+        }
+        drop(batch.held);
+        result?;
+        if !batch.cleanups.is_empty() {
+            let tx = self.system.write_txn()?;
+            for id in &batch.cleanups {
+                release_txn(&tx, id)?;
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Perform a durable write (or, in a group commit, add it to the batch).
+    pub fn write(&mut self, w: &StoreWrite) -> Result<StoreOutcome, StoreError> {
+        let dbs: BTreeSet<String> = match w {
+            StoreWrite::Commit { txn } => txn.databases().into_iter().collect(),
+            StoreWrite::ApplyLog { database, .. }
+            | StoreWrite::TrimLog { database, .. }
+            | StoreWrite::InstallSnapshot { database, .. } => BTreeSet::from([database.clone()]),
+            // The system database only: no session writes it.
+            StoreWrite::Prepare { .. } | StoreWrite::Abort { .. } | StoreWrite::Membership { .. } => BTreeSet::new(),
         };
+        if matches!(w, StoreWrite::InstallSnapshot { .. }) {
+            // Replaces the whole file: never inside a batch.
+            self.commit_batch()?;
+        }
+        let _held = self.enter(&dbs)?;
         let mut outcome = self.write_inner(w)?;
         for db in outcome.heads.keys() {
             outcome.schemas.insert(db.clone(), self.schema_version(db)?);
@@ -319,6 +368,27 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Take the gates of `dbs` for one write: until the write ends, or in a batch until
+    /// the batch commits — then also opening the batch's transaction on each file.
+    fn enter(&mut self, dbs: &BTreeSet<String>) -> Result<Vec<gate::GateGuard>, StoreError> {
+        let Some(batch) = self.batch.as_mut() else {
+            return Ok(self.gates.as_ref().map(|g| g.enter_blocking(dbs)).unwrap_or_default());
+        };
+        begin_open(&self.system)?;
+        for db in dbs {
+            if !batch.held.contains_key(db) {
+                if let Some(gates) = &self.gates {
+                    let mut guard = gates.enter_blocking(&BTreeSet::from([db.clone()]));
+                    batch.held.insert(db.clone(), guard.pop().expect("one gate"));
+                }
+            }
+            if let Some(d) = self.dbs.get(db) {
+                begin_open(&d.writer)?;
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// Bytes of a snapshot served to a peer (`snapshot` 0: take a new one).
@@ -368,6 +438,8 @@ impl Store {
                 Ok(ReadOutcome::Log { entries, head })
             }
             StoreRead::SnapshotBytes { database, snapshot, offset, limit } => {
+                // A snapshot shows committed state only.
+                self.commit_batch()?;
                 self.snapshot_bytes(database, *snapshot, *offset, *limit)
             }
         }
@@ -433,11 +505,15 @@ impl Store {
             }
             heads.insert(db, head);
         }
-        // 3. Done: drop the payload and release intents.
-        let tx = self.system.write_txn()?;
-        tx.prepare_cached("UPDATE txns SET payload = NULL WHERE id = ?1")?.execute([&id])?;
-        tx.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([&id])?;
-        tx.commit()?;
+        // 3. Done: drop the payload and release intents — in a batch, once it committed.
+        match self.batch.as_mut() {
+            Some(batch) => batch.cleanups.push(id),
+            None => {
+                let tx = self.system.write_txn()?;
+                release_txn(&tx, &id)?;
+                tx.commit()?;
+            }
+        }
         Ok(StoreOutcome { heads, ..Default::default() })
     }
 
@@ -545,14 +621,76 @@ impl Store {
 /// Write transactions take SQLite's write lock at BEGIN (`IMMEDIATE`): a deferred
 /// transaction that reads first and writes later gets SQLITE_BUSY at once, without the
 /// busy handler, if another connection wrote in between (WAL snapshot upgrade).
+/// Inside a group commit (a transaction already open on the connection), a savepoint.
 trait WriteTxn {
-    fn write_txn(&self) -> rusqlite::Result<rusqlite::Transaction<'_>>;
+    fn write_txn(&self) -> rusqlite::Result<WriteScope<'_>>;
 }
 
 impl WriteTxn for Connection {
-    fn write_txn(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-        rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Immediate)
+    fn write_txn(&self) -> rusqlite::Result<WriteScope<'_>> {
+        let nested = !self.is_autocommit();
+        run_cached(self, if nested { "SAVEPOINT marmot_write" } else { "BEGIN IMMEDIATE" })?;
+        Ok(WriteScope { conn: self, nested, done: false })
     }
+}
+
+/// One write's transaction or savepoint: rolled back unless committed.
+struct WriteScope<'c> {
+    conn: &'c Connection,
+    nested: bool,
+    done: bool,
+}
+
+impl WriteScope<'_> {
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        run_cached(self.conn, if self.nested { "RELEASE marmot_write" } else { "COMMIT" })
+    }
+}
+
+impl std::ops::Deref for WriteScope<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteScope<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let undo = if self.nested { "ROLLBACK TO marmot_write; RELEASE marmot_write" } else { "ROLLBACK" };
+            let _ = self.conn.execute_batch(undo);
+        }
+    }
+}
+
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Open the batch's transaction on `conn` unless one is open.
+fn begin_open(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_autocommit() {
+        run_cached(conn, "BEGIN IMMEDIATE")?;
+    }
+    Ok(())
+}
+
+/// Commit the batch's transaction on `conn`, if one is open.
+fn commit_open(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_autocommit() {
+        return Ok(());
+    }
+    run_cached(conn, "COMMIT").inspect_err(|_| {
+        let _ = conn.execute_batch("ROLLBACK");
+    })
+}
+
+/// A committed transaction's rows are durable everywhere: drop its payload and intents.
+fn release_txn(conn: &Connection, id: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE txns SET payload = NULL WHERE id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([id])?;
+    Ok(())
 }
 
 fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {

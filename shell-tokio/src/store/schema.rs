@@ -91,6 +91,42 @@ pub fn user_tables(conn: &Connection) -> Result<Vec<TableInfo>, StoreError> {
     names.into_iter().filter(|n| !is_internal(n)).map(|n| table_info(conn, &n)).collect()
 }
 
+/// A remembered table shape, valid while (schema version, replacement generation) match.
+type Shape = ((i64, u64), std::rc::Rc<TableInfo>);
+
+thread_local! {
+    /// Table shapes by (database file, table).
+    static SHAPES: std::cell::RefCell<std::collections::BTreeMap<(String, String), Shape>> =
+        std::cell::RefCell::default();
+}
+
+/// Bumped whenever a database file's content is replaced wholesale (a snapshot install):
+/// its schema version may then repeat a number that meant other tables before.
+static REPLACEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Forget every remembered table shape (a database file was replaced).
+pub fn forget_table_shapes() {
+    REPLACEMENTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// [`table_info`], remembered per database file until its schema changes: asking SQLite
+/// for a table's columns on every row written was a measurable share of each write.
+pub fn table_info_cached(conn: &Connection, table: &str) -> Result<std::rc::Rc<TableInfo>, StoreError> {
+    let path = match conn.path() {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => return table_info(conn, table).map(std::rc::Rc::new),
+    };
+    let schema: i64 = conn.prepare_cached("PRAGMA main.schema_version")?.query_row([], |r| r.get(0))?;
+    let version = (schema, REPLACEMENTS.load(std::sync::atomic::Ordering::SeqCst));
+    let key = (path, table.to_string());
+    if let Some(info) = SHAPES.with_borrow(|m| m.get(&key).filter(|(v, _)| *v == version).map(|(_, i)| i.clone())) {
+        return Ok(info);
+    }
+    let info = std::rc::Rc::new(table_info(conn, table)?);
+    SHAPES.with_borrow_mut(|m| m.insert(key, (version, info.clone())));
+    Ok(info)
+}
+
 /// The shape of one table.
 pub fn table_info(conn: &Connection, table: &str) -> Result<TableInfo, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("PRAGMA main.table_info({})", ident(table)))?;
