@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the end-to-end tests need: real MySQL clients, and openssl + curl for TLS.
-APT_PACKAGES=(mariadb-client sysbench openssl curl)
+# System packages the end-to-end tests need: real MySQL clients, a real MariaDB server to
+# compare with (started by the tests on loopback, never as a service), openssl + curl for TLS.
+APT_PACKAGES=(mariadb-client mariadb-server sysbench openssl curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

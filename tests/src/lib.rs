@@ -4,6 +4,8 @@
 //! profile as the tests) and returns its path; [`Marmot`] runs one process in its own
 //! temporary directory and kills it when dropped, so every test process stops by itself.
 
+pub mod mariadb_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;

@@ -72,7 +72,8 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
             let out =
                 s.read_in(&db, "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")?;
             let Outcome::Rows { rows: found, .. } = out else { return Ok(out) };
-            let col = format!("Tables_in_{db}");
+            // MySQL names the column after the pattern too: `Tables_in_wordpress (wp\_users)`.
+            let col = pat.as_ref().map_or(format!("Tables_in_{db}"), |p| format!("Tables_in_{db} ({p})"));
             let mut r = Vec::new();
             for row in found {
                 let (Value::Text(name), Value::Text(kind)) = (&row[0], &row[1]) else { continue };

@@ -14,6 +14,7 @@ pub mod meta;
 pub mod multi_table;
 pub mod packet;
 pub mod proto;
+pub mod regexp;
 pub mod server;
 pub mod session;
 pub mod sql;

@@ -1139,11 +1139,13 @@ fn to_sql(v: Value) -> rusqlite::types::Value {
 pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> rusqlite::Result<()> {
     let seed = wall_ms() ^ (info.lock().expect("info").conn_id as u64).rotate_left(32);
     super::functions::register(conn, seed)?;
+    super::regexp::register(conn)?;
     let f = FunctionFlags::SQLITE_UTF8;
     let i = info.clone();
     conn.create_scalar_function("marmot_sysvar", 1, f, move |ctx| {
-        let name: String = ctx.get(0)?;
-        Ok(to_sql(sysvar(&i.lock().expect("info"), &name)))
+        let name = ctx.get::<String>(0)?.to_ascii_lowercase();
+        let name = ["session.", "global.", "local."].iter().find_map(|p| name.strip_prefix(p)).unwrap_or(&name);
+        Ok(to_sql(sysvar(&i.lock().expect("info"), name)))
     })?;
     let i = info.clone();
     conn.create_scalar_function("marmot_uservar", 1, f, move |ctx| {

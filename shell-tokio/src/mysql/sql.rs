@@ -4,7 +4,7 @@
 //! tokenized with sqlparser's MySQL dialect (which unescapes backslash escapes), then
 //! re-printed for SQLite with targeted rewrites:
 //! - strings (single or double quoted) become standard `'…'` literals;
-//! - `@@[session.|global.]name` → `marmot_sysvar('name')`, `@name` → `marmot_uservar('name')`;
+//! - `@@[session.|global.]name` → `marmot_sysvar('[session.|global.]name')` (as written), `@name` → `marmot_uservar('name')`;
 //! - `INSERT IGNORE` → `INSERT OR IGNORE`; `ON DUPLICATE KEY UPDATE` → `ON CONFLICT DO
 //!   UPDATE SET` with `VALUES(col)` → `excluded.col`;
 //! - dropped: `FOR UPDATE`, `LOCK IN SHARE MODE`, `SQL_CALC_FOUND_ROWS` and other select
@@ -445,6 +445,11 @@ pub fn rewrite(tokens: &[Token]) -> String {
                     continue;
                 }
             }
+            Some("RLIKE") => {
+                out.push_str("REGEXP");
+                i += 1;
+                continue;
+            }
             Some("FROM") => {
                 if let Some((n, tok)) = next_sig(i + 1) {
                     if kw(tok).as_deref() == Some("DUAL") {
@@ -469,11 +474,12 @@ pub fn rewrite(tokens: &[Token]) -> String {
                 }
             }
             if w.quote_style.is_none() && w.value.starts_with("@@") {
-                let mut name = w.value.trim_start_matches('@').to_ascii_lowercase();
+                // As written (`SESSION.sql_mode`): the result column is labelled so.
+                let mut name = w.value.trim_start_matches('@').to_string();
                 let mut j = i + 1;
-                if matches!(name.as_str(), "session" | "global" | "local") {
+                if matches!(name.to_ascii_lowercase().as_str(), "session" | "global" | "local") {
                     if let (Some(Token::Period), Some(Token::Word(v))) = (toks.get(i + 1), toks.get(i + 2)) {
-                        name = v.value.to_ascii_lowercase();
+                        name = format!("{name}.{}", v.value);
                         j = i + 3;
                     }
                 }
@@ -878,7 +884,7 @@ mod tests {
     #[test]
     fn strings_escapes_and_variables() {
         assert_eq!(tr(r#"SELECT 'o\'brien', "dq", @@version_comment, @@session.autocommit, @x"#), vec![
-            "SELECT 'o''brien', 'dq', marmot_sysvar('version_comment'), marmot_sysvar('autocommit'), marmot_uservar('x')"
+            "SELECT 'o''brien', 'dq', marmot_sysvar('version_comment'), marmot_sysvar('session.autocommit'), marmot_uservar('x')"
         ]);
         assert_eq!(tr("select `weird``name` from `t`"), vec![r#"select "weird`name" from "t""#]);
     }
