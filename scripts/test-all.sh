@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the end-to-end tests need: real MySQL clients, a real MariaDB server to
-# compare with (started by the tests on loopback, never as a service), openssl + curl for TLS.
-APT_PACKAGES=(mariadb-client mariadb-server sysbench openssl curl)
+# compare with (started by the tests on loopback, never as a service), openssl + curl for TLS,
+# and WordPress 6.1 with PHP for the WordPress cluster test (served by `php -S` on loopback).
+APT_PACKAGES=(mariadb-client mariadb-server sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -15,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # Python clients, in a virtualenv of their own (Debian's python is externally managed).
