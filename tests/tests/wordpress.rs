@@ -7,7 +7,10 @@
 
 use std::process::Command;
 
-use marmot_e2e::{free_port, marmot_binary, require_tool, workspace_root};
+use std::io::Write;
+use std::process::Stdio;
+
+use marmot_e2e::{eventually, free_port, mariadb, marmot_binary, require_tool, workspace_root};
 
 /// Runs `run.sh down` however the test ends.
 struct Cluster {
@@ -104,4 +107,47 @@ fn wordpress_runs_on_three_nodes_and_content_replicates_between_instances() {
         cluster.logs("marmot").chars().rev().take(20_000).collect::<String>().chars().rev().collect::<String>()
     );
     assert!(String::from_utf8_lossy(&flow.stdout).contains("WORDPRESS FLOW OK"));
+    let ports: Vec<u16> = mysql.iter().map(|p| p.parse().unwrap()).collect();
+    dump_restores_through_another_node(ports[0], ports[1]);
+}
+
+/// mariadb-dump of the WordPress database from node 1, restored through node 2 into a new
+/// database: every table has the same rows, on node 2 and (replicated) on node 1.
+fn dump_restores_through_another_node(from: u16, to: u16) {
+    let dump = require_tool("mariadb-dump", "apt-get install mariadb-client");
+    let client = require_tool("mariadb", "apt-get install mariadb-client");
+    let out = Command::new(dump)
+        .args(["--protocol=TCP", "-h", "127.0.0.1", "-P", &from.to_string(), "-u", "root", "wordpress"])
+        .output()
+        .expect("run mariadb-dump");
+    assert!(out.status.success(), "mariadb-dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    let (ok, _, err) = mariadb(to, "root", None, None, "CREATE DATABASE wordpress_copy");
+    assert!(ok, "{err}");
+    let mut restore = Command::new(client)
+        .args(["--protocol=TCP", "-h", "127.0.0.1", "-P", &to.to_string(), "-u", "root", "wordpress_copy"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mariadb");
+    restore.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let restored = restore.wait_with_output().unwrap();
+    assert!(
+        restored.status.success(),
+        "restoring the dump through node 2 failed: {}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let (ok, tables, err) = mariadb(from, "root", None, Some("wordpress"), "SHOW TABLES");
+    assert!(ok, "{err}");
+    let tables: Vec<&str> = tables.lines().skip(1).collect();
+    assert!(tables.len() >= 12, "WordPress tables: {tables:?}");
+    for t in tables {
+        let (ok, want, err) = mariadb(from, "root", None, None, &format!("SELECT * FROM wordpress.{t} ORDER BY 1"));
+        assert!(ok, "{err}");
+        let sql = format!("SELECT * FROM wordpress_copy.{t} ORDER BY 1");
+        let (ok, got, err) = mariadb(to, "root", None, None, &sql);
+        assert!(ok, "{err}");
+        assert_eq!(got, want, "table {t} differs after the restore");
+        // The restored copy replicates back to node 1.
+        eventually(from, None, &sql, &want, std::time::Duration::from_secs(20));
+    }
 }

@@ -106,6 +106,37 @@ impl DateTime {
         format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", self.y, self.mo, self.d, self.h, self.mi, self.s)
     }
 
+    /// (year, week) as MySQL's week modes count them: weeks start on Monday or Sunday;
+    /// with `week_year` days before week 1 belong to the previous year's last week (else
+    /// to week 0); week 1 is the first week containing the first day of the week
+    /// (`first_weekday`) or else the first week with four days in the year.
+    pub fn week(&self, monday_first: bool, mut week_year: bool, first_weekday: bool) -> (i64, i64) {
+        let weekday_of = |days: i64| if monday_first { (days + 3).rem_euclid(7) } else { (days + 4).rem_euclid(7) };
+        let year_days = |y: i64| days_from_civil(y + 1, 1, 1) - days_from_civil(y, 1, 1);
+        let daynr = self.days();
+        let mut first = days_from_civil(self.y, 1, 1);
+        let mut weekday = weekday_of(first);
+        let mut year = self.y;
+        let late_start = |wd: i64| if first_weekday { wd != 0 } else { wd >= 4 };
+        if self.mo == 1 && (self.d as i64) <= 7 - weekday {
+            if !week_year && late_start(weekday) {
+                return (year, 0);
+            }
+            week_year = true;
+            year -= 1;
+            first -= year_days(year);
+            weekday = weekday_of(first);
+        }
+        let days = if late_start(weekday) { daynr - (first + (7 - weekday)) } else { daynr - (first - weekday) };
+        if week_year && days >= 52 * 7 {
+            let next = weekday_of(first + year_days(year));
+            if !late_start(next) {
+                return (year + 1, 1);
+            }
+        }
+        (year, days / 7 + 1)
+    }
+
     /// MySQL DATE_FORMAT.
     pub fn format(&self, fmt: &str) -> String {
         const MONTHS: [&str; 12] = [
@@ -136,6 +167,12 @@ impl DateTime {
             }
             match chars.next() {
                 Some('Y') => out.push_str(&format!("{:04}", self.y)),
+                Some('U') => out.push_str(&format!("{:02}", self.week(false, false, true).1)),
+                Some('u') => out.push_str(&format!("{:02}", self.week(true, false, false).1)),
+                Some('V') => out.push_str(&format!("{:02}", self.week(false, true, true).1)),
+                Some('v') => out.push_str(&format!("{:02}", self.week(true, true, false).1)),
+                Some('X') => out.push_str(&format!("{:04}", self.week(false, true, true).0)),
+                Some('x') => out.push_str(&format!("{:04}", self.week(true, true, false).0)),
                 Some('y') => out.push_str(&format!("{:02}", self.y.rem_euclid(100))),
                 Some('m') => out.push_str(&format!("{:02}", self.mo)),
                 Some('c') => out.push_str(&self.mo.to_string()),
@@ -174,7 +211,8 @@ impl DateTime {
     }
 }
 
-fn text(ctx: &Context<'_>, i: usize) -> Option<String> {
+/// Argument `i` as text (numbers printed), `None` for NULL.
+pub(super) fn text(ctx: &Context<'_>, i: usize) -> Option<String> {
     match ctx.get_raw(i) {
         ValueRef::Null => None,
         ValueRef::Integer(n) => Some(n.to_string()),
@@ -183,7 +221,8 @@ fn text(ctx: &Context<'_>, i: usize) -> Option<String> {
     }
 }
 
-fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
+/// Argument `i` as an integer, `None` for NULL.
+pub(super) fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
     match ctx.get_raw(i) {
         ValueRef::Null => None,
         ValueRef::Integer(n) => Some(n),
@@ -265,9 +304,99 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         ("minute", |d| d.mi as i64),
         ("second", |d| d.s as i64),
         ("to_days", |d| d.days() + 719_528),
+        ("dayofweek", |d| (d.days() + 4).rem_euclid(7) + 1),
+        ("weekday", |d| (d.days() + 3).rem_euclid(7)),
+        ("dayofyear", |d| d.days() - days_from_civil(d.y, 1, 1) + 1),
+        ("quarter", |d| (d.mo as i64 - 1) / 3 + 1),
+        ("week", |d| d.week(false, false, true).1),
     ] {
         conn.create_scalar_function(name, 1, det, move |ctx| {
             Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| f(&d)))
+        })?;
+    }
+    for (name, fmt) in [("monthname", "%M"), ("dayname", "%W"), ("last_day", "last")] {
+        conn.create_scalar_function(name, 1, det, move |ctx| {
+            let Some(d) = text(ctx, 0).and_then(|s| DateTime::parse(&s)) else { return Ok(None) };
+            Ok(Some(if fmt == "last" {
+                let (y, m) = if d.mo == 12 { (d.y + 1, 1) } else { (d.y, d.mo + 1) };
+                let (y, m, day) = civil_from_days(days_from_civil(y, m, 1) - 1);
+                format!("{y:04}-{m:02}-{day:02}")
+            } else {
+                d.format(fmt)
+            }))
+        })?;
+    }
+    conn.create_scalar_function("from_days", 1, det, |ctx| {
+        Ok(int(ctx, 0).filter(|n| *n > 365).map(|n| {
+            let (y, m, d) = civil_from_days(n - 719_528);
+            format!("{y:04}-{m:02}-{d:02}")
+        }))
+    })?;
+    conn.create_scalar_function("makedate", 2, det, |ctx| {
+        let (Some(y), Some(n)) = (int(ctx, 0), int(ctx, 1)) else { return Ok(None) };
+        Ok((n > 0).then(|| {
+            let (y, m, d) = civil_from_days(days_from_civil(y, 1, 1) + n - 1);
+            format!("{y:04}-{m:02}-{d:02}")
+        }))
+    })?;
+    // CAST(x AS DATE | DATETIME).
+    conn.create_scalar_function("marmot_cast_date", 2, det, |ctx| {
+        let Some(d) = text(ctx, 0).and_then(|s| DateTime::parse(&s)) else { return Ok(None) };
+        Ok(Some(if ctx.get::<i64>(1)? != 0 { d.to_mysql() } else { d.format("%Y-%m-%d") }))
+    })?;
+    conn.create_scalar_function("marmot_timestampdiff", 3, det, |ctx| {
+        let (Some(unit), Some(a), Some(b)) = (text(ctx, 0), text(ctx, 1), text(ctx, 2)) else { return Ok(None) };
+        let (Some(a), Some(b)) = (DateTime::parse(&a), DateTime::parse(&b)) else { return Ok(None) };
+        let micros = |d: &DateTime| d.unix() as i128 * 1_000_000 + d.us as i128;
+        let diff = micros(&b) - micros(&a);
+        // Whole months between the two, counted as MySQL does (day and time decide).
+        let months = || {
+            let m = (b.y - a.y) * 12 + b.mo as i64 - a.mo as i64;
+            let (a_rest, b_rest) = ((a.d, a.h, a.mi, a.s, a.us), (b.d, b.h, b.mi, b.s, b.us));
+            if m > 0 && b_rest < a_rest {
+                m - 1
+            } else if m < 0 && b_rest > a_rest {
+                m + 1
+            } else {
+                m
+            }
+        };
+        Ok(Some(match unit.to_ascii_uppercase().as_str() {
+            "MICROSECOND" => diff as i64,
+            "SECOND" => (diff / 1_000_000) as i64,
+            "MINUTE" => (diff / 60_000_000) as i64,
+            "HOUR" => (diff / 3_600_000_000) as i64,
+            "DAY" => (diff / 86_400_000_000) as i64,
+            "WEEK" => (diff / (7 * 86_400_000_000)) as i64,
+            "MONTH" => months(),
+            "QUARTER" => months() / 3,
+            "YEAR" => months() / 12,
+            other => return Err(rusqlite::Error::UserFunctionError(format!("unknown unit {other}").into())),
+        }))
+    })?;
+    conn.create_scalar_function("time_to_sec", 1, det, |ctx| {
+        let Some(s) = text(ctx, 0) else { return Ok(None) };
+        let s = s.trim();
+        // A datetime's time part, or a time `[-]H:MM[:SS]`.
+        let t = s.rsplit_once(' ').map_or(s, |(_, t)| t);
+        let (neg, t) = t.strip_prefix('-').map_or((false, t), |t| (true, t));
+        let mut parts = t.split('.').next().unwrap_or_default().split(':').map(|p| p.parse::<i64>());
+        let (Some(Ok(h)), m, sec) = (parts.next(), parts.next(), parts.next()) else { return Ok(None) };
+        let total = h * 3600 + m.and_then(Result::ok).unwrap_or(0) * 60 + sec.and_then(Result::ok).unwrap_or(0);
+        Ok(Some(if neg { -total } else { total }))
+    })?;
+    conn.create_scalar_function("sec_to_time", 1, det, |ctx| {
+        Ok(int(ctx, 0).map(|n| {
+            let a = n.unsigned_abs();
+            format!("{}{:02}:{:02}:{:02}", if n < 0 { "-" } else { "" }, a / 3600, a % 3600 / 60, a % 60)
+        }))
+    })?;
+    // ADDDATE(d, n) / SUBDATE(d, n): n days.
+    for (name, sign) in [("adddate", 1), ("subdate", -1)] {
+        conn.create_scalar_function(name, 2, det, move |ctx| {
+            let (Some(s), Some(n)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
+            let moved = DateTime::parse(&s).and_then(|d| super::intervals::add_interval(d, sign * n, "DAY"));
+            Ok(moved.map(|d| super::intervals::render(&d, s.trim().len() > 10, "DAY")))
         })?;
     }
     conn.create_scalar_function("datediff", 2, det, |ctx| {

@@ -5,6 +5,7 @@
 //! in an error instead of a panic.
 
 pub mod auth;
+pub mod call_syntax;
 pub mod create_table;
 pub mod crossdb;
 pub mod functions;
@@ -12,6 +13,7 @@ pub mod infoschema;
 pub mod intervals;
 pub mod meta;
 pub mod multi_table;
+pub mod numeric;
 pub mod packet;
 pub mod proto;
 pub mod regexp;
@@ -19,3 +21,4 @@ pub mod server;
 pub mod session;
 pub mod sql;
 pub mod stmt_cache;
+pub mod strings;

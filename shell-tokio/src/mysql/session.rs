@@ -1140,6 +1140,8 @@ pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> r
     let seed = wall_ms() ^ (info.lock().expect("info").conn_id as u64).rotate_left(32);
     super::functions::register(conn, seed)?;
     super::regexp::register(conn)?;
+    super::numeric::register(conn)?;
+    super::strings::register(conn)?;
     let f = FunctionFlags::SQLITE_UTF8;
     let i = info.clone();
     conn.create_scalar_function("marmot_sysvar", 1, f, move |ctx| {

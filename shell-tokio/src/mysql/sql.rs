@@ -287,8 +287,48 @@ pub fn rewrite(tokens: &[Token]) -> String {
     };
     while i < toks.len() {
         let t = toks[i];
+        if let Some((text, next)) = super::call_syntax::call(tokens, i) {
+            out.push_str(&text);
+            i = next;
+            continue;
+        }
+        if *t == Token::Spaceship {
+            // NULL-safe equality.
+            out.push_str(" IS ");
+            i += 1;
+            continue;
+        }
         let k = kw(t);
         match k.as_deref() {
+            Some("BINARY") => {
+                // `BINARY x` in an expression: compare x byte for byte.
+                let prev = out.trim_end();
+                let in_expr = prev.ends_with(['=', '<', '>', '(', ',']) || {
+                    let last = prev.rsplit(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
+                    matches!(
+                        last.to_ascii_uppercase().as_str(),
+                        "WHERE" | "AND" | "OR" | "ON" | "SELECT" | "NOT" | "LIKE"
+                    )
+                };
+                if let Some((n, operand)) = next_sig(i + 1).filter(|_| in_expr) {
+                    let single = matches!(operand, Token::SingleQuotedString(_) | Token::DoubleQuotedString(_))
+                        || matches!(operand, Token::Word(_))
+                            && next_sig(n + 1).is_none_or(|(_, t)| *t != Token::LParen && *t != Token::Period);
+                    if single {
+                        out.push(' ');
+                        out.push_str(&print(operand));
+                        out.push_str(" COLLATE BINARY");
+                        i = n + 1;
+                        continue;
+                    }
+                }
+            }
+            Some("DIV") => {
+                // Integer division (exact for integer operands).
+                out.push('/');
+                i += 1;
+                continue;
+            }
             Some("IGNORE") if out.trim_end().to_ascii_uppercase().ends_with("INSERT") => {
                 out.truncate(out.trim_end().len());
                 out.push_str(" OR IGNORE");
@@ -879,6 +919,26 @@ mod tests {
             tr("SELECT DATE_SUB(NOW(), INTERVAL (1 + 2) DAY), 'a\\0b'"),
             vec!["SELECT DATE_SUB(NOW(), (1+2), 'DAY'), X'610062'"]
         );
+    }
+
+    #[test]
+    fn mysql_call_syntax_becomes_function_calls() {
+        assert_eq!(
+            tr("SELECT ISNULL(a), POSITION('c' IN b), SUBSTRING(s FROM 2 FOR 3), TRIM(LEADING 'x' FROM s)"),
+            vec!["SELECT (a IS NULL), instr(b, 'c'), substr(s, 2, 3), ltrim(s, 'x')"]
+        );
+        assert_eq!(
+            tr("SELECT CAST(x AS SIGNED), CAST(d AS DATE), CAST(p AS DECIMAL(10,2)), CONVERT(n, CHAR), a <=> b, 7 DIV 2"),
+            vec![
+                "SELECT marmot_cast_int(x, 0), marmot_cast_date(d, 0), marmot_cast_decimal(p, 2), CAST(n AS TEXT), a  IS b, 7 / 2"
+            ]
+        );
+        assert_eq!(
+            tr("SELECT TIMESTAMPDIFF(DAY, a, b), INSERT('abc', 1, 1, 'x') FROM t WHERE n = BINARY 'A'"),
+            vec!["SELECT marmot_timestampdiff('DAY', a, b), marmot_insert('abc', 1, 1, 'x') FROM t WHERE n =  'A' COLLATE BINARY"]
+        );
+        // A statement's INSERT is left alone.
+        assert_eq!(tr("INSERT INTO t (a) VALUES (1)"), vec!["INSERT INTO t (a) VALUES (1)"]);
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! MySQL call syntax SQLite does not parse, rewritten into plain function calls:
+//! `ISNULL(x)`, `INSERT(s, pos, len, new)`, `POSITION(a IN b)`, `SUBSTRING(s FROM n [FOR m])`,
+//! `TRIM([BOTH|LEADING|TRAILING] [r] FROM s)`, `CONVERT(x, type)` / `CONVERT(x USING cs)`,
+//! `TIMESTAMPDIFF(unit, a, b)` / `TIMESTAMPADD(unit, n, d)`, and `CAST(x AS type)` for the
+//! MySQL types whose conversion SQLite's affinities get wrong (SIGNED, UNSIGNED, DATE,
+//! DATETIME, DECIMAL(p, s), CHAR). Arguments are rewritten recursively.
+
+use sqlparser::tokenizer::Token;
+
+use super::sql::{is_space, kw, rewrite};
+
+/// The arguments of the call whose `(` is at `open` (token slices split at top-level
+/// commas) and the index just after its `)`.
+fn args(toks: &[Token], open: usize) -> Option<(Vec<&[Token]>, usize)> {
+    let mut depth = 0;
+    let mut start = open + 1;
+    let mut out = Vec::new();
+    for (j, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(&toks[start..j]);
+                    return Some((out, j + 1));
+                }
+            }
+            Token::Comma if depth == 1 => {
+                out.push(&toks[start..j]);
+                start = j + 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Split `toks` at its first top-level keyword `word`.
+fn split_kw<'a>(toks: &'a [Token], word: &str) -> Option<(&'a [Token], &'a [Token])> {
+    let mut depth = 0i32;
+    for (j, t) in toks.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ if depth == 0 && kw(t).as_deref() == Some(word) => return Some((&toks[..j], &toks[j + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The keywords of a slice (a type name, a unit).
+fn words(toks: &[Token]) -> Vec<String> {
+    toks.iter().filter(|t| !is_space(t)).map(|t| kw(t).unwrap_or_else(|| t.to_string())).collect()
+}
+
+fn rw(toks: &[Token]) -> String {
+    rewrite(toks).trim().to_string()
+}
+
+/// `CAST(x AS type)` for a MySQL type name (`words`), if SQLite needs help with it.
+fn cast(x: &str, ty: &[String]) -> Option<String> {
+    let first = ty.first()?.as_str();
+    Some(match first {
+        "SIGNED" | "UNSIGNED" => format!("marmot_cast_int({x}, {})", (first == "UNSIGNED") as i32),
+        "DATE" => format!("marmot_cast_date({x}, 0)"),
+        "DATETIME" | "TIMESTAMP" => format!("marmot_cast_date({x}, 1)"),
+        "DECIMAL" | "DEC" | "NUMERIC" | "FIXED" => {
+            let scale = ty.iter().filter(|w| w.chars().all(|c| c.is_ascii_digit())).nth(1).map_or("0", |s| s.as_str());
+            format!("marmot_cast_decimal({x}, {scale})")
+        }
+        "CHAR" | "NCHAR" | "VARCHAR" | "BINARY" => format!("CAST({x} AS TEXT)"),
+        _ => return None,
+    })
+}
+
+/// If the word at `i` starts one of the calls above, its SQLite text and the index after it.
+pub fn call(toks: &[Token], i: usize) -> Option<(String, usize)> {
+    let name = kw(&toks[i])?;
+    if !matches!(
+        name.as_str(),
+        "ISNULL"
+            | "INSERT"
+            | "POSITION"
+            | "SUBSTRING"
+            | "SUBSTR"
+            | "MID"
+            | "TRIM"
+            | "CONVERT"
+            | "TIMESTAMPDIFF"
+            | "TIMESTAMPADD"
+            | "CAST"
+    ) {
+        return None;
+    }
+    let open = (i + 1..toks.len()).find(|j| !is_space(&toks[*j]))?;
+    if toks[open] != Token::LParen {
+        return None;
+    }
+    let (a, end) = args(toks, open)?;
+    let text = match (name.as_str(), a.as_slice()) {
+        ("ISNULL", [x]) => format!("({} IS NULL)", rw(x)),
+        ("INSERT", [s, p, l, n]) => format!("marmot_insert({}, {}, {}, {})", rw(s), rw(p), rw(l), rw(n)),
+        ("POSITION", [x]) => {
+            let (needle, hay) = split_kw(x, "IN")?;
+            format!("instr({}, {})", rw(hay), rw(needle))
+        }
+        ("SUBSTRING" | "SUBSTR" | "MID", [x]) => {
+            let (s, rest) = split_kw(x, "FROM")?;
+            match split_kw(rest, "FOR") {
+                Some((from, len)) => format!("substr({}, {}, {})", rw(s), rw(from), rw(len)),
+                None => format!("substr({}, {})", rw(s), rw(rest)),
+            }
+        }
+        ("TRIM", [x]) => {
+            let (spec, s) = split_kw(x, "FROM")?;
+            let spec_words = words(spec);
+            let (func, rem) = match spec_words.first().map(String::as_str) {
+                Some("LEADING") => ("ltrim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
+                Some("TRAILING") => ("rtrim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
+                Some("BOTH") => ("trim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
+                _ => ("trim", spec),
+            };
+            let rem = rw(rem);
+            if rem.is_empty() {
+                format!("{func}({})", rw(s))
+            } else {
+                format!("{func}({}, {rem})", rw(s))
+            }
+        }
+        ("CONVERT", [x, ty]) => cast(&rw(x), &words(ty))?,
+        ("CONVERT", [x]) => {
+            let (v, _charset) = split_kw(x, "USING")?;
+            rw(v)
+        }
+        ("TIMESTAMPDIFF", [unit, a, b]) => {
+            format!("marmot_timestampdiff('{}', {}, {})", words(unit).join(""), rw(a), rw(b))
+        }
+        ("TIMESTAMPADD", [unit, n, d]) => format!("date_add({}, {}, '{}')", rw(d), rw(n), words(unit).join("")),
+        ("CAST", [x]) => {
+            let (v, ty) = split_kw(x, "AS")?;
+            cast(&rw(v), &words(ty))?
+        }
+        _ => return None,
+    };
+    Some((text, end))
+}

@@ -1,0 +1,149 @@
+//! MySQL's math functions SQLite lacks or answers differently: MOD, CEIL/CEILING, FLOOR,
+//! TRUNCATE, SQRT, EXP, LN, LOG (1 or 2 arguments), LOG10, LOG2, PI, CONV, BIN, OCT,
+//! CRC32, and HEX of a number (hex digits of the integer, not of its text).
+
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::Connection;
+
+fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
+    match ctx.get_raw(i) {
+        ValueRef::Integer(n) => Some(n as f64),
+        ValueRef::Real(r) => Some(r),
+        ValueRef::Text(t) => Some(leading_number(&String::from_utf8_lossy(t))),
+        ValueRef::Blob(_) | ValueRef::Null => None,
+    }
+}
+
+/// The number a string starts with, as MySQL converts strings in arithmetic (0 if none).
+pub fn leading_number(s: &str) -> f64 {
+    let s = s.trim_start();
+    let mut end = 0;
+    for i in 1..=s.len() {
+        if s.is_char_boundary(i) && s[..i].parse::<f64>().is_ok() && !s[..i].ends_with(['i', 'n', 'I', 'N']) {
+            end = i;
+        }
+    }
+    s[..end].parse().unwrap_or(0.0)
+}
+
+/// A float result as MySQL shows it: integral values without a fraction.
+fn real(v: f64) -> SqlValue {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        SqlValue::Integer(v as i64)
+    } else if v.is_finite() {
+        SqlValue::Real(v)
+    } else {
+        SqlValue::Null
+    }
+}
+
+fn unary(conn: &Connection, name: &str, f: fn(f64) -> Option<f64>) -> rusqlite::Result<()> {
+    let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(name, 1, det, move |ctx| Ok(num(ctx, 0).and_then(f).map_or(SqlValue::Null, real)))
+}
+
+/// Digits of `n` in `base` (2..=36), as MySQL's CONV prints them.
+fn to_base(mut n: u64, base: u32) -> String {
+    if n == 0 {
+        return "0".into();
+    }
+    let mut digits = Vec::new();
+    while n > 0 {
+        digits.push(std::char::from_digit((n % base as u64) as u32, base).expect("digit").to_ascii_uppercase());
+        n /= base as u64;
+    }
+    digits.iter().rev().collect()
+}
+
+/// Register the functions on a session connection.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("mod", 2, det, |ctx| {
+        Ok(match (ctx.get_raw(0), ctx.get_raw(1)) {
+            (ValueRef::Integer(a), ValueRef::Integer(b)) if b != 0 => SqlValue::Integer(a % b),
+            _ => match (num(ctx, 0), num(ctx, 1)) {
+                (Some(a), Some(b)) if b != 0.0 => real(a % b),
+                _ => SqlValue::Null,
+            },
+        })
+    })?;
+    for (name, f) in [
+        ("ceil", (|v: f64| Some(v.ceil())) as fn(f64) -> Option<f64>),
+        ("ceiling", |v| Some(v.ceil())),
+        ("floor", |v| Some(v.floor())),
+        ("sqrt", |v| (v >= 0.0).then(|| v.sqrt())),
+        ("exp", |v| Some(v.exp())),
+        ("ln", |v| (v > 0.0).then(|| v.ln())),
+        ("log10", |v| (v > 0.0).then(|| v.log10())),
+        ("log2", |v| (v > 0.0).then(|| v.log2())),
+    ] {
+        unary(conn, name, f)?;
+    }
+    conn.create_scalar_function("log", -1, det, |ctx| {
+        let v = match (num(ctx, 0), if ctx.len() > 1 { num(ctx, 1) } else { None }) {
+            (Some(x), None) if ctx.len() == 1 && x > 0.0 => Some(x.ln()),
+            (Some(b), Some(x)) if b > 0.0 && b != 1.0 && x > 0.0 => Some(x.ln() / b.ln()),
+            _ => None,
+        };
+        Ok(v.map_or(SqlValue::Null, real))
+    })?;
+    conn.create_scalar_function("pi", 0, det, |_| Ok("3.141593".to_string()))?;
+    conn.create_scalar_function("truncate", 2, det, |ctx| {
+        let (Some(v), Some(d)) = (num(ctx, 0), num(ctx, 1)) else { return Ok(SqlValue::Null) };
+        let d = d as i32;
+        let p = 10f64.powi(d);
+        let t = (v * p).trunc() / p;
+        Ok(if d > 0 { SqlValue::Text(format!("{t:.prec$}", prec = d as usize)) } else { real(t) })
+    })?;
+    conn.create_scalar_function("conv", 3, det, |ctx| {
+        let (Some(n), Some(from), Some(to)) = (super::functions::text(ctx, 0), num(ctx, 1), num(ctx, 2)) else {
+            return Ok(None);
+        };
+        let (from, to) = (from.abs() as u32, to.abs() as u32);
+        if !(2..=36).contains(&from) || !(2..=36).contains(&to) {
+            return Ok(None);
+        }
+        let digits: String = n.trim().chars().take_while(|c| c.is_digit(from)).collect();
+        Ok(Some(to_base(u64::from_str_radix(&digits, from).unwrap_or(0), to)))
+    })?;
+    for (name, base) in [("bin", 2u32), ("oct", 8)] {
+        conn.create_scalar_function(name, 1, det, move |ctx| Ok(num(ctx, 0).map(|v| to_base(v as i64 as u64, base))))?;
+    }
+    conn.create_scalar_function("crc32", 1, det, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(crc32fast::hash(b) as i64),
+            ValueRef::Integer(i) => Some(crc32fast::hash(i.to_string().as_bytes()) as i64),
+            ValueRef::Real(r) => Some(crc32fast::hash(r.to_string().as_bytes()) as i64),
+        })
+    })?;
+    // CAST(x AS SIGNED | UNSIGNED): numbers round, strings take their leading number.
+    conn.create_scalar_function("marmot_cast_int", 2, det, |ctx| {
+        let unsigned = ctx.get::<i64>(1)? != 0;
+        let v = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(SqlValue::Null),
+            ValueRef::Integer(n) => n,
+            ValueRef::Real(r) => r.round() as i64,
+            ValueRef::Text(t) | ValueRef::Blob(t) => leading_number(&String::from_utf8_lossy(t)).trunc() as i64,
+        };
+        Ok(if unsigned && v < 0 { SqlValue::Text((v as u64).to_string()) } else { SqlValue::Integer(v) })
+    })?;
+    // CAST(x AS DECIMAL(p, s)): the value rounded to s places, printed with them.
+    conn.create_scalar_function("marmot_cast_decimal", 2, det, |ctx| {
+        let Some(v) = num(ctx, 0) else { return Ok(None) };
+        let scale = ctx.get::<i64>(1)?.clamp(0, 30) as i32;
+        let p = 10f64.powi(scale);
+        Ok(Some(format!("{:.*}", scale as usize, (v * p).round() / p)))
+    })?;
+    conn.create_scalar_function("hex", 1, det, |ctx| {
+        let bytes_hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(format!("{:X}", i as u64)),
+            ValueRef::Real(r) => Some(format!("{:X}", r.round() as i64 as u64)),
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(bytes_hex(b)),
+        })
+    })?;
+    Ok(())
+}
