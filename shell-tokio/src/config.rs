@@ -200,6 +200,9 @@ section!(
         auto_id_mode: String = "compact".into(),
         /// Accounts (none = root without a password).
         users: Vec<MysqlUser> = Vec::new(),
+        /// The only directory server-side `LOAD DATA INFILE` may read ("" = none: only
+        /// `LOAD DATA LOCAL`, where the client sends the file).
+        secure_file_priv: String = String::new(),
     }
 );
 

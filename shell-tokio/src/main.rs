@@ -229,6 +229,9 @@ async fn run(config: Config) -> Result<(), String> {
         unix_socket: config.mysql.unix_socket.clone(),
         unix_socket_perm: config.mysql.unix_socket_perm,
         statement_cache: config.query_pipeline.transpiler_cache_size,
+        secure_file_priv: Some(config.mysql.secure_file_priv.clone())
+            .filter(|d| !d.is_empty())
+            .map(std::path::PathBuf::from),
     };
     let server = if config.mysql.enabled {
         let cfg = mysql.clone();

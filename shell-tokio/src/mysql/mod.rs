@@ -11,6 +11,7 @@ pub mod crossdb;
 pub mod functions;
 pub mod infoschema;
 pub mod intervals;
+pub mod load_data;
 pub mod meta;
 pub mod multi_table;
 pub mod numeric;

@@ -29,6 +29,7 @@ pub mod cap {
     /// What this server offers.
     pub const SERVER: u32 = LONG_PASSWORD
         | FOUND_ROWS
+        | LOCAL_FILES
         | LONG_FLAG
         | CONNECT_WITH_DB
         | NO_SCHEMA

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use super::stmt_cache::StatementCache;
 
 use super::auth::PasswordHash;
+use super::load_data::LoadData;
 use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
 use super::proto::{self, cap, ColType, Column};
 use super::session::{MyError, Outcome, Session, SERVER_VERSION};
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub unix_socket_perm: u32,
     /// Query texts kept parsed (`transpiler_cache_size`).
     pub statement_cache: usize,
+    /// Directory server-side `LOAD DATA INFILE` is confined to (`secure_file_priv`).
+    pub secure_file_priv: Option<std::path::PathBuf>,
 }
 
 struct Shared {
@@ -57,6 +60,15 @@ impl Shared {
         } else {
             self.cfg.users.iter().any(|(name, hash)| name == user && hash.verify(salt, token))
         }
+    }
+}
+
+/// A query that is one `LOAD DATA LOCAL INFILE` statement (the client sends the file).
+fn local_infile(text: &str) -> Option<LoadData> {
+    let toks = sql::tokenize(text).ok()?;
+    match super::load_data::parse(&toks)? {
+        Ok(spec) if spec.local => Some(spec),
+        _ => None,
     }
 }
 
@@ -205,6 +217,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         return Ok(());
     }
     let mut session = Session::new(shared.engine.clone(), shared.cache.clone(), user, id);
+    session.secure_file_priv = shared.cfg.secure_file_priv.clone();
     session.found_rows_flag = caps & cap::FOUND_ROWS != 0;
     if let Err(e) = session.use_db(&db) {
         io.send(&proto::err(e.code, e.state, &e.msg)).await?;
@@ -242,6 +255,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 }
                 0x03 => {
                     let text = sql::decode_query(body);
+                    if let Some(spec) = local_infile(&text) {
+                        let outcome = self.local_infile(spec).await?;
+                        self.results(vec![outcome], false);
+                        self.io.flush().await?;
+                        continue;
+                    }
                     let outcomes = self.session.query(&text).await;
                     self.results(outcomes, false);
                     Ok(())
@@ -321,6 +340,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         let id = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0);
         let found = self.session.found_rows_flag;
         self.session = Session::new(self.shared.engine.clone(), self.shared.cache.clone(), user, id);
+        self.session.secure_file_priv = self.shared.cfg.secure_file_priv.clone();
         self.session.found_rows_flag = found;
         self.stmts.clear();
         match self.session.use_db(&db) {
@@ -338,6 +358,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
 
     fn error(&mut self, e: &MyError) {
         self.io.queue(&proto::err(e.code, e.state, &e.msg));
+    }
+
+    /// `LOAD DATA LOCAL INFILE`: ask the client for the file, take its packets up to the
+    /// empty one, and load them.
+    async fn local_infile(&mut self, spec: LoadData) -> Result<Outcome, PacketError> {
+        if self.caps & cap::LOCAL_FILES == 0 {
+            return Ok(Outcome::Error(MyError::new(
+                1148,
+                "42000",
+                "The used command is not allowed with this MariaDB version: the client has not enabled LOAD DATA \
+                 LOCAL (mariadb --local-infile=1)",
+            )));
+        }
+        let mut request = vec![0xfb];
+        request.extend_from_slice(spec.file.as_bytes());
+        self.io.queue(&request);
+        self.io.flush().await?;
+        let mut data = Vec::new();
+        loop {
+            let Some(pkt) = self.io.read().await? else {
+                return Err(PacketError::Malformed("connection closed while sending a LOAD DATA LOCAL file"));
+            };
+            if pkt.is_empty() {
+                break;
+            }
+            data.extend_from_slice(&pkt);
+        }
+        Ok(self.session.load_data(spec, data).await.unwrap_or_else(Outcome::Error))
     }
 
     fn results(&mut self, outcomes: Vec<Outcome>, binary: bool) {

@@ -18,6 +18,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
+use super::load_data::{LoadData, OnDuplicate};
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
 use super::sql::{self, kw, significant, text};
@@ -185,6 +186,8 @@ pub struct Session {
     pub warnings: Vec<(String, u16, String)>,
     /// The client asked for found (matched) rather than changed rows.
     pub found_rows_flag: bool,
+    /// The directory server-side `LOAD DATA INFILE` may read (`secure_file_priv`).
+    pub secure_file_priv: Option<std::path::PathBuf>,
     /// Wall time the open transaction started (for serialization-failure detection).
     txn_started_ms: u64,
     /// Savepoints of the open transaction: name and the pending changes at that point.
@@ -198,6 +201,7 @@ impl Session {
         Session {
             engine,
             attach: Vec::new(),
+            secure_file_priv: None,
             cache,
             info: Arc::new(Mutex::new(info)),
             in_txn: false,
@@ -366,6 +370,14 @@ impl Session {
                 out
             }
             "SHOW" => super::meta::show(self, &sig),
+            "LOAD" => match super::load_data::parse(toks) {
+                Some(Ok(spec)) if spec.local => {
+                    Err(MyError::new(1148, "42000", "LOAD DATA LOCAL must be the only statement of its query"))
+                }
+                Some(Ok(spec)) => self.load_server_file(spec).await,
+                Some(Err(e)) => Err(MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {e}"))),
+                None => Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near 'LOAD'")),
+            },
             "DESCRIBE" | "DESC" | "EXPLAIN"
                 if sig.len() >= 2 && !matches!(k1.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT") =>
             {
@@ -622,6 +634,111 @@ impl Session {
         }
         self.replicate(changes).await?;
         Ok(Outcome::Done { affected, last_insert_id: insert_id })
+    }
+
+    /// `LOAD DATA … INFILE` with the file's bytes: every row inserted through the capture
+    /// path (REPLACE / IGNORE as the statement says), replicated as one transaction.
+    pub async fn load_data(&mut self, spec: LoadData, data: Vec<u8>) -> Result<Outcome, MyError> {
+        let db = match &spec.database {
+            Some(d) => d.clone(),
+            None => self.need_db()?,
+        };
+        let mut columns = spec.columns.clone();
+        if columns.is_empty() {
+            let sql = format!("SELECT name FROM pragma_table_info({}) ORDER BY cid", literal(&spec.table));
+            if let Outcome::Rows { rows, .. } = self.read_in(&db, &sql)? {
+                columns = rows
+                    .into_iter()
+                    .filter_map(|r| match r.into_iter().next() {
+                        Some(Value::Text(t)) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        if columns.is_empty() {
+            return Err(MyError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", spec.table)));
+        }
+        let rows = spec.rows(&data);
+        let verb = match spec.on_duplicate {
+            OnDuplicate::Replace => "INSERT OR REPLACE",
+            OnDuplicate::Ignore => "INSERT OR IGNORE",
+            OnDuplicate::Error => "INSERT",
+        };
+        let idents: Vec<String> = columns.iter().map(|c| crate::store::codec::ident(c)).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "{verb} INTO main.{} ({}) VALUES ({})",
+            crate::store::codec::ident(&spec.table),
+            idents.join(", "),
+            marks.join(", ")
+        );
+        let gate = self.enter_gate(&db).await?;
+        let pending = std::mem::take(&mut self.pending);
+        let cc = self.conn(&db)?;
+        let width = columns.len();
+        let res = cc.capture(&db, |c| {
+            apply_images(c, &db, &pending)?;
+            c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
+            let mut stmt = c.prepare(&sql)?;
+            let mut inserted = 0u64;
+            for row in &rows {
+                // Missing fields are NULL; extra fields are ignored.
+                let values: Vec<rusqlite::types::Value> = (0..width)
+                    .map(|i| match row.get(i).cloned().flatten() {
+                        Some(b) => match String::from_utf8(b) {
+                            Ok(t) => rusqlite::types::Value::Text(t),
+                            Err(e) => rusqlite::types::Value::Blob(e.into_bytes()),
+                        },
+                        None => rusqlite::types::Value::Null,
+                    })
+                    .collect();
+                inserted += stmt.execute(rusqlite::params_from_iter(values)).map_err(store_err)? as u64;
+            }
+            Ok(inserted)
+        });
+        drop(gate);
+        let (inserted, changes) = match res {
+            Ok(v) => v,
+            Err(e) => {
+                self.pending = pending;
+                return Err(sqlite_error(&e));
+            }
+        };
+        let skipped = rows.len() as u64 - inserted.min(rows.len() as u64);
+        if self.in_txn || !self.autocommit() {
+            self.in_txn = true;
+            self.pending = merge(pending, changes);
+        } else {
+            self.replicate(changes).await?;
+        }
+        if skipped > 0 {
+            self.warn(1062, &format!("{skipped} rows skipped: duplicate keys"));
+        }
+        Ok(Outcome::Done { affected: inserted, last_insert_id: 0 })
+    }
+
+    /// Server-side `LOAD DATA INFILE`: only files inside `secure_file_priv`.
+    async fn load_server_file(&mut self, spec: LoadData) -> Result<Outcome, MyError> {
+        let refused = || {
+            MyError::new(
+                1290,
+                "HY000",
+                "The MariaDB server is running with the --secure-file-priv option so it cannot execute this statement",
+            )
+        };
+        let dir = self.secure_file_priv.clone().ok_or_else(refused)?;
+        let dir = dir.canonicalize().map_err(|_| refused())?;
+        let path = dir.join(&spec.file);
+        let path = path
+            .canonicalize()
+            .map_err(|e| MyError::new(29, "HY000", format!("File '{}' not found (Errcode: {e})", path.display())))?;
+        if !path.starts_with(&dir) {
+            return Err(refused());
+        }
+        let data = std::fs::read(&path)
+            .map_err(|e| MyError::new(29, "HY000", format!("File '{}' not found (Errcode: {e})", path.display())))?;
+        self.load_data(spec, data).await
     }
 
     /// Wait for this node's write gate of `db` (see [`crate::store::gate`]), at most the

@@ -56,7 +56,7 @@ fn has_raw(s: &str) -> bool {
 }
 
 /// The exact bytes of a decoded string (inverse of [`decode_query`]).
-fn raw_bytes(s: &str) -> Vec<u8> {
+pub(crate) fn raw_bytes(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     for c in s.chars() {
         let u = c as u32;
