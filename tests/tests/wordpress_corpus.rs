@@ -91,4 +91,41 @@ fn wordpress_install_corpus_is_accepted_like_mariadb_accepts_it() {
         commands.len(),
         failures.join("\n")
     );
+
+    // A JDBC client browsing the WordPress schema (what DBeaver and MySQL Workbench do)
+    // sees the same tables, columns, types, indexes and keys on both.
+    let want = jdbc_metadata(maria.port);
+    let got = jdbc_metadata(port);
+    assert!(want.iter().filter(|l| l.starts_with("column ")).count() > 80, "MariaDB's metadata: {want:?}");
+    let missing: Vec<&String> = want.iter().filter(|l| !got.contains(l)).collect();
+    let extra: Vec<&String> = got.iter().filter(|l| !want.contains(l)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "JDBC DatabaseMetaData differs from MariaDB's.\nonly MariaDB:\n{}\nonly marmot:\n{}",
+        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
+        extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+    );
+    println!("JDBC DatabaseMetaData: {} facts, the same on MariaDB and marmot", want.len());
+}
+
+/// What `tests/compat/Metadata.java` (JDBC DatabaseMetaData through Debian's
+/// libmariadb-java) sees of the `wordpress` database on `port`.
+fn jdbc_metadata(port: u16) -> Vec<String> {
+    let java = require_tool("java", "apt-get install default-jdk-headless");
+    let jar = "/usr/share/java/mariadb-java-client.jar";
+    require_tool(jar, "apt-get install libmariadb-java");
+    let out = Command::new(java)
+        .args(["-cp", jar])
+        .arg(workspace_root().join("tests/compat/Metadata.java"))
+        .arg(port.to_string())
+        .arg("wordpress")
+        .output()
+        .expect("run java");
+    assert!(
+        out.status.success(),
+        "Metadata.java against port {port} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }
