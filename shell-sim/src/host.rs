@@ -76,12 +76,22 @@ impl Host {
         self.shared.set_phases(self.id, node.inflight_summary(), node.commit_targets());
     }
 
+    /// Run `f` in a group commit, as the production engine does: its writes commit
+    /// together before any of its messages or replies leave (a simulated crash can only
+    /// come between two such steps).
+    fn batched(&mut self, f: impl FnOnce(&mut Driver, &mut Store) -> Vec<Output>) -> Vec<Output> {
+        let mut store = self.store.borrow_mut();
+        store.begin_batch();
+        let outs = f(&mut self.driver, &mut store);
+        if let Err(e) = store.commit_batch() {
+            self.shared.violation(format!("node {}: a group commit failed: {e}", self.id));
+        }
+        outs
+    }
+
     fn feed(&mut self, input: Input) {
         let now = self.now();
-        let outs = {
-            let mut store = self.store.borrow_mut();
-            self.driver.handle(&mut store, now, input)
-        };
+        let outs = self.batched(|driver, store| driver.handle(store, now, input));
         self.dispatch(outs);
     }
 
@@ -146,10 +156,7 @@ impl Host {
                 Some(req) = inbox.recv() => self.on_request(req),
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {
                     let now = self.now();
-                    let outs = {
-                        let mut store = self.store.borrow_mut();
-                        self.driver.fire_due(&mut store, now)
-                    };
+                    let outs = self.batched(|driver, store| driver.fire_due(store, now));
                     self.dispatch(outs);
                 }
             }
