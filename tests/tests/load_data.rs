@@ -24,7 +24,7 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
     let csv = files.path().join("people.csv");
     std::fs::write(
         &csv,
-        "id,name,note,score\n1,\"Ann, B\",\\N,1.5\n2,\"say \"\"hi\"\"\",NULL,2.25\n3,tab\\there,\"\",-3.25\n",
+        "id,name,note,score\n1,\"Ann, B\",\\N,1.5\n2,\"say \"\"hi\"\"\",NULL,2.25\n3,tab\\there,\"\",-3.25\n4,Dot\n",
     )
     .unwrap();
     std::fs::write(files.path().join("more.tsv"), "4\tDee\n5\t\\N\n").unwrap();
@@ -35,7 +35,7 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
         "root",
         None,
         None,
-        "CREATE DATABASE ld; CREATE TABLE ld.people (id INT PRIMARY KEY, name VARCHAR(100), note TEXT, score DOUBLE)",
+        "CREATE DATABASE ld; CREATE TABLE ld.people (id INT PRIMARY KEY, name VARCHAR(100), note TEXT DEFAULT 'none', score DOUBLE)",
     );
     assert!(ok, "{err}");
 
@@ -51,7 +51,8 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
 
     let check = "SELECT id, replace(name, char(9), '<tab>') AS n, coalesce(note, '<null>') AS t, score AS s \
                  FROM ld.people ORDER BY id";
-    let want = "id\tn\tt\ts\n1\tAnn, B\t<null>\t1.5\n2\tsay \"hi\"\t<null>\t2.25\n3\ttab<tab>here\t\t-3.25\n";
+    // Row 4 is short: its missing fields take the column defaults.
+    let want = "id\tn\tt\ts\n1\tAnn, B\t<null>\t1.5\n2\tsay \"hi\"\t<null>\t2.25\n3\ttab<tab>here\t\t-3.25\n4\tDot\tnone\tNULL\n";
     for p in &ports {
         eventually(*p, None, check, want, Duration::from_secs(20));
     }

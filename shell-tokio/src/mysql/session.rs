@@ -666,13 +666,12 @@ impl Session {
             OnDuplicate::Error => "INSERT",
         };
         let idents: Vec<String> = columns.iter().map(|c| crate::store::codec::ident(c)).collect();
-        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "{verb} INTO main.{} ({}) VALUES ({})",
-            crate::store::codec::ident(&spec.table),
-            idents.join(", "),
-            marks.join(", ")
-        );
+        let table = crate::store::codec::ident(&spec.table);
+        // The INSERT of a row's first `n` columns: the others take their defaults.
+        let insert_of = |n: usize| {
+            let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+            format!("{verb} INTO main.{table} ({}) VALUES ({})", idents[..n].join(", "), marks.join(", "))
+        };
         let gate = self.enter_gate(&db).await?;
         let pending = std::mem::take(&mut self.pending);
         let cc = self.conn(&db)?;
@@ -680,11 +679,12 @@ impl Session {
         let res = cc.capture(&db, |c| {
             apply_images(c, &db, &pending)?;
             c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
-            let mut stmt = c.prepare(&sql)?;
             let mut inserted = 0u64;
             for row in &rows {
-                // Missing fields are NULL; extra fields are ignored.
-                let values: Vec<rusqlite::types::Value> = (0..width)
+                // Missing trailing fields take the columns' defaults; extra fields are ignored.
+                let n = row.len().clamp(1, width);
+                let mut stmt = c.prepare_cached(&insert_of(n))?;
+                let values: Vec<rusqlite::types::Value> = (0..n)
                     .map(|i| match row.get(i).cloned().flatten() {
                         Some(b) => match String::from_utf8(b) {
                             Ok(t) => rusqlite::types::Value::Text(t),
