@@ -114,11 +114,12 @@ pub fn call(toks: &[Token], i: usize) -> Option<(String, usize)> {
         }
         ("TRIM", [x]) => {
             let (spec, s) = split_kw(x, "FROM")?;
-            let spec_words = words(spec);
-            let (func, rem) = match spec_words.first().map(String::as_str) {
-                Some("LEADING") => ("ltrim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
-                Some("TRAILING") => ("rtrim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
-                Some("BOTH") => ("trim", &spec[1 + spec.iter().position(|t| !is_space(t))?..]),
+            // [BOTH | LEADING | TRAILING] [remove] FROM s
+            let first = spec.iter().position(|t| !is_space(t));
+            let (func, rem) = match first.and_then(|i| kw(&spec[i])).as_deref() {
+                Some("LEADING") => ("ltrim", &spec[first? + 1..]),
+                Some("TRAILING") => ("rtrim", &spec[first? + 1..]),
+                Some("BOTH") => ("trim", &spec[first? + 1..]),
                 _ => ("trim", spec),
             };
             let rem = rw(rem);

@@ -17,14 +17,25 @@ fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
 
 /// The number a string starts with, as MySQL converts strings in arithmetic (0 if none).
 pub fn leading_number(s: &str) -> f64 {
-    let s = s.trim_start();
-    let mut end = 0;
-    for i in 1..=s.len() {
-        if s.is_char_boundary(i) && s[..i].parse::<f64>().is_ok() && !s[..i].ends_with(['i', 'n', 'I', 'N']) {
-            end = i;
+    let b = s.trim_start().as_bytes();
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    // [sign] digits [. digits] [e [sign] digits]
+    let mut end = digits(usize::from(matches!(b.first(), Some(b'+' | b'-'))));
+    if b.get(end) == Some(&b'.') {
+        end = digits(end + 1);
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let exp = end + 1 + usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        if b.get(exp).is_some_and(u8::is_ascii_digit) {
+            end = digits(exp);
         }
     }
-    s[..end].parse().unwrap_or(0.0)
+    std::str::from_utf8(&b[..end]).ok().and_then(|n| n.parse().ok()).unwrap_or(0.0)
 }
 
 /// A float result as MySQL shows it: integral values without a fraction.
@@ -146,4 +157,19 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leading_number;
+
+    #[test]
+    fn strings_convert_by_their_leading_number() {
+        assert_eq!(leading_number("  42abc"), 42.0);
+        assert_eq!(leading_number("1e2x"), 100.0);
+        assert_eq!(leading_number("-.5"), -0.5);
+        assert_eq!(leading_number("1e"), 1.0);
+        assert_eq!(leading_number("abc"), 0.0);
+        assert_eq!(leading_number("inf"), 0.0);
+    }
 }

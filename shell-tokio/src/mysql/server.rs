@@ -65,6 +65,11 @@ impl Shared {
 
 /// A query that is one `LOAD DATA LOCAL INFILE` statement (the client sends the file).
 fn local_infile(text: &str) -> Option<LoadData> {
+    // Every query passes here: tokenize only what can be one.
+    let head = text.trim_start().get(..4)?;
+    if !head.eq_ignore_ascii_case("LOAD") {
+        return None;
+    }
     let toks = sql::tokenize(text).ok()?;
     match super::load_data::parse(&toks)? {
         Ok(spec) if spec.local => Some(spec),

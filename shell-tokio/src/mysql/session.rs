@@ -576,24 +576,17 @@ impl Session {
             None => None,
         };
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
-        let gate = self.enter_gate(&db).await?;
-        let pending = std::mem::take(&mut self.pending);
         let found_rows = self.found_rows_flag;
-        let cc = self.conn(&db)?;
-        let res = cc.capture(&db, |c| {
-            apply_images(c, &db, &pending)?;
-            c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
-            match &multi {
+        let res = self
+            .capture_write(&db, |c| match &multi {
                 None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
                 Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
                 Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
-            }
-        });
-        drop(gate);
+            })
+            .await?;
         let (matched, changes) = match res {
             Ok(v) => v,
             Err(e) => {
-                self.pending = pending;
                 let err = sqlite_error(&e);
                 if err.code == 1062 && self.in_txn && self.concurrent_commit_since_start(&db, &err.msg) {
                     // Another transaction committed to this table since ours began: the
@@ -624,16 +617,44 @@ impl Session {
         }
         self.info().row_count = affected as i64;
         let insert_id = first_id.unwrap_or(0) as u64;
+        self.finish_write(changes).await?;
+        Ok(Outcome::Done { affected, last_insert_id: insert_id })
+    }
+
+    /// Run `body` on `db` as this session sees it (the open transaction's rows replayed
+    /// first), holding the database's write gate, and capture the rows it changes. The
+    /// outer error is the gate's wait; the inner one the statement's (the open
+    /// transaction's rows stay as they were either way).
+    async fn capture_write<T: Send>(
+        &mut self,
+        db: &str,
+        body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    ) -> Result<Result<(T, Vec<RowChange>), StoreError>, MyError> {
+        let gate = self.enter_gate(db).await?;
+        let pending = std::mem::take(&mut self.pending);
+        let captured = self.conn(db).map(|cc| {
+            cc.capture(db, |c| {
+                apply_images(c, db, &pending)?;
+                c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
+                body(c)
+            })
+        });
+        self.pending = pending;
+        drop(gate);
+        captured
+    }
+
+    /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
+    async fn finish_write(&mut self, changes: Vec<RowChange>) -> Result<(), MyError> {
         if self.in_txn || !self.autocommit() {
             if !self.in_txn {
                 self.txn_started_ms = wall_ms();
             }
             self.in_txn = true;
-            self.pending = merge(pending, changes);
-            return Ok(Outcome::Done { affected, last_insert_id: insert_id });
+            self.pending = merge(std::mem::take(&mut self.pending), changes);
+            return Ok(());
         }
-        self.replicate(changes).await?;
-        Ok(Outcome::Done { affected, last_insert_id: insert_id })
+        self.replicate(changes).await
     }
 
     /// `LOAD DATA … INFILE` with the file's bytes: every row inserted through the capture
@@ -672,46 +693,31 @@ impl Session {
             let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
             format!("{verb} INTO main.{table} ({}) VALUES ({})", idents[..n].join(", "), marks.join(", "))
         };
-        let gate = self.enter_gate(&db).await?;
-        let pending = std::mem::take(&mut self.pending);
-        let cc = self.conn(&db)?;
         let width = columns.len();
-        let res = cc.capture(&db, |c| {
-            apply_images(c, &db, &pending)?;
-            c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
-            let mut inserted = 0u64;
-            for row in &rows {
-                // Missing trailing fields take the columns' defaults; extra fields are ignored.
-                let n = row.len().clamp(1, width);
-                let mut stmt = c.prepare_cached(&insert_of(n))?;
-                let values: Vec<rusqlite::types::Value> = (0..n)
-                    .map(|i| match row.get(i).cloned().flatten() {
-                        Some(b) => match String::from_utf8(b) {
-                            Ok(t) => rusqlite::types::Value::Text(t),
-                            Err(e) => rusqlite::types::Value::Blob(e.into_bytes()),
-                        },
-                        None => rusqlite::types::Value::Null,
-                    })
-                    .collect();
-                inserted += stmt.execute(rusqlite::params_from_iter(values)).map_err(store_err)? as u64;
-            }
-            Ok(inserted)
-        });
-        drop(gate);
-        let (inserted, changes) = match res {
-            Ok(v) => v,
-            Err(e) => {
-                self.pending = pending;
-                return Err(sqlite_error(&e));
-            }
-        };
+        let res = self
+            .capture_write(&db, |c| {
+                let mut inserted = 0u64;
+                for row in &rows {
+                    // Missing trailing fields take the columns' defaults; extra fields are ignored.
+                    let n = row.len().clamp(1, width);
+                    let mut stmt = c.prepare_cached(&insert_of(n))?;
+                    let values: Vec<rusqlite::types::Value> = (0..n)
+                        .map(|i| match row.get(i).cloned().flatten() {
+                            Some(b) => match String::from_utf8(b) {
+                                Ok(t) => rusqlite::types::Value::Text(t),
+                                Err(e) => rusqlite::types::Value::Blob(e.into_bytes()),
+                            },
+                            None => rusqlite::types::Value::Null,
+                        })
+                        .collect();
+                    inserted += stmt.execute(rusqlite::params_from_iter(values)).map_err(store_err)? as u64;
+                }
+                Ok(inserted)
+            })
+            .await?;
+        let (inserted, changes) = res.map_err(|e| sqlite_error(&e))?;
         let skipped = rows.len() as u64 - inserted.min(rows.len() as u64);
-        if self.in_txn || !self.autocommit() {
-            self.in_txn = true;
-            self.pending = merge(pending, changes);
-        } else {
-            self.replicate(changes).await?;
-        }
+        self.finish_write(changes).await?;
         if skipped > 0 {
             self.warn(1062, &format!("{skipped} rows skipped: duplicate keys"));
         }

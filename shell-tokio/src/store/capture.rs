@@ -144,13 +144,13 @@ impl CaptureConn {
         self.ensure_triggers()?;
         // Fixed statements go through the statement cache: preparing them every time
         // was a measurable share of each write statement's cost.
-        self.run_cached("BEGIN IMMEDIATE")?;
+        super::run_cached(&self.conn, "BEGIN IMMEDIATE")?;
         let version =
             self.conn.prepare_cached("PRAGMA user_version").and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)));
         let schema_version = match version {
             Ok(v) => v as u64,
             Err(e) => {
-                let _ = self.run_cached("ROLLBACK");
+                let _ = super::run_cached(&self.conn, "ROLLBACK");
                 return Err(e.into());
             }
         };
@@ -160,15 +160,10 @@ impl CaptureConn {
             let changes = self.collect(database, schema_version)?;
             Ok((v, changes))
         });
-        let rollback = self.run_cached("ROLLBACK");
+        let rollback = super::run_cached(&self.conn, "ROLLBACK");
         let out = result?;
         rollback?;
         Ok(out)
-    }
-
-    /// Run one fixed statement through the connection's statement cache.
-    fn run_cached(&self, sql: &str) -> rusqlite::Result<()> {
-        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
     }
 
     fn collect(&self, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
@@ -207,7 +202,7 @@ impl CaptureConn {
                 }
             }
         }
-        self.run_cached("DELETE FROM temp.__marmot_cap")?;
+        super::run_cached(&self.conn, "DELETE FROM temp.__marmot_cap")?;
         let mut out = Vec::new();
         for t in order {
             let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;

@@ -36,10 +36,16 @@ impl WriteGates {
         self.gate(db).lock_owned().await
     }
 
-    /// Take the gates of `dbs` in name order, blocking this thread. Must not be called
-    /// on an async runtime thread (the engine has a thread of its own).
+    /// Take the gate of `db`, blocking this thread. Must not be called on an async
+    /// runtime thread (the engine has a thread of its own).
+    pub fn enter_one_blocking(&self, db: &str) -> GateGuard {
+        self.gate(db).blocking_lock_owned()
+    }
+
+    /// Take the gates of `dbs` in name order, blocking this thread (as
+    /// [`WriteGates::enter_one_blocking`]).
     pub fn enter_blocking(&self, dbs: &BTreeSet<String>) -> Vec<GateGuard> {
-        dbs.iter().map(|db| self.gate(db).blocking_lock_owned()).collect()
+        dbs.iter().map(|db| self.enter_one_blocking(db)).collect()
     }
 }
 

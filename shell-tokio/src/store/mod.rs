@@ -380,8 +380,7 @@ impl Store {
         for db in dbs {
             if !batch.held.contains_key(db) {
                 if let Some(gates) = &self.gates {
-                    let mut guard = gates.enter_blocking(&BTreeSet::from([db.clone()]));
-                    batch.held.insert(db.clone(), guard.pop().expect("one gate"));
+                    batch.held.insert(db.clone(), gates.enter_one_blocking(db));
                 }
             }
             if let Some(d) = self.dbs.get(db) {
@@ -664,6 +663,7 @@ impl Drop for WriteScope<'_> {
     }
 }
 
+/// Run one fixed statement through the connection's statement cache.
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
