@@ -1,6 +1,13 @@
 //! The production host of one node: a dedicated thread owns the [`Driver`] and the
 //! [`Store`], fires timers on the wall clock, and serves requests from MySQL sessions
-//! (captured writes, database creation). Replies travel back on oneshot channels.
+//! (client statements to run and capture, captured writes, database creation). Replies
+//! travel back on oneshot channels.
+//!
+//! This thread is the only writer of every SQLite file of the node: sessions hand it
+//! their write statements (and reads that must see their open transaction's rows) as
+//! jobs, which run on the database's writer inside the current group commit. No lock is
+//! ever waited for between in-process writers, and no SQLite write runs on the async
+//! runtime's worker threads.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
@@ -18,14 +25,18 @@ use tokio::sync::oneshot;
 use crate::metrics::Metrics;
 
 use crate::driver::{Driver, Output};
-use crate::store::{Location, Store, StoreError, Synchronous};
+use crate::store::{ConnSetup, Location, Store, StoreError, Synchronous, WriterSetup};
 
 /// Wall clock in ms since the Unix epoch.
 pub fn wall_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// A client statement to run on the store (see [`Engine::run`]).
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
 enum Request {
+    Run(Job),
     Write { rows: Vec<RowChange>, consistency: Option<Consistency>, reply: oneshot::Sender<Reply> },
     EnsureDatabase { name: String, reply: oneshot::Sender<Result<bool, String>> },
     Admin { cmd: AdminCmd, reply: oneshot::Sender<Reply> },
@@ -162,6 +173,17 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
     }
 }
 
+/// A group commit failed after the protocol counted its writes as durable: the node stops
+/// (a restart recovers from the last durable state).
+fn stop_after_failed_commit(error: &str) -> ! {
+    tracing::error!(
+        error,
+        "committing a batch of writes failed after the protocol counted them as durable: \
+         stopping the node (a restart recovers from the last durable state)"
+    );
+    std::process::exit(70);
+}
+
 /// At most this many requests and peer messages go into one group commit.
 const MAX_BATCH: usize = 64;
 
@@ -189,8 +211,6 @@ pub struct Engine {
     pub ddl_lease: Duration,
     /// Databases dropped (hidden from clients), kept current by the store.
     dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
-    /// Taken by every in-process writer of a database file: the engine and the sessions.
-    pub gates: crate::store::gate::WriteGates,
 }
 
 /// Errors talking to the engine.
@@ -214,10 +234,12 @@ impl Engine {
         seed: u64,
         id_mode: crate::ids::IdMode,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
-        Self::start_with(location, sync, configured_id, cfg, seed, id_mode, Network::default())
+        Self::start_with(location, sync, configured_id, cfg, seed, id_mode, Network::default(), None)
     }
 
-    /// Like [`Engine::start`], as a member of a cluster reached through `net`.
+    /// Like [`Engine::start`], as a member of a cluster reached through `net`; `setup`
+    /// registers on every writer connection the functions client statements call.
+    #[allow(clippy::too_many_arguments)]
     pub fn start_with(
         location: Location,
         sync: Synchronous,
@@ -226,13 +248,28 @@ impl Engine {
         seed: u64,
         id_mode: crate::ids::IdMode,
         net: Network,
+        setup: Option<ConnSetup>,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let mut store = Store::open(location.clone(), sync, None)?;
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
         let dropped = store.dropped_databases();
-        let gates = crate::store::gate::WriteGates::default();
-        store.set_write_gates(gates.clone());
+        let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
+        let next_ids = ids.clone();
+        let writer_setup: ConnSetup = Arc::new(move |conn: &rusqlite::Connection| {
+            let ids = next_ids.clone();
+            conn.create_scalar_function(
+                "marmot_next_id",
+                0,
+                rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+                move |_| Ok(ids.next(wall_ms())),
+            )?;
+            match &setup {
+                Some(s) => s(conn),
+                None => Ok(()),
+            }
+        });
+        store.set_writer_setup(WriterSetup { setup: Some(writer_setup), generated_ids: true })?;
         let addr = if net.addr.is_empty() { format!("node-{node_id}") } else { net.addr.clone() };
         let node = Node::new(cfg, node_id, addr, net.peers.clone(), seed, recovered);
         let (tx, rx) = channel::<Request>();
@@ -282,6 +319,12 @@ impl Engine {
                     let mut served = 0;
                     while let Some(req) = next.take() {
                         match req {
+                            Request::Run(job) => {
+                                job(&mut store);
+                                if let Some(e) = store.fatal() {
+                                    stop_after_failed_commit(e);
+                                }
+                            }
                             Request::Write { rows, consistency, reply } => {
                                 let req = next_req;
                                 next_req += 1;
@@ -318,18 +361,12 @@ impl Engine {
                     }
                     outs.extend(driver.fire_due(&mut store, wall_ms()));
                     if let Err(e) = store.commit_batch() {
-                        tracing::error!(
-                            error = %e,
-                            "committing a batch of writes failed after the protocol counted them as durable: \
-                             stopping the node (a restart recovers from the last durable state)"
-                        );
-                        std::process::exit(70);
+                        stop_after_failed_commit(&e.to_string());
                     }
                 }
                 tracing::info!("replication engine stopped");
             })
             .map_err(|e| StoreError::Io(format!("starting the engine thread: {e}")))?;
-        let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
         Ok((
             Engine {
                 tx,
@@ -342,7 +379,6 @@ impl Engine {
                 idempotent_ddl: true,
                 ddl_lease: Duration::from_secs(30),
                 dropped,
-                gates,
             },
             handle,
         ))
@@ -365,6 +401,20 @@ impl Engine {
     pub fn with_lock_wait(mut self, wait: Duration) -> Self {
         self.lock_wait = wait;
         self
+    }
+
+    /// Run `job` on the engine thread with the store, in the current group commit, and
+    /// return its result. Client statements run this way on each database's only writer.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |store: &mut Store| {
+            let _ = reply.send(job(store));
+        });
+        self.tx.send(Request::Run(job)).map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
     }
 
     /// Replicate captured rows; resolves when the core answers.

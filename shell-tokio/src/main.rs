@@ -164,6 +164,7 @@ async fn run(config: Config) -> Result<(), String> {
         seed,
         id_mode,
         net,
+        Some(marmot_shell_tokio::mysql::session::writer_setup()),
     )
     .map_err(|e| e.to_string())?;
     let grpc_listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("gRPC port {bind}: {e}"))?;

@@ -1,14 +1,19 @@
 //! One client session: current database, autocommit and transaction state, variables,
 //! and the execution of statements.
 //!
-//! Writes go through the core exactly as in a cluster: the statement runs on the
-//! session's capture connection, its row changes are captured and rolled back, and the
-//! core commits them (capture → transaction → commit → apply). Inside an explicit
-//! transaction the captured changes accumulate in the session; each later statement
-//! first re-applies them inside its own short SQLite transaction (so it sees its own
-//! writes) and rolls back, so a session never holds SQLite's write lock between
-//! statements. COMMIT hands the accumulated changes to the core as one transaction.
+//! Writes go through the core exactly as in a cluster: the statement is handed to the
+//! engine thread, which runs it on the database's only writer connection inside a
+//! savepoint, captures its row changes and rolls the savepoint back; the core then
+//! commits them (capture → transaction → commit → apply). Inside an explicit transaction
+//! the captured changes accumulate in the session; each later statement (and each read)
+//! runs with them written first in its savepoint, so it sees its own writes, and the
+//! session never holds SQLite's write lock between statements. COMMIT hands the
+//! accumulated changes to the core as one transaction.
+//!
+//! Reads that need no pending rows run on the session's own read connections (WAL
+//! readers never wait for the writer), outside the async runtime's worker slots.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -24,12 +29,9 @@ use super::proto::{ColType, Column};
 use super::sql::{self, kw, significant, text};
 use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
-use crate::store::apply::apply_images;
-use crate::store::capture::CaptureConn;
 use crate::store::codec::from_ref;
 use crate::store::ddl::{ddl_change, literal};
-use crate::store::gate::GateGuard;
-use crate::store::{Location, StoreError};
+use crate::store::{ConnSetup, Location, Store, StoreError};
 
 /// The server version clients see.
 pub const SERVER_VERSION: &str = "8.0.35-marmot";
@@ -181,7 +183,8 @@ pub struct Session {
     /// In an explicit transaction.
     pub in_txn: bool,
     pending: Vec<RowChange>,
-    conns: BTreeMap<String, CaptureConn>,
+    /// Read connections, one per database used.
+    conns: BTreeMap<String, Connection>,
     /// Warnings of the last statement: (level, code, message).
     pub warnings: Vec<(String, u16, String)>,
     /// The client asked for found (matched) rather than changed rows.
@@ -263,24 +266,21 @@ impl Session {
         i.last_insert_id = 0;
     }
 
-    fn conn(&mut self, db: &str) -> Result<&mut CaptureConn, MyError> {
+    /// This session's read connection to `db`, with the databases the running statement
+    /// names attached.
+    fn conn(&mut self, db: &str) -> Result<&Connection, MyError> {
         if !self.conns.contains_key(db) {
             let conn = crate::store::open_connection(&self.engine.location, self.engine.sync, db)
                 .map_err(|e| sqlite_error(&e))?;
-            register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            register_functions(&conn, InfoSource::Own(self.info.clone())).map_err(|e| sqlite_error(&store_err(e)))?;
+            // Only programs outside marmot may hold the file's lock.
             conn.busy_timeout(self.engine.lock_wait).map_err(|e| sqlite_error(&store_err(e)))?;
-            let ids = self.engine.ids.clone();
-            conn.create_scalar_function("marmot_next_id", 0, FunctionFlags::SQLITE_UTF8, move |_| {
-                Ok(ids.next(wall_ms()))
-            })
-            .map_err(|e| sqlite_error(&store_err(e)))?;
-            let cc = CaptureConn::new(conn, None).map_err(|e| sqlite_error(&e))?.generated_ids();
-            self.conns.insert(db.to_string(), cc);
+            self.conns.insert(db.to_string(), conn);
         }
-        let cc = self.conns.get_mut(db).expect("inserted");
+        let cc = self.conns.get(db).expect("inserted");
         if let (false, Location::Dir(dir)) = (self.attach.is_empty(), &self.engine.location) {
             for other in &self.attach {
-                let conn = cc.conn();
+                let conn = cc;
                 let attached =
                     conn.query_row("SELECT 1 FROM pragma_database_list WHERE name = ?1", [other], |_| Ok(())).is_ok();
                 if !attached {
@@ -359,16 +359,7 @@ impl Session {
         let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
         let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
         match k0.as_str() {
-            "SELECT" | "WITH" | "VALUES" | "TABLE" | "(" => {
-                // Inside a transaction a read replays the pending rows: a write, gated.
-                let gate = match self.db() {
-                    Some(db) if !self.pending.is_empty() => Some(self.enter_gate(&db).await?),
-                    _ => None,
-                };
-                let out = self.select(toks);
-                drop(gate);
-                out
-            }
+            "SELECT" | "WITH" | "VALUES" | "TABLE" | "(" => self.select(toks).await,
             "SHOW" => super::meta::show(self, &sig),
             "LOAD" => match super::load_data::parse(toks) {
                 Some(Ok(spec)) if spec.local => {
@@ -501,8 +492,8 @@ impl Session {
         self.warnings.push(("Note".into(), code, msg.into()));
     }
 
-    fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
-        let out = self.select_inner(toks)?;
+    async fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let out = self.select_inner(toks).await?;
         // FOUND_ROWS(): the rows this SELECT returned, or with SQL_CALC_FOUND_ROWS the rows
         // it would have returned without its LIMIT.
         let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
@@ -511,7 +502,7 @@ impl Session {
                 Some(inner) => {
                     let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
                     let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
-                    match self.select_inner(&toks)? {
+                    match self.select_inner(&toks).await? {
                         Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
                             Some(Value::Integer(n)) => *n,
                             _ => 0,
@@ -531,15 +522,14 @@ impl Session {
         Ok(out)
     }
 
-    fn select_inner(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+    async fn select_inner(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
-        let pending = self.pending.clone();
         let info_schema = super::infoschema::mentioned(&sqlite);
         if db == "__none" {
             // No database: expressions only, on an in-memory connection.
             let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
-            register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+            register_functions(&conn, InfoSource::Own(self.info.clone())).map_err(|e| sqlite_error(&store_err(e)))?;
             if info_schema {
                 super::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
             }
@@ -551,20 +541,22 @@ impl Session {
                 }
             });
         }
+        if !self.pending.is_empty() && !info_schema {
+            // The open transaction's rows must show: on the writer, written first in a
+            // savepoint that is rolled back.
+            let res = self
+                .on_writer(&db.clone(), move |c| Ok(run_query(c, &sqlite, &db)))
+                .await?
+                .map(|(v, _)| v)
+                .map_err(|e| sqlite_error(&e))?;
+            return res;
+        }
         let engine = self.engine.clone();
-        let cc = self.conn(&db)?;
-        let conn = cc.conn();
+        let conn = self.conn(&db)?;
         if info_schema {
             super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
         }
-        if pending.is_empty() {
-            return run_query(conn, &sqlite, &db);
-        }
-        conn.execute_batch("BEGIN").map_err(|e| sqlite_error(&store_err(e)))?;
-        let r =
-            apply_images(conn, &db, &pending).map_err(|e| sqlite_error(&e)).and_then(|_| run_query(conn, &sqlite, &db));
-        let _ = conn.execute_batch("ROLLBACK");
-        r
+        blocking(|| run_query(conn, &sqlite, &db))
     }
 
     async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
@@ -578,7 +570,7 @@ impl Session {
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let found_rows = self.found_rows_flag;
         let res = self
-            .capture_write(&db, |c| match &multi {
+            .on_writer(&db, move |c| match &multi {
                 None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
                 Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
                 Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
@@ -621,27 +613,46 @@ impl Session {
         Ok(Outcome::Done { affected, last_insert_id: insert_id })
     }
 
-    /// Run `body` on `db` as this session sees it (the open transaction's rows replayed
-    /// first), holding the database's write gate, and capture the rows it changes. The
-    /// outer error is the gate's wait; the inner one the statement's (the open
-    /// transaction's rows stay as they were either way).
-    async fn capture_write<T: Send>(
+    /// Run `body` on the engine thread, on the writer of `db` as this session sees it (the
+    /// open transaction's rows written first, the databases the statement names
+    /// attached), and capture the rows it changes (see [`Store::capture_in`]). The outer
+    /// error is the engine's; the inner one the statement's (the open transaction's rows
+    /// stay as they were either way).
+    async fn on_writer<T: Send + 'static>(
         &mut self,
         db: &str,
-        body: impl FnOnce(&Connection) -> Result<T, StoreError> + Send,
+        body: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<Result<(T, Vec<RowChange>), StoreError>, MyError> {
-        let gate = self.enter_gate(db).await?;
-        let pending = std::mem::take(&mut self.pending);
-        let captured = self.conn(db).map(|cc| {
-            cc.capture(db, |c| {
-                apply_images(c, db, &pending)?;
-                c.prepare_cached("DELETE FROM temp.__marmot_cap")?.execute([])?;
-                body(c)
-            })
-        });
-        self.pending = pending;
-        drop(gate);
-        captured
+        let body = Arc::new(body);
+        let deadline = std::time::Instant::now() + self.engine.lock_wait;
+        let mut pause = std::time::Duration::from_millis(2);
+        loop {
+            let pending = std::mem::take(&mut self.pending);
+            let (info, attach, db, body) = (self.info.clone(), self.attach.clone(), db.to_string(), body.clone());
+            let ran = self
+                .engine
+                .run(move |store: &mut Store| {
+                    let out = as_session(info, || store.capture_in(&db, &pending, &attach, |c| body(c)));
+                    (pending, out)
+                })
+                .await;
+            let out = match ran {
+                Ok((pending, out)) => {
+                    self.pending = pending;
+                    out
+                }
+                Err(e) => return Err(MyError::new(1105, "HY000", e.to_string())),
+            };
+            // A program outside marmot holds the file's write lock: the engine thread does
+            // not wait for it (it carries the cluster's traffic); this session does, up to
+            // the lock wait, then gets 1205.
+            if locked_out(&out) && std::time::Instant::now() + pause < deadline {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                continue;
+            }
+            return Ok(out);
+        }
     }
 
     /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
@@ -689,13 +700,14 @@ impl Session {
         let idents: Vec<String> = columns.iter().map(|c| crate::store::codec::ident(c)).collect();
         let table = crate::store::codec::ident(&spec.table);
         // The INSERT of a row's first `n` columns: the others take their defaults.
-        let insert_of = |n: usize| {
+        let insert_of = move |n: usize| {
             let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
             format!("{verb} INTO main.{table} ({}) VALUES ({})", idents[..n].join(", "), marks.join(", "))
         };
         let width = columns.len();
+        let total = rows.len() as u64;
         let res = self
-            .capture_write(&db, |c| {
+            .on_writer(&db, move |c| {
                 let mut inserted = 0u64;
                 for row in &rows {
                     // Missing trailing fields take the columns' defaults; extra fields are ignored.
@@ -716,7 +728,7 @@ impl Session {
             })
             .await?;
         let (inserted, changes) = res.map_err(|e| sqlite_error(&e))?;
-        let skipped = rows.len() as u64 - inserted.min(rows.len() as u64);
+        let skipped = total - inserted.min(total);
         self.finish_write(changes).await?;
         if skipped > 0 {
             self.warn(1062, &format!("{skipped} rows skipped: duplicate keys"));
@@ -747,31 +759,18 @@ impl Session {
         self.load_data(spec, data).await
     }
 
-    /// Wait for this node's write gate of `db` (see [`crate::store::gate`]), at most the
-    /// lock wait timeout. Never held across an engine request.
-    fn enter_gate(&self, db: &str) -> impl std::future::Future<Output = Result<GateGuard, MyError>> + Send + 'static {
-        let (gates, wait, db) = (self.engine.gates.clone(), self.engine.lock_wait, db.to_string());
-        async move {
-            match tokio::time::timeout(wait, gates.enter(&db)).await {
-                Ok(guard) => Ok(guard),
-                Err(_) => Err(MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")),
-            }
-        }
-    }
-
     /// Whether any transaction committed a row of the table named in a constraint error
     /// since the open transaction started.
     fn concurrent_commit_since_start(&mut self, db: &str, msg: &str) -> bool {
         let Some(table) = msg.rsplit(": ").next().and_then(|c| c.split('.').next()) else { return false };
         let since = self.txn_started_ms;
-        let Ok(cc) = self.conn(db) else { return false };
-        cc.conn()
-            .query_row(
-                "SELECT 1 FROM __marmot_row_versions WHERE tbl = ?1 AND wall >= ?2 LIMIT 1",
-                rusqlite::params![table, since],
-                |_| Ok(()),
-            )
-            .is_ok()
+        let Ok(conn) = self.conn(db) else { return false };
+        conn.query_row(
+            "SELECT 1 FROM __marmot_row_versions WHERE tbl = ?1 AND wall >= ?2 LIMIT 1",
+            rusqlite::params![table, since],
+            |_| Ok(()),
+        )
+        .is_ok()
     }
 
     async fn replicate(&mut self, changes: Vec<RowChange>) -> Result<(), MyError> {
@@ -859,7 +858,7 @@ impl Session {
     /// functions; `None` if it fails.
     fn scalar(&self, sqlite: &str) -> Option<Value> {
         let conn = Connection::open_in_memory().ok()?;
-        register_functions(&conn, self.info.clone()).ok()?;
+        register_functions(&conn, InfoSource::Own(self.info.clone())).ok()?;
         conn.query_row(sqlite, [], |r| r.get_ref(0).map(from_ref)).ok()
     }
 
@@ -889,7 +888,7 @@ impl Session {
             // Created on every node by the replicated (empty) schema change; a database
             // dropped before comes back by removing its dropped marker.
             let change = if self.engine.is_dropped(&name) {
-                let version = self.schema_version_of(&name)?;
+                let version = self.schema_version_of(&name).await?;
                 ddl_change(&name, crate::store::ddl::undrop_database_sql(), version)
             } else {
                 ddl_change(&name, String::new(), 0)
@@ -907,9 +906,9 @@ impl Session {
             if self.in_txn {
                 self.commit().await?;
             }
-            let version = self.schema_version_of(&name)?;
+            let version = self.schema_version_of(&name).await?;
             let sql = {
-                let conn = self.conn(&name)?.conn();
+                let conn = self.conn(&name)?;
                 crate::store::ddl::drop_database_sql(conn).map_err(|e| sqlite_error(&e))?
             };
             self.replicate(vec![ddl_change(&name, sql, version)]).await?;
@@ -920,12 +919,12 @@ impl Session {
         }
     }
 
-    /// The schema version of `db` as this session's connection sees it.
-    fn schema_version_of(&mut self, db: &str) -> Result<u64, MyError> {
-        let conn = self.conn(db)?.conn();
-        let v: i64 =
-            conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| sqlite_error(&store_err(e)))?;
-        Ok(v as u64)
+    /// The schema version of `db` as its writer sees it (what a schema change made now
+    /// is checked against).
+    async fn schema_version_of(&mut self, db: &str) -> Result<u64, MyError> {
+        let db = db.to_string();
+        let v = self.engine.run(move |store: &mut Store| store.schema_version(&db)).await;
+        v.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?.map_err(|e| sqlite_error(&e))
     }
 
     /// Table, index, view and trigger DDL: checked here by running it in a savepoint that
@@ -941,9 +940,7 @@ impl Session {
         let deadline = std::time::Instant::now() + self.engine.ddl_lease;
         let mut pause = std::time::Duration::from_millis(5);
         loop {
-            let gate = self.enter_gate(&db).await?;
-            let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1)?;
-            drop(gate);
+            let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1).await?;
             match self.replicate(vec![ddl_change(&db, batch, schema_version)]).await {
                 Err(e) if e.code == 1213 && std::time::Instant::now() + pause < deadline => {
                     tokio::time::sleep(pause).await;
@@ -955,73 +952,40 @@ impl Session {
     }
 
     /// The SQLite statements of a DDL statement (with its column metadata), after a dry
-    /// run on this session's connection; and the schema version it was checked against.
-    fn checked_ddl(&mut self, db: &str, toks: &[Token], k0: &str, k1: &str) -> Result<(String, u64), MyError> {
-        let stmts = sql::translate(toks);
-        let declared = sql::declared_columns(toks);
-        let cc = self.conn(db)?;
-        let conn = cc.conn();
-        let exists = |name: &str| -> bool {
-            conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).is_ok()
+    /// run on the database's writer (on the engine thread); and the schema version it was
+    /// checked against.
+    async fn checked_ddl(&mut self, db: &str, toks: &[Token], k0: &str, k1: &str) -> Result<(String, u64), MyError> {
+        let check = DdlCheck {
+            stmts: sql::translate(toks),
+            declared: sql::declared_columns(toks),
+            dropped: if k0 == "DROP" && k1 == "TABLE" {
+                significant(toks)
+                    .iter()
+                    .skip(2)
+                    .filter_map(|t| text(t))
+                    .filter(|n| !matches!(n.to_ascii_uppercase().as_str(), "IF" | "EXISTS" | "CASCADE" | "RESTRICT"))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            renamed: renamed_table(toks, k0, k1),
+            k0: k0.to_string(),
+            k1: k1.to_string(),
+            idempotent: self.engine.idempotent_ddl,
         };
-        let created = declared.first().filter(|d| !exists(&d.table)).map(|d| d.table.clone());
-        let dropped: Vec<String> = if k0 == "DROP" && k1 == "TABLE" {
-            significant(toks)
-                .iter()
-                .skip(2)
-                .filter_map(|t| text(t))
-                .filter(|n| !matches!(n.to_ascii_uppercase().as_str(), "IF" | "EXISTS" | "CASCADE" | "RESTRICT"))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        conn.execute_batch("SAVEPOINT marmot_ddl_check").map_err(|e| sqlite_error(&store_err(e)))?;
-        let checked = stmts.iter().try_for_each(|s| {
-            conn.execute_batch(s).map_err(|e| {
-                let me = sqlite_error(&store_err(e));
-                if k0 == "CREATE" && k1 == "TABLE" && me.msg.contains("already exists") {
-                    MyError::new(1050, "42S01", me.msg.replace("table ", "Table "))
-                } else if k0 == "DROP" && me.code == 1146 {
-                    MyError::new(1051, "42S02", me.msg.replace("Table", "Unknown table").replace(" doesn't exist", ""))
-                } else {
-                    me
-                }
-            })
-        });
-        let _ = conn.execute_batch("ROLLBACK TO marmot_ddl_check; RELEASE marmot_ddl_check");
-        checked?;
-        let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
-        let mut batch: Vec<String> = if self.engine.idempotent_ddl {
-            stmts.iter().map(|s| crate::store::ddl::idempotent(s)).collect()
-        } else {
-            stmts
-        };
-        if created.is_some() {
-            for d in &declared {
-                batch.push(format!(
-                    "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES ({}, {}, {}, {})",
-                    literal(&d.table),
-                    literal(&d.column),
-                    literal(&d.mysql_type),
-                    literal(&d.extra)
-                ));
-            }
-        }
-        for t in &dropped {
-            batch.push(format!("DELETE FROM __marmot_columns WHERE tbl = {}", literal(t)));
-        }
-        if let Some((from, to)) = renamed_table(toks, k0, k1) {
-            let (from, to) = (literal(&from), literal(&to));
-            batch.push(format!("UPDATE __marmot_columns SET tbl = {to} WHERE tbl = {from}"));
-        }
-        Ok((batch.join(";\n"), schema_version as u64))
+        let (info, db) = (self.info.clone(), db.to_string());
+        let ran = self
+            .engine
+            .run(move |store: &mut Store| as_session(info, || store.dry_run(&db, |conn| Ok(check.run(conn)))))
+            .await;
+        ran.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?.map_err(|e| sqlite_error(&e))?
     }
 
     /// Run a read-only query on the current database (metadata helpers).
     pub fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
-        let cc = self.conn(&db)?;
-        run_query(cc.conn(), sqlite, &db)
+        let conn = self.conn(&db)?;
+        blocking(|| run_query(conn, sqlite, &db))
     }
 
     /// Run a read-only query on a named database.
@@ -1029,8 +993,8 @@ impl Session {
         if !self.engine.databases().iter().any(|d| d == db) {
             return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
         }
-        let cc = self.conn(db)?;
-        run_query(cc.conn(), sqlite, db)
+        let conn = self.conn(db)?;
+        blocking(|| run_query(conn, sqlite, db))
     }
 
     /// The result columns a statement will have (for COM_STMT_PREPARE); empty for
@@ -1063,12 +1027,13 @@ impl Session {
         };
         match self.db() {
             Some(db) => {
-                let cc = self.conn(&db)?;
-                columns(cc.conn(), &db)
+                let conn = self.conn(&db)?;
+                blocking(|| columns(conn, &db))
             }
             None => {
                 let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
-                register_functions(&conn, self.info.clone()).map_err(|e| sqlite_error(&store_err(e)))?;
+                register_functions(&conn, InfoSource::Own(self.info.clone()))
+                    .map_err(|e| sqlite_error(&store_err(e)))?;
                 columns(&conn, "")
             }
         }
@@ -1258,9 +1223,64 @@ fn to_sql(v: Value) -> rusqlite::types::Value {
     }
 }
 
+thread_local! {
+    /// The session whose statement the engine thread is running on a writer.
+    static RUNNING: RefCell<Option<Arc<Mutex<SessionInfo>>>> = const { RefCell::new(None) };
+}
+
+/// Whether a statement failed because another program holds the database's lock.
+fn locked_out<T>(r: &Result<T, StoreError>) -> bool {
+    matches!(
+        r,
+        Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Run `f` (on the engine thread) as session `info`: the session functions of the
+/// writers (`DATABASE()`, `LAST_INSERT_ID()`, variables …) answer for it.
+fn as_session<T>(info: Arc<Mutex<SessionInfo>>, f: impl FnOnce() -> T) -> T {
+    RUNNING.with(|r| *r.borrow_mut() = Some(info));
+    let out = f();
+    RUNNING.with(|r| *r.borrow_mut() = None);
+    out
+}
+
+/// Run SQLite work `f` from async code without holding up the runtime's worker: on a
+/// multi-threaded runtime the worker hands its other tasks over first.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Where a connection's session functions find their session.
+#[derive(Clone)]
+pub enum InfoSource {
+    /// A session's own (read) connection.
+    Own(Arc<Mutex<SessionInfo>>),
+    /// A writer shared by every session: whichever statement is running (see `as_session`).
+    Running,
+}
+
+impl InfoSource {
+    fn get(&self) -> Arc<Mutex<SessionInfo>> {
+        match self {
+            InfoSource::Own(i) => i.clone(),
+            InfoSource::Running => RUNNING.with(|r| r.borrow().clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// What every writer connection needs to run client statements: the session functions.
+pub fn writer_setup() -> ConnSetup {
+    Arc::new(|conn: &Connection| register_functions(conn, InfoSource::Running))
+}
+
 /// Register the MySQL functions a session's SQL can call.
-pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> rusqlite::Result<()> {
-    let seed = wall_ms() ^ (info.lock().expect("info").conn_id as u64).rotate_left(32);
+pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Result<()> {
+    let seed = wall_ms() ^ (info.get().lock().expect("info").conn_id as u64).rotate_left(32);
     super::functions::register(conn, seed)?;
     super::regexp::register(conn)?;
     super::numeric::register(conn)?;
@@ -1270,30 +1290,32 @@ pub fn register_functions(conn: &Connection, info: Arc<Mutex<SessionInfo>>) -> r
     conn.create_scalar_function("marmot_sysvar", 1, f, move |ctx| {
         let name = ctx.get::<String>(0)?.to_ascii_lowercase();
         let name = ["session.", "global.", "local."].iter().find_map(|p| name.strip_prefix(p)).unwrap_or(&name);
-        Ok(to_sql(sysvar(&i.lock().expect("info"), name)))
+        Ok(to_sql(sysvar(&i.get().lock().expect("info"), name)))
     })?;
     let i = info.clone();
     conn.create_scalar_function("marmot_uservar", 1, f, move |ctx| {
         let name: String = ctx.get(0)?;
-        Ok(to_sql(i.lock().expect("info").user_vars.get(&name).cloned().unwrap_or(Value::Null)))
+        Ok(to_sql(i.get().lock().expect("info").user_vars.get(&name).cloned().unwrap_or(Value::Null)))
     })?;
     let i = info.clone();
-    let db_fn = move |_: &rusqlite::functions::Context<'_>| Ok(i.lock().expect("info").db.clone());
+    let db_fn = move |_: &rusqlite::functions::Context<'_>| Ok(i.get().lock().expect("info").db.clone());
     conn.create_scalar_function("database", 0, f, db_fn.clone())?;
     conn.create_scalar_function("schema", 0, f, db_fn)?;
     for name in ["user", "current_user", "session_user", "system_user"] {
         let i = info.clone();
-        conn.create_scalar_function(name, 0, f, move |_| Ok(format!("{}@localhost", i.lock().expect("info").user)))?;
+        conn.create_scalar_function(name, 0, f, move |_| {
+            Ok(format!("{}@localhost", i.get().lock().expect("info").user))
+        })?;
     }
     conn.create_scalar_function("version", 0, f, |_| Ok(SERVER_VERSION))?;
     let i = info.clone();
-    conn.create_scalar_function("connection_id", 0, f, move |_| Ok(i.lock().expect("info").conn_id as i64))?;
+    conn.create_scalar_function("connection_id", 0, f, move |_| Ok(i.get().lock().expect("info").conn_id as i64))?;
     let i = info.clone();
-    conn.create_scalar_function("last_insert_id", 0, f, move |_| Ok(i.lock().expect("info").last_insert_id))?;
+    conn.create_scalar_function("last_insert_id", 0, f, move |_| Ok(i.get().lock().expect("info").last_insert_id))?;
     let i = info.clone();
-    conn.create_scalar_function("row_count", 0, f, move |_| Ok(i.lock().expect("info").row_count))?;
+    conn.create_scalar_function("row_count", 0, f, move |_| Ok(i.get().lock().expect("info").row_count))?;
     let i = info;
-    conn.create_scalar_function("found_rows", 0, f, move |_| Ok(i.lock().expect("info").found_rows))?;
+    conn.create_scalar_function("found_rows", 0, f, move |_| Ok(i.get().lock().expect("info").found_rows))?;
     conn.create_scalar_function("now", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
     conn.create_scalar_function("sysdate", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
     conn.create_scalar_function("curdate", 0, f, |_| Ok(mysql_datetime(wall_ms())[..10].to_string()))?;
@@ -1365,6 +1387,74 @@ fn md5_digest(input: &[u8]) -> u128 {
     out[8..12].copy_from_slice(&c0.to_le_bytes());
     out[12..].copy_from_slice(&d0.to_le_bytes());
     u128::from_be_bytes(out)
+}
+
+/// A schema change to check on the writer before it is replicated.
+struct DdlCheck {
+    /// Its SQLite statements.
+    stmts: Vec<String>,
+    /// Columns a CREATE TABLE declares (their MySQL types are kept).
+    declared: Vec<sql::DeclaredColumn>,
+    /// Tables a DROP TABLE names.
+    dropped: Vec<String>,
+    /// A table renamed (from, to).
+    renamed: Option<(String, String)>,
+    k0: String,
+    k1: String,
+    /// Make the statements safe to replay.
+    idempotent: bool,
+}
+
+impl DdlCheck {
+    /// Run the statements on `conn` (in a savepoint the caller rolls back) and return
+    /// them, made idempotent if asked, with the column metadata they carry, and the schema
+    /// version they were checked against.
+    fn run(self, conn: &Connection) -> Result<(String, u64), MyError> {
+        let exists = |name: &str| -> bool {
+            conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |_| Ok(())).is_ok()
+        };
+        let created = self.declared.first().filter(|d| !exists(&d.table)).map(|d| d.table.clone());
+        conn.execute_batch("SAVEPOINT marmot_ddl_check").map_err(|e| sqlite_error(&store_err(e)))?;
+        let checked = self.stmts.iter().try_for_each(|s| {
+            conn.execute_batch(s).map_err(|e| {
+                let me = sqlite_error(&store_err(e));
+                if self.k0 == "CREATE" && self.k1 == "TABLE" && me.msg.contains("already exists") {
+                    MyError::new(1050, "42S01", me.msg.replace("table ", "Table "))
+                } else if self.k0 == "DROP" && me.code == 1146 {
+                    MyError::new(1051, "42S02", me.msg.replace("Table", "Unknown table").replace(" doesn't exist", ""))
+                } else {
+                    me
+                }
+            })
+        });
+        let _ = conn.execute_batch("ROLLBACK TO marmot_ddl_check; RELEASE marmot_ddl_check");
+        checked?;
+        let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap_or(0);
+        let mut batch: Vec<String> = if self.idempotent {
+            self.stmts.iter().map(|s| crate::store::ddl::idempotent(s)).collect()
+        } else {
+            self.stmts
+        };
+        if created.is_some() {
+            for d in &self.declared {
+                batch.push(format!(
+                    "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES ({}, {}, {}, {})",
+                    literal(&d.table),
+                    literal(&d.column),
+                    literal(&d.mysql_type),
+                    literal(&d.extra)
+                ));
+            }
+        }
+        for t in &self.dropped {
+            batch.push(format!("DELETE FROM __marmot_columns WHERE tbl = {}", literal(t)));
+        }
+        if let Some((from, to)) = self.renamed {
+            let (from, to) = (literal(&from), literal(&to));
+            batch.push(format!("UPDATE __marmot_columns SET tbl = {to} WHERE tbl = {from}"));
+        }
+        Ok((batch.join(";\n"), schema_version as u64))
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,26 @@
-//! Capturing the row changes of client statements.
+//! Capturing the row changes of client statements, on the database's one writer.
 //!
-//! Each database has a dedicated capture connection. On it, every user table gets TEMP
-//! triggers (per connection, invisible to other programs) that record each inserted,
-//! updated or deleted row into `temp.__marmot_cap`, with key and before-image encoded by
-//! the connection-local function `marmot_row(…)` — exact typed values, no text round
-//! trip, no SQLite preupdate hook (which would need bindgen/libclang at build time).
-//! `recursive_triggers` is on so rows removed by `REPLACE` conflict handling are seen.
+//! Every database file has exactly one connection that writes it: the store's writer,
+//! owned by the node's engine thread. Client statements run there too, each inside a
+//! savepoint of the engine's open group commit, which is rolled back once the statement's
+//! row changes are captured: the rows then reach this node's tables (and every other
+//! node's) through the same commit path. There is no second writer of the file, so no
+//! lock to wait for and nothing to reconcile.
 //!
-//! After the statements ran, changes are coalesced per row (first before-image, final
-//! after-image read back by key), and the local transaction is rolled back: the rows
-//! then reach this node's tables through the same commit path as on every other node.
+//! On the writer, every user table gets TEMP triggers (per connection, invisible to other
+//! programs) that record each inserted, updated or deleted row into `temp.__marmot_cap`,
+//! with key and before-image encoded by the connection-local function `marmot_row(…)` —
+//! exact typed values, no text round trip, no SQLite preupdate hook (which would need
+//! bindgen/libclang at build time). The triggers fire only while a statement is being
+//! captured (`marmot_capturing()`): the engine's own applies on the same connection stay
+//! silent. `recursive_triggers` is on during capture so rows removed by `REPLACE`
+//! conflict handling are seen.
+//!
+//! After the statement ran, changes are coalesced per row (first before-image, final
+//! after-image read back by key), and the savepoint is rolled back.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use marmot_core::{Op, RowChange, RowKey, Value};
@@ -27,19 +36,24 @@ use super::StoreError;
 const CAP_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS __marmot_cap (
   seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, old_key BLOB, new_key BLOB, old_row BLOB)";
 
-/// A connection prepared for capture.
-pub struct CaptureConn {
-    conn: Connection,
+/// The capture state of one writer connection.
+pub struct Capturer {
     /// `PRAGMA schema_version` the triggers were built for.
     triggers_for: Option<i64>,
     tables: BTreeMap<String, TableInfo>,
     zero_is_auto: bool,
+    /// Set only while a client statement runs: the triggers record nothing otherwise.
+    active: Arc<AtomicBool>,
 }
 
-impl CaptureConn {
-    /// Wrap a connection: register functions and the capture table. With `seed`,
-    /// `random()` and `randomblob()` become deterministic (simulation).
-    pub fn new(conn: Connection, seed: Option<u64>) -> Result<Self, StoreError> {
+impl Capturer {
+    /// Prepare `conn` for capture: register its functions and the capture table. With
+    /// `seed`, `random()` and `randomblob()` become deterministic (simulation). With
+    /// `generated_ids`, MySQL semantics for `AUTO_INCREMENT` keys: a row inserted into an
+    /// `INTEGER PRIMARY KEY` table with the key NULL, 0 or omitted gets its id from the SQL
+    /// function `marmot_next_id()` (which must be registered on `conn` before) — never from
+    /// the table's current maximum, which concurrent sessions would all see alike.
+    pub fn install(conn: &Connection, seed: Option<u64>, generated_ids: bool) -> Result<Self, StoreError> {
         conn.create_scalar_function(
             "marmot_row",
             -1,
@@ -49,6 +63,11 @@ impl CaptureConn {
                 Ok(encode_values(&vals))
             },
         )?;
+        let active = Arc::new(AtomicBool::new(false));
+        let flag = active.clone();
+        conn.create_scalar_function("marmot_capturing", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+            Ok(flag.load(Ordering::Relaxed))
+        })?;
         if let Some(seed) = seed {
             let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
             let r1 = rng.clone();
@@ -61,46 +80,41 @@ impl CaptureConn {
                 Ok((0..n).map(|_| g.next_u64() as u8).collect::<Vec<u8>>())
             })?;
         }
-        conn.execute_batch("PRAGMA recursive_triggers = ON;")?;
         conn.execute_batch(CAP_TABLE)?;
-        Ok(Self { conn, triggers_for: None, tables: BTreeMap::new(), zero_is_auto: false })
+        Ok(Self { triggers_for: None, tables: BTreeMap::new(), zero_is_auto: generated_ids, active })
     }
 
-    /// MySQL semantics for `AUTO_INCREMENT` keys: a row inserted into an `INTEGER PRIMARY
-    /// KEY` table with the key NULL, 0 or omitted gets its id from the SQL function
-    /// `marmot_next_id()` (which the caller registers on this connection) — never from
-    /// the table's current maximum, which concurrent sessions would all see alike.
-    pub fn generated_ids(mut self) -> Self {
-        self.zero_is_auto = true;
-        self.triggers_for = None;
-        self
-    }
-
-    /// The underlying connection (for reads outside capture).
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
-    fn ensure_triggers(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self.conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
-        if self.triggers_for == Some(version) {
-            return Ok(());
-        }
+    /// Drop the capture triggers (rebuilt at the next capture). Schema changes run without
+    /// them: SQLite checks every trigger, TEMP ones included, against a table it alters,
+    /// and a trigger naming a column being dropped would make the change fail.
+    pub fn drop_triggers(&mut self, conn: &Connection) -> Result<(), StoreError> {
         let old: Vec<String> = {
-            let mut s = self.conn.prepare("SELECT name FROM temp.sqlite_master WHERE type = 'trigger'")?;
+            let mut s = conn.prepare("SELECT name FROM temp.sqlite_master WHERE type = 'trigger'")?;
             let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             v
         };
         for t in old {
-            self.conn.execute_batch(&format!("DROP TRIGGER IF EXISTS temp.{}", ident(&t)))?;
+            conn.execute_batch(&format!("DROP TRIGGER IF EXISTS temp.{}", ident(&t)))?;
         }
         self.tables.clear();
-        for t in user_tables(&self.conn)? {
+        self.triggers_for = None;
+        Ok(())
+    }
+
+    /// Make the triggers match the current schema. Runs outside the capture savepoint, so
+    /// the triggers outlive it.
+    fn ensure_triggers(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        let version: i64 = conn.prepare_cached("PRAGMA main.schema_version")?.query_row([], |r| r.get(0))?;
+        if self.triggers_for == Some(version) {
+            return Ok(());
+        }
+        self.drop_triggers(conn)?;
+        for t in user_tables(conn)? {
             let generated = self.zero_is_auto && t.integer_pk;
             if generated {
-                self.conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS __marmot_gen (n INTEGER)")?;
+                conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS __marmot_gen (n INTEGER)")?;
             }
-            self.conn.execute_batch(&trigger_sql(&t, generated))?;
+            conn.execute_batch(&trigger_sql(&t, generated))?;
             if generated {
                 // In a BEFORE INSERT trigger SQLite shows a key it will assign itself as -1.
                 // SQLite fires TEMP triggers in an unspecified order, so the AFTER trigger
@@ -108,15 +122,15 @@ impl CaptureConn {
                 // the capture triggers stay silent while a generated id is pending.
                 let (tbl, k) = (ident(&t.name), ident(&t.pk[0]));
                 let name_lit = format!("'{}'", t.name.replace('\'', "''"));
-                self.conn.execute_batch(&format!(
+                conn.execute_batch(&format!(
                     "CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
-                       WHEN NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1 BEGIN
+                       WHEN marmot_capturing() AND (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
                        DELETE FROM temp.__marmot_gen; INSERT INTO temp.__marmot_gen VALUES (NULL); END;
                      CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
-                       WHEN NOT (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
+                       WHEN marmot_capturing() AND NOT (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
                        DELETE FROM temp.__marmot_gen; END;
                      CREATE TEMP TRIGGER {} AFTER INSERT ON main.{tbl}
-                       WHEN EXISTS (SELECT 1 FROM temp.__marmot_gen) BEGIN
+                       WHEN marmot_capturing() AND EXISTS (SELECT 1 FROM temp.__marmot_gen) BEGIN
                        UPDATE temp.__marmot_gen SET n = marmot_next_id();
                        UPDATE main.{tbl} SET {k} = (SELECT n FROM temp.__marmot_gen) WHERE {k} = NEW.{k};
                        INSERT INTO temp.__marmot_cap (tbl, op, new_key)
@@ -133,40 +147,52 @@ impl CaptureConn {
         Ok(())
     }
 
-    /// Run `f` inside a transaction, capture the row changes it makes in database
-    /// `database`, then roll everything back. Returns `f`'s result and the changes, each
+    /// Run `f` on `conn` (the writer of `database`) inside a savepoint, with the open
+    /// transaction's earlier changes `pending` written first, capture the row changes `f`
+    /// makes, then roll the savepoint back. Returns `f`'s result and the changes, each
     /// stamped with the schema version they were captured against.
     pub fn capture<T>(
         &mut self,
+        conn: &Connection,
         database: &str,
+        pending: &[RowChange],
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
-        self.ensure_triggers()?;
+        self.ensure_triggers(conn)?;
         // Fixed statements go through the statement cache: preparing them every time
         // was a measurable share of each write statement's cost.
-        super::run_cached(&self.conn, "BEGIN IMMEDIATE")?;
-        let version =
-            self.conn.prepare_cached("PRAGMA user_version").and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)));
-        let schema_version = match version {
-            Ok(v) => v as u64,
-            Err(e) => {
-                let _ = super::run_cached(&self.conn, "ROLLBACK");
-                return Err(e.into());
-            }
-        };
-        let result = f(&self.conn).and_then(|v| {
-            // A statement may have changed the schema; capture still uses the old triggers,
-            // which is right for the rows it wrote.
-            let changes = self.collect(database, schema_version)?;
-            Ok((v, changes))
-        });
-        let rollback = super::run_cached(&self.conn, "ROLLBACK");
+        super::run_cached(conn, "SAVEPOINT marmot_capture")?;
+        let result = self.capture_in_savepoint(conn, database, pending, f);
+        self.active.store(false, Ordering::Relaxed);
+        let _ = super::run_cached(conn, "PRAGMA recursive_triggers = OFF");
+        let undo = super::run_cached(conn, "ROLLBACK TO marmot_capture")
+            .and_then(|_| super::run_cached(conn, "RELEASE marmot_capture"));
         let out = result?;
-        rollback?;
+        undo?;
         Ok(out)
     }
 
-    fn collect(&self, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
+    fn capture_in_savepoint<T>(
+        &mut self,
+        conn: &Connection,
+        database: &str,
+        pending: &[RowChange],
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<(T, Vec<RowChange>), StoreError> {
+        let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
+        super::apply::apply_images(conn, database, pending)?;
+        super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
+        super::run_cached(conn, "PRAGMA recursive_triggers = ON")?;
+        self.active.store(true, Ordering::Relaxed);
+        let v = f(conn)?;
+        self.active.store(false, Ordering::Relaxed);
+        // A statement may have changed the schema; capture still uses the old triggers,
+        // which is right for the rows it wrote.
+        let changes = self.collect(conn, database, schema_version)?;
+        Ok((v, changes))
+    }
+
+    fn collect(&self, conn: &Connection, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
         struct Touch {
             table: String,
             key: Vec<u8>,
@@ -176,9 +202,8 @@ impl CaptureConn {
         let mut order: Vec<Touch> = Vec::new();
         let mut index: BTreeMap<(String, Vec<u8>), usize> = BTreeMap::new();
         {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT tbl, op, old_key, new_key, old_row FROM temp.__marmot_cap ORDER BY seq")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let table: String = r.get(0)?;
@@ -202,12 +227,11 @@ impl CaptureConn {
                 }
             }
         }
-        super::run_cached(&self.conn, "DELETE FROM temp.__marmot_cap")?;
         let mut out = Vec::new();
         for t in order {
             let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;
             let key_vals = decode_values(&t.key)?;
-            let after = read_row(&self.conn, info, &key_vals)?;
+            let after = read_row(conn, info, &key_vals)?;
             let before = t.before.as_deref().map(decode_values).transpose()?;
             let op = match (t.existed, after.is_some()) {
                 (true, true) => Op::Update,
@@ -258,18 +282,18 @@ fn trigger_sql(t: &TableInfo, generated: bool) -> String {
     let trig = |kind: &str| ident(&format!("__marmot_cap_{kind}_{}", t.name));
     let (quiet_i, quiet_u) = if generated {
         (
-            "WHEN NOT EXISTS (SELECT 1 FROM temp.__marmot_gen)",
-            "WHEN NOT EXISTS (SELECT 1 FROM temp.__marmot_gen WHERE n IS NOT NULL)",
+            "WHEN marmot_capturing() AND NOT EXISTS (SELECT 1 FROM temp.__marmot_gen)",
+            "WHEN marmot_capturing() AND NOT EXISTS (SELECT 1 FROM temp.__marmot_gen WHERE n IS NOT NULL)",
         )
     } else {
-        ("", "")
+        ("WHEN marmot_capturing()", "WHEN marmot_capturing()")
     };
     format!(
         "CREATE TEMP TRIGGER {ti} AFTER INSERT ON main.{tbl} {quiet_i} BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, new_key) VALUES ({name_lit}, 'I', {nk}); END;
          CREATE TEMP TRIGGER {tu} AFTER UPDATE ON main.{tbl} {quiet_u} BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, old_key, new_key, old_row) VALUES ({name_lit}, 'U', {ok}, {nk}, {orow}); END;
-         CREATE TEMP TRIGGER {td} AFTER DELETE ON main.{tbl} BEGIN
+         CREATE TEMP TRIGGER {td} AFTER DELETE ON main.{tbl} WHEN marmot_capturing() BEGIN
            INSERT INTO temp.__marmot_cap (tbl, op, old_key, old_row) VALUES ({name_lit}, 'D', {ok}, {orow}); END;",
         ti = trig("i"),
         tu = trig("u"),

@@ -8,10 +8,10 @@ pub mod apply;
 pub mod capture;
 pub mod codec;
 pub mod ddl;
-pub mod gate;
 pub mod schema;
 pub mod simclock;
 pub mod snapshot;
+mod statements;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 use marmot_core::io::{ReadOutcome, RecoveredTxnState, StoreOutcome};
 use marmot_core::membership::MemberDigest;
 use marmot_core::message::LogEntry;
-use marmot_core::{Hlc, NodeId, RecoveredState, RowChange, StoreRead, StoreWrite, Txn, TxnId};
+use marmot_core::{Hlc, NodeId, RecoveredState, StoreRead, StoreWrite, Txn, TxnId};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use apply::log_head;
-use capture::CaptureConn;
+use capture::Capturer;
 use codec::{from_blob, to_blob, txn_id_bytes, txn_id_from_bytes};
 
 /// Errors of the store.
@@ -80,9 +80,24 @@ pub enum Synchronous {
     Full,
 }
 
+/// One database file: its only writing connection, and that connection's capture state.
 struct Db {
     writer: Connection,
-    capture: Option<CaptureConn>,
+    capturer: Capturer,
+}
+
+/// Sets up every writer connection before use (SQL functions that client statements and
+/// their triggers call); run once per connection.
+pub type ConnSetup = Arc<dyn Fn(&Connection) -> rusqlite::Result<()> + Send + Sync>;
+
+/// How the writers run client statements (see [`Store::set_writer_setup`]).
+#[derive(Clone, Default)]
+pub struct WriterSetup {
+    /// Functions to register on each writer.
+    pub setup: Option<ConnSetup>,
+    /// MySQL `AUTO_INCREMENT` semantics through `marmot_next_id()` (which `setup` must
+    /// register).
+    pub generated_ids: bool,
 }
 
 /// The node's storage.
@@ -98,17 +113,17 @@ pub struct Store {
     /// Databases dropped with DROP DATABASE (shared with the MySQL front end, which hides
     /// them). Their files stay, emptied, so their logs and positions go on.
     dropped: Arc<Mutex<BTreeSet<String>>>,
-    /// Shared with the MySQL sessions, when they write the same files (production).
-    gates: Option<gate::WriteGates>,
+    /// How writers run client statements.
+    writer_setup: WriterSetup,
     /// The open group commit, if any (see [`Store::begin_batch`]).
     batch: Option<Batch>,
+    /// A promise broken (see [`Store::fatal`]).
+    fatal: Option<String>,
 }
 
 /// A group commit in progress.
 #[derive(Default)]
 struct Batch {
-    /// Gates of the databases written in this batch, held until it commits.
-    held: BTreeMap<String, gate::GateGuard>,
     /// Transactions committed in this batch whose payload and intents may go only once
     /// their rows are durable in every database.
     cleanups: Vec<Vec<u8>>,
@@ -147,8 +162,9 @@ impl Store {
             served: BTreeMap::new(),
             next_snapshot: 1,
             dropped: Arc::default(),
-            gates: None,
+            writer_setup: WriterSetup::default(),
             batch: None,
+            fatal: None,
         };
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
@@ -208,8 +224,9 @@ impl Store {
         valid_name(name)?;
         let writer = open_conn(&self.loc, self.sync, name)?;
         writer.execute_batch(schema::DATABASE_TABLES)?;
+        let capturer = self.set_up_writer(&writer, name)?;
         self.system.execute("INSERT OR IGNORE INTO databases (name) VALUES (?1)", [name])?;
-        self.dbs.insert(name.to_string(), Db { writer, capture: None });
+        self.dbs.insert(name.to_string(), Db { writer, capturer });
         self.refresh_dropped(name)
     }
 
@@ -242,23 +259,6 @@ impl Store {
         Ok(&self.dbs[name].writer)
     }
 
-    /// Run `f` against database `db` and capture the row changes it makes; the local
-    /// effect is rolled back (the changes then commit through the protocol).
-    pub fn capture<T>(
-        &mut self,
-        db: &str,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<(T, Vec<RowChange>), StoreError> {
-        self.ensure_database(db)?;
-        let seed = self.seed.map(|s| s ^ fnv(db));
-        let (loc, sync) = (self.loc.clone(), self.sync);
-        let handle = self.dbs.get_mut(db).expect("ensured");
-        if handle.capture.is_none() {
-            handle.capture = Some(CaptureConn::new(open_conn(&loc, sync, db)?, seed)?);
-        }
-        handle.capture.as_mut().expect("set").capture(db, f)
-    }
-
     /// A consistent snapshot of database `db`.
     pub fn snapshot(&mut self, db: &str) -> Result<snapshot::Snapshot, StoreError> {
         let conn = self.conn(db)?;
@@ -283,14 +283,9 @@ impl Store {
         Ok(installed)
     }
 
-    /// Take `gates` before writing a database file, as the sessions sharing them do.
-    pub fn set_write_gates(&mut self, gates: gate::WriteGates) {
-        self.gates = Some(gates);
-    }
-
     /// Start a group commit. Until [`Store::commit_batch`], writes join one SQLite
     /// transaction per file, each write in a savepoint of its own (a failed write still
-    /// leaves nothing behind), and the gates of the databases written stay held.
+    /// leaves nothing behind).
     ///
     /// The caller must let nothing that a write enabled — a reply, an acknowledgement —
     /// leave the process before `commit_batch` has returned `Ok`: until then the writes
@@ -313,7 +308,6 @@ impl Store {
                 let _ = d.writer.execute_batch("ROLLBACK");
             }
         }
-        drop(batch.held);
         result?;
         if !batch.cleanups.is_empty() {
             let tx = self.system.write_txn()?;
@@ -339,7 +333,24 @@ impl Store {
             // Replaces the whole file: never inside a batch.
             self.commit_batch()?;
         }
-        let _held = self.enter(&dbs)?;
+        let schema_changes: Vec<&str> = match w {
+            StoreWrite::Commit { txn } => {
+                txn.rows.iter().filter(|r| r.is_schema_change()).map(|r| r.database.as_str()).collect()
+            }
+            StoreWrite::ApplyLog { database, entries, .. }
+                if entries.iter().any(|e| e.txn.rows.iter().any(|r| r.is_schema_change())) =>
+            {
+                vec![database.as_str()]
+            }
+            StoreWrite::InstallSnapshot { database, .. } => vec![database.as_str()],
+            _ => Vec::new(),
+        };
+        for db in schema_changes {
+            if let Some(d) = self.dbs.get_mut(db) {
+                d.capturer.drop_triggers(&d.writer)?;
+            }
+        }
+        self.enter(&dbs)?;
         let mut outcome = self.write_inner(w)?;
         for db in outcome.heads.keys() {
             outcome.schemas.insert(db.clone(), self.schema_version(db)?);
@@ -370,24 +381,19 @@ impl Store {
         }
     }
 
-    /// Take the gates of `dbs` for one write: until the write ends, or in a batch until
-    /// the batch commits — then also opening the batch's transaction on each file.
-    fn enter(&mut self, dbs: &BTreeSet<String>) -> Result<Vec<gate::GateGuard>, StoreError> {
-        let Some(batch) = self.batch.as_mut() else {
-            return Ok(self.gates.as_ref().map(|g| g.enter_blocking(dbs)).unwrap_or_default());
-        };
+    /// In a batch, open the batch's transaction on the system database and on each
+    /// file of `dbs` (once).
+    fn enter(&mut self, dbs: &BTreeSet<String>) -> Result<(), StoreError> {
+        if self.batch.is_none() {
+            return Ok(());
+        }
         begin_open(&self.system)?;
         for db in dbs {
-            if !batch.held.contains_key(db) {
-                if let Some(gates) = &self.gates {
-                    batch.held.insert(db.clone(), gates.enter_one_blocking(db));
-                }
-            }
             if let Some(d) = self.dbs.get(db) {
                 begin_open(&d.writer)?;
             }
         }
-        Ok(Vec::new())
+        Ok(())
     }
 
     /// Bytes of a snapshot served to a peer (`snapshot` 0: take a new one).
@@ -445,7 +451,7 @@ impl Store {
     }
 
     /// The schema version of `db` (0 for a database this node does not have yet).
-    fn schema_version(&self, db: &str) -> Result<u64, StoreError> {
+    pub fn schema_version(&self, db: &str) -> Result<u64, StoreError> {
         match self.dbs.get(db) {
             Some(d) => {
                 Ok(d.writer.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
@@ -706,6 +712,14 @@ fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
 
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+/// Where database `name` lives, as `ATTACH` names it.
+fn db_uri(loc: &Location, name: &str) -> String {
+    match loc {
+        Location::Dir(dir) => dir.join(format!("{name}.db")).to_string_lossy().into_owned(),
+        Location::Memory(ns) => format!("file:/{ns}/{name}?vfs={}", simclock::VFS_NAME.to_str().expect("ascii")),
+    }
 }
 
 /// Open a connection to database `name` (WAL mode for files), as sessions do.
