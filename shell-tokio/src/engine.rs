@@ -285,6 +285,11 @@ impl Engine {
                 let mut next_req = 1u64;
                 let mut outs = driver.handle(&mut store, wall_ms(), Input::Start);
                 let mut stop = false;
+                // Client statements queued during a batch: they run once the batch is
+                // durable and its messages are out, outside any group commit. Run inside
+                // it they would hold back every reply and PREPARE vote of the batch, and
+                // their savepoints would journal pages the batch had already changed.
+                let mut jobs: Vec<Job> = Vec::new();
                 loop {
                     for o in outs.drain(..) {
                         match o {
@@ -303,6 +308,12 @@ impl Engine {
                             }
                         }
                     }
+                    for job in jobs.drain(..) {
+                        job(&mut store);
+                        if let Some(e) = store.fatal() {
+                            stop_after_failed_commit(e);
+                        }
+                    }
                     if stop {
                         break;
                     }
@@ -319,12 +330,7 @@ impl Engine {
                     let mut served = 0;
                     while let Some(req) = next.take() {
                         match req {
-                            Request::Run(job) => {
-                                job(&mut store);
-                                if let Some(e) = store.fatal() {
-                                    stop_after_failed_commit(e);
-                                }
-                            }
+                            Request::Run(job) => jobs.push(job),
                             Request::Write { rows, consistency, reply } => {
                                 let req = next_req;
                                 next_req += 1;

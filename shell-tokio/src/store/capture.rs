@@ -13,8 +13,8 @@
 //! exact typed values, no text round trip, no SQLite preupdate hook (which would need
 //! bindgen/libclang at build time). The triggers fire only while a statement is being
 //! captured (`marmot_capturing()`): the engine's own applies on the same connection stay
-//! silent. `recursive_triggers` is on during capture so rows removed by `REPLACE`
-//! conflict handling are seen.
+//! silent. `recursive_triggers` is on so rows removed by `REPLACE` conflict handling are
+//! seen. Temporary storage (the capture table, savepoint journals) stays in memory.
 //!
 //! After the statement ran, changes are coalesced per row (first before-image, final
 //! after-image read back by key), and the savepoint is rolled back.
@@ -80,6 +80,10 @@ impl Capturer {
                 Ok((0..n).map(|_| g.next_u64() as u8).collect::<Vec<u8>>())
             })?;
         }
+        // Set once: changing a flag pragma expires every prepared statement of the
+        // connection. It also lets the engine's REPLACE of a row image fire delete
+        // triggers, which record nothing outside capture.
+        conn.execute_batch("PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(CAP_TABLE)?;
         Ok(Self { triggers_for: None, tables: BTreeMap::new(), zero_is_auto: generated_ids, active })
     }
@@ -164,7 +168,6 @@ impl Capturer {
         super::run_cached(conn, "SAVEPOINT marmot_capture")?;
         let result = self.capture_in_savepoint(conn, database, pending, f);
         self.active.store(false, Ordering::Relaxed);
-        let _ = super::run_cached(conn, "PRAGMA recursive_triggers = OFF");
         let undo = super::run_cached(conn, "ROLLBACK TO marmot_capture")
             .and_then(|_| super::run_cached(conn, "RELEASE marmot_capture"));
         let out = result?;
@@ -182,7 +185,6 @@ impl Capturer {
         let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
         super::apply::apply_images(conn, database, pending)?;
         super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
-        super::run_cached(conn, "PRAGMA recursive_triggers = ON")?;
         self.active.store(true, Ordering::Relaxed);
         let v = f(conn)?;
         self.active.store(false, Ordering::Relaxed);
