@@ -41,30 +41,12 @@ export MARMOT_BIN="$ROOT/target/release/marmot" MARMOT_EXAMPLE_DIR="$WORK/marmot
 WORKLOAD="$ROOT/target/release/workload"
 
 PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -f "$WORK/" 2>/dev/null || true
-  for _ in $(seq 1 100); do # MariaDB takes a few seconds to shut down
-    pgrep -f "$WORK/" >/dev/null || break
-    sleep 0.2
-  done
-  pkill -9 -f "$WORK/" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+trap stop_all EXIT
 
 # shellcheck source=../examples/lib.sh
 source "$ROOT/examples/lib.sh"
-
-wait_sql() { # port: until a query answers (60 s)
-  for _ in $(seq 1 300); do
-    mariadb -h127.0.0.1 -P"$1" -uroot -N -e "SELECT 1" >/dev/null 2>&1 && return
-    sleep 0.2
-  done
-  echo "nothing answers on port $1" >&2
-  exit 1
-}
 
 run_sysbench() { # name ports(comma) -> $WORK/name-sysbench.txt
   local name="$1" first="${2%%,*}"
@@ -124,41 +106,9 @@ kill "$(cat "$MARMOT_EXAMPLE_DIR/node-9/marmot.pid")" 2>/dev/null || true
 sleep 2
 
 # --- MariaDB Galera, 3 nodes ---
-GAL="$WORK/galera"
-galera_node() { # n [extra args]
-  local n="$1"; shift
-  local d="$GAL/g$n"
-  mariadbd --no-defaults --user="$(id -un)" --datadir="$d/data" --socket="$d/sock" --port=$((13320 + n)) \
-    --bind-address=127.0.0.1 --pid-file="$d/pid" --log-error="$d/err.log" --binlog_format=ROW \
-    --default_storage_engine=InnoDB --innodb_autoinc_lock_mode=2 --innodb_flush_log_at_trx_commit=2 \
-    --innodb_buffer_pool_size=256M --max_connections=500 \
-    --wsrep_on=ON --wsrep_provider=/usr/lib/galera/libgalera_smm.so --wsrep_cluster_name=marmot-bench \
-    --wsrep_cluster_address=gcomm://127.0.0.1:14571,127.0.0.1:14572,127.0.0.1:14573 \
-    --wsrep_node_address=127.0.0.1:1457"$n" --wsrep_node_name=g"$n" \
-    --wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:1457$n;ist.recv_addr=127.0.0.1:1458$n" \
-    --wsrep_sst_method=rsync --wsrep_sst_receive_address=127.0.0.1:1459"$n" "$@" > "$d/out.log" 2>&1 &
-  PIDS+=($!)
-}
-for n in 1 2 3; do
-  mkdir -p "$GAL/g$n"
-  mariadb-install-db --no-defaults --datadir="$GAL/g$n/data" --user="$(id -un)" \
-    --auth-root-authentication-method=normal > "$GAL/g$n/install.log" 2>&1
-done
-# The rsync state transfer runs its daemon as nobody: it must be able to write the data dirs.
-chmod -R a+rwX "$GAL"
-galera_node 1 --wsrep-new-cluster
-wait_sql 13321
-galera_node 2
-wait_sql 13322
-galera_node 3
-wait_sql 13323
-for _ in $(seq 1 150); do
-  size=$(mariadb -h127.0.0.1 -P13321 -uroot -N -e "SHOW STATUS LIKE 'wsrep_cluster_size'" | cut -f2)
-  [ "$size" = 3 ] && break
-  sleep 0.2
-done
+start_galera3 "$WORK/galera"
 run_all galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323
-kill_run galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323 "$(cat "$GAL/g3/pid")"
+kill_run galera3 127.0.0.1:13321,127.0.0.1:13322,127.0.0.1:13323 "$(cat "$WORK/galera/g3/pid")"
 
 # --- results ---
 python3 - "$WORK" "$OUT" "$ROWS" "$DURATION" "$THREADS" "$BATCH" "$SB_TIME" <<'PY'

@@ -1,7 +1,7 @@
 //! # marmot-benches
 //!
 //! Benchmarks that print numbers, each against a baseline measured in the same process.
-//! `cargo run --release -p marmot-benches --bin engine` — the replication engine.
+//! `cargo run --release -p marmot-benches --bin ladder` — the write path's cost ladder, in process.
 //! `cargo run --release -p marmot-benches --bin workload -- --help` — the seed's workload
 //! against any MySQL endpoints (see [`workload`]).
 

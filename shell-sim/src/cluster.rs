@@ -106,6 +106,9 @@ pub struct Shared {
     incarnations: RefCell<BTreeMap<NodeId, u64>>,
     /// What each running node coordinates right now, and its COMMIT targets.
     phases: RefCell<BTreeMap<NodeId, (InFlightSummary, Vec<NodeId>)>>,
+    /// Row intents each running node holds (in memory: they are rebuilt from the prepared
+    /// records at recovery, not stored).
+    intents: RefCell<BTreeMap<NodeId, usize>>,
     /// Last HLC each node issued, across its restarts.
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
     /// Snapshot chunks still to be corrupted in transit (one byte flipped each).
@@ -185,8 +188,9 @@ impl Shared {
         self.violations.borrow_mut().push(v);
     }
 
-    pub(crate) fn set_phases(&self, id: NodeId, s: InFlightSummary, commit_targets: Vec<NodeId>) {
+    pub(crate) fn set_phases(&self, id: NodeId, s: InFlightSummary, commit_targets: Vec<NodeId>, intents: usize) {
         self.phases.borrow_mut().insert(id, (s, commit_targets));
+        self.intents.borrow_mut().insert(id, intents);
     }
 
     /// HLC must never go backwards on a node, restarts included.
@@ -249,6 +253,7 @@ impl SimCluster {
             last_issued: RefCell::new(BTreeMap::new()),
             corrupt_chunks: RefCell::new(0),
             phases: RefCell::new(BTreeMap::new()),
+            intents: RefCell::new(BTreeMap::new()),
             spec,
         });
         let mut c = Self { sim, shared, down: BTreeMap::new() };
@@ -343,6 +348,11 @@ impl SimCluster {
     /// What a running node is coordinating right now, and where its COMMITs are going.
     pub fn phases(&self, node: NodeId) -> (InFlightSummary, Vec<NodeId>) {
         self.shared.phases.borrow().get(&node).cloned().unwrap_or_default()
+    }
+
+    /// How many row intents a node held after its last step.
+    pub fn intents(&self, node: NodeId) -> usize {
+        self.shared.intents.borrow().get(&node).copied().unwrap_or(0)
     }
 
     /// Restart a crashed node (it recovers from its store with a bumped incarnation);

@@ -73,7 +73,7 @@ impl Host {
         }
         self.shared.fold_trace(self.id, self.driver.trace_hash().unwrap_or(0));
         let node = self.driver.node();
-        self.shared.set_phases(self.id, node.inflight_summary(), node.commit_targets());
+        self.shared.set_phases(self.id, node.inflight_summary(), node.commit_targets(), node.intent_count());
     }
 
     /// Run `f` in a group commit, as the production engine does: its writes commit

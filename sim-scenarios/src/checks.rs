@@ -35,7 +35,7 @@ pub struct NodeSnap {
     pub dbs: BTreeMap<String, DbSnap>,
     /// Every transaction in this node's logs, per database.
     pub logs: BTreeMap<String, Vec<Txn>>,
-    /// Intents held.
+    /// Row intents the node holds (in memory; rebuilt from prepared records at recovery).
     pub intents: i64,
     /// Transaction records still carrying a payload (prepared or committing).
     pub open_txns: i64,
@@ -108,7 +108,6 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
         dbs.insert(db, DbSnap { tables, schema, versions, applied });
     }
     let sys = store.system_conn();
-    let intents: i64 = q(sys.query_row("SELECT count(*) FROM intents", [], |r| r.get(0)));
     let open_txns: i64 = q(sys.query_row("SELECT count(*) FROM txns WHERE payload IS NOT NULL", [], |r| r.get(0)));
     let mut aborted = BTreeSet::new();
     {
@@ -118,12 +117,18 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
             aborted.insert(txn_id_from_bytes(&q(r.get::<_, Vec<u8>>(0))).expect("txn id"));
         }
     }
-    NodeSnap { dbs, logs, intents, open_txns, aborted }
+    NodeSnap { dbs, logs, intents: 0, open_txns, aborted }
 }
 
 /// Snapshots of every node.
 pub fn snapshots(c: &SimCluster) -> BTreeMap<NodeId, NodeSnap> {
-    (1..=c.spec().nodes).map(|n| (n, snapshot(&mut c.store(n).borrow_mut()))).collect()
+    (1..=c.spec().nodes)
+        .map(|n| {
+            let mut snap = snapshot(&mut c.store(n).borrow_mut());
+            snap.intents = c.intents(n) as i64;
+            (n, snap)
+        })
+        .collect()
 }
 
 /// Why the nodes have not converged yet (`None` = converged).

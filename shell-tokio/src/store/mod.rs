@@ -119,6 +119,11 @@ pub struct Store {
     batch: Option<Batch>,
     /// A promise broken (see [`Store::fatal`]).
     fatal: Option<String>,
+    /// The highest HLC stored, and whether the batch must still write it.
+    max_hlc: (Hlc, bool),
+    /// Transactions whose rows became durable in the last group commit: released in the
+    /// next one's system transaction (after their rows, and without a commit of its own).
+    release_next: Vec<Vec<u8>>,
 }
 
 /// A group commit in progress.
@@ -165,7 +170,12 @@ impl Store {
             writer_setup: WriterSetup::default(),
             batch: None,
             fatal: None,
+            max_hlc: (Hlc::default(), false),
+            release_next: Vec::new(),
         };
+        if let Some(b) = store.meta("max_hlc")? {
+            store.max_hlc.0 = from_blob::<Hlc>(&b, "max_hlc")?;
+        }
         let names: Vec<String> = {
             let mut s = store.system.prepare("SELECT name FROM databases ORDER BY name")?;
             let v = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -295,11 +305,23 @@ impl Store {
     }
 
     /// Commit the open group commit, if any: the system database first (decisions before
-    /// the rows they commit), then each database, then the clean-up of the transactions
-    /// committed (which must never be durable before their rows). On error the node
-    /// must stop: what was handed out as durable may not be; recovery sorts it out.
+    /// the rows they commit), then each database. The clean-up of the transactions it
+    /// committed (which must never be durable before their rows) joins the next group
+    /// commit's system transaction. On error the node must stop: what was handed out as
+    /// durable may not be; recovery sorts it out.
     pub fn commit_batch(&mut self) -> Result<(), StoreError> {
         let Some(batch) = self.batch.take() else { return Ok(()) };
+        if !self.release_next.is_empty() {
+            begin_open(&self.system)?;
+            for id in std::mem::take(&mut self.release_next) {
+                release_txn(&self.system, &id)?;
+            }
+        }
+        if self.max_hlc.1 {
+            begin_open(&self.system)?;
+            write_max_hlc(&self.system, self.max_hlc.0)?;
+            self.max_hlc.1 = false;
+        }
         let mut result = commit_open(&self.system);
         for d in self.dbs.values() {
             if result.is_ok() {
@@ -309,12 +331,20 @@ impl Store {
             }
         }
         result?;
-        if !batch.cleanups.is_empty() {
-            let tx = self.system.write_txn()?;
-            for id in &batch.cleanups {
-                release_txn(&tx, id)?;
-            }
-            tx.commit()?;
+        self.release_next = batch.cleanups;
+        Ok(())
+    }
+
+    /// Raise the stored highest HLC (the clock's floor after a restart) to `id`: at once,
+    /// or in a group commit once, with the batch's system transaction.
+    fn bump_max_hlc(&mut self, id: Hlc) -> Result<(), StoreError> {
+        if id <= self.max_hlc.0 {
+            return Ok(());
+        }
+        self.max_hlc = (id, true);
+        if self.batch.is_none() {
+            write_max_hlc(&self.system, id)?;
+            self.max_hlc.1 = false;
         }
         Ok(())
     }
@@ -477,12 +507,10 @@ impl Store {
         let id = txn_id_bytes(txn.id);
         tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)")?
             .execute(params![id, to_blob(txn)])?;
-        for r in &txn.rows {
-            tx.prepare_cached("INSERT OR REPLACE INTO intents (db, tbl, key, txn_id) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![r.database, r.table, r.key.0, id])?;
-        }
-        bump_max_hlc(&tx, txn.id)?;
+        // No rows of its own for the write intents: the core rebuilds them from the
+        // prepared records at recovery.
         tx.commit()?;
+        self.bump_max_hlc(txn.id)?;
         Ok(StoreOutcome::default())
     }
 
@@ -491,10 +519,14 @@ impl Store {
         // 1. The decision, durable before any database sees the rows.
         {
             let tx = self.system.write_txn()?;
-            tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)")?
-                .execute(params![id, to_blob(txn)])?;
-            bump_max_hlc(&tx, txn.id)?;
+            // A transaction prepared here keeps the payload its prepare record stored.
+            tx.prepare_cached(
+                "INSERT INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)
+                 ON CONFLICT (id) DO UPDATE SET state = 'COMMITTED'",
+            )?
+            .execute(params![id, to_blob(txn)])?;
             tx.commit()?;
+            self.bump_max_hlc(txn.id)?;
         }
         // 2. Apply per database, each atomically with its marker and log entry.
         let mut heads = BTreeMap::new();
@@ -531,7 +563,6 @@ impl Store {
             tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)")?
                 .execute([&id])?;
         }
-        tx.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([&id])?;
         tx.commit()?;
         Ok(StoreOutcome::default())
     }
@@ -558,7 +589,7 @@ impl Store {
             self.refresh_dropped(database)?;
         }
         if let Some(max) = entries.iter().map(|e| e.txn.id).max() {
-            bump_max_hlc(&self.system, max)?;
+            self.bump_max_hlc(max)?;
         }
         Ok(StoreOutcome { heads: BTreeMap::from([(database.to_string(), head)]), ..Default::default() })
     }
@@ -692,21 +723,15 @@ fn commit_open(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-/// A committed transaction's rows are durable everywhere: drop its payload and intents.
+/// A committed transaction's rows are durable everywhere: drop its payload (its intents
+/// were never stored).
 fn release_txn(conn: &Connection, id: &[u8]) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE txns SET payload = NULL WHERE id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM intents WHERE txn_id = ?1")?.execute([id])?;
     Ok(())
 }
 
-fn bump_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
-    let cur: Option<Vec<u8>> =
-        conn.prepare_cached("SELECT value FROM meta WHERE key = 'max_hlc'")?.query_row([], |r| r.get(0)).optional()?;
-    let cur = cur.map(|b| from_blob::<Hlc>(&b, "max_hlc")).transpose()?;
-    if cur.is_none_or(|c| id > c) {
-        conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)")?
-            .execute([to_blob(&id)])?;
-    }
+fn write_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)")?.execute([to_blob(&id)])?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@
 //! - `__marmot_progress`: position consumed in each peer's log of this database.
 //!
 //! In the system database `__marmot_system`: identity and incarnation (`meta`),
-//! membership, transaction records and intents, and the list of databases.
+//! membership, transaction records (a prepared record holds the transaction's payload,
+//! from which the write intents are rebuilt at recovery), and the list of databases.
 
 use rusqlite::Connection;
 
@@ -35,9 +36,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS members (id INTEGER PRIMARY KEY, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS txns (id BLOB PRIMARY KEY, state TEXT NOT NULL, payload BLOB) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS intents (db TEXT NOT NULL, tbl TEXT NOT NULL, key BLOB NOT NULL,
-  txn_id BLOB NOT NULL, PRIMARY KEY (db, tbl, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS intents_by_txn ON intents (txn_id);
+DROP TABLE IF EXISTS intents;
 ";
 
 /// The shape of a user table.
