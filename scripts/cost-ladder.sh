@@ -51,8 +51,7 @@ rung() { # name endpoints consistency pid...: load (unmeasured), then the measur
   RUNGS+=("$(python3 - "$WORK/$name.json" "$name" $(((c1 - c0) * TICK_US)) <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["phases"][0]
-txns = d["tx_per_sec"] * d["seconds"]
-print(f'{sys.argv[2]}|{d["tx_per_sec"]:.0f}|{int(sys.argv[3]) / max(txns, 1):.0f}|{d["p99_ms"]:.1f}|{d["errors"]}')
+print(f'{sys.argv[2]}|{d["tx_per_sec"]:.0f}|{int(sys.argv[3]) / max(d["transactions"], 1):.0f}|{d["latency_ms"]["p99"]:.1f}|{d["errors"]}')
 PY
 )")
   echo "  ${RUNGS[-1]}"

@@ -39,11 +39,22 @@ fn write_image(conn: &Connection, row: &marmot_core::RowChange, newer_schema: bo
     let key = decode_key(&row.key)?;
     match (&row.after, row.op) {
         (Some(after), Op::Insert | Op::Update) => {
+            // A full image in declaration order (what capture produces): the table's
+            // prepared statement. Otherwise (an image of another schema) one built for it.
+            let full =
+                after.len() == info.columns.len() && after.iter().zip(&info.columns).all(|(cv, c)| cv.column == *c);
+            let mut vals: Vec<Bind<'_>> = Vec::with_capacity(after.len() + 1);
+            if info.pk.is_empty() {
+                vals.push(Bind(&key[0]));
+            }
+            if full {
+                vals.extend(after.iter().map(|cv| Bind(&cv.value)));
+                conn.prepare_cached(&info.sql.upsert)?.execute(rusqlite::params_from_iter(vals.iter()))?;
+                return Ok(());
+            }
             let mut cols: Vec<String> = Vec::new();
-            let mut vals: Vec<Bind<'_>> = Vec::new();
             if info.pk.is_empty() {
                 cols.push("rowid".into());
-                vals.push(Bind(&key[0]));
             }
             for cv in after.iter().filter(|cv| !newer_schema || info.columns.contains(&cv.column)) {
                 cols.push(ident(&cv.column));
@@ -59,9 +70,8 @@ fn write_image(conn: &Connection, row: &marmot_core::RowChange, newer_schema: bo
             conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(vals.iter()))?;
         }
         _ => {
-            let sql = format!("DELETE FROM main.{} WHERE {}", ident(&row.table), info.key_predicate());
             let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
-            conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(binds.iter()))?;
+            conn.prepare_cached(&info.sql.delete)?.execute(rusqlite::params_from_iter(binds.iter()))?;
         }
     }
     Ok(())
@@ -70,7 +80,8 @@ fn write_image(conn: &Connection, row: &marmot_core::RowChange, newer_schema: bo
 /// Whether `txn` was already applied to this database.
 pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
     let hit: Option<i64> = conn
-        .query_row("SELECT 1 FROM __marmot_applied WHERE txn_id = ?1", [txn_id_bytes(txn.id)], |r| r.get(0))
+        .prepare_cached("SELECT 1 FROM __marmot_applied WHERE txn_id = ?1")?
+        .query_row([txn_id_bytes(txn.id)], |r| r.get(0))
         .optional()?;
     Ok(hit.is_some())
 }

@@ -260,9 +260,7 @@ impl Capturer {
 
 /// Read one row's values (declaration order) by key.
 pub fn read_row(conn: &Connection, info: &TableInfo, key: &[Value]) -> Result<Option<Vec<Value>>, StoreError> {
-    let cols: Vec<String> = info.columns.iter().map(|c| ident(c)).collect();
-    let sql = format!("SELECT {} FROM main.{} WHERE {}", cols.join(", "), ident(&info.name), info.key_predicate());
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&info.sql.select)?;
     let binds: Vec<Bind<'_>> = key.iter().map(Bind).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(binds.iter()))?;
     match rows.next()? {
