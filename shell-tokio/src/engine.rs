@@ -5,7 +5,7 @@
 //!
 //! This thread is the only writer of every SQLite file of the node: sessions hand it
 //! their write statements (and reads that must see their open transaction's rows) as
-//! jobs, which run on the database's writer inside the current group commit. No lock is
+//! jobs, which run on the database's writer between group commits. No lock is
 //! ever waited for between in-process writers, and no SQLite write runs on the async
 //! runtime's worker threads.
 
@@ -409,7 +409,7 @@ impl Engine {
         self
     }
 
-    /// Run `job` on the engine thread with the store, in the current group commit, and
+    /// Run `job` on the engine thread with the store, after the current group commit, and
     /// return its result. Client statements run this way on each database's only writer.
     pub async fn run<T: Send + 'static>(
         &self,

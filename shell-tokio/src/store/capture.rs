@@ -1,9 +1,9 @@
 //! Capturing the row changes of client statements, on the database's one writer.
 //!
 //! Every database file has exactly one connection that writes it: the store's writer,
-//! owned by the node's engine thread. Client statements run there too, each inside a
-//! savepoint of the engine's open group commit, which is rolled back once the statement's
-//! row changes are captured: the rows then reach this node's tables (and every other
+//! owned by the node's engine thread. Client statements run there too (between the
+//! engine's group commits), each inside a savepoint that is rolled back once the
+//! statement's row changes are captured: the rows then reach this node's tables (and every other
 //! node's) through the same commit path. There is no second writer of the file, so no
 //! lock to wait for and nothing to reconcile.
 //!
@@ -163,16 +163,9 @@ impl Capturer {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers(conn)?;
-        // Fixed statements go through the statement cache: preparing them every time
-        // was a measurable share of each write statement's cost.
-        super::run_cached(conn, "SAVEPOINT marmot_capture")?;
-        let result = self.capture_in_savepoint(conn, database, pending, f);
+        let out = super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, f));
         self.active.store(false, Ordering::Relaxed);
-        let undo = super::run_cached(conn, "ROLLBACK TO marmot_capture")
-            .and_then(|_| super::run_cached(conn, "RELEASE marmot_capture"));
-        let out = result?;
-        undo?;
-        Ok(out)
+        out
     }
 
     fn capture_in_savepoint<T>(

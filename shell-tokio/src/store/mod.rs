@@ -705,6 +705,18 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// Run `f` on `conn` in a savepoint that is then rolled back, whatever `f` returned: a
+/// statement run for what it would do (capture, a dry run), never for its effect.
+fn rolled_back<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    run_cached(conn, "SAVEPOINT marmot_rolled_back")?;
+    let out = f(conn);
+    let undo =
+        run_cached(conn, "ROLLBACK TO marmot_rolled_back").and_then(|_| run_cached(conn, "RELEASE marmot_rolled_back"));
+    let out = out?;
+    undo?;
+    Ok(out)
+}
+
 /// Open the batch's transaction on `conn` unless one is open.
 fn begin_open(conn: &Connection) -> rusqlite::Result<()> {
     if conn.is_autocommit() {

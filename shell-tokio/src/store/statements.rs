@@ -6,7 +6,7 @@ use marmot_core::RowChange;
 use rusqlite::{params, Connection};
 
 use super::capture::Capturer;
-use super::{db_uri, fnv, run_cached, valid_name, Store, StoreError, WriterSetup};
+use super::{db_uri, fnv, rolled_back, valid_name, Store, StoreError, WriterSetup};
 
 impl Store {
     /// Register what client statements need on a writer and prepare it for capture.
@@ -44,9 +44,10 @@ impl Store {
     /// `attach` attached under their names (for statements naming them). Captures the row
     /// changes `f` makes and rolls everything back (see [`capture`]).
     ///
-    /// Runs inside the open group commit, in a savepoint, so it sees what the batch has
-    /// applied so far. SQLite cannot attach a database inside a transaction: with
-    /// `attach`, the batch is committed first (and a new one begun after).
+    /// Runs in a savepoint: inside a group commit, if one is open, it sees what the batch
+    /// has applied so far (the engine runs client statements between group commits).
+    /// SQLite cannot attach a database inside a transaction: with `attach`, an open batch
+    /// is committed first (and a new one begun after).
     pub fn capture_in<T>(
         &mut self,
         db: &str,
@@ -91,17 +92,6 @@ impl Store {
         out
     }
 
-    /// Run a read `f` on the writer of `db` as its session sees the database (`pending`
-    /// written first), then roll back: what a transaction reads of its own writes.
-    pub fn read_with<T>(
-        &mut self,
-        db: &str,
-        pending: &[RowChange],
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.capture_in(db, pending, &[], f).map(|(v, _)| v)
-    }
-
     /// Run `f` on the writer of `db` without capture triggers, in a savepoint that is
     /// rolled back: a dry run of a schema change.
     pub fn dry_run<T>(
@@ -112,13 +102,7 @@ impl Store {
         self.ensure_database(db)?;
         let d = self.dbs.get_mut(db).expect("ensured");
         d.capturer.drop_triggers(&d.writer)?;
-        run_cached(&d.writer, "SAVEPOINT marmot_dry_run")?;
-        let out = f(&d.writer);
-        let undo = run_cached(&d.writer, "ROLLBACK TO marmot_dry_run")
-            .and_then(|_| run_cached(&d.writer, "RELEASE marmot_dry_run"));
-        let out = out?;
-        undo?;
-        Ok(out)
+        rolled_back(&d.writer, f)
     }
 
     /// Set when the store could not keep a promise it made (a group commit failed while
