@@ -15,6 +15,14 @@ def connect(db=None):
                            connect_timeout=5, read_timeout=30, write_timeout=30)
 "#;
 
+/// Run a PyMySQL script (after [`PRELUDE`]) against a fresh node; it must exit 0.
+fn run_on_one_node(body: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let (ok, out, err) = python(port, &(PRELUDE.to_string() + body));
+    assert!(ok, "{out}\n{err}");
+}
+
 /// Found by a new user (an ORM's test suite): with `test` current, `DESCRIBE
 /// test_schema.x` (1146), then `CREATE TABLE test_schema.x …`, then `INSERT INTO
 /// test_schema.x VALUES (1)` in one autocommit session. The INSERT used to block for the
@@ -91,10 +99,8 @@ assert slowest[0] < 5, slowest[0]
 /// commit, and the table holds exactly their rows.
 #[test]
 fn concurrent_sessions_write_one_database_without_lock_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_m, port) = start_mysql_node(dir.path(), "");
-    let script = PRELUDE.to_string()
-        + r#"
+    run_on_one_node(
+        r#"
 c = connect(); cur = c.cursor()
 cur.execute("CREATE DATABASE app")
 cur.execute("CREATE TABLE app.t (id INT PRIMARY KEY, who INT, n INT)")
@@ -120,7 +126,60 @@ cur.execute("SELECT count(*), sum(n) FROM app.t")
 count, total = cur.fetchone()
 assert (count, int(total)) == (8 * 60, 8 * 20), (count, total)
 print("ok")
-"#;
-    let (ok, out, err) = python(port, &script);
-    assert!(ok, "{out}\n{err}");
+"#,
+    );
+}
+
+/// A transaction's later statements see its earlier rows. Point statements (by primary
+/// key) are given only the earlier rows with their keys, so this checks the cases where
+/// that must still be right: keys spelled another way (case, quotes around a number),
+/// rows deleted earlier, inserts that collide with earlier rows, and tables whose rows
+/// are linked (a secondary unique key) or statements that are not by key, which must see
+/// every earlier row.
+#[test]
+fn transactions_see_their_earlier_rows() {
+    run_on_one_node(
+        r#"
+c = connect(); cur = c.cursor()
+cur.execute("CREATE DATABASE app")
+cur.execute("CREATE TABLE app.n (id INT PRIMARY KEY, v VARCHAR(10))")
+cur.execute("CREATE TABLE app.s (id VARCHAR(20) PRIMARY KEY, v INT)")
+cur.execute("CREATE TABLE app.u (id INT PRIMARY KEY, email VARCHAR(40) UNIQUE)")
+cur.execute("INSERT INTO app.n VALUES (1, 'committed')")
+s = connect("app"); k = s.cursor()
+def one(sql):
+    k.execute(sql); return k.fetchall()
+def code(sql):
+    try:
+        k.execute(sql); return 0
+    except pymysql.err.MySQLError as e:
+        return e.args[0]
+
+k.execute("BEGIN")
+k.execute("INSERT INTO n (id, v) VALUES (2, 'a'), (3, 'b')")
+assert k.execute("UPDATE n SET v = 'c' WHERE id = '2'") == 1, "a quoted number names the same key"
+assert one("SELECT v FROM n WHERE id = 2") == (("c",),)
+assert k.execute("DELETE FROM n WHERE id = 3") == 1
+assert one("SELECT v FROM n WHERE id = 3") == ()
+assert k.execute("UPDATE n SET v = 'x' WHERE id = 3") == 0, "a row deleted earlier stays deleted"
+assert code("INSERT INTO n (id, v) VALUES (2, 'dup')") == 1062, "an earlier insert's key is taken"
+k.execute("INSERT INTO n (id, v) VALUES (3, 'again')")
+k.execute("INSERT INTO n (id, v) VALUES (2, 'z') ON DUPLICATE KEY UPDATE v = 'upserted'")
+assert one("SELECT v FROM n WHERE id IN (2, 3) ORDER BY id") == (("upserted",), ("again",))
+assert one("SELECT count(*) FROM n") == ((3,),), "a statement not by key sees every row"
+k.execute("INSERT INTO s (id, v) VALUES ('Key-A', 1)")
+assert code("INSERT INTO s (id, v) VALUES ('key-a', 2)") == 1062, "text keys compare without case"
+assert one("SELECT v FROM s WHERE id = ' key-a'") == (), "a different key is a different row"
+assert one("SELECT v FROM s WHERE id = 'KEY-A'") == ((1,),)
+k.execute("INSERT INTO u (id, email) VALUES (1, 'a@x')")
+assert code("INSERT INTO u (id, email) VALUES (2, 'a@x')") == 1062, "a secondary unique key links rows"
+k.execute("COMMIT")
+c2 = connect("app").cursor()
+c2.execute("SELECT id, v FROM n ORDER BY id")
+assert c2.fetchall() == ((1, "committed"), (2, "upserted"), (3, "again")), "committed as seen"
+c2.execute("SELECT count(*) FROM u")
+assert c2.fetchone()[0] == 1
+print("ok")
+"#,
+    );
 }

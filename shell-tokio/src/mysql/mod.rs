@@ -18,6 +18,7 @@ pub mod numeric;
 pub mod packet;
 pub mod proto;
 pub mod regexp;
+pub mod replay_shape;
 pub mod server;
 pub mod session;
 pub mod sql;

@@ -31,6 +31,7 @@ use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
 use crate::store::codec::from_ref;
 use crate::store::ddl::{ddl_change, literal};
+use crate::store::replay::Replay;
 use crate::store::{ConnSetup, Location, Store, StoreError};
 
 /// The server version clients see.
@@ -545,7 +546,7 @@ impl Session {
             // The open transaction's rows must show: on the writer, written first in a
             // savepoint that is rolled back.
             let res = self
-                .on_writer(&db.clone(), move |c| Ok(run_query(c, &sqlite, &db)))
+                .on_writer(&db.clone(), super::replay_shape::shape(toks), move |c| Ok(run_query(c, &sqlite, &db)))
                 .await?
                 .map(|(v, _)| v)
                 .map_err(|e| sqlite_error(&e))?;
@@ -569,8 +570,9 @@ impl Session {
         };
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let found_rows = self.found_rows_flag;
+        let replay = if multi.is_some() { Replay::All } else { super::replay_shape::shape(toks) };
         let res = self
-            .on_writer(&db, move |c| match &multi {
+            .on_writer(&db, replay, move |c| match &multi {
                 None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
                 Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
                 Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
@@ -614,25 +616,28 @@ impl Session {
     }
 
     /// Run `body` on the engine thread, on the writer of `db` as this session sees it (the
-    /// open transaction's rows written first, the databases the statement names
-    /// attached), and capture the rows it changes (see [`Store::capture_in`]). The outer
+    /// open transaction's rows written first, those a statement of shape `replay` can
+    /// see; the databases the statement names attached), and capture the rows it changes
+    /// (see [`Store::capture_in`]). The outer
     /// error is the engine's; the inner one the statement's (the open transaction's rows
     /// stay as they were either way).
     async fn on_writer<T: Send + 'static>(
         &mut self,
         db: &str,
+        replay: Replay,
         body: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<Result<(T, Vec<RowChange>), StoreError>, MyError> {
-        let body = Arc::new(body);
+        let (body, replay) = (Arc::new(body), Arc::new(replay));
         let deadline = std::time::Instant::now() + self.engine.lock_wait;
         let mut pause = std::time::Duration::from_millis(2);
         loop {
             let pending = std::mem::take(&mut self.pending);
-            let (info, attach, db, body) = (self.info.clone(), self.attach.clone(), db.to_string(), body.clone());
+            let (info, attach, db, body, replay) =
+                (self.info.clone(), self.attach.clone(), db.to_string(), body.clone(), replay.clone());
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
-                    let out = as_session(info, || store.capture_in(&db, &pending, &attach, |c| body(c)));
+                    let out = as_session(info, || store.capture_in(&db, &pending, &replay, &attach, |c| body(c)));
                     (pending, out)
                 })
                 .await;
@@ -707,7 +712,7 @@ impl Session {
         let width = columns.len();
         let total = rows.len() as u64;
         let res = self
-            .on_writer(&db, move |c| {
+            .on_writer(&db, Replay::All, move |c| {
                 let mut inserted = 0u64;
                 for row in &rows {
                     // Missing trailing fields take the columns' defaults; extra fields are ignored.

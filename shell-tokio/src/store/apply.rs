@@ -17,8 +17,12 @@ use super::StoreError;
 /// Write row images (or delete rows) of `database` as they are, without versions, log
 /// or marker: used to replay a session's uncommitted changes inside a short-lived
 /// SQLite transaction that is then rolled back.
-pub fn apply_images(conn: &Connection, database: &str, changes: &[marmot_core::RowChange]) -> Result<(), StoreError> {
-    for row in changes.iter().filter(|r| r.database == database && !super::ddl::is_ddl(r)) {
+pub fn apply_images<'a>(
+    conn: &Connection,
+    database: &str,
+    changes: impl IntoIterator<Item = &'a marmot_core::RowChange>,
+) -> Result<(), StoreError> {
+    for row in changes.into_iter().filter(|r| r.database == database && !super::ddl::is_ddl(r)) {
         write_image(conn, row, false)?;
     }
     Ok(())

@@ -19,7 +19,7 @@
 //! After the statement ran, changes are coalesced per row (first before-image, final
 //! after-image read back by key), and the savepoint is rolled back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +30,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
 use super::codec::{decode_values, encode_values, from_ref, ident, named, Bind};
+use super::replay::{rows_to_write, Replay};
 use super::schema::{user_tables, TableInfo};
 use super::StoreError;
 
@@ -41,6 +42,8 @@ pub struct Capturer {
     /// `PRAGMA schema_version` the triggers were built for.
     triggers_for: Option<i64>,
     tables: BTreeMap<String, TableInfo>,
+    /// Tables whose rows nothing else links (see [`super::replay`]).
+    alone: BTreeSet<String>,
     zero_is_auto: bool,
     /// Set only while a client statement runs: the triggers record nothing otherwise.
     active: Arc<AtomicBool>,
@@ -85,7 +88,13 @@ impl Capturer {
         // triggers, which record nothing outside capture.
         conn.execute_batch("PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(CAP_TABLE)?;
-        Ok(Self { triggers_for: None, tables: BTreeMap::new(), zero_is_auto: generated_ids, active })
+        Ok(Self {
+            triggers_for: None,
+            tables: BTreeMap::new(),
+            alone: BTreeSet::new(),
+            zero_is_auto: generated_ids,
+            active,
+        })
     }
 
     /// Drop the capture triggers (rebuilt at the next capture). Schema changes run without
@@ -101,6 +110,7 @@ impl Capturer {
             conn.execute_batch(&format!("DROP TRIGGER IF EXISTS temp.{}", ident(&t)))?;
         }
         self.tables.clear();
+        self.alone.clear();
         self.triggers_for = None;
         Ok(())
     }
@@ -145,6 +155,9 @@ impl Capturer {
                     ident(&format!("__marmot_gena_{}", t.name))
                 ))?;
             }
+            if super::replay::keyed_alone(conn, &t.name)? {
+                self.alone.insert(t.name.clone());
+            }
             self.tables.insert(t.name.clone(), t);
         }
         self.triggers_for = Some(version);
@@ -152,18 +165,20 @@ impl Capturer {
     }
 
     /// Run `f` on `conn` (the writer of `database`) inside a savepoint, with the open
-    /// transaction's earlier changes `pending` written first, capture the row changes `f`
-    /// makes, then roll the savepoint back. Returns `f`'s result and the changes, each
-    /// stamped with the schema version they were captured against.
+    /// transaction's earlier changes `pending` written first (those a statement of shape
+    /// `replay` can see), capture the row changes `f` makes, then roll the savepoint back.
+    /// Returns `f`'s result and the changes, each stamped with the schema version they
+    /// were captured against.
     pub fn capture<T>(
         &mut self,
         conn: &Connection,
         database: &str,
         pending: &[RowChange],
+        replay: &Replay,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers(conn)?;
-        let out = super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, f));
+        let out = super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, replay, f));
         self.active.store(false, Ordering::Relaxed);
         out
     }
@@ -173,10 +188,14 @@ impl Capturer {
         conn: &Connection,
         database: &str,
         pending: &[RowChange],
+        replay: &Replay,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
-        super::apply::apply_images(conn, database, pending)?;
+        match rows_to_write(&self.tables, &self.alone, database, pending, replay)? {
+            Some(rows) => super::apply::apply_images(conn, database, rows)?,
+            None => super::apply::apply_images(conn, database, pending)?,
+        }
         super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
         self.active.store(true, Ordering::Relaxed);
         let v = f(conn)?;

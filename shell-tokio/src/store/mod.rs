@@ -8,6 +8,7 @@ pub mod apply;
 pub mod capture;
 pub mod codec;
 pub mod ddl;
+pub mod replay;
 pub mod schema;
 pub mod simclock;
 pub mod snapshot;

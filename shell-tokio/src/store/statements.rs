@@ -6,6 +6,7 @@ use marmot_core::RowChange;
 use rusqlite::{params, Connection};
 
 use super::capture::Capturer;
+use super::replay::Replay;
 use super::{db_uri, fnv, rolled_back, valid_name, Store, StoreError, WriterSetup};
 
 impl Store {
@@ -36,13 +37,14 @@ impl Store {
         db: &str,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
-        self.capture_in(db, &[], &[], f)
+        self.capture_in(db, &[], &Replay::All, &[], f)
     }
 
     /// Run a client statement `f` on the writer of `db` as its session sees the database:
-    /// the open transaction's earlier changes `pending` written first, and the databases
-    /// `attach` attached under their names (for statements naming them). Captures the row
-    /// changes `f` makes and rolls everything back (see [`capture`]).
+    /// the open transaction's earlier changes `pending` written first (those a statement
+    /// of shape `replay` can see, see [`super::replay`]), and the databases `attach`
+    /// attached under their names (for statements naming them). Captures the row changes
+    /// `f` makes and rolls everything back (see [`capture`]).
     ///
     /// Runs in a savepoint: inside a group commit, if one is open, it sees what the batch
     /// has applied so far (the engine runs client statements between group commits).
@@ -52,13 +54,14 @@ impl Store {
         &mut self,
         db: &str,
         pending: &[RowChange],
+        replay: &Replay,
         attach: &[String],
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_database(db)?;
         if attach.is_empty() {
             let d = self.dbs.get_mut(db).expect("ensured");
-            return d.capturer.capture(&d.writer, db, pending, f);
+            return d.capturer.capture(&d.writer, db, pending, replay, f);
         }
         for other in attach {
             valid_name(other)?;
@@ -80,7 +83,7 @@ impl Store {
             attached.push(other);
         }
         let out = match result {
-            Ok(()) => d.capturer.capture(&d.writer, db, pending, f),
+            Ok(()) => d.capturer.capture(&d.writer, db, pending, &Replay::All, f),
             Err(e) => Err(e.into()),
         };
         for other in attached {
