@@ -21,6 +21,11 @@ use marmot_shell_tokio::mysql::server::{self, ServerConfig};
 use marmot_shell_tokio::store::{Location, Synchronous};
 use marmot_shell_tokio::transport::{self, Checker, Signer, Transport};
 
+/// mimalloc instead of glibc malloc: allocation was an eighth of a node's CPU, and
+/// glibc's per-thread arenas held on to memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HELP: &str = "marmot — leaderless distributed SQLite replication, spoken to over the MySQL protocol
 
 Usage: marmot [--config FILE]

@@ -1,7 +1,13 @@
 //! An LRU of parsed statements (`[query_pipeline] transpiler_cache_size` entries), shared
 //! by every session of a node: a query text seen before is not tokenized and split again.
+//!
+//! A text is admitted on its second sighting. Most statements of a busy OLTP client carry
+//! their values as literals and never repeat; admitting each of them cost a copy of the
+//! text and its tokens, evicted another entry, and filled the cache (and the node's
+//! memory) with texts that would not come again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use sqlparser::tokenizer::Token;
@@ -19,23 +25,27 @@ struct Lru {
     entries: HashMap<String, (Statements, u64)>,
     by_use: BTreeMap<u64, String>,
     tick: u64,
+    /// Hashes of texts seen once and not admitted yet; cleared when it reaches the
+    /// cache's capacity.
+    seen_once: HashSet<u64>,
 }
 
 /// The shared statement cache.
 pub struct StatementCache {
     capacity: usize,
     inner: Mutex<Lru>,
+    hasher: std::hash::RandomState,
 }
 
 impl StatementCache {
     /// A cache of at most `capacity` query texts (0 disables it).
     pub fn new(capacity: usize) -> Self {
-        StatementCache { capacity, inner: Mutex::new(Lru::default()) }
+        StatementCache { capacity, inner: Mutex::new(Lru::default()), hasher: std::hash::RandomState::new() }
     }
 
     /// The statements of `text`, from the cache or freshly tokenized.
     pub fn statements(&self, text: &str) -> Result<Statements, SyntaxError> {
-        let cacheable = self.capacity > 0 && text.len() <= MAX_CACHED_LEN;
+        let mut cacheable = self.capacity > 0 && text.len() <= MAX_CACHED_LEN;
         if cacheable {
             let mut lru = self.inner.lock().expect("statement cache");
             lru.tick += 1;
@@ -45,6 +55,14 @@ impl StatementCache {
                 lru.by_use.remove(&old);
                 lru.by_use.insert(tick, text.to_string());
                 return Ok(stmts);
+            }
+            let hash = self.hasher.hash_one(text);
+            if lru.seen_once.len() >= self.capacity {
+                lru.seen_once.clear();
+            }
+            cacheable = !lru.seen_once.insert(hash);
+            if cacheable {
+                lru.seen_once.remove(&hash);
             }
         }
         let stmts: Statements = Arc::new(sql::split(sql::tokenize(text)?));
@@ -82,9 +100,13 @@ mod tests {
     #[test]
     fn keeps_the_most_recently_used_texts() {
         let c = StatementCache::new(2);
+        c.statements("SELECT 1").unwrap();
+        assert!(c.is_empty(), "a text seen once is not kept");
         let a = c.statements("SELECT 1").unwrap();
         c.statements("SELECT 2").unwrap();
+        c.statements("SELECT 2").unwrap();
         assert!(Arc::ptr_eq(&a, &c.statements("SELECT 1").unwrap()), "a hit returns the cached parse");
+        c.statements("SELECT 3").unwrap();
         c.statements("SELECT 3").unwrap();
         assert_eq!(c.len(), 2);
         assert!(Arc::ptr_eq(&a, &c.statements("SELECT 1").unwrap()), "SELECT 2 was the least recently used");
