@@ -183,3 +183,48 @@ print("ok")
 "#,
     );
 }
+
+/// A client cannot reach marmot's own tables or SQLite's doors to the server's files:
+/// each attempt gets a MySQL error, and the node keeps working afterwards.
+#[test]
+fn clients_cannot_touch_internal_tables_or_files() {
+    run_on_one_node(
+        r#"
+import os
+c = connect(); cur = c.cursor()
+cur.execute("CREATE DATABASE app")
+s = connect("app"); k = s.cursor()
+k.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+def code(sql):
+    try:
+        k.execute(sql); k.fetchall(); return 0
+    except pymysql.err.MySQLError as e:
+        return e.args[0]
+target = "/tmp/marmot-guard-%d.db" % os.getpid()
+refused = {
+    "DROP TABLE __marmot_row_versions": 1142,
+    "SELECT * FROM __marmot_log": 1142,
+    "DELETE FROM __marmot_applied": 1142,
+    "SELECT name FROM sqlite_master": 1146,
+    "PRAGMA writable_schema = 1": None,
+    "ATTACH DATABASE '%s' AS x" % target: None,
+    "VACUUM INTO '%s'" % target: None,
+    "SELECT * FROM pragma_table_list": 1142,
+}
+for sql, want in refused.items():
+    got = code(sql)
+    assert got != 0 and (want is None or got == want), (sql, got)
+k.execute("BEGIN")
+k.execute("INSERT INTO t VALUES (1, 1)")
+assert code("UPDATE __marmot_row_versions SET wall = 0") == 1142
+k.execute("COMMIT")
+assert not os.path.exists(target), "a client named a file on the server"
+k.execute("INSERT INTO t VALUES (2, 2)")
+k.execute("SELECT count(*) FROM t")
+assert k.fetchone()[0] == 2, "the node still writes"
+k.execute("SHOW TABLES")
+assert [r[0] for r in k.fetchall()] == ["t"]
+print("ok")
+"#,
+    );
+}

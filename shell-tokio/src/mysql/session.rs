@@ -31,6 +31,7 @@ use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
 use crate::store::codec::from_ref;
 use crate::store::ddl::{ddl_change, literal};
+use crate::store::guard::{as_client, refused_statement};
 use crate::store::replay::Replay;
 use crate::store::{ConnSetup, Location, Store, StoreError};
 
@@ -122,6 +123,12 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
         MyError::new(1060, "42S21", format!("Duplicate column name '{c}'"))
     } else if m.contains("already exists") && m.contains("table") {
         MyError::new(1050, "42S01", m.to_string())
+    } else if m.contains("not authorized") || m.contains("is prohibited") {
+        MyError::new(
+            1142,
+            "42000",
+            format!("Command denied: marmot's internal tables and SQLite's own interfaces are not available to clients ({m})"),
+        )
     } else if m.contains("database is locked") || m.contains("busy") {
         MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")
     } else if m.contains("syntax error") || m.contains("incomplete input") || m.contains("unrecognized token") {
@@ -328,6 +335,13 @@ impl Session {
     }
 
     async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let words = toks.iter().filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.as_str()),
+            _ => None,
+        });
+        if let Some((code, state, msg)) = refused_statement(words) {
+            return Err(MyError::new(code, state, msg));
+        }
         let k0 = toks.iter().find_map(kw).unwrap_or_default();
         self.engine.metrics.statement(&k0);
         if toks.iter().any(|t| matches!(t, Token::Period)) && !matches!(k0.as_str(), "SHOW" | "USE" | "SET") {
@@ -557,7 +571,7 @@ impl Session {
         if info_schema {
             super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
         }
-        blocking(|| run_query(conn, &sqlite, &db))
+        blocking(|| as_client(|| run_query(conn, &sqlite, &db)))
     }
 
     async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
@@ -1013,7 +1027,7 @@ impl Session {
         }
         let sqlite = sql::rewrite(&toks);
         let columns = |conn: &Connection, db: &str| -> Result<Vec<Column>, MyError> {
-            let stmt = conn.prepare(&sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
+            let stmt = as_client(|| conn.prepare(&sqlite)).map_err(|e| sqlite_error(&store_err(e)))?;
             Ok(stmt
                 .columns()
                 .map(|c| {
@@ -1421,7 +1435,7 @@ impl DdlCheck {
         let created = self.declared.first().filter(|d| !exists(&d.table)).map(|d| d.table.clone());
         conn.execute_batch("SAVEPOINT marmot_ddl_check").map_err(|e| sqlite_error(&store_err(e)))?;
         let checked = self.stmts.iter().try_for_each(|s| {
-            conn.execute_batch(s).map_err(|e| {
+            as_client(|| conn.execute_batch(s)).map_err(|e| {
                 let me = sqlite_error(&store_err(e));
                 if self.k0 == "CREATE" && self.k1 == "TABLE" && me.msg.contains("already exists") {
                     MyError::new(1050, "42S01", me.msg.replace("table ", "Table "))

@@ -198,7 +198,7 @@ impl Capturer {
         }
         super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
         self.active.store(true, Ordering::Relaxed);
-        let v = f(conn)?;
+        let v = super::guard::as_client(|| f(conn))?;
         self.active.store(false, Ordering::Relaxed);
         // A statement may have changed the schema; capture still uses the old triggers,
         // which is right for the rows it wrote.

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod capture;
 pub mod codec;
 pub mod ddl;
+pub mod guard;
 pub mod replay;
 pub mod schema;
 pub mod simclock;
@@ -767,7 +768,7 @@ pub fn open_connection(loc: &Location, sync: Synchronous, name: &str) -> Result<
 }
 
 fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
-    let conn = match loc {
+    let mut conn = match loc {
         Location::Dir(dir) => {
             let c = Connection::open(dir.join(format!("{name}.db")))?;
             c.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -795,5 +796,6 @@ fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection
     };
     // Row images, captures and reads each prepare per-table statements: keep them all.
     conn.set_prepared_statement_cache_capacity(256);
+    guard::install(&mut conn)?;
     Ok(conn)
 }
