@@ -88,11 +88,7 @@ kill_run() { # name endpoints pid [consistency]: mixed phase with the third node
 }
 
 # --- marmot, 3 nodes at QUORUM ---
-start_node 1 18081 13307 "" >/dev/null
-start_node 2 18082 13308 "\"127.0.0.1:18081\"" >/dev/null
-start_node 3 18083 13309 "\"127.0.0.1:18081\"" >/dev/null
-for p in 13307 13308 13309; do wait_sql $p; done
-sleep 3
+start_marmot3 1 18081 13307
 run_all marmot3 127.0.0.1:13307,127.0.0.1:13308,127.0.0.1:13309 QUORUM
 kill_run marmot3 127.0.0.1:13307,127.0.0.1:13308,127.0.0.1:13309 "$(cat "$MARMOT_EXAMPLE_DIR/node-3/marmot.pid")" QUORUM
 for n in 1 2 3; do kill "$(cat "$MARMOT_EXAMPLE_DIR/node-$n/marmot.pid")" 2>/dev/null || true; done

@@ -23,6 +23,15 @@ wait_sql() { # port: until a query answers (60 s)
   exit 1
 }
 
+start_marmot3() { # first node_port sql_port: marmot nodes first..first+2 on consecutive ports,
+  # joined through the first (start_node from examples/lib.sh); returns once all answer SQL
+  local n=$1 np=$2 sp=$3 i
+  start_node "$n" "$np" "$sp" "" >/dev/null
+  for i in 1 2; do start_node $((n + i)) $((np + i)) $((sp + i)) "\"127.0.0.1:$np\"" >/dev/null; done
+  for i in 0 1 2; do wait_sql $((sp + i)); done
+  sleep 3
+}
+
 cpu_ticks() { # pid...: user + system CPU time of the processes, in clock ticks
   local t=0 p s
   for p in "$@"; do

@@ -65,11 +65,7 @@ rung "marmot, 1 process" 127.0.0.1:13407 QUORUM "$(pid_of 1)"
 kill "$(pid_of 1)"; sleep 1
 
 echo "== over MySQL: 3 marmot processes, QUORUM"
-start_node 2 18182 13408 "" >/dev/null
-start_node 3 18183 13409 "\"127.0.0.1:18182\"" >/dev/null
-start_node 4 18184 13410 "\"127.0.0.1:18182\"" >/dev/null
-for p in 13408 13409 13410; do wait_sql $p; done
-sleep 3
+start_marmot3 2 18182 13408
 rung "marmot, 3 processes (QUORUM)" 127.0.0.1:13408,127.0.0.1:13409,127.0.0.1:13410 QUORUM \
   "$(pid_of 2)" "$(pid_of 3)" "$(pid_of 4)"
 for n in 2 3 4; do kill "$(pid_of $n)"; done

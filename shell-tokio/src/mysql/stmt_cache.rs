@@ -34,13 +34,12 @@ struct Lru {
 pub struct StatementCache {
     capacity: usize,
     inner: Mutex<Lru>,
-    hasher: std::hash::RandomState,
 }
 
 impl StatementCache {
     /// A cache of at most `capacity` query texts (0 disables it).
     pub fn new(capacity: usize) -> Self {
-        StatementCache { capacity, inner: Mutex::new(Lru::default()), hasher: std::hash::RandomState::new() }
+        StatementCache { capacity, inner: Mutex::new(Lru::default()) }
     }
 
     /// The statements of `text`, from the cache or freshly tokenized.
@@ -56,7 +55,7 @@ impl StatementCache {
                 lru.by_use.insert(tick, text.to_string());
                 return Ok(stmts);
             }
-            let hash = self.hasher.hash_one(text);
+            let hash = lru.entries.hasher().hash_one(text);
             if lru.seen_once.len() >= self.capacity {
                 lru.seen_once.clear();
             }

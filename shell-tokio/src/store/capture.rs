@@ -20,7 +20,6 @@
 //! after-image read back by key), and the savepoint is rolled back.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use marmot_core::{Op, RowChange, RowKey, Value};
@@ -45,8 +44,6 @@ pub struct Capturer {
     /// Tables whose rows nothing else links (see [`super::replay`]).
     alone: BTreeSet<String>,
     zero_is_auto: bool,
-    /// Set only while a client statement runs: the triggers record nothing otherwise.
-    active: Arc<AtomicBool>,
 }
 
 impl Capturer {
@@ -66,10 +63,10 @@ impl Capturer {
                 Ok(encode_values(&vals))
             },
         )?;
-        let active = Arc::new(AtomicBool::new(false));
-        let flag = active.clone();
-        conn.create_scalar_function("marmot_capturing", 0, FunctionFlags::SQLITE_UTF8, move |_| {
-            Ok(flag.load(Ordering::Relaxed))
+        // The triggers record only while client SQL runs (the same flag that arms the
+        // guard, see [`super::guard::as_client`]); the engine's own applies stay silent.
+        conn.create_scalar_function("marmot_capturing", 0, FunctionFlags::SQLITE_UTF8, |_| {
+            Ok(super::guard::client_sql_running())
         })?;
         if let Some(seed) = seed {
             let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
@@ -88,13 +85,7 @@ impl Capturer {
         // triggers, which record nothing outside capture.
         conn.execute_batch("PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(CAP_TABLE)?;
-        Ok(Self {
-            triggers_for: None,
-            tables: BTreeMap::new(),
-            alone: BTreeSet::new(),
-            zero_is_auto: generated_ids,
-            active,
-        })
+        Ok(Self { triggers_for: None, tables: BTreeMap::new(), alone: BTreeSet::new(), zero_is_auto: generated_ids })
     }
 
     /// Drop the capture triggers (rebuilt at the next capture). Schema changes run without
@@ -123,6 +114,7 @@ impl Capturer {
             return Ok(());
         }
         self.drop_triggers(conn)?;
+        let linked = super::replay::linked_tables(conn)?;
         for t in user_tables(conn)? {
             let generated = self.zero_is_auto && t.integer_pk;
             if generated {
@@ -155,7 +147,7 @@ impl Capturer {
                     ident(&format!("__marmot_gena_{}", t.name))
                 ))?;
             }
-            if super::replay::keyed_alone(conn, &t.name)? {
+            if !linked.contains(&t.name.to_ascii_lowercase()) {
                 self.alone.insert(t.name.clone());
             }
             self.tables.insert(t.name.clone(), t);
@@ -178,9 +170,7 @@ impl Capturer {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers(conn)?;
-        let out = super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, replay, f));
-        self.active.store(false, Ordering::Relaxed);
-        out
+        super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, replay, f))
     }
 
     fn capture_in_savepoint<T>(
@@ -197,9 +187,7 @@ impl Capturer {
             None => super::apply::apply_images(conn, database, pending)?,
         }
         super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
-        self.active.store(true, Ordering::Relaxed);
         let v = super::guard::as_client(|| f(conn))?;
-        self.active.store(false, Ordering::Relaxed);
         // A statement may have changed the schema; capture still uses the old triggers,
         // which is right for the rows it wrote.
         let changes = self.collect(conn, database, schema_version)?;

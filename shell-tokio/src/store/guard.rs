@@ -54,12 +54,23 @@ thread_local! {
     static CLIENT_SQL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Run `f`, in which client SQL is prepared, under the guard.
+/// Run `f`, in which client SQL is prepared and run, under the guard (and with marmot's
+/// capture triggers recording, see [`super::capture`]).
 pub fn as_client<T>(f: impl FnOnce() -> T) -> T {
-    let was = CLIENT_SQL.replace(true);
-    let out = f();
-    CLIENT_SQL.set(was);
-    out
+    /// Restores the flag however `f` ends.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CLIENT_SQL.set(self.0);
+        }
+    }
+    let _restore = Restore(CLIENT_SQL.replace(true));
+    f()
+}
+
+/// Whether client SQL is running on this thread.
+pub fn client_sql_running() -> bool {
+    CLIENT_SQL.get()
 }
 
 fn is_schema_table(name: &str) -> bool {
@@ -71,15 +82,13 @@ fn is_schema_table(name: &str) -> bool {
 /// Install the guard on `conn`. Installing an authorizer expires the connection's
 /// prepared statements: call it once, right after opening.
 pub fn install(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.authorizer(Some(
-        |ctx: AuthContext<'_>| {
-            if !CLIENT_SQL.get() || allowed(&ctx) {
-                Authorization::Allow
-            } else {
-                Authorization::Deny
-            }
-        },
-    ))
+    conn.authorizer(Some(|ctx: AuthContext<'_>| {
+        if !client_sql_running() || allowed(&ctx) {
+            Authorization::Allow
+        } else {
+            Authorization::Deny
+        }
+    }))
 }
 
 /// The policy: whether a client statement may do what `ctx` says.

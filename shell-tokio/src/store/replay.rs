@@ -81,7 +81,7 @@ fn loose_number(f: f64) -> String {
 }
 
 /// The earlier rows `pending` that a statement of shape `replay` on `database` must see,
-/// given the writer's user tables `tables` and which of them are [`keyed_alone`].
+/// given the writer's user tables `tables` and those of them not [`linked_tables`], `alone`.
 /// `None`: all of them.
 pub fn rows_to_write<'a>(
     tables: &BTreeMap<String, TableInfo>,
@@ -120,20 +120,21 @@ pub fn rows_to_write<'a>(
     Ok(Some(out))
 }
 
-/// Whether rows of `table` are linked to no other rows: no unique index besides the
-/// primary key, no foreign key from or to it, no trigger of its own (marmot's TEMP
-/// capture triggers record, they do not link).
-pub fn keyed_alone(conn: &Connection, table: &str) -> Result<bool, StoreError> {
-    let linked: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1) WHERE \"unique\" AND origin <> 'pk')
-                 OR EXISTS (SELECT 1 FROM pragma_foreign_key_list(?1))
-                 OR EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE)
-                 OR EXISTS (SELECT 1 FROM main.sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
-                            WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE)",
-        )?
-        .query_row([table], |r| r.get(0))?;
-    Ok(!linked)
+/// The tables (lower case) whose rows may be linked to other rows: with a unique index
+/// besides the primary key, a foreign key from or to them, or a trigger of their own
+/// (marmot's TEMP capture triggers record, they do not link). One pass over the schema,
+/// run when the writer's capture triggers are rebuilt.
+pub fn linked_tables(conn: &Connection) -> Result<BTreeSet<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT lower(m.name) FROM main.sqlite_master AS m WHERE m.type = 'table' AND (
+             EXISTS (SELECT 1 FROM pragma_index_list(m.name) WHERE \"unique\" AND origin <> 'pk')
+             OR EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name)))
+         UNION SELECT lower(tbl_name) FROM main.sqlite_master WHERE type = 'trigger'
+         UNION SELECT lower(f.\"table\") FROM main.sqlite_master AS m, pragma_foreign_key_list(m.name) AS f
+               WHERE m.type = 'table'",
+    )?;
+    let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -148,5 +149,21 @@ mod tests {
         assert_eq!(loose(&Value::Text("Key-7".into())), Some(loose_text("key-7")));
         assert_ne!(loose(&Value::Text("key-7".into())), Some(loose_text("key-8")));
         assert_eq!(loose(&Value::Null), None);
+    }
+
+    #[test]
+    fn linked_tables_are_those_a_row_of_another_can_depend_on() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE alone (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE TABLE Parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (id INTEGER PRIMARY KEY, p INTEGER REFERENCES parent (id));
+             CREATE TABLE uniq (id INTEGER PRIMARY KEY, email TEXT UNIQUE);
+             CREATE TABLE trig (id INTEGER PRIMARY KEY);
+             CREATE TRIGGER t AFTER INSERT ON trig BEGIN SELECT 1; END;",
+        )
+        .unwrap();
+        let want: BTreeSet<String> = ["child", "parent", "trig", "uniq"].map(String::from).into();
+        assert_eq!(linked_tables(&c).unwrap(), want);
     }
 }
