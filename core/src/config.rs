@@ -36,6 +36,30 @@ impl std::str::FromStr for Consistency {
     }
 }
 
+/// How concurrent writes of one row are settled (`[replication] conflict_rule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictRule {
+    /// QUORUM and ALL writes are first-committer-wins per row: a transaction whose rows
+    /// changed since it read them gets a conflict (MySQL 1213) and the client retries, so
+    /// `UPDATE t SET n = n + 1` from two nodes never loses an increment. ONE writes are
+    /// last-writer-wins (they are answered before any other node is asked).
+    FirstCommitterWins,
+    /// Every write is last-writer-wins by HLC, as Marmot does: the later of two
+    /// concurrent changes of a row survives and the other is silently replaced.
+    LastWriterWins,
+}
+
+impl std::str::FromStr for ConflictRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "first_committer_wins" => Ok(ConflictRule::FirstCommitterWins),
+            "last_writer_wins" => Ok(ConflictRule::LastWriterWins),
+            other => Err(format!("{other:?} is not \"first_committer_wins\" or \"last_writer_wins\"")),
+        }
+    }
+}
+
 /// Timeouts and sizes the core runs by. Defaults are the seed's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CoreConfig {
@@ -56,6 +80,8 @@ pub struct CoreConfig {
     pub heartbeat_timeout_ms: u64,
     /// Default write consistency (`[replication] default_write_consistency`).
     pub default_consistency: Consistency,
+    /// How concurrent writes of one row are settled (`[replication] conflict_rule`).
+    pub conflict_rule: ConflictRule,
     /// Most log entries sent in one catch-up chunk.
     pub catchup_batch: usize,
     /// A catch-up pull with no answer after this long may be retried.
@@ -93,6 +119,7 @@ impl Default for CoreConfig {
             commit_timeout_ms: 2000,
             heartbeat_timeout_ms: 10_000,
             default_consistency: Consistency::Quorum,
+            conflict_rule: ConflictRule::FirstCommitterWins,
             catchup_batch: 64,
             catchup_timeout_ms: 3000,
             anti_entropy: true,

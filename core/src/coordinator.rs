@@ -113,7 +113,11 @@ impl Node {
         }
         let id = self.clock.now(self.now);
         self.observe(Observation::ClockIssued(id));
-        let txn = Txn { id, coordinator: self.me, rows };
+        // ONE is answered on the coordinator's word alone: no quorum to intersect, so a
+        // version check could not make it safe, only slower. It stays last-writer-wins.
+        let first_committer_wins = consistency != Consistency::One
+            && self.cfg.conflict_rule == crate::config::ConflictRule::FirstCommitterWins;
+        let txn = Txn { id, coordinator: self.me, rows, first_committer_wins };
         let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
         self.inflight.insert(
             id,

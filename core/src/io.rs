@@ -159,6 +159,10 @@ pub struct StoreOutcome {
     /// A prepare was not recorded because the transaction was captured against an older
     /// schema than this node's (a schema change committed in between): vote conflict.
     pub schema_conflict: bool,
+    /// A prepare was not recorded because, under first-committer-wins, a row changed
+    /// here since the transaction read it (or holds a version the transaction could not
+    /// overwrite): vote conflict.
+    pub row_conflict: bool,
     /// After a snapshot install: the position now consumed in each peer's log.
     pub positions: BTreeMap<NodeId, u64>,
     /// After a log trim: how many entries were deleted.

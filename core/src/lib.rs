@@ -42,7 +42,7 @@ pub mod participant;
 pub mod snapshot;
 pub mod types;
 
-pub use config::{Consistency, CoreConfig};
+pub use config::{ConflictRule, Consistency, CoreConfig};
 pub use error::WriteError;
 pub use hlc::{Hlc, HlcClock, TxnId};
 pub use io::{Effect, Input, Observation, OpId, RecoveredState, ReqId, StoreRead, StoreWrite, Timer};

@@ -24,6 +24,14 @@ pub fn should_apply(existing: Option<Version>, incoming: Version) -> bool {
     }
 }
 
+/// Under first-committer-wins, whether a transaction `incoming` that read a row at
+/// `read` must not commit over the row now at `current`: someone changed the row since
+/// the read, or the row holds a version LWW would keep over `incoming` (its commit
+/// would be silently dropped).
+pub fn read_is_stale(current: Option<Version>, read: Option<Version>, incoming: Version) -> bool {
+    current > read || !should_apply(current, incoming)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +83,22 @@ mod tests {
                 prop_assert_eq!(ver, max);
             }
         }
+    }
+
+    #[test]
+    fn a_row_changed_since_the_read_is_stale() {
+        let v = |wall| Version(Hlc { wall, logical: 0, node: 1 });
+        // Unchanged since the read (or never written at all): commit.
+        assert!(!read_is_stale(Some(v(5)), Some(v(5)), v(9)));
+        assert!(!read_is_stale(None, None, v(9)));
+        // A lagging participant holds an older version than the read: still fine.
+        assert!(!read_is_stale(Some(v(3)), Some(v(5)), v(9)));
+        assert!(!read_is_stale(None, Some(v(5)), v(9)));
+        // Written (or first inserted) by someone else since the read: conflict.
+        assert!(read_is_stale(Some(v(7)), Some(v(5)), v(9)));
+        assert!(read_is_stale(Some(v(7)), None, v(9)));
+        // A version LWW would keep over the incoming one: conflict, never a silent drop.
+        assert!(read_is_stale(Some(v(12)), Some(v(12)), v(9)));
     }
 
     #[test]

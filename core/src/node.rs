@@ -409,7 +409,9 @@ impl Node {
         self.catchup.merge_heads(&outcome.heads);
         self.catchup.merge_schemas(&outcome.schemas);
         match why {
-            PendingOp::Prepare { txn_id } if outcome.schema_conflict => self.on_prepare_schema_conflict(txn_id),
+            PendingOp::Prepare { txn_id } if outcome.schema_conflict || outcome.row_conflict => {
+                self.on_prepare_store_conflict(txn_id)
+            }
             PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),
             PendingOp::Commit { txn_id } => self.on_committed_durable(txn_id),
             PendingOp::InstallSnapshot { database, donor, bytes } => {

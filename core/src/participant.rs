@@ -148,9 +148,10 @@ impl Node {
         self.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
     }
 
-    /// The store found the transaction captured against an older schema: nothing was
-    /// recorded; vote conflict (the client retries on the new schema).
-    pub(crate) fn on_prepare_schema_conflict(&mut self, id: TxnId) {
+    /// The store found the transaction captured against an older schema, or (under
+    /// first-committer-wins) a row changed since the transaction read it: nothing was
+    /// recorded; vote conflict (the client retries on what is there now).
+    pub(crate) fn on_prepare_store_conflict(&mut self, id: TxnId) {
         if self.part.is_committing(id) {
             return; // decided committed meanwhile: the commit applies it on the new schema
         }
@@ -283,11 +284,12 @@ mod tests {
             before: None,
             after: Some(Vec::new()),
             schema_version: 0,
+            read_version: None,
         }
     }
 
     fn txn(wall: u64, rows: Vec<RowChange>) -> Txn {
-        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows }
+        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows, first_committer_wins: true }
     }
 
     #[test]

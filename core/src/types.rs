@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hlc::TxnId;
+use crate::lww::Version;
 
 /// A node's identity in the cluster.
 pub type NodeId = u64;
@@ -68,6 +69,11 @@ pub struct RowChange {
     pub after: Option<Row>,
     /// The database's schema version when the change was captured.
     pub schema_version: u64,
+    /// The row's version on the capturing node when the transaction first touched it
+    /// (`None`: the row had never been written there). Under first-committer-wins a
+    /// participant holding a newer version votes conflict: someone committed a change
+    /// to the row since this transaction read it.
+    pub read_version: Option<Version>,
 }
 
 impl RowChange {
@@ -99,6 +105,9 @@ pub struct Txn {
     pub coordinator: crate::NodeId,
     /// Its captured row changes, in capture order.
     pub rows: Vec<RowChange>,
+    /// Participants check each row's `read_version` at PREPARE (first-committer-wins,
+    /// QUORUM and ALL writes under the default rule); otherwise last-writer-wins alone.
+    pub first_committer_wins: bool,
 }
 
 impl Txn {

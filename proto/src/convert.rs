@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use marmot_core::membership::MemberDigest;
 use marmot_core::message::{LogEntry, TxnStatus, Vote};
-use marmot_core::{ColumnValue, Envelope, Hlc, MemberState, Message, Op, RowChange, RowKey, Txn, Value};
+use marmot_core::{ColumnValue, Envelope, Hlc, MemberState, Message, Op, RowChange, RowKey, Txn, Value, Version};
 
 use crate::pb;
 
@@ -76,8 +76,10 @@ fn txn(t: &Txn) -> pb::Txn {
                 before: r.before.as_deref().map(row),
                 after: r.after.as_deref().map(row),
                 schema_version: r.schema_version,
+                read_version: r.read_version.map(|v| hlc(v.0)),
             })
             .collect(),
+        first_committer_wins: t.first_committer_wins,
     }
 }
 
@@ -100,10 +102,16 @@ fn from_txn(t: Option<pb::Txn>) -> Result<Txn, Invalid> {
                 before: r.before.map(from_row).transpose()?,
                 after: r.after.map(from_row).transpose()?,
                 schema_version: r.schema_version,
+                read_version: r.read_version.map(|v| from_hlc(Some(v), "read version").map(Version)).transpose()?,
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(Txn { id: from_hlc(t.id, "txn id")?, coordinator: t.coordinator, rows })
+    Ok(Txn {
+        id: from_hlc(t.id, "txn id")?,
+        coordinator: t.coordinator,
+        rows,
+        first_committer_wins: t.first_committer_wins,
+    })
 }
 
 /// A member digest as protobuf.

@@ -90,7 +90,9 @@ mod tests {
                     ColumnValue { column: "d".into(), value: Value::Integer(-7) },
                 ]),
                 schema_version: 4,
+                read_version: Some(marmot_core::Version(Hlc { wall: 8, logical: 0, node: 2 })),
             }],
+            first_committer_wins: true,
         };
         let msgs = vec![
             Message::Prepare { txn: txn.clone() },

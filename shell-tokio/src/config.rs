@@ -136,6 +136,10 @@ section!(
         default_write_consistency: String = "QUORUM".into(),
         /// LOCAL_ONE, ONE, QUORUM or ALL.
         default_read_consistency: String = "LOCAL_ONE".into(),
+        /// How concurrent writes of one row are settled: "first_committer_wins" (QUORUM
+        /// and ALL writes over a row changed since they read it get 1213; no lost
+        /// updates) or "last_writer_wins" (Marmot's rule: the later HLC silently wins).
+        conflict_rule: String = "first_committer_wins".into(),
         /// Write timeout.
         write_timeout_ms: u64 = 5000,
         /// Read timeout.
@@ -364,6 +368,9 @@ impl Config {
                 format!("{:?} is not LOCAL_ONE, ONE, QUORUM or ALL", self.replication.default_read_consistency),
             );
         }
+        if let Err(why) = self.replication.conflict_rule.parse::<marmot_core::ConflictRule>() {
+            return bad("replication.conflict_rule", why);
+        }
         if !matches!(self.mysql.auto_id_mode.as_str(), "compact" | "extended") {
             return bad(
                 "mysql.auto_id_mode",
@@ -584,6 +591,8 @@ replicate_databases = []
         assert!(e.contains("prot"), "{e}");
         let e = Config::parse("[mysql]\nport = \"x\"\n", None).unwrap_err().to_string();
         assert!(e.contains("port"), "{e}");
+        let e = Config::parse("[replication]\nconflict_rule = \"mine_wins\"\n", None).unwrap_err().to_string();
+        assert!(e.contains("replication.conflict_rule") && e.contains("last_writer_wins"), "{e}");
         let e = Config::parse("[replication]\ndefault_write_consistency = \"MOST\"\n", None).unwrap_err().to_string();
         assert!(e.contains("replication.default_write_consistency"), "{e}");
         let e = Config::parse("[mysql]\nauto_id_mode = \"tiny\"\n", None).unwrap_err().to_string();

@@ -71,6 +71,7 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
         commit_timeout_ms: c.coordinator.commit_timeout_ms,
         heartbeat_timeout_ms: c.transaction.heartbeat_timeout_seconds * 1000,
         default_consistency: c.replication.default_write_consistency.parse()?,
+        conflict_rule: c.replication.conflict_rule.parse()?,
         anti_entropy: c.replication.enable_anti_entropy,
         anti_entropy_interval_ms: c.replication.anti_entropy_interval_seconds * 1000,
         delta_sync_threshold_txns: c.replication.delta_sync_threshold_transactions,

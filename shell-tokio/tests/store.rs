@@ -30,7 +30,7 @@ fn capture(s: &mut Store, sql: &str, id: Hlc) -> Txn {
             Ok(())
         })
         .unwrap();
-    Txn { id, coordinator: id.node, rows }
+    Txn { id, coordinator: id.node, rows, first_committer_wins: false }
 }
 
 fn hlc(wall: u64, node: u64) -> Hlc {
@@ -92,7 +92,7 @@ fn last_write_wins_whatever_the_arrival_order_and_tombstones_stick() {
     assert_eq!(delete.rows[0].op, Op::Delete);
     s.write(&StoreWrite::Commit { txn: delete }).unwrap();
     // A late insert older than the delete must not resurrect the row.
-    let late = Txn { id: hlc(25, 3), coordinator: 3, rows: older.rows };
+    let late = Txn { id: hlc(25, 3), coordinator: 3, rows: older.rows, first_committer_wins: false };
     s.write(&StoreWrite::Commit { txn: late }).unwrap();
     assert!(names(dir.path()).is_empty());
     // Equal wall and logical: the higher node id wins.
@@ -101,6 +101,49 @@ fn last_write_wins_whatever_the_arrival_order_and_tombstones_stick() {
     s.write(&StoreWrite::Commit { txn: a }).unwrap();
     s.write(&StoreWrite::Commit { txn: b }).unwrap();
     assert_eq!(names(dir.path()), vec![(5, "from-2".into())]);
+}
+
+/// Two nodes increment the same counter from the same starting version: the second to
+/// prepare anywhere the first committed is refused, never applied over it.
+#[test]
+fn first_committer_wins_refuses_a_write_over_a_row_changed_since_its_read() {
+    let (_dir, mut s) = fresh();
+    let (_lag_dir, mut lagging) = fresh();
+    let fcw = |mut t: Txn| {
+        t.first_committer_wins = true;
+        t
+    };
+    let seed = fcw(capture(&mut s, "INSERT INTO users (id, name, score) VALUES (1, 'n', 0)", hlc(10, 1)));
+    assert_eq!(seed.rows[0].read_version, None, "a row never written has no version");
+    assert!(!s.write(&StoreWrite::Prepare { txn: seed.clone() }).unwrap().row_conflict);
+    s.write(&StoreWrite::Commit { txn: seed.clone() }).unwrap();
+    // Both increments read the row at the seed's version.
+    let inc = "UPDATE users SET score = score + 1 WHERE id = 1";
+    let first = fcw(capture(&mut s, inc, hlc(20, 2)));
+    let second = fcw(capture(&mut s, inc, hlc(21, 3)));
+    assert_eq!(first.rows[0].read_version, Some(marmot_core::Version(seed.id)));
+    assert!(!s.write(&StoreWrite::Prepare { txn: first.clone() }).unwrap().row_conflict);
+    s.write(&StoreWrite::Commit { txn: first.clone() }).unwrap();
+    // The row changed since the second read it: conflict, and nothing recorded.
+    assert!(s.write(&StoreWrite::Prepare { txn: second.clone() }).unwrap().row_conflict);
+    // A node that has not seen either write yet has no reason to refuse (the quorum's
+    // other members decide), and under last-writer-wins nobody refuses.
+    assert!(!lagging.write(&StoreWrite::Prepare { txn: second.clone() }).unwrap().row_conflict);
+    let lww = Txn { first_committer_wins: false, ..second.clone() };
+    assert!(!s.write(&StoreWrite::Prepare { txn: lww }).unwrap().row_conflict);
+    // Re-read after the first commit: the retry goes through.
+    let retry = fcw(capture(&mut s, inc, hlc(30, 3)));
+    assert_eq!(retry.rows[0].read_version, Some(marmot_core::Version(first.id)));
+    assert!(!s.write(&StoreWrite::Prepare { txn: retry.clone() }).unwrap().row_conflict);
+    s.write(&StoreWrite::Commit { txn: retry }).unwrap();
+    let score: f64 =
+        s.conn("app").unwrap().query_row("SELECT score FROM users WHERE id = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(score, 2.0);
+    // An insert of a key someone else inserted since (or a write older than the row's
+    // version) is refused too.
+    let dup =
+        fcw(Txn { id: hlc(5, 2), ..capture(&mut lagging, "INSERT INTO users (id, name) VALUES (1, 'x')", hlc(5, 2)) });
+    assert!(s.write(&StoreWrite::Prepare { txn: dup }).unwrap().row_conflict);
 }
 
 #[test]
@@ -199,6 +242,7 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
         id: hlc(20, 2),
         coordinator: 2,
         rows: vec![ddl_change("app", "ALTER TABLE users DROP COLUMN score".into(), 0)],
+        first_committer_wins: true,
     };
     s.write(&StoreWrite::Prepare { txn: ddl.clone() }).unwrap();
     s.write(&StoreWrite::Commit { txn: ddl }).unwrap();

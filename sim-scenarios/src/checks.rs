@@ -263,3 +263,44 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
     }
     v
 }
+
+/// Every counter `0..counters` (row `k` of `app.kv`, column `n`, incremented by
+/// [`crate::workload::counter_increment`]) equals on every node the increments
+/// acknowledged, plus at most those whose outcome the client never learned (host down,
+/// no answer, commit unconfirmed). Definite failures (conflict, lost quorum) count zero.
+pub fn check_counters(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>, counters: u64) -> Vec<String> {
+    let mut v = Vec::new();
+    let results = c.results();
+    for k in 0..counters {
+        let sql = crate::workload::counter_increment_sql(k);
+        let (mut acked, mut unknown) = (0i64, 0i64);
+        for r in results.iter().filter(|r| r.txn.as_ref().is_some_and(|t| t.statements == [sql.clone()])) {
+            match r.outcome.as_ref() {
+                Some(ClientOutcome::Committed(_)) => acked += 1,
+                Some(o) if matches!(crate::runner::failure_kind(o), Some("conflict" | "no_quorum")) => {}
+                _ => unknown += 1,
+            }
+        }
+        let key = encode_key(&[Value::Integer(k as i64)]).0;
+        for (node, snap) in snaps {
+            let n = match snap.dbs.get("app").and_then(|d| d.tables.get("kv")).and_then(|t| t.get(&key)) {
+                Some(row) => match row.get("n") {
+                    Some(Value::Integer(n)) => *n,
+                    other => {
+                        v.push(format!("node {node}: counter {k} holds {other:?}, not an integer"));
+                        continue;
+                    }
+                },
+                None => 0,
+            };
+            if n < acked || n > acked + unknown {
+                v.push(format!(
+                    "node {node}: counter {k} = {n}, but {acked} increments were acknowledged and {unknown} \
+                     ended unknown (lost update: {} increments missing)",
+                    acked - n
+                ));
+            }
+        }
+    }
+    v
+}

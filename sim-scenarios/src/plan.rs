@@ -7,7 +7,7 @@ use marmot_shell_sim::{ClientTxn, ClusterSpec};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::workload::{any_consistency, below, schema_transaction, transaction, DATABASES, SCHEMA};
+use crate::workload::{any_consistency, below, counter_increment, schema_transaction, transaction, DATABASES, SCHEMA};
 
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +43,11 @@ pub enum Scenario {
     /// nothing it needs goes (it catches up by delta sync); past it, its entries are
     /// deleted anyway and gap detection sends it to a snapshot.
     LogGc,
+    /// Hot counters incremented (`n = n + 1`) from every node at QUORUM and ALL, under
+    /// clock skew, a partition and a coordinator crash: every counter ends equal to the
+    /// increments acknowledged (plus at most those whose outcome the client never
+    /// learned) — first-committer-wins loses no update.
+    LostUpdate,
 }
 
 impl Scenario {
@@ -63,6 +68,7 @@ impl Scenario {
             Scenario::SchemaChanges => "schema_changes",
             Scenario::SnapshotCatchUp => "snapshot_catch_up",
             Scenario::LogGc => "log_gc",
+            Scenario::LostUpdate => "lost_update",
         }
     }
 }
@@ -184,6 +190,12 @@ pub enum Expectation {
     LogCollected,
     /// No node ever found a gap in a peer's log (GC never deleted what a peer needed).
     NoLogGap,
+    /// Counter `k` (row `k` of `app.kv`, column `n`) of `0..counters` equals, on every
+    /// node, the increments acknowledged, up to those whose outcome is unknown.
+    CountersMatchAcks {
+        /// How many counters.
+        counters: u64,
+    },
     /// The node found a gap in a peer's log after `after` ms.
     LogGapSeen {
         /// Which node.
@@ -519,6 +531,38 @@ impl Plan {
                     faults.push((heal, Fault::Heal));
                 }
             }
+            Scenario::LostUpdate => {
+                let skew = d.range("max_skew_ms", 0, 2000) as i64;
+                for s in skews.iter_mut() {
+                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
+                }
+                max_latency = d.range("max_latency_ms", 1, 40);
+                let counters = d.range("counters", 1, 3);
+                let every = d.range("write_every_ms", 5, 30);
+                let mut w = Vec::new();
+                let mut t = 500;
+                while t < 15_000 {
+                    let node = 1 + below(&mut d.rng, n);
+                    let cons = [Consistency::Quorum, Consistency::All][below(&mut d.rng, 2) as usize];
+                    w.push((t, node, counter_increment(below(&mut d.rng, counters), cons)));
+                    t += 1 + below(&mut d.rng, every * 2);
+                }
+                wl = w;
+                if d.range("partitioned", 0, 1) == 1 {
+                    let cut = 1 + below(&mut d.rng, n - 1);
+                    let start = d.range("partition_at_ms", 2000, 6000);
+                    faults.push((start, Fault::Partition((1..=cut).collect(), (cut + 1..=n).collect())));
+                    faults.push((start + d.range("partition_for_ms", 1000, 6000), Fault::Heal));
+                }
+                let phase = [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]
+                    [below(&mut d.rng, 3) as usize];
+                d.note("crash_phase", phase);
+                let crash_at = d.range("crash_at_ms", 3000, 10_000);
+                let node = 1 + below(&mut d.rng, n);
+                let down_ms = d.range("down_ms", 500, 4000);
+                faults.push((crash_at, Fault::CrashIn { node, phase, down_ms }));
+                expectations.push(Expectation::CountersMatchAcks { counters });
+            }
             Scenario::Swarm => {
                 n = d.range("nodes", 3, 5);
                 let skew = d.range("max_skew_ms", 0, 2000) as i64;
@@ -563,7 +607,7 @@ impl Plan {
                 expectations.push(Expectation::LogCollected);
             }
         }
-        if !matches!(scenario, Scenario::ClockSkew | Scenario::Swarm) {
+        if !matches!(scenario, Scenario::ClockSkew | Scenario::Swarm | Scenario::LostUpdate) {
             // A little jitter between clocks everywhere.
             for s in skews.iter_mut() {
                 *s = below(&mut d.rng, 41) as i64 - 20;

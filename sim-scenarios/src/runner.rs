@@ -7,7 +7,9 @@ use marmot_core::io::AdminCmd;
 use marmot_core::{Consistency, NodeId, Observation};
 use marmot_shell_sim::{ClientOutcome, ClientTxn, SimCluster};
 
-use crate::checks::{check_final, divergence, snapshots};
+use std::collections::BTreeMap;
+
+use crate::checks::{check_counters, check_final, divergence, snapshots, NodeSnap};
 use crate::plan::{CrashPhase, Expectation, Fault, Plan, Scenario};
 
 /// What a successful run measured.
@@ -136,7 +138,7 @@ fn observed(c: &SimCluster, node: NodeId, after: u64, what: impl Fn(&Observation
     c.observations_timed().iter().any(|(t, id, o)| *id == node && *t >= after && what(o))
 }
 
-fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
+fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<String> {
     let mut v = Vec::new();
     let results = c.results();
     let in_window =
@@ -251,6 +253,7 @@ fn check_expectations(plan: &Plan, c: &SimCluster) -> Vec<String> {
                     v.push(format!("node {node} never detected a gap after {after} ms (forced GC did not reach it)"));
                 }
             }
+            Expectation::CountersMatchAcks { counters } => v.extend(check_counters(c, snaps, *counters)),
             Expectation::IncarnationBumped { node, at_least } => {
                 let inc = c.incarnations().get(node).copied().unwrap_or(0);
                 if inc < *at_least {
@@ -314,7 +317,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     converge(&mut c, deadline)?;
     let snaps = snapshots(&c);
     v.extend(check_final(&c, &snaps));
-    v.extend(check_expectations(plan, &c));
+    v.extend(check_expectations(plan, &c, &snaps));
     if !v.is_empty() {
         return Err(v.join("\n  "));
     }

@@ -59,6 +59,16 @@ pub fn transaction(rng: &mut ChaCha8Rng, keys: u64, consistency: Consistency) ->
     ClientTxn { database, statements, consistency, schema_change: false }
 }
 
+/// The statement that increments counter `k` (row `k` of `app.kv`, created at 1).
+pub fn counter_increment_sql(k: u64) -> String {
+    format!("INSERT INTO kv (k, v, n) VALUES ({k}, 'counter', 1) ON CONFLICT(k) DO UPDATE SET n = n + 1")
+}
+
+/// A transaction incrementing counter `k` by one.
+pub fn counter_increment(k: u64, consistency: Consistency) -> ClientTxn {
+    ClientTxn { database: "app".into(), statements: vec![counter_increment_sql(k)], consistency, schema_change: false }
+}
+
 /// A random schema change in one database: columns added to the tables the row workload
 /// writes, tables created, indexes created and dropped. Some fail on purpose (a column
 /// that already exists): a failing change is skipped by every node alike.

@@ -115,6 +115,13 @@ fn digest(port: u16) -> String {
     query(port, Some("load"), DIGEST)
 }
 
+/// (events, hits) of a digest: rows inserted, and the counters' sum. Each writer
+/// transaction inserts one event and bumps one counter, atomically.
+fn events_and_hits(d: &str) -> (u64, u64) {
+    let cols: Vec<u64> = d.lines().nth(1).unwrap().split('\t').take(2).map(|x| x.parse().unwrap()).collect();
+    (cols[0], cols[1])
+}
+
 fn all_identical(c: &Cluster, within: Duration) -> String {
     // Every node is read afresh each round: any of them may still be applying.
     let start = std::time::Instant::now();
@@ -139,11 +146,12 @@ fn concurrent_writes_on_every_node_end_identical() {
         assert!(l.ok > 10, "too few commits: {}", l.output);
     }
     let d = all_identical(&c, Duration::from_secs(20));
-    // Every committed transaction's row is there, once. (Counter bumps made on different
-    // nodes at the same moment resolve last-writer-wins, as in Marmot, so `hits` may be
-    // lower than the number of commits; it is the same everywhere.)
-    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    // Every committed transaction's row is there, once, and every committed increment
+    // counts: bumps of one counter from three nodes at once are first-committer-wins
+    // (the later gets 1213 and retries), never one silently replacing another.
+    let (events, hits) = events_and_hits(&d);
     assert_eq!(events, committed, "committed {committed}, nodes have {d}");
+    assert_eq!(hits, committed, "lost updates: {committed} increments committed, counters sum to {hits}: {d}");
     eprintln!(
         "committed {committed} transactions on 3 nodes; retries {:?}",
         loads.iter().map(|l| l.retries).collect::<Vec<_>>()
@@ -190,8 +198,9 @@ fn a_killed_node_does_not_stop_quorum_writes_and_catches_up_after_restart() {
     c.nodes[2].start();
     let d = all_identical(&c, Duration::from_secs(30));
     assert!(incarnation(&c, 0, 3) > before, "incarnation did not grow");
-    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    let (events, hits) = events_and_hits(&d);
     assert!(events >= l1.ok + l2.ok, "{events} rows for {} commits", l1.ok + l2.ok);
+    assert_eq!(hits, events, "lost updates across the kill: {events} transactions, counters sum to {hits}");
     // And it takes writes again, at ALL too.
     c.wait_writable(2);
     query(
@@ -244,8 +253,9 @@ fn a_fourth_node_joins_a_loaded_cluster_by_snapshot_and_ends_identical() {
     }
     let committed: u64 = loads.iter().map(|l| l.ok).sum();
     let d = all_identical(&c, Duration::from_secs(30));
-    let events: u64 = d.lines().nth(1).unwrap().split('\t').next().unwrap().parse().unwrap();
+    let (events, hits) = events_and_hits(&d);
     assert_eq!(events, 400 + committed, "committed 400 + {committed}, nodes have {d}");
+    assert_eq!(hits, committed, "lost updates while node 4 joined: {d}");
     let log = c.nodes[four].log();
     assert!(log.contains("snapshot installed"), "the new node did not start from a snapshot:\n{log}");
     assert!(log.contains("caught up with the cluster"), "{log}");

@@ -48,13 +48,19 @@ fn sysbench_oltp_workloads_run_without_errors() {
             assert!(ok, "{test} ({mode}) failed:\n{out}");
             let txns = field(&out, "transactions:");
             assert!(txns > 0.0, "{test} ({mode}) made no progress:\n{out}");
-            // sysbench retries deadlocks (1213) and counts them as "ignored errors".
-            // InnoDB reports them too for oltp_read_write on a small table (two
-            // transactions deleting and re-inserting the same id); anything else is fatal
-            // and fails the run above. Keep them rare.
+            // sysbench retries deadlocks (1213) and counts them as "ignored errors";
+            // anything else is fatal and fails the run above. Only oltp_read_write has
+            // any: it updates, deletes and re-inserts rows of sysbench's hot set (its
+            // default "special" distribution puts most draws on a few of the 1,000 rows)
+            // in random order, so two transactions can each hold a row the other wants.
+            // InnoDB deadlocks there too: MariaDB on this machine, same command, 11-13 %
+            // of transactions. marmot's transactions last longer, so they overlap more:
+            // about 28 %. Without row locks (first-committer-wins alone) it was 166 %; a
+            // rate back there fails here.
             let retried = field(&out, "ignored errors:");
+            let bound = if test == "oltp_read_write" { 0.5 } else { 0.05 };
             assert!(
-                retried <= txns * 0.05,
+                retried <= txns * bound,
                 "{test} ({mode}): {retried} retried deadlocks in {txns} transactions:\n{out}"
             );
         }

@@ -228,3 +228,82 @@ print("ok")
 "#,
     );
 }
+
+/// Two sessions of one node changing the same row behave as under InnoDB's row locks:
+/// the second waits for the first transaction to end and then works on the row it left
+/// (no lost update, no error); a cycle of waits is a deadlock (1213) that rolls the
+/// victim back and lets the other go on; a wait past `lock_wait_timeout_seconds` is
+/// 1205 and leaves the waiting transaction open.
+#[test]
+fn sessions_wait_for_rows_other_transactions_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "[transaction]\nlock_wait_timeout_seconds = 2\n");
+    let script = PRELUDE.to_string()
+        + r#"
+setup = connect()
+setup.cursor().execute("CREATE DATABASE app")
+setup.select_db("app")
+setup.cursor().execute("CREATE TABLE c (id INT PRIMARY KEY, n INT NOT NULL)")
+setup.cursor().execute("INSERT INTO c VALUES (1, 0), (2, 0)")
+
+# A holds row 1 for 0.6 s; B's increment of it waits, then counts on A's value.
+a, b = connect("app"), connect("app")
+a.begin()
+a.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 1")
+waited = []
+def bump():
+    t = time.time()
+    b.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 1")
+    waited.append(time.time() - t)
+tb = threading.Thread(target=bump); tb.start()
+time.sleep(0.6)
+a.commit()
+tb.join(10)
+assert waited and waited[0] >= 0.5, f"B did not wait for A: {waited}"
+cur = setup.cursor(); cur.execute("SELECT n FROM c WHERE id = 1")
+assert cur.fetchone()[0] == 2, "an increment was lost"
+
+# A holds 1 and wants 2; B holds 2 and wants 1: one of them is the deadlock victim.
+a.begin(); b.begin()
+a.cursor().execute("UPDATE c SET n = n + 10 WHERE id = 1")
+b.cursor().execute("UPDATE c SET n = n + 100 WHERE id = 2")
+errors = []
+def a_wants_2():
+    try:
+        a.cursor().execute("UPDATE c SET n = n + 10 WHERE id = 2")
+        a.commit()
+    except pymysql.err.OperationalError as e:
+        errors.append(("a", e.args[0]))
+ta = threading.Thread(target=a_wants_2); ta.start()
+time.sleep(0.3)
+try:
+    b.cursor().execute("UPDATE c SET n = n + 100 WHERE id = 1")
+    b.commit()
+except pymysql.err.OperationalError as e:
+    errors.append(("b", e.args[0]))
+ta.join(10)
+assert errors == [("b", 1213)], f"expected B to be the deadlock victim: {errors}"
+b.rollback()
+cur.execute("SELECT n FROM c ORDER BY id")
+assert [r[0] for r in cur.fetchall()] == [12, 10], "the victim's rows must be rolled back, the survivor's kept"
+
+# Nobody releases: the waiter gets 1205 after the lock wait and its transaction stays.
+a.begin(); b.begin()
+b.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 2")
+a.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 1")
+t = time.time()
+try:
+    b.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 1")
+    raise AssertionError("no lock wait timeout")
+except pymysql.err.OperationalError as e:
+    assert e.args[0] == 1205, e
+assert 1.5 < time.time() - t < 10, time.time() - t
+a.rollback()
+b.commit()
+cur.execute("SELECT n FROM c ORDER BY id")
+assert [r[0] for r in cur.fetchall()] == [12, 11], "B's earlier row must survive its timeout"
+print("ok")
+"#;
+    let (ok, out, err) = python(port, &script);
+    assert!(ok && out.contains("ok"), "{out}\n{err}");
+}

@@ -19,6 +19,7 @@ pub mod packet;
 pub mod proto;
 pub mod regexp;
 pub mod replay_shape;
+pub mod row_locks;
 pub mod server;
 pub mod session;
 pub mod sql;

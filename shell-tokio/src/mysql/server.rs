@@ -11,6 +11,7 @@ use marmot_core::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
+use super::row_locks::RowLocks;
 use super::stmt_cache::StatementCache;
 
 use super::auth::PasswordHash;
@@ -50,6 +51,7 @@ struct Shared {
     next_id: AtomicU32,
     active: AtomicUsize,
     cache: Arc<StatementCache>,
+    locks: Arc<RowLocks>,
 }
 
 impl Shared {
@@ -82,7 +84,14 @@ pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "MySQL server listening");
     let cache = Arc::new(StatementCache::new(cfg.statement_cache));
-    let shared = Arc::new(Shared { cfg, engine, next_id: AtomicU32::new(1), active: AtomicUsize::new(0), cache });
+    let shared = Arc::new(Shared {
+        cfg,
+        engine,
+        next_id: AtomicU32::new(1),
+        active: AtomicUsize::new(0),
+        cache,
+        locks: Arc::new(RowLocks::default()),
+    });
     if !shared.cfg.unix_socket.is_empty() {
         let path = std::path::PathBuf::from(&shared.cfg.unix_socket);
         // A socket file left by a previous run would make bind fail.
@@ -221,7 +230,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         .await?;
         return Ok(());
     }
-    let mut session = Session::new(shared.engine.clone(), shared.cache.clone(), user, id);
+    let mut session = Session::new(shared.engine.clone(), shared.cache.clone(), shared.locks.clone(), user, id);
     session.secure_file_priv = shared.cfg.secure_file_priv.clone();
     session.found_rows_flag = caps & cap::FOUND_ROWS != 0;
     if let Err(e) = session.use_db(&db) {
@@ -344,7 +353,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         }
         let id = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0);
         let found = self.session.found_rows_flag;
-        self.session = Session::new(self.shared.engine.clone(), self.shared.cache.clone(), user, id);
+        self.session =
+            Session::new(self.shared.engine.clone(), self.shared.cache.clone(), self.shared.locks.clone(), user, id);
         self.session.secure_file_priv = self.shared.cfg.secure_file_priv.clone();
         self.session.found_rows_flag = found;
         self.stmts.clear();

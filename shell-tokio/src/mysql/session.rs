@@ -26,6 +26,7 @@ use sqlparser::tokenizer::Token;
 use super::load_data::{LoadData, OnDuplicate};
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
+use super::row_locks::{LockError, RowLocks};
 use super::sql::{self, kw, significant, text};
 use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
@@ -203,11 +204,20 @@ pub struct Session {
     txn_started_ms: u64,
     /// Savepoints of the open transaction: name and the pending changes at that point.
     savepoints: Vec<(String, Vec<RowChange>)>,
+    /// The node's row locks, of which this session's open transaction holds some.
+    locks: Arc<RowLocks>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A connection that goes away ends its transaction: its locks go with it.
+        self.locks.release(self.owner());
+    }
 }
 
 impl Session {
     /// A new session for `user`.
-    pub fn new(engine: Engine, cache: Arc<StatementCache>, user: String, conn_id: u32) -> Self {
+    pub fn new(engine: Engine, cache: Arc<StatementCache>, locks: Arc<RowLocks>, user: String, conn_id: u32) -> Self {
         let info = SessionInfo { user, conn_id, autocommit: true, ..Default::default() };
         Session {
             engine,
@@ -222,7 +232,21 @@ impl Session {
             found_rows_flag: false,
             txn_started_ms: 0,
             savepoints: Vec::new(),
+            locks,
         }
+    }
+
+    /// The lock owner of this session's transactions.
+    fn owner(&self) -> super::row_locks::Owner {
+        self.info().conn_id
+    }
+
+    /// End the open transaction without committing: its changes and locks go.
+    fn end_txn(&mut self) {
+        self.pending.clear();
+        self.savepoints.clear();
+        self.in_txn = false;
+        self.locks.release(self.owner());
     }
 
     fn info(&self) -> std::sync::MutexGuard<'_, SessionInfo> {
@@ -265,8 +289,7 @@ impl Session {
 
     /// Reset to a fresh session state (COM_RESET_CONNECTION).
     pub fn reset(&mut self) {
-        self.pending.clear();
-        self.in_txn = false;
+        self.end_txn();
         let mut i = self.info();
         i.user_vars.clear();
         i.sys_vars.clear();
@@ -416,9 +439,7 @@ impl Session {
                 Ok(done(0))
             }
             "ROLLBACK" if !sig.iter().any(|t| kw(t).as_deref() == Some("TO")) => {
-                self.pending.clear();
-                self.savepoints.clear();
-                self.in_txn = false;
+                self.end_txn();
                 Ok(done(0))
             }
             "SAVEPOINT" | "ROLLBACK" | "RELEASE" => {
@@ -560,7 +581,9 @@ impl Session {
             // The open transaction's rows must show: on the writer, written first in a
             // savepoint that is rolled back.
             let res = self
-                .on_writer(&db.clone(), super::replay_shape::shape(toks), move |c| Ok(run_query(c, &sqlite, &db)))
+                .on_writer(&db.clone(), super::replay_shape::shape(toks), false, move |c| {
+                    Ok(run_query(c, &sqlite, &db))
+                })
                 .await?
                 .map(|(v, _)| v)
                 .map_err(|e| sqlite_error(&e))?;
@@ -586,7 +609,7 @@ impl Session {
         let found_rows = self.found_rows_flag;
         let replay = if multi.is_some() { Replay::All } else { super::replay_shape::shape(toks) };
         let res = self
-            .on_writer(&db, replay, move |c| match &multi {
+            .on_writer(&db, replay, true, move |c| match &multi {
                 None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
                 Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
                 Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
@@ -632,13 +655,17 @@ impl Session {
     /// Run `body` on the engine thread, on the writer of `db` as this session sees it (the
     /// open transaction's rows written first, those a statement of shape `replay` can
     /// see; the databases the statement names attached), and capture the rows it changes
-    /// (see [`Store::capture_in`]). The outer
-    /// error is the engine's; the inner one the statement's (the open transaction's rows
-    /// stay as they were either way).
+    /// (see [`Store::capture_in`]). With `lock_rows`, the rows it changed are locked for
+    /// the open transaction; if another transaction of this node holds one, the session
+    /// waits for it to end and runs the statement again (see [`super::row_locks`]). The
+    /// outer error is the engine's or the lock wait's (a deadlock also rolls the
+    /// transaction back, as InnoDB does); the inner one the statement's (the open
+    /// transaction's rows stay as they were either way).
     async fn on_writer<T: Send + 'static>(
         &mut self,
         db: &str,
         replay: Replay,
+        lock_rows: bool,
         body: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<Result<(T, Vec<RowChange>), StoreError>, MyError> {
         let (body, replay) = (Arc::new(body), Arc::new(replay));
@@ -670,6 +697,29 @@ impl Session {
                 pause = (pause * 2).min(std::time::Duration::from_millis(100));
                 continue;
             }
+            if let (true, Ok((_, changes))) = (lock_rows, &out) {
+                let owner = self.owner();
+                if let Err(holder) = self.locks.try_lock(owner, changes) {
+                    match self.locks.wait_for(owner, holder, deadline).await {
+                        Ok(()) => continue,
+                        Err(LockError::Deadlock) => {
+                            self.end_txn();
+                            return Err(MyError::new(
+                                1213,
+                                "40001",
+                                "Deadlock found when trying to get lock; try restarting transaction",
+                            ));
+                        }
+                        Err(LockError::Timeout) => {
+                            return Err(MyError::new(
+                                1205,
+                                "HY000",
+                                "Lock wait timeout exceeded; try restarting transaction",
+                            ))
+                        }
+                    }
+                }
+            }
             return Ok(out);
         }
     }
@@ -684,7 +734,9 @@ impl Session {
             self.pending = merge(std::mem::take(&mut self.pending), changes);
             return Ok(());
         }
-        self.replicate(changes).await
+        let out = self.replicate(changes).await;
+        self.locks.release(self.owner());
+        out
     }
 
     /// `LOAD DATA … INFILE` with the file's bytes: every row inserted through the capture
@@ -726,7 +778,10 @@ impl Session {
         let width = columns.len();
         let total = rows.len() as u64;
         let res = self
-            .on_writer(&db, Replay::All, move |c| {
+            // Not row-locked: a load's rows are mostly new, and a lock per row of a
+            // million-row file would cost more memory than the rows; a row another
+            // transaction changed meanwhile is still refused at commit (1213).
+            .on_writer(&db, Replay::All, false, move |c| {
                 let mut inserted = 0u64;
                 for row in &rows {
                     // Missing trailing fields take the columns' defaults; extra fields are ignored.
@@ -823,10 +878,12 @@ impl Session {
     }
 
     async fn commit(&mut self) -> Result<(), MyError> {
-        self.savepoints.clear();
         let changes = std::mem::take(&mut self.pending);
-        self.in_txn = false;
-        self.replicate(changes).await
+        // Locks are held until the outcome is known: a waiting session must run its
+        // statement on the rows this commit leaves, not on those before it.
+        let out = self.replicate(changes).await;
+        self.end_txn();
+        out
     }
 
     fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {

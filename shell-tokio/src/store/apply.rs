@@ -6,7 +6,7 @@
 //! tombstone version), then record the marker and append the transaction to this node's
 //! log. The row and its version always change together.
 
-use marmot_core::lww::{should_apply, Version};
+use marmot_core::lww::{read_is_stale, should_apply, Version};
 use marmot_core::{Hlc, Op, Txn};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -118,6 +118,28 @@ pub fn trim_log(conn: &Connection, upto: u64, keep_from: Hlc, force_before: Opti
     Ok(n as u64)
 }
 
+/// The version of a row of `table` (its last writer, or its tombstone), if it was ever
+/// written.
+pub fn row_version(conn: &Connection, table: &str, key: &[u8]) -> Result<Option<Version>, StoreError> {
+    let v: Option<(u64, u32, u64)> = conn
+        .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
+        .query_row(params![table, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(v.map(|(wall, logical, node)| Version(Hlc { wall, logical, node })))
+}
+
+/// Under first-committer-wins, whether any row of `txn` in `database` changed here since
+/// the transaction read it (see [`marmot_core::lww::read_is_stale`]).
+pub fn has_stale_read(conn: &Connection, database: &str, txn: &Txn) -> Result<bool, StoreError> {
+    for row in txn.rows.iter().filter(|r| r.database == database && !super::ddl::is_ddl(r)) {
+        let current = row_version(conn, &row.table, &row.key.0)?;
+        if read_is_stale(current, row.read_version, Version(txn.id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// [`apply_txn`] without the log entry (a transaction already in this node's log, applied
 /// again onto a snapshot); returns its rows of this database, or `None` if it had been
 /// applied before.
@@ -132,6 +154,7 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Op
         id: txn.id,
         coordinator: txn.coordinator,
         rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect(),
+        first_committer_wins: txn.first_committer_wins,
     };
     for row in &mine.rows {
         if super::ddl::is_ddl(row) {
@@ -145,12 +168,7 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Op
                 needed: row.schema_version,
             });
         }
-        let existing: Option<(u64, u32, u64)> = conn
-            .prepare_cached("SELECT wall, logical, node FROM __marmot_row_versions WHERE tbl = ?1 AND key = ?2")?
-            .query_row(params![row.table, row.key.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let existing = existing.map(|(wall, logical, node)| Version(Hlc { wall, logical, node }));
-        if !should_apply(existing, incoming) {
+        if !should_apply(row_version(conn, &row.table, &row.key.0)?, incoming) {
             continue;
         }
         write_image(conn, row, row.schema_version < schema_here)?;

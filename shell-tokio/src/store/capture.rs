@@ -244,6 +244,9 @@ impl Capturer {
             if op == Op::Update && before.as_ref() == after.as_ref() {
                 continue;
             }
+            // Versions change only when a commit applies, never inside the savepoint, so
+            // this is the row as the transaction found it.
+            let read_version = super::apply::row_version(conn, &t.table, &t.key)?;
             out.push(RowChange {
                 database: database.to_string(),
                 table: t.table.clone(),
@@ -252,6 +255,7 @@ impl Capturer {
                 before: before.map(|v| named(&info.columns, v)),
                 after: after.map(|v| named(&info.columns, v)),
                 schema_version,
+                read_version,
             });
         }
         Ok(out)

@@ -28,6 +28,8 @@ pub fn ddl_change(database: &str, sql: String, schema_version: u64) -> RowChange
         before: None,
         after: Some(vec![ColumnValue { column: "sql".into(), value: Value::Text(sql) }]),
         schema_version,
+        // Schema changes are ordered by the schema version and their database lock.
+        read_version: None,
     }
 }
 

@@ -504,6 +504,13 @@ impl Store {
             if here < captured {
                 return Err(StoreError::SchemaBehind { database: db, here, needed: captured });
             }
+            if txn.first_committer_wins {
+                if let Some(d) = self.dbs.get(&db) {
+                    if apply::has_stale_read(&d.writer, &db, txn)? {
+                        return Ok(StoreOutcome { row_conflict: true, ..Default::default() });
+                    }
+                }
+            }
         }
         let tx = self.system.write_txn()?;
         let id = txn_id_bytes(txn.id);
