@@ -110,8 +110,10 @@ up() {
   for i in 0 1 2; do
     local n=$((i + 1)) port="${WP_PORTS[$i]}"
     MARMOT_WP_DB_HOST="127.0.0.1:${MYSQL_PORTS[$i]}" MARMOT_WP_URL="http://127.0.0.1:$port" \
-      PHP_CLI_SERVER_WORKERS=4 nohup php -S "127.0.0.1:$port" -t "$DIR/wordpress" \
+      PHP_CLI_SERVER_WORKERS=4 setsid nohup php -S "127.0.0.1:$port" -t "$DIR/wordpress" \
       > "$DIR/wordpress-$n.log" 2>&1 < /dev/null &
+    # Its own process group (setsid), whose id is this pid: `down` stops the workers
+    # PHP_CLI_SERVER_WORKERS forks along with their parent.
     echo $! > "$DIR/wordpress-$n.pid"
   done
   for i in 0 1 2; do
@@ -129,11 +131,23 @@ status() {
   done
 }
 
+# Stop process group $1 (falling back to the single process), waiting up to 5 s before
+# SIGKILL, so nothing is left listening when `down` returns.
+stop_group() {
+  local pid=$1
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do
+    kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
 down() {
   for n in 1 2 3; do
     for f in "$DIR/wordpress-$n.pid" "$MARMOT_EXAMPLE_DIR/node-$n/marmot.pid"; do
       if [ -f "$f" ]; then
-        kill "$(cat "$f")" 2>/dev/null || true
+        stop_group "$(cat "$f")"
         rm -f "$f"
       fi
     done

@@ -350,6 +350,38 @@ impl Config {
         Ok(c)
     }
 
+    /// Keys of the seed's configuration that this marmot parses but does not act on:
+    /// accepted at their defaults (what the node does anyway), refused otherwise, so a
+    /// setting is never silently ignored — `replica.enabled = true` starting a full
+    /// read-write node would be the worst case. The other `[replica]` keys and
+    /// `[[publisher.sinks]]` configure modes that are off unless enabled (as in Marmot).
+    fn refuse_unsupported(&self) -> Result<(), ConfigError> {
+        let (t, p, g, c) =
+            (Transaction::default(), ConnectionPool::default(), GrpcClient::default(), Coordinator::default());
+        let (r, rp, q, pb) =
+            (Replication::default(), Replica::default(), QueryPipeline::default(), Publisher::default());
+        let read = self.replication.default_read_consistency.to_ascii_uppercase();
+        let checks: [(&str, bool, String); 11] = [
+            ("replica.enabled", self.replica.enabled == rp.enabled, "false: read-only replicas are not implemented yet, and this node would start as a full read-write member".into()),
+            ("publisher.enabled", self.publisher.enabled == pb.enabled, "false: change data capture publishing is not implemented yet".into()),
+            ("replication.default_read_consistency", read == r.default_read_consistency, "\"LOCAL_ONE\": reads are served by the local copy".into()),
+            ("replication.write_timeout_ms", self.replication.write_timeout_ms == r.write_timeout_ms, format!("{} (writes time out by coordinator.prepare_timeout_ms and commit_timeout_ms)", r.write_timeout_ms)),
+            ("replication.read_timeout_ms", self.replication.read_timeout_ms == r.read_timeout_ms, r.read_timeout_ms.to_string()),
+            ("transaction.conflict_window_seconds", self.transaction.conflict_window_seconds == t.conflict_window_seconds, t.conflict_window_seconds.to_string()),
+            ("coordinator.abort_timeout_ms", self.coordinator.abort_timeout_ms == c.abort_timeout_ms, format!("{} (an abort waits for no acknowledgement)", c.abort_timeout_ms)),
+            ("connection_pool.pool_size", self.connection_pool.pool_size == p.pool_size, p.pool_size.to_string()),
+            ("connection_pool.max_idle_time_seconds", self.connection_pool.max_idle_time_seconds == p.max_idle_time_seconds && self.connection_pool.max_lifetime_seconds == p.max_lifetime_seconds, format!("{} and max_lifetime_seconds {}", p.max_idle_time_seconds, p.max_lifetime_seconds)),
+            ("grpc_client.max_retries", self.grpc_client.max_retries == g.max_retries, g.max_retries.to_string()),
+            ("query_pipeline.validator_pool_size", self.query_pipeline.validator_pool_size == q.validator_pool_size, q.validator_pool_size.to_string()),
+        ];
+        match checks.into_iter().find(|(_, is_default, _)| !is_default) {
+            Some((key, _, default)) => Err(ConfigError(format!(
+                "{key}: not supported by this version of marmot; remove the key or set it to its default, {default}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
         if !matches!(self.replication.default_write_consistency.to_ascii_uppercase().as_str(), "ONE" | "QUORUM" | "ALL")
@@ -368,6 +400,7 @@ impl Config {
                 format!("{:?} is not LOCAL_ONE, ONE, QUORUM or ALL", self.replication.default_read_consistency),
             );
         }
+        self.refuse_unsupported()?;
         if let Err(why) = self.replication.conflict_rule.parse::<marmot_core::ConflictRule>() {
             return bad("replication.conflict_rule", why);
         }
@@ -591,6 +624,19 @@ replicate_databases = []
         assert!(e.contains("prot"), "{e}");
         let e = Config::parse("[mysql]\nport = \"x\"\n", None).unwrap_err().to_string();
         assert!(e.contains("port"), "{e}");
+        for (text, key) in [
+            ("[replica]\nenabled = true\n", "replica.enabled"),
+            ("[publisher]\nenabled = true\n", "publisher.enabled"),
+            ("[connection_pool]\npool_size = 9\n", "connection_pool.pool_size"),
+            ("[replication]\ndefault_read_consistency = \"QUORUM\"\n", "replication.default_read_consistency"),
+            ("[replication]\nwrite_timeout_ms = 1\n", "replication.write_timeout_ms"),
+            ("[replication]\nread_timeout_ms = 1\n", "replication.read_timeout_ms"),
+            ("[coordinator]\nabort_timeout_ms = 1\n", "coordinator.abort_timeout_ms"),
+            ("[transaction]\nconflict_window_seconds = 1\n", "transaction.conflict_window_seconds"),
+        ] {
+            let e = Config::parse(text, None).unwrap_err().to_string();
+            assert!(e.starts_with(key) && e.contains("not supported"), "{text}: {e}");
+        }
         let e = Config::parse("[replication]\nconflict_rule = \"mine_wins\"\n", None).unwrap_err().to_string();
         assert!(e.contains("replication.conflict_rule") && e.contains("last_writer_wins"), "{e}");
         let e = Config::parse("[replication]\ndefault_write_consistency = \"MOST\"\n", None).unwrap_err().to_string();

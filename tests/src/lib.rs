@@ -393,3 +393,22 @@ pub fn query(port: u16, db: Option<&str>, sql: &str) -> String {
     assert!(ok, "{sql} on port {port}: {err}");
     out
 }
+
+/// Processes whose command line mentions `path` (a test's own temporary directory):
+/// what a test started there and should have stopped. Returns (pid, command line).
+pub fn processes_mentioning(path: &Path) -> Vec<(u32, String)> {
+    let needle = path.display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmd.contains(&needle) {
+            out.push((pid, cmd.trim().to_string()));
+        }
+    }
+    out
+}

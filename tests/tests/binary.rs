@@ -62,6 +62,11 @@ fn bad_config_and_arguments_fail_with_the_key_named() {
         ("[mysql]\nprot = 3306\n", "prot"),
         ("[replication]\ngc_min_retention_hours = 0\n", "replication.gc_min_retention_hours"),
         ("[replication]\ndefault_write_consistency = \"SOME\"\n", "replication.default_write_consistency"),
+        ("[replication]\nconflict_rule = \"random\"\n", "replication.conflict_rule"),
+        // Parsed but not acted on: refused rather than silently ignored.
+        ("[replica]\nenabled = true\n", "replica.enabled"),
+        ("[publisher]\nenabled = true\n", "publisher.enabled"),
+        ("[connection_pool]\npool_size = 16\n", "connection_pool.pool_size"),
     ] {
         std::fs::write(dir.path().join("bad.toml"), text).unwrap();
         let mut m = Marmot::start(dir.path(), &["--config=bad.toml"]);

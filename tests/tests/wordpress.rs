@@ -10,7 +10,7 @@ use std::process::Command;
 use std::io::Write;
 use std::process::Stdio;
 
-use marmot_e2e::{eventually, free_port, mariadb, marmot_binary, require_tool, workspace_root};
+use marmot_e2e::{eventually, free_port, mariadb, marmot_binary, processes_mentioning, require_tool, workspace_root};
 
 /// Runs `run.sh down` however the test ends.
 struct Cluster {
@@ -59,6 +59,19 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.run("down");
+        // Nothing the test started may outlive it: not the nodes, not PHP's workers.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut left = processes_mentioning(&self.dir);
+        while !left.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            left = processes_mentioning(&self.dir);
+        }
+        for (pid, _) in &left {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+        if !left.is_empty() && !std::thread::panicking() {
+            panic!("`run.sh down` left processes running: {left:#?}");
+        }
     }
 }
 

@@ -24,4 +24,5 @@ pub mod server;
 pub mod session;
 pub mod sql;
 pub mod stmt_cache;
+pub mod stmt_params;
 pub mod strings;

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use super::row_locks::RowLocks;
 use super::stmt_cache::StatementCache;
+use super::stmt_params::{bind, bytes_literal, param_literal};
 
 use super::auth::PasswordHash;
 use super::load_data::LoadData;
@@ -180,6 +181,12 @@ struct Prepared {
     params: usize,
     /// Parameter types bound by the last execute (kept for later executes).
     types: Vec<u16>,
+    /// Values sent ahead with COM_STMT_SEND_LONG_DATA (JDBC `setBlob`, Connector/Python
+    /// file-like parameters), by parameter, until the next execute or COM_STMT_RESET.
+    long_data: BTreeMap<u16, Vec<u8>>,
+    /// The long data of some parameter grew past `max_allowed_packet`: the next execute
+    /// fails rather than store a truncated value.
+    long_data_overflow: bool,
 }
 
 async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id: u32) -> Result<(), PacketError> {
@@ -287,7 +294,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 0x11 => self.change_user(body).await,
                 0x16 => self.prepare(body),
                 0x17 => self.execute(body).await,
-                0x18 => Ok(()), // COM_STMT_SEND_LONG_DATA has no reply
+                0x18 => {
+                    // COM_STMT_SEND_LONG_DATA has no reply, not even an error: problems
+                    // surface at the execute.
+                    self.long_data(body);
+                    Ok(())
+                }
                 0x19 => {
                     if body.len() >= 4 {
                         let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
@@ -296,6 +308,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     Ok(())
                 }
                 0x1a => {
+                    // COM_STMT_RESET: forget the long data sent so far.
+                    if let Some(stmt) =
+                        body.get(..4).and_then(|b| self.stmts.get_mut(&u32::from_le_bytes(b.try_into().expect("4"))))
+                    {
+                        stmt.long_data.clear();
+                        stmt.long_data_overflow = false;
+                    }
                     self.ok(0, 0);
                     Ok(())
                 }
@@ -481,7 +500,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         };
         let id = self.next_stmt;
         self.next_stmt += 1;
-        self.stmts.insert(id, Prepared { sql: text, params, types: Vec::new() });
+        self.stmts.insert(
+            id,
+            Prepared { sql: text, params, types: Vec::new(), long_data: BTreeMap::new(), long_data_overflow: false },
+        );
         let mut b = vec![0u8];
         b.extend_from_slice(&id.to_le_bytes());
         b.extend_from_slice(&(columns.len() as u16).to_le_bytes());
@@ -510,6 +532,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         Ok(())
     }
 
+    /// COM_STMT_SEND_LONG_DATA: statement id, parameter id, then a piece of the value;
+    /// pieces of one parameter are appended.
+    fn long_data(&mut self, body: &[u8]) {
+        let max = self.shared.cfg.max_packet;
+        let (Some(id), Some(param)) = (body.get(..4), body.get(4..6)) else { return };
+        let Some(stmt) = self.stmts.get_mut(&u32::from_le_bytes(id.try_into().expect("4"))) else { return };
+        let param = u16::from_le_bytes(param.try_into().expect("2"));
+        if param as usize >= stmt.params {
+            return;
+        }
+        let value = stmt.long_data.entry(param).or_default();
+        if value.len() + body.len() - 6 > max {
+            stmt.long_data_overflow = true;
+            value.clear();
+            return;
+        }
+        value.extend_from_slice(&body[6..]);
+    }
+
     async fn execute(&mut self, body: &[u8]) -> Result<(), PacketError> {
         let mut r = Reader::new(body);
         let id = r.u32()?;
@@ -524,6 +565,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             return Ok(());
         };
         let n = stmt.params;
+        let long_data = std::mem::take(&mut stmt.long_data);
+        if std::mem::take(&mut stmt.long_data_overflow) {
+            self.error(&MyError::new(
+                1153,
+                "08S01",
+                "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
+            ));
+            return Ok(());
+        }
         let mut values: Vec<String> = Vec::with_capacity(n);
         if n > 0 {
             let bitmap = r.take(n.div_ceil(8))?.to_vec();
@@ -535,6 +585,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 return Err(PacketError::Malformed("parameter types missing"));
             }
             for (i, ty) in stmt.types.iter().enumerate() {
+                if let Some(bytes) = long_data.get(&(i as u16)) {
+                    // Sent ahead: the execute packet carries no value for it.
+                    values.push(bytes_literal(bytes));
+                    continue;
+                }
                 if bitmap[i / 8] & (1 << (i % 8)) != 0 {
                     values.push("NULL".into());
                     continue;
@@ -554,122 +609,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         self.results(outcomes, true);
         Ok(())
     }
-}
-
-/// Replace each `?` placeholder with its literal.
-fn bind(sql_text: &str, values: &[String]) -> Result<String, MyError> {
-    let toks = sql::tokenize(sql_text).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
-    let mut out = String::with_capacity(sql_text.len() + values.len() * 8);
-    let mut i = 0;
-    for t in toks {
-        match t {
-            sqlparser::tokenizer::Token::Placeholder(_) => {
-                let v = values
-                    .get(i)
-                    .ok_or_else(|| MyError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute"))?;
-                out.push_str(v);
-                i += 1;
-            }
-            sqlparser::tokenizer::Token::SingleQuotedString(s) | sqlparser::tokenizer::Token::DoubleQuotedString(s) => {
-                out.push_str(&sql::quote_str(&s).replace('\\', "\\\\"))
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    Ok(out)
-}
-
-/// Read one binary parameter and render it as a MySQL literal.
-fn param_literal(r: &mut Reader<'_>, ty: u16) -> Result<String, PacketError> {
-    let unsigned = ty & 0x8000 != 0;
-    Ok(match (ty & 0xff) as u8 {
-        0x01 => {
-            let v = r.u8()?;
-            if unsigned {
-                v.to_string()
-            } else {
-                (v as i8).to_string()
-            }
-        }
-        0x02 | 0x0d => {
-            let v = r.u16()?;
-            if unsigned {
-                v.to_string()
-            } else {
-                (v as i16).to_string()
-            }
-        }
-        0x03 | 0x09 => {
-            let v = r.u32()?;
-            if unsigned {
-                v.to_string()
-            } else {
-                (v as i32).to_string()
-            }
-        }
-        0x08 => {
-            let v = r.u64()?;
-            if unsigned {
-                v.to_string()
-            } else {
-                (v as i64).to_string()
-            }
-        }
-        0x04 => {
-            let b = r.take(4)?;
-            format!("{:?}", f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
-        }
-        0x05 => {
-            let b = r.take(8)?;
-            format!("{:?}", f64::from_le_bytes(b.try_into().expect("8")))
-        }
-        0x06 => "NULL".into(),
-        0x07 | 0x0a | 0x0c => {
-            let n = r.u8()? as usize;
-            let b = r.take(n)?;
-            let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0u16, 0u8, 0u8, 0u8, 0u8, 0u8, 0u32);
-            if n >= 4 {
-                y = u16::from_le_bytes([b[0], b[1]]);
-                mo = b[2];
-                d = b[3];
-            }
-            if n >= 7 {
-                h = b[4];
-                mi = b[5];
-                s = b[6];
-            }
-            if n >= 11 {
-                us = u32::from_le_bytes([b[7], b[8], b[9], b[10]]);
-            }
-            if us > 0 {
-                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
-            } else if (ty & 0xff) == 0x0a {
-                format!("'{y:04}-{mo:02}-{d:02}'")
-            } else {
-                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}'")
-            }
-        }
-        0x0b => {
-            let n = r.u8()? as usize;
-            let b = r.take(n)?;
-            if n >= 8 {
-                let neg = b[0] == 1;
-                let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
-                let h = days * 24 + b[5] as u32;
-                format!("'{}{h:02}:{:02}:{:02}'", if neg { "-" } else { "" }, b[6], b[7])
-            } else {
-                "'00:00:00'".into()
-            }
-        }
-        0x0f | 0x10 | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
-            let b = r.lenenc_str()?;
-            match std::str::from_utf8(b) {
-                Ok(s) => sql::quote_str(s).replace('\\', "\\\\"),
-                Err(_) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
-            }
-        }
-        _ => return Err(PacketError::Malformed("unknown parameter type")),
-    })
 }
 
 /// Column types as sent in the binary protocol: dates and decimals travel as strings.

@@ -1,0 +1,127 @@
+//! Parameters of prepared statements: decoding COM_STMT_EXECUTE's binary values (and
+//! values sent ahead with COM_STMT_SEND_LONG_DATA) into MySQL literals, and binding them
+//! into the statement's text in place of its `?` placeholders.
+
+use super::packet::{PacketError, Reader};
+use super::session::MyError;
+use super::sql;
+
+/// Replace each `?` placeholder with its literal.
+pub fn bind(sql_text: &str, values: &[String]) -> Result<String, MyError> {
+    let toks = sql::tokenize(sql_text).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+    let mut out = String::with_capacity(sql_text.len() + values.len() * 8);
+    let mut i = 0;
+    for t in toks {
+        match t {
+            sqlparser::tokenizer::Token::Placeholder(_) => {
+                let v = values
+                    .get(i)
+                    .ok_or_else(|| MyError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute"))?;
+                out.push_str(v);
+                i += 1;
+            }
+            sqlparser::tokenizer::Token::SingleQuotedString(s) | sqlparser::tokenizer::Token::DoubleQuotedString(s) => {
+                out.push_str(&sql::quote_str(&s).replace('\\', "\\\\"))
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// Read one binary parameter and render it as a MySQL literal.
+pub fn param_literal(r: &mut Reader<'_>, ty: u16) -> Result<String, PacketError> {
+    let unsigned = ty & 0x8000 != 0;
+    Ok(match (ty & 0xff) as u8 {
+        0x01 => {
+            let v = r.u8()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i8).to_string()
+            }
+        }
+        0x02 | 0x0d => {
+            let v = r.u16()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i16).to_string()
+            }
+        }
+        0x03 | 0x09 => {
+            let v = r.u32()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i32).to_string()
+            }
+        }
+        0x08 => {
+            let v = r.u64()?;
+            if unsigned {
+                v.to_string()
+            } else {
+                (v as i64).to_string()
+            }
+        }
+        0x04 => {
+            let b = r.take(4)?;
+            format!("{:?}", f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+        }
+        0x05 => {
+            let b = r.take(8)?;
+            format!("{:?}", f64::from_le_bytes(b.try_into().expect("8")))
+        }
+        0x06 => "NULL".into(),
+        0x07 | 0x0a | 0x0c => {
+            let n = r.u8()? as usize;
+            let b = r.take(n)?;
+            let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut us) = (0u16, 0u8, 0u8, 0u8, 0u8, 0u8, 0u32);
+            if n >= 4 {
+                y = u16::from_le_bytes([b[0], b[1]]);
+                mo = b[2];
+                d = b[3];
+            }
+            if n >= 7 {
+                h = b[4];
+                mi = b[5];
+                s = b[6];
+            }
+            if n >= 11 {
+                us = u32::from_le_bytes([b[7], b[8], b[9], b[10]]);
+            }
+            if us > 0 {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
+            } else if (ty & 0xff) == 0x0a {
+                format!("'{y:04}-{mo:02}-{d:02}'")
+            } else {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}'")
+            }
+        }
+        0x0b => {
+            let n = r.u8()? as usize;
+            let b = r.take(n)?;
+            if n >= 8 {
+                let neg = b[0] == 1;
+                let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
+                let h = days * 24 + b[5] as u32;
+                format!("'{}{h:02}:{:02}:{:02}'", if neg { "-" } else { "" }, b[6], b[7])
+            } else {
+                "'00:00:00'".into()
+            }
+        }
+        0x0f | 0x10 | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe | 0x00 => {
+            bytes_literal(r.lenenc_str()?)
+        }
+        _ => return Err(PacketError::Malformed("unknown parameter type")),
+    })
+}
+
+/// A string parameter as a literal: quoted text if it is UTF-8, else a hex blob.
+pub fn bytes_literal(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => sql::quote_str(s).replace('\\', "\\\\"),
+        Err(_) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+    }
+}
