@@ -210,6 +210,17 @@ refused = {
     "ATTACH DATABASE '%s' AS x" % target: None,
     "VACUUM INTO '%s'" % target: None,
     "SELECT * FROM pragma_table_list": 1142,
+    "SELECT * FROM pragma_table_info('__marmot_log')": 1142,
+    "SELECT load_extension('/tmp/nothing.so')": 1142,
+    "PRAGMA table_info(__marmot_log)": None,
+    "SELECT * FROM sqlite_temp_master": 1146,
+    "SELECT * FROM temp.__marmot_cap": 1146,
+    "DESCRIBE __marmot_log": 1146,
+    "SHOW COLUMNS FROM __marmot_row_versions": 1146,
+    "SHOW CREATE TABLE __marmot_log": 1146,
+    "SHOW INDEX FROM __marmot_row_versions": 1146,
+    "DESCRIBE __MARMOT_LOG": 1146,
+    "SELECT * FROM __Marmot_Log": 1142,
 }
 for sql, want in refused.items():
     got = code(sql)
@@ -222,8 +233,13 @@ assert not os.path.exists(target), "a client named a file on the server"
 k.execute("INSERT INTO t VALUES (2, 2)")
 k.execute("SELECT count(*) FROM t")
 assert k.fetchone()[0] == 2, "the node still writes"
-k.execute("SHOW TABLES")
-assert [r[0] for r in k.fetchall()] == ["t"]
+# Listings show the user's tables only.
+for listing in ["SHOW TABLES", "SHOW FULL TABLES", "SHOW TABLE STATUS",
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app'",
+                "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = 'app'",
+                "SELECT DISTINCT table_name FROM information_schema.statistics WHERE table_schema = 'app'"]:
+    k.execute(listing)
+    assert [r[0] for r in k.fetchall()] == ["t"], listing
 print("ok")
 "#,
     );

@@ -107,13 +107,12 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
                     ]],
                 ));
             }
+            if is_internal(&name) {
+                return Err(no_such_table(s, None, &name));
+            }
             match super::create_table::create_table(s, &name)? {
                 Some(sql) => Ok(rows(&["Table", "Create Table"], vec![vec![t(name), t(sql)]])),
-                None => Err(MyError::new(
-                    1146,
-                    "42S02",
-                    format!("Table '{}.{name}' doesn't exist", s.db().unwrap_or_default()),
-                )),
+                None => Err(no_such_table(s, None, &name)),
             }
         }
         "INDEX" | "INDEXES" | "KEYS" => {
@@ -249,7 +248,15 @@ pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
     }
 }
 
+/// 1146 for `table`: missing, or one of marmot's own (which clients never see).
+fn no_such_table(s: &Session, db: Option<String>, table: &str) -> MyError {
+    MyError::new(1146, "42S02", format!("Table '{}.{table}' doesn't exist", db.or(s.db()).unwrap_or_default()))
+}
+
 fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {
+    if is_internal(table) {
+        return Err(no_such_table(s, db, table));
+    }
     let sql = crate::store::schema::columns_sql(&quote_str(table));
     let out = match &db {
         Some(d) => s.read_in(d, &sql)?,
@@ -257,11 +264,7 @@ fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Resu
     };
     let Outcome::Rows { rows: found, .. } = out else { return Ok(out) };
     if found.is_empty() {
-        return Err(MyError::new(
-            1146,
-            "42S02",
-            format!("Table '{}.{table}' doesn't exist", db.or(s.db()).unwrap_or_default()),
-        ));
+        return Err(no_such_table(s, db, table));
     }
     let mut r = Vec::new();
     for row in found {
@@ -307,6 +310,9 @@ fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Resu
 }
 
 fn indexes(s: &mut Session, table: &str) -> Result<Outcome, MyError> {
+    if is_internal(table) {
+        return Err(no_such_table(s, None, table));
+    }
     let sql = format!(
         "SELECT il.name, il.\"unique\", ii.seqno, ii.name FROM pragma_index_list({t}) AS il, pragma_index_info(il.name) AS ii ORDER BY il.name, ii.seqno",
         t = quote_str(table)

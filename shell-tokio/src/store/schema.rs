@@ -93,9 +93,12 @@ impl TableInfo {
     }
 }
 
-/// Whether a table is one of marmot's or SQLite's own.
+/// Whether a table is one of marmot's or SQLite's own (SQLite names are
+/// case-insensitive, so this is too).
 pub fn is_internal(name: &str) -> bool {
-    name.starts_with(INTERNAL_PREFIX) || name.starts_with("sqlite_")
+    let n = name.as_bytes();
+    let starts = |p: &str| n.len() >= p.len() && n[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    starts(INTERNAL_PREFIX) || starts("sqlite_")
 }
 
 /// The user tables of a database, sorted by name.
