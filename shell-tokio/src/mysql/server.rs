@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use super::row_locks::RowLocks;
 use super::stmt_cache::StatementCache;
-use super::stmt_params::{bind, bytes_literal, param_literal};
+use super::stmt_params::{bind, decode_values};
 
 use super::auth::PasswordHash;
 use super::load_data::LoadData;
@@ -80,19 +80,39 @@ fn local_infile(text: &str) -> Option<LoadData> {
     }
 }
 
+/// MySQL connections served on streams the caller provides (an in-memory pipe in tests
+/// and fuzzing) rather than on a listener.
+pub struct Connections {
+    shared: Arc<Shared>,
+}
+
+impl Connections {
+    /// Connections of a server with `cfg` (its address is not used) on `engine`.
+    pub fn new(cfg: ServerConfig, engine: Engine) -> Self {
+        let cache = Arc::new(StatementCache::new(cfg.statement_cache));
+        let shared = Shared {
+            cfg,
+            engine,
+            next_id: AtomicU32::new(1),
+            active: AtomicUsize::new(0),
+            cache,
+            locks: Arc::new(RowLocks::default()),
+        };
+        Connections { shared: Arc::new(shared) }
+    }
+
+    /// Serve one client on `sock` until it quits, the stream ends or a packet is malformed.
+    pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(&self, sock: S) -> Result<(), PacketError> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        handle(sock, &self.shared, id).await
+    }
+}
+
 /// Bind and serve until the task is dropped.
 pub async fn serve(cfg: ServerConfig, engine: Engine) -> std::io::Result<()> {
     let listener = TcpListener::bind((cfg.bind.as_str(), cfg.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "MySQL server listening");
-    let cache = Arc::new(StatementCache::new(cfg.statement_cache));
-    let shared = Arc::new(Shared {
-        cfg,
-        engine,
-        next_id: AtomicU32::new(1),
-        active: AtomicUsize::new(0),
-        cache,
-        locks: Arc::new(RowLocks::default()),
-    });
+    let shared = Connections::new(cfg, engine).shared;
     if !shared.cfg.unix_socket.is_empty() {
         let path = std::path::PathBuf::from(&shared.cfg.unix_socket);
         // A socket file left by a previous run would make bind fail.
@@ -574,29 +594,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             ));
             return Ok(());
         }
-        let mut values: Vec<String> = Vec::with_capacity(n);
-        if n > 0 {
-            let bitmap = r.take(n.div_ceil(8))?.to_vec();
-            let bound = r.u8()?;
-            if bound == 1 {
-                stmt.types = (0..n).map(|_| r.u16()).collect::<Result<_, _>>()?;
-            }
-            if stmt.types.len() != n {
-                return Err(PacketError::Malformed("parameter types missing"));
-            }
-            for (i, ty) in stmt.types.iter().enumerate() {
-                if let Some(bytes) = long_data.get(&(i as u16)) {
-                    // Sent ahead: the execute packet carries no value for it.
-                    values.push(bytes_literal(bytes));
-                    continue;
-                }
-                if bitmap[i / 8] & (1 << (i % 8)) != 0 {
-                    values.push("NULL".into());
-                    continue;
-                }
-                values.push(param_literal(&mut r, *ty)?);
-            }
-        }
+        let values = decode_values(&mut r, n, &mut stmt.types, &long_data)?;
         let text = match bind(&stmt.sql, &values) {
             Ok(t) => t,
             Err(e) => {

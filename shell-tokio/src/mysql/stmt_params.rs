@@ -2,6 +2,8 @@
 //! values sent ahead with COM_STMT_SEND_LONG_DATA) into MySQL literals, and binding them
 //! into the statement's text in place of its `?` placeholders.
 
+use std::collections::BTreeMap;
+
 use super::packet::{PacketError, Reader};
 use super::session::MyError;
 use super::sql;
@@ -105,7 +107,8 @@ pub fn param_literal(r: &mut Reader<'_>, ty: u16) -> Result<String, PacketError>
             if n >= 8 {
                 let neg = b[0] == 1;
                 let days = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
-                let h = days * 24 + b[5] as u32;
+                // u64: a client may send any day count (found by fuzzing: u32 overflowed).
+                let h = u64::from(days) * 24 + u64::from(b[5]);
                 format!("'{}{h:02}:{:02}:{:02}'", if neg { "-" } else { "" }, b[6], b[7])
             } else {
                 "'00:00:00'".into()
@@ -123,5 +126,56 @@ pub fn bytes_literal(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => sql::quote_str(s).replace('\\', "\\\\"),
         Err(_) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+    }
+}
+
+/// The values of COM_STMT_EXECUTE's parameters as literals, read from `r` (positioned
+/// after the iteration count) for a statement of `n` parameters. `types` are the types
+/// bound by an earlier execute, replaced if this one binds new ones; a parameter in
+/// `long_data` was sent ahead and has no value in the packet.
+pub fn decode_values(
+    r: &mut Reader<'_>,
+    n: usize,
+    types: &mut Vec<u16>,
+    long_data: &BTreeMap<u16, Vec<u8>>,
+) -> Result<Vec<String>, PacketError> {
+    let mut values: Vec<String> = Vec::with_capacity(n);
+    if n == 0 {
+        return Ok(values);
+    }
+    let bitmap = r.take(n.div_ceil(8))?.to_vec();
+    let bound = r.u8()?;
+    if bound == 1 {
+        *types = (0..n).map(|_| r.u16()).collect::<Result<_, _>>()?;
+    }
+    if types.len() != n {
+        return Err(PacketError::Malformed("parameter types missing"));
+    }
+    for (i, ty) in types.iter().enumerate() {
+        if let Some(bytes) = long_data.get(&(i as u16)) {
+            // Sent ahead: the execute packet carries no value for it.
+            values.push(bytes_literal(bytes));
+            continue;
+        }
+        if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+            values.push("NULL".into());
+            continue;
+        }
+        values.push(param_literal(r, *ty)?);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `stmt_execute_params` fuzz target: a TIME of 2^31 days overflowed.
+    #[test]
+    fn a_time_parameter_of_any_day_count_decodes() {
+        let mut body = vec![0, 1, 0x0b, 0];
+        body.extend_from_slice(&[8, 1, 2, 0, 0, 0x80, 3, 6, 5]);
+        let values = decode_values(&mut Reader::new(&body), 1, &mut Vec::new(), &BTreeMap::new()).unwrap();
+        assert_eq!(values, vec![format!("'-{}:06:05'", 0x8000_0002u64 * 24 + 3)]);
     }
 }
