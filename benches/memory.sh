@@ -5,7 +5,9 @@
 #   load           LOAD DATA LOCAL INFILE of the rows
 #   insert_select  INSERT INTO t2 SELECT * FROM t (t loaded beforehand)
 #   select_all     SELECT * FROM t, read by the mariadb CLI (t loaded beforehand)
-# Each operation runs on a freshly started server (data kept) so its peak is its own.
+# Each operation runs on a freshly started server (data kept) whose peak is reset
+# (/proc/PID/clear_refs) just before it: `peak_rss_mb` is the peak during the operation,
+# `rss_before_mb` what the server held when it began, `growth_mb` the difference.
 # Prints one line per operation and server: rows, seconds, peak RSS in MB, and the error
 # if the operation failed. Target for marmot (issue 16): at most 150 MB each.
 #   benches/memory.sh [ROWS]
@@ -31,6 +33,7 @@ with open(path, "w") as f:
 PY
 
 peak_mb() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
+rss_mb() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
 SQL_PORT=23711
 MYSQL=(mariadb --local-infile=1 -h127.0.0.1 -P"$SQL_PORT" -uroot)
@@ -67,12 +70,16 @@ run() { # server label sql...: run on a fresh server, print seconds and peak RSS
   local server=$1 label=$2
   shift 2
   "${server}_up"
-  local t0 t1 err
+  local t0 t1 err before peak
+  sleep 2 # let the start settle (a restart may re-drive a big commit first)
+  before=$(rss_mb "$SERVER_PID")
+  echo 5 > "/proc/$SERVER_PID/clear_refs"
   t0=$(date +%s.%N)
   if err=$("${MYSQL[@]}" "$@" 2>&1 >/dev/null); then err=""; fi
   t1=$(date +%s.%N)
-  printf '%-8s %-14s rows=%s seconds=%.1f peak_rss_mb=%s %s\n' "$server" "$label" "$ROWS" \
-    "$(echo "$t1 - $t0" | bc)" "$(peak_mb "$SERVER_PID")" "${err:+error: $(echo "$err" | head -c 200)}"
+  peak=$(peak_mb "$SERVER_PID")
+  printf '%-8s %-14s rows=%s seconds=%.1f rss_before_mb=%s peak_rss_mb=%s growth_mb=%s %s\n' "$server" "$label" \
+    "$ROWS" "$(echo "$t1 - $t0" | bc)" "$before" "$peak" "$((peak - before))" "${err:+error: $(echo "$err" | head -c 200)}"
   "${server}_down"
 }
 

@@ -474,3 +474,43 @@ fn statements_name_tables_in_other_databases() {
     let tables: i64 = b.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'u'", [], |r| r.get(0)).unwrap();
     assert_eq!(tables, 1);
 }
+
+/// Results bigger than one batch (1,000 rows) are streamed to the client as SQLite
+/// produces them: every row arrives, in order, through the text and the binary protocol,
+/// after other results of a multi-statement query, and FOUND_ROWS() counts them.
+#[test]
+fn big_results_stream_whole_through_both_protocols() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, port) = start_mysql_node(dir.path(), "");
+    let script = r#"
+import sys, pymysql, mysql.connector
+port = int(sys.argv[1])
+c = pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=True,
+                    client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+cur = c.cursor()
+cur.execute("CREATE DATABASE big")
+cur.execute("USE big")
+cur.execute("CREATE TABLE t (id INT PRIMARY KEY, pad VARCHAR(40), x DOUBLE)")
+cur.execute("INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000) "
+            "SELECT i, printf('row-%06d', i), CASE WHEN i > 1500 THEN i / 2.0 END FROM n")
+cur.execute("SELECT id, pad, x FROM t ORDER BY id")
+rows = cur.fetchall()
+assert len(rows) == 25000 and rows[0] == (1, "row-000001", None) and rows[-1] == (25000, "row-025000", 12500.0), rows[-1]
+assert all(r[0] == i + 1 for i, r in enumerate(rows)), "rows out of order or missing"
+cur.execute("SELECT FOUND_ROWS()")
+assert cur.fetchone()[0] == 25000
+# A multi-statement query whose last statement is the big read.
+cur.execute("SELECT 1; SELECT id FROM t WHERE id > 20000")
+assert cur.fetchall() == ((1,),)
+assert cur.nextset() and len(cur.fetchall()) == 5000
+# The binary protocol (prepared statement).
+cx = mysql.connector.connect(host="127.0.0.1", port=port, user="root", database="big", use_pure=True)
+pc = cx.cursor(prepared=True)
+pc.execute("SELECT id, pad FROM t WHERE id <= %s ORDER BY id", (12345,))
+got = pc.fetchall()
+assert len(got) == 12345 and got[-1][0] == 12345 and got[-1][1] == "row-012345", got[-1]
+print("OK")
+"#;
+    let (ok, out, err) = python(port, script);
+    assert!(ok && out.contains("OK"), "{out}\n{err}");
+}

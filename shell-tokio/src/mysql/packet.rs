@@ -20,6 +20,9 @@ pub enum PacketError {
     Malformed(&'static str),
 }
 
+/// Output buffer capacity kept between results.
+const KEEP_BUFFER: usize = 64 << 10;
+
 /// Reads and writes packets on one connection, tracking the sequence id.
 pub struct PacketIo<S> {
     stream: S,
@@ -75,11 +78,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
         }
     }
 
+    /// Bytes queued and not yet written.
+    pub fn buffered(&self) -> usize {
+        self.out.len()
+    }
+
     /// Write everything queued.
     pub async fn flush(&mut self) -> Result<(), PacketError> {
         if !self.out.is_empty() {
             self.stream.write_all(&self.out).await?;
             self.out.clear();
+            // A big result must not keep its buffer for the connection's lifetime.
+            if self.out.capacity() > KEEP_BUFFER {
+                self.out.shrink_to(KEEP_BUFFER);
+            }
         }
         self.stream.flush().await?;
         Ok(())

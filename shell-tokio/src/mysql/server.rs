@@ -298,12 +298,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     let text = sql::decode_query(body);
                     if let Some(spec) = local_infile(&text) {
                         let outcome = self.local_infile(spec).await?;
-                        self.results(vec![outcome], false);
+                        self.results(vec![outcome], false, false);
                         self.io.flush().await?;
                         continue;
                     }
-                    let outcomes = self.session.query(&text).await;
-                    self.results(outcomes, false);
+                    let outcomes = self.session.query_streaming(&text).await;
+                    self.answer(outcomes, false);
                     Ok(())
                 }
                 0x04 => self.field_list(body),
@@ -442,10 +442,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         Ok(self.session.load_data(spec, data).await.unwrap_or_else(Outcome::Error))
     }
 
-    fn results(&mut self, outcomes: Vec<Outcome>, binary: bool) {
+    /// Answer a query's outcomes; a deferred read (always the last) is streamed: its
+    /// rows go out in batches, the buffer flushed past [`STREAM_FLUSH`] bytes, so a big
+    /// result never sits in memory whole.
+    fn answer(&mut self, mut outcomes: Vec<Outcome>, binary: bool) {
+        let Some(Outcome::Deferred(read)) = outcomes.last().cloned() else {
+            return self.results(outcomes, binary, false);
+        };
+        outcomes.pop();
+        self.results(outcomes, binary, true);
+        let status = self.session.status_flags();
+        let deprecate_eof = self.deprecate_eof();
+        let mut sink = IoSink { io: &mut self.io, binary, deprecate_eof, status, columns: None };
+        let out = self.session.stream(read, &mut sink);
+        let started = sink.columns.is_some();
+        match out {
+            Outcome::Error(e) if started => {
+                tracing::debug!(code = e.code, error = %e.msg, "error in the middle of a result set");
+                self.error(&e)
+            }
+            other => self.results(vec![other], binary, false),
+        }
+    }
+
+    /// Queue the packets of `outcomes`; `more_after`: another result follows them.
+    fn results(&mut self, outcomes: Vec<Outcome>, binary: bool, more_after: bool) {
         let n = outcomes.len();
         for (i, o) in outcomes.into_iter().enumerate() {
-            let more = if i + 1 < n { proto::status::MORE_RESULTS } else { 0 };
+            let more = if i + 1 < n || more_after { proto::status::MORE_RESULTS } else { 0 };
             let status = self.session.status_flags() | more;
             let w = self.session.warnings.len() as u16;
             match o {
@@ -454,6 +478,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 }
                 Outcome::Error(e) => self.error(&e),
                 Outcome::Rows { columns, rows } => self.rows(columns, rows, status, w, binary),
+                Outcome::Streamed { .. } => self.io.queue(&result_end(self.deprecate_eof(), status, w)),
+                Outcome::Deferred(_) => self.error(&MyError::new(1105, "HY000", "internal: a read was not run")),
             }
         }
     }
@@ -473,11 +499,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             let payload = if binary { binary_row(&columns, &row) } else { text_row(&row) };
             self.io.queue(&payload);
         }
-        if self.deprecate_eof() {
-            self.io.queue(&proto::ok(0xfe, 0, 0, status, warnings, ""));
-        } else {
-            self.io.queue(&proto::eof(status, warnings));
-        }
+        self.io.queue(&result_end(self.deprecate_eof(), status, warnings));
     }
 
     fn field_list(&mut self, body: &[u8]) -> Result<(), PacketError> {
@@ -603,8 +625,63 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             }
         };
         tracing::debug!(conn = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0), statement = %text, "execute");
-        let outcomes = self.session.query(&text).await;
-        self.results(outcomes, true);
+        let outcomes = self.session.query_streaming(&text).await;
+        self.answer(outcomes, true);
+        Ok(())
+    }
+}
+
+/// The packet ending a result set's rows.
+fn result_end(deprecate_eof: bool, status: u16, warnings: u16) -> Vec<u8> {
+    if deprecate_eof {
+        proto::ok(0xfe, 0, 0, status, warnings, "")
+    } else {
+        proto::eof(status, warnings)
+    }
+}
+
+/// Queued bytes past which a streamed result is flushed to the client.
+const STREAM_FLUSH: usize = 1 << 20;
+
+/// A result set written as the session's query produces it (see [`Session::stream`]).
+struct IoSink<'a, S> {
+    io: &'a mut PacketIo<S>,
+    binary: bool,
+    deprecate_eof: bool,
+    status: u16,
+    /// The columns as sent, once the header is out.
+    columns: Option<Vec<Column>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> super::session::RowSink for IoSink<'_, S> {
+    fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError> {
+        if self.columns.is_none() {
+            let columns = if self.binary { binary_columns(columns.to_vec()) } else { columns.to_vec() };
+            let mut b = Vec::new();
+            put_lenenc_int(&mut b, columns.len() as u64);
+            self.io.queue(&b);
+            for c in &columns {
+                self.io.queue(&c.encode());
+            }
+            if !self.deprecate_eof {
+                self.io.queue(&proto::eof(self.status, 0));
+            }
+            self.columns = Some(columns);
+        }
+        let columns = self.columns.as_deref().unwrap_or_default();
+        for row in rows {
+            let payload = if self.binary { binary_row(columns, &row) } else { text_row(&row) };
+            self.io.queue(&payload);
+        }
+        // The query runs on a blocking section of a multi-threaded runtime (see
+        // `session::blocking`), which may wait for the socket; elsewhere it just queues.
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi && self.io.buffered() > STREAM_FLUSH {
+            tokio::runtime::Handle::current()
+                .block_on(self.io.flush())
+                .map_err(|e| MyError::new(1160, "08S01", format!("Got an error writing communication packets: {e}")))?;
+        }
         Ok(())
     }
 }

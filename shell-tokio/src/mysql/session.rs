@@ -76,7 +76,34 @@ pub enum Outcome {
     },
     /// Failure.
     Error(MyError),
+    /// A plain read left for the caller to stream with [`Session::stream`], so that a
+    /// big result goes to the client as SQLite produces it instead of being held whole.
+    Deferred(DeferredRead),
+    /// A result set already sent through a [`RowSink`] (`rows` rows); only its end
+    /// (EOF/OK) remains to be written.
+    Streamed {
+        /// Rows sent.
+        rows: u64,
+    },
 }
+
+/// A read whose rows are produced only when the result is written (see
+/// [`Outcome::Deferred`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeferredRead {
+    db: String,
+    sqlite: String,
+}
+
+/// Where a streamed result set goes, batch by batch: the first call carries the
+/// columns (typed from its rows) and writes the header.
+pub trait RowSink {
+    /// Send `rows` of a result set with `columns`.
+    fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError>;
+}
+
+/// Rows per batch of a streamed result (its first batch also types the columns).
+const STREAM_BATCH: usize = 1000;
 
 /// Session facts SQL functions read (DATABASE(), LAST_INSERT_ID(), variables …).
 #[derive(Clone, Debug, Default)]
@@ -206,6 +233,8 @@ pub struct Session {
     savepoints: Vec<(String, Vec<RowChange>)>,
     /// The node's row locks, of which this session's open transaction holds some.
     locks: Arc<RowLocks>,
+    /// The statement running may leave a plain read as [`Outcome::Deferred`].
+    defer_read: bool,
 }
 
 impl Drop for Session {
@@ -233,6 +262,7 @@ impl Session {
             txn_started_ms: 0,
             savepoints: Vec::new(),
             locks,
+            defer_read: false,
         }
     }
 
@@ -330,6 +360,16 @@ impl Session {
 
     /// Execute a COM_QUERY text (possibly several statements).
     pub async fn query(&mut self, text: &str) -> Vec<Outcome> {
+        self.query_with(text, false).await
+    }
+
+    /// [`Session::query`], where the last statement, if it is a plain read, comes back as
+    /// [`Outcome::Deferred`] for the caller to [`Session::stream`].
+    pub async fn query_streaming(&mut self, text: &str) -> Vec<Outcome> {
+        self.query_with(text, true).await
+    }
+
+    async fn query_with(&mut self, text: &str, defer_last: bool) -> Vec<Outcome> {
         let stmts = match self.cache.statements(text) {
             Ok(t) => t,
             Err(e) => return vec![Outcome::Error(MyError::new(1064, "42000", e.to_string()))],
@@ -338,9 +378,12 @@ impl Session {
             return vec![Outcome::Done { affected: 0, last_insert_id: 0 }];
         }
         let mut out = Vec::new();
-        for s in stmts.iter() {
+        let last = stmts.len() - 1;
+        for (i, s) in stmts.iter().enumerate() {
             self.warnings.clear();
+            self.defer_read = defer_last && i == last;
             let o = self.statement(s).await.unwrap_or_else(Outcome::Error);
+            self.defer_read = false;
             if let Outcome::Error(e) = &o {
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let pending: Vec<String> =
@@ -529,16 +572,17 @@ impl Session {
     }
 
     async fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
-        let out = self.select_inner(toks).await?;
         // FOUND_ROWS(): the rows this SELECT returned, or with SQL_CALC_FOUND_ROWS the rows
         // it would have returned without its LIMIT.
         let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
+        let defer = std::mem::take(&mut self.defer_read) && !calc;
+        let out = self.select_inner(toks, defer).await?;
         let found = match (&out, calc) {
             (Outcome::Rows { .. }, true) => match sql::without_limit(toks) {
                 Some(inner) => {
                     let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
                     let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
-                    match self.select_inner(&toks).await? {
+                    match self.select_inner(&toks, false).await? {
                         Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
                             Some(Value::Integer(n)) => *n,
                             _ => 0,
@@ -558,7 +602,10 @@ impl Session {
         Ok(out)
     }
 
-    async fn select_inner(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+    /// Run a read; with `defer`, a plain read of the current database (no open
+    /// transaction rows to see, no information_schema) is returned as
+    /// [`Outcome::Deferred`] instead.
+    async fn select_inner(&mut self, toks: &[Token], defer: bool) -> Result<Outcome, MyError> {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
         let info_schema = super::infoschema::mentioned(&sqlite);
@@ -589,12 +636,35 @@ impl Session {
                 .map_err(|e| sqlite_error(&e))?;
             return res;
         }
+        // A statement naming other databases runs with them attached, which lasts only
+        // while it is being handled: it is not deferred.
+        if defer && !info_schema && self.attach.is_empty() {
+            return Ok(Outcome::Deferred(DeferredRead { db, sqlite }));
+        }
         let engine = self.engine.clone();
         let conn = self.conn(&db)?;
         if info_schema {
             super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
         }
         blocking(|| as_client(|| run_query(conn, &sqlite, &db)))
+    }
+
+    /// Run a deferred read, its rows going to `sink` as SQLite produces them:
+    /// [`Outcome::Streamed`], or the error (which may come after some rows).
+    pub fn stream(&mut self, read: DeferredRead, sink: &mut dyn RowSink) -> Outcome {
+        let conn = match self.conn(&read.db) {
+            Ok(c) => c,
+            Err(e) => return Outcome::Error(e),
+        };
+        let out = blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.db, Some(sink))));
+        match out {
+            Ok(Outcome::Streamed { rows }) => {
+                self.info().found_rows = rows as i64;
+                Outcome::Streamed { rows }
+            }
+            Ok(other) => other,
+            Err(e) => Outcome::Error(e),
+        }
     }
 
     async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
@@ -1222,34 +1292,62 @@ fn client_label(name: &str) -> String {
 /// the type of the first non-NULL value; clients read the column definitions sent with
 /// each result, in the text and the binary protocol alike).
 pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
-    let mut stmt = conn.prepare(sqlite).map_err(|e| sqlite_error(&store_err(e)))?;
+    query_rows(conn, sqlite, db, None)
+}
+
+/// [`run_query`], or with `sink` its rows sent in batches of [`STREAM_BATCH`] as they
+/// come ([`Outcome::Streamed`]): the columns are then typed from the first batch only.
+fn query_rows(
+    conn: &Connection,
+    sqlite: &str,
+    db: &str,
+    mut sink: Option<&mut dyn RowSink>,
+) -> Result<Outcome, MyError> {
+    let err = |e: rusqlite::Error| sqlite_error(&store_err(e));
+    let mut stmt = conn.prepare(sqlite).map_err(err)?;
     let decls: Vec<(String, Option<String>)> =
         stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
     let n = decls.len();
+    let typed = |rows: &[Vec<Value>]| -> Vec<Column> {
+        decls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, decl))| {
+                let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
+                let mut c = Column::new(name, col_type(decl.as_deref(), sample));
+                if decl.is_some() {
+                    c.schema = db.to_string();
+                }
+                c
+            })
+            .collect()
+    };
     let mut rows: Vec<Vec<Value>> = Vec::new();
-    {
-        let mut q = stmt.query([]).map_err(|e| sqlite_error(&store_err(e)))?;
-        while let Some(r) = q.next().map_err(|e| sqlite_error(&store_err(e)))? {
+    let mut columns: Option<Vec<Column>> = None;
+    let mut sent = 0u64;
+    let mut q = stmt.query([]).map_err(err)?;
+    loop {
+        let next = q.next().map_err(err)?;
+        if let Some(r) = next {
             let mut row = Vec::with_capacity(n);
             for i in 0..n {
-                row.push(from_ref(r.get_ref(i).map_err(|e| sqlite_error(&store_err(e)))?));
+                row.push(from_ref(r.get_ref(i).map_err(err)?));
             }
             rows.push(row);
+            if rows.len() < STREAM_BATCH || sink.is_none() {
+                continue;
+            }
+        }
+        let Some(sink) = sink.as_deref_mut() else { break };
+        let cols = columns.get_or_insert_with(|| typed(&rows));
+        let done = next.is_none();
+        sent += rows.len() as u64;
+        sink.rows(cols, std::mem::take(&mut rows))?;
+        if done {
+            return Ok(Outcome::Streamed { rows: sent });
         }
     }
-    let columns = decls
-        .iter()
-        .enumerate()
-        .map(|(i, (name, decl))| {
-            let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
-            let mut c = Column::new(name, col_type(decl.as_deref(), sample));
-            if decl.is_some() {
-                c.schema = db.to_string();
-            }
-            c
-        })
-        .collect();
-    Ok(Outcome::Rows { columns, rows })
+    Ok(Outcome::Rows { columns: typed(&rows), rows })
 }
 
 fn sysvar(info: &SessionInfo, name: &str) -> Value {
