@@ -36,7 +36,9 @@ install_wordpress() {
     echo "WordPress is missing: apt-get install wordpress php-cli php-mysql" >&2
     exit 1
   }
-  php -m | grep -qi '^mysqli$' || { echo "PHP's mysqli is missing: apt-get install php-mysql" >&2; exit 1; }
+  # Not `grep -q`: it stops reading at the match, php dies of SIGPIPE, and pipefail
+  # then reports the module missing.
+  php -m | grep -i '^mysqli$' >/dev/null || { echo "PHP's mysqli is missing: apt-get install php-mysql" >&2; exit 1; }
   if [ ! -f "$DIR/wordpress/wp-settings.php" ]; then
     mkdir -p "$DIR/wordpress"
     cp -a "$WORDPRESS_SRC/." "$DIR/wordpress/"
