@@ -361,7 +361,7 @@ impl Config {
         let (r, rp, q, pb) =
             (Replication::default(), Replica::default(), QueryPipeline::default(), Publisher::default());
         let read = self.replication.default_read_consistency.to_ascii_uppercase();
-        let checks: [(&str, bool, String); 11] = [
+        let checks: [(&str, bool, String); 12] = [
             ("replica.enabled", self.replica.enabled == rp.enabled, "false: read-only replicas are not implemented yet, and this node would start as a full read-write member".into()),
             ("publisher.enabled", self.publisher.enabled == pb.enabled, "false: change data capture publishing is not implemented yet".into()),
             ("replication.default_read_consistency", read == r.default_read_consistency, "\"LOCAL_ONE\": reads are served by the local copy".into()),
@@ -370,7 +370,8 @@ impl Config {
             ("transaction.conflict_window_seconds", self.transaction.conflict_window_seconds == t.conflict_window_seconds, t.conflict_window_seconds.to_string()),
             ("coordinator.abort_timeout_ms", self.coordinator.abort_timeout_ms == c.abort_timeout_ms, format!("{} (an abort waits for no acknowledgement)", c.abort_timeout_ms)),
             ("connection_pool.pool_size", self.connection_pool.pool_size == p.pool_size, p.pool_size.to_string()),
-            ("connection_pool.max_idle_time_seconds", self.connection_pool.max_idle_time_seconds == p.max_idle_time_seconds && self.connection_pool.max_lifetime_seconds == p.max_lifetime_seconds, format!("{} and max_lifetime_seconds {}", p.max_idle_time_seconds, p.max_lifetime_seconds)),
+            ("connection_pool.max_idle_time_seconds", self.connection_pool.max_idle_time_seconds == p.max_idle_time_seconds, p.max_idle_time_seconds.to_string()),
+            ("connection_pool.max_lifetime_seconds", self.connection_pool.max_lifetime_seconds == p.max_lifetime_seconds, p.max_lifetime_seconds.to_string()),
             ("grpc_client.max_retries", self.grpc_client.max_retries == g.max_retries, g.max_retries.to_string()),
             ("query_pipeline.validator_pool_size", self.query_pipeline.validator_pool_size == q.validator_pool_size, q.validator_pool_size.to_string()),
         ];

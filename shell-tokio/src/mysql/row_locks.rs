@@ -66,9 +66,16 @@ impl RowLocks {
         Ok(())
     }
 
-    /// Wait until `holder` may have ended (any release wakes every waiter, who then runs
-    /// its statement again), or fail if waiting would deadlock or pass `deadline`.
-    pub async fn wait_for(&self, owner: Owner, holder: Owner, deadline: Instant) -> Result<(), LockError> {
+    /// Wait until `holder` may have let go of the rows of `changes` (any release wakes
+    /// every waiter, who then runs its statement again), or fail if waiting would
+    /// deadlock or pass `deadline`.
+    pub async fn wait_for(
+        &self,
+        owner: Owner,
+        holder: Owner,
+        changes: &[RowChange],
+        deadline: Instant,
+    ) -> Result<(), LockError> {
         // Registered before the check, so a release in between is not missed.
         let released = self.released.notified();
         {
@@ -85,8 +92,11 @@ impl RowLocks {
                 }
                 next = t.waits_for.get(&h).copied();
             }
-            if !t.held.contains_key(&holder) {
-                return Ok(()); // released meanwhile
+            let still_held = changes
+                .iter()
+                .any(|c| t.holder.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())) == Some(&holder));
+            if !still_held {
+                return Ok(()); // released meanwhile (the holder may hold other rows by now)
             }
             t.waits_for.insert(owner, holder);
         }
@@ -151,15 +161,17 @@ mod tests {
         // 2 waits for 1; 1 then waiting for 2 would close the cycle.
         assert_eq!(locks.try_lock(2, &[row(3)]), Ok(()));
         let (l, far) = (locks.clone(), Instant::now() + Duration::from_secs(5));
-        let waiter = tokio::spawn(async move { l.wait_for(2, 1, far).await });
+        let waiter = tokio::spawn(async move { l.wait_for(2, 1, &[row(2)], far).await });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(locks.wait_for(1, 2, far).await, Err(LockError::Deadlock));
+        assert_eq!(locks.wait_for(1, 2, &[row(3)], far).await, Err(LockError::Deadlock));
         locks.release(1);
         assert_eq!(waiter.await.unwrap(), Ok(()));
         assert_eq!(locks.try_lock(2, &[row(1)]), Ok(()));
         // Nobody releases: the wait ends at the deadline.
         let soon = Instant::now() + Duration::from_millis(30);
-        assert_eq!(locks.wait_for(3, 2, soon).await, Err(LockError::Timeout));
+        assert_eq!(locks.wait_for(3, 2, &[row(1)], soon).await, Err(LockError::Timeout));
+        // A row its holder no longer holds is no reason to wait.
+        assert_eq!(locks.wait_for(3, 2, &[row(9)], soon).await, Ok(()));
         locks.release(2);
         assert_eq!(locks.locked_rows(), 0);
     }

@@ -643,6 +643,9 @@ fn result_end(deprecate_eof: bool, status: u16, warnings: u16) -> Vec<u8> {
 /// Queued bytes past which a streamed result is flushed to the client.
 const STREAM_FLUSH: usize = 1 << 20;
 
+/// Longest a streamed result waits for the client to take its bytes.
+const NET_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A result set written as the session's query produces it (see [`Session::stream`]).
 struct IoSink<'a, S> {
     io: &'a mut PacketIo<S>,
@@ -678,9 +681,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> super::session::RowSink for IoSink<'_, S
         let multi = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if multi && self.io.buffered() > STREAM_FLUSH {
-            tokio::runtime::Handle::current()
-                .block_on(self.io.flush())
-                .map_err(|e| MyError::new(1160, "08S01", format!("Got an error writing communication packets: {e}")))?;
+            // A client that stops reading must not hold the read (and with it the WAL's
+            // checkpoints) open forever: MySQL's net_write_timeout, 60 s.
+            let flushed = tokio::runtime::Handle::current()
+                .block_on(async { tokio::time::timeout(NET_WRITE_TIMEOUT, self.io.flush()).await });
+            match flushed {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    return Err(MyError::new(1160, "08S01", format!("Got an error writing communication packets: {e}")))
+                }
+                Err(_) => return Err(MyError::new(1161, "08S01", "Got timeout writing communication packets")),
+            }
         }
         Ok(())
     }

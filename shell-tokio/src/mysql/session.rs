@@ -692,7 +692,9 @@ impl Session {
                 if err.code == 1062 && self.in_txn && self.concurrent_commit_since_start(&db, &err.msg) {
                     // Another transaction committed to this table since ours began: the
                     // key we saw absent is there now. InnoDB reports this race (gap locks)
-                    // as a deadlock; so do we, and the client retries.
+                    // as a deadlock and rolls the transaction back; so do we, and the
+                    // client retries.
+                    self.end_txn();
                     return Err(MyError::new(
                         1213,
                         "40001",
@@ -745,17 +747,25 @@ impl Session {
             let pending = std::mem::take(&mut self.pending);
             let (info, attach, db, body, replay) =
                 (self.info.clone(), self.attach.clone(), db.to_string(), body.clone(), replay.clone());
+            let (locks, owner) = (lock_rows.then(|| self.locks.clone()), self.owner());
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
                     let out = as_session(info, || store.capture_in(&db, &pending, &replay, &attach, |c| body(c)));
-                    (pending, out)
+                    // Locked in the same engine step as the capture: commits apply on this
+                    // thread too, so a capture either saw the holder's commit applied or
+                    // finds the holder's lock still there — never a stale row unlocked.
+                    let blocked = match (&locks, &out) {
+                        (Some(l), Ok((_, changes))) => l.try_lock(owner, changes).err(),
+                        _ => None,
+                    };
+                    (pending, out, blocked)
                 })
                 .await;
-            let out = match ran {
-                Ok((pending, out)) => {
+            let (out, blocked) = match ran {
+                Ok((pending, out, blocked)) => {
                     self.pending = pending;
-                    out
+                    (out, blocked)
                 }
                 Err(e) => return Err(MyError::new(1105, "HY000", e.to_string())),
             };
@@ -767,26 +777,23 @@ impl Session {
                 pause = (pause * 2).min(std::time::Duration::from_millis(100));
                 continue;
             }
-            if let (true, Ok((_, changes))) = (lock_rows, &out) {
-                let owner = self.owner();
-                if let Err(holder) = self.locks.try_lock(owner, changes) {
-                    match self.locks.wait_for(owner, holder, deadline).await {
-                        Ok(()) => continue,
-                        Err(LockError::Deadlock) => {
-                            self.end_txn();
-                            return Err(MyError::new(
-                                1213,
-                                "40001",
-                                "Deadlock found when trying to get lock; try restarting transaction",
-                            ));
-                        }
-                        Err(LockError::Timeout) => {
-                            return Err(MyError::new(
-                                1205,
-                                "HY000",
-                                "Lock wait timeout exceeded; try restarting transaction",
-                            ))
-                        }
+            if let (Some(holder), Ok((_, changes))) = (blocked, &out) {
+                match self.locks.wait_for(owner, holder, changes, deadline).await {
+                    Ok(()) => continue,
+                    Err(LockError::Deadlock) => {
+                        self.end_txn();
+                        return Err(MyError::new(
+                            1213,
+                            "40001",
+                            "Deadlock found when trying to get lock; try restarting transaction",
+                        ));
+                    }
+                    Err(LockError::Timeout) => {
+                        return Err(MyError::new(
+                            1205,
+                            "HY000",
+                            "Lock wait timeout exceeded; try restarting transaction",
+                        ))
                     }
                 }
             }
