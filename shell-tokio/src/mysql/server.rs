@@ -454,15 +454,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         let status = self.session.status_flags();
         let deprecate_eof = self.deprecate_eof();
         let mut sink = IoSink { io: &mut self.io, binary, deprecate_eof, status, columns: None };
+        // An error may come after some rows: its ERR packet ends the result either way.
         let out = self.session.stream(read, &mut sink);
-        let started = sink.columns.is_some();
-        match out {
-            Outcome::Error(e) if started => {
-                tracing::debug!(code = e.code, error = %e.msg, "error in the middle of a result set");
-                self.error(&e)
-            }
-            other => self.results(vec![other], binary, false),
-        }
+        self.results(vec![out], binary, false);
     }
 
     /// Queue the packets of `outcomes`; `more_after`: another result follows them.
@@ -486,20 +480,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
 
     fn rows(&mut self, columns: Vec<Column>, rows: Vec<Vec<Value>>, status: u16, warnings: u16, binary: bool) {
         let columns = if binary { binary_columns(columns) } else { columns };
-        let mut b = Vec::new();
-        put_lenenc_int(&mut b, columns.len() as u64);
-        self.io.queue(&b);
-        for c in &columns {
-            self.io.queue(&c.encode());
-        }
-        if !self.deprecate_eof() {
-            self.io.queue(&proto::eof(status, warnings));
-        }
-        for row in rows {
-            let payload = if binary { binary_row(&columns, &row) } else { text_row(&row) };
-            self.io.queue(&payload);
-        }
-        self.io.queue(&result_end(self.deprecate_eof(), status, warnings));
+        let deprecate_eof = self.deprecate_eof();
+        queue_header(&mut self.io, &columns, deprecate_eof, status, warnings);
+        queue_rows(&mut self.io, &columns, rows, binary);
+        self.io.queue(&result_end(deprecate_eof, status, warnings));
     }
 
     fn field_list(&mut self, body: &[u8]) -> Result<(), PacketError> {
@@ -631,6 +615,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     }
 }
 
+/// Queue a result set's header: column count, column definitions, and the EOF after
+/// them unless the client deprecated it.
+fn queue_header<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut PacketIo<S>,
+    columns: &[Column],
+    deprecate_eof: bool,
+    status: u16,
+    warnings: u16,
+) {
+    let mut b = Vec::new();
+    put_lenenc_int(&mut b, columns.len() as u64);
+    io.queue(&b);
+    for c in columns {
+        io.queue(&c.encode());
+    }
+    if !deprecate_eof {
+        io.queue(&proto::eof(status, warnings));
+    }
+}
+
+/// Queue result rows in the text or binary protocol.
+fn queue_rows<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut PacketIo<S>,
+    columns: &[Column],
+    rows: Vec<Vec<Value>>,
+    binary: bool,
+) {
+    for row in rows {
+        let payload = if binary { binary_row(columns, &row) } else { text_row(&row) };
+        io.queue(&payload);
+    }
+}
+
 /// The packet ending a result set's rows.
 fn result_end(deprecate_eof: bool, status: u16, warnings: u16) -> Vec<u8> {
     if deprecate_eof {
@@ -660,22 +677,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> super::session::RowSink for IoSink<'_, S
     fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError> {
         if self.columns.is_none() {
             let columns = if self.binary { binary_columns(columns.to_vec()) } else { columns.to_vec() };
-            let mut b = Vec::new();
-            put_lenenc_int(&mut b, columns.len() as u64);
-            self.io.queue(&b);
-            for c in &columns {
-                self.io.queue(&c.encode());
-            }
-            if !self.deprecate_eof {
-                self.io.queue(&proto::eof(self.status, 0));
-            }
+            queue_header(self.io, &columns, self.deprecate_eof, self.status, 0);
             self.columns = Some(columns);
         }
-        let columns = self.columns.as_deref().unwrap_or_default();
-        for row in rows {
-            let payload = if self.binary { binary_row(columns, &row) } else { text_row(&row) };
-            self.io.queue(&payload);
-        }
+        queue_rows(self.io, self.columns.as_deref().unwrap_or_default(), rows, self.binary);
         // The query runs on a blocking section of a multi-threaded runtime (see
         // `session::blocking`), which may wait for the socket; elsewhere it just queues.
         let multi = tokio::runtime::Handle::try_current()
