@@ -58,6 +58,9 @@ fn example_scripts_run_a_three_node_cluster_and_stop_only_it() {
     query(3307, Some("demo"), "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(100))");
     query(3307, Some("demo"), "INSERT INTO users VALUES (1, 'alice')");
     eventually(3309, Some("demo"), "SELECT name FROM users", "name\nalice\n", Duration::from_secs(10));
+    // A QUORUM write is answered once two of three nodes hold it: node 2 may apply it a
+    // moment later, and the next step writes there.
+    eventually(3308, Some("demo"), "SELECT name FROM users", "name\nalice\n", Duration::from_secs(10));
     query(3308, Some("demo"), "UPDATE users SET name = 'bob' WHERE id = 1");
     eventually(3307, Some("demo"), "SELECT name FROM users", "name\nbob\n", Duration::from_secs(10));
     let pids: Vec<String> = (1..=3)
