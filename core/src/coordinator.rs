@@ -88,10 +88,26 @@ impl Node {
         }
     }
 
-    pub(crate) fn on_write(&mut self, req: ReqId, rows: Vec<RowChange>, consistency: Option<Consistency>) {
+    pub(crate) fn on_write(&mut self, req: ReqId, mut rows: Vec<RowChange>, consistency: Option<Consistency>) {
         if self.members.local().state() == crate::MemberState::Removed {
             self.reply(req, Reply::Failed(WriteError::Removed));
             return;
+        }
+        let consistency = consistency.unwrap_or(self.cfg.default_consistency);
+        // ONE is answered on the coordinator's word alone: no quorum to intersect, so a
+        // version check could not make it safe, only slower. It stays last-writer-wins.
+        let first_committer_wins = consistency != Consistency::One
+            && self.cfg.conflict_rule == crate::config::ConflictRule::FirstCommitterWins;
+        if !first_committer_wins && rows.iter().any(RowChange::is_check_only) {
+            // Without version checks a check is nothing to do, and applied it would write
+            // an old image over any newer one LWW lets it beat.
+            rows.retain(|r| !r.is_check_only());
+            if rows.is_empty() {
+                let txn_id = self.clock.now(self.now);
+                self.observe(Observation::ClockIssued(txn_id));
+                self.reply(req, Reply::Committed { txn_id });
+                return;
+            }
         }
         if rows.is_empty() {
             self.reply(req, Reply::Failed(WriteError::Empty));
@@ -103,7 +119,6 @@ impl Node {
             self.reply(req, Reply::Failed(WriteError::Joining));
             return;
         }
-        let consistency = consistency.unwrap_or(self.cfg.default_consistency);
         let needed = self.acks_needed(consistency);
         let targets = self.members.prepare_targets();
         if targets.len() < needed {
@@ -113,10 +128,6 @@ impl Node {
         }
         let id = self.clock.now(self.now);
         self.observe(Observation::ClockIssued(id));
-        // ONE is answered on the coordinator's word alone: no quorum to intersect, so a
-        // version check could not make it safe, only slower. It stays last-writer-wins.
-        let first_committer_wins = consistency != Consistency::One
-            && self.cfg.conflict_rule == crate::config::ConflictRule::FirstCommitterWins;
         let txn = Txn { id, coordinator: self.me, rows, first_committer_wins };
         let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
         self.inflight.insert(

@@ -82,6 +82,14 @@ impl RowChange {
         self.table == SCHEMA_TABLE
     }
 
+    /// Whether this change only asserts its row: the same image before and after, the
+    /// row as a transaction read it with `SELECT … FOR UPDATE`. Under first-committer-wins
+    /// it is checked and locked at PREPARE like any write, so the transaction cannot
+    /// commit over a change made to the row since that read.
+    pub fn is_check_only(&self) -> bool {
+        self.op == Op::Update && self.before == self.after
+    }
+
     /// The intent key this change locks: (database, table, row key).
     pub fn intent_key(&self) -> IntentKey {
         (self.database.clone(), self.table.clone(), self.key.clone())

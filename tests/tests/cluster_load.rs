@@ -6,7 +6,8 @@ use marmot_e2e::{eventually, mariadb, python, query, Cluster};
 
 /// PyMySQL writer: argv[1] = port; `tag`, `seconds` and `threads` are set by the line
 /// [`run_writer`] puts in front. Each thread inserts rows with
-/// unique ids and bumps shared counters (retrying 1213 conflicts with jittered
+/// unique ids and bumps shared counters, with `n = n + 1` or by writing back what a
+/// `SELECT … FOR UPDATE` read (retrying 1213 conflicts with jittered
 /// exponential backoff, as an application would); prints `ok errors retries max_pause_ms` and every error.
 const WRITER: &str = r#"
 import random, sys, threading, time, pymysql
@@ -24,7 +25,14 @@ def work(t):
         for attempt in range(50):
             try:
                 cur.execute("INSERT INTO events (id, node, n) VALUES (%s, %s, %s)", (f"{tag}-{t}-{i}", tag, i))
-                cur.execute("UPDATE counters SET hits = hits + 1 WHERE id = %s", (i % 5,))
+                if i % 2:
+                    cur.execute("UPDATE counters SET hits = hits + 1 WHERE id = %s", (i % 5,))
+                else:
+                    # Read, then write what the application computed: FOR UPDATE's read
+                    # is what the write is checked against at commit.
+                    cur.execute("SELECT hits FROM counters WHERE id = %s FOR UPDATE", (i % 5,))
+                    hits = cur.fetchone()[0]
+                    cur.execute("UPDATE counters SET hits = %s WHERE id = %s", (hits + 1, i % 5))
                 conn.commit()
                 now = time.time()
                 with lock:
@@ -266,4 +274,60 @@ fn a_fourth_node_joins_a_loaded_cluster_by_snapshot_and_ends_identical() {
     let (_, members) = c.nodes[0].http("GET", "/admin/cluster/members", Some("s"));
     assert_eq!(members.matches("\"ALIVE\"").count(), 4, "{members}");
     eprintln!("{committed} transactions committed while node 4 joined");
+}
+
+/// A row read with `SELECT … FOR UPDATE` on node 1 and changed through node 2 before the
+/// reader commits: the reader's commit is refused (1213) whether it then writes the value
+/// it computed (here equal to the row's new value, so the UPDATE itself changes nothing)
+/// or writes only other rows; a reader whose row nobody changed commits.
+#[test]
+fn a_row_read_for_update_on_one_node_and_changed_on_another_refuses_the_reader() {
+    let c = Cluster::start(3, "", "");
+    schema(&c);
+    let script = format!(
+        r#"
+import pymysql, sys
+def connect(port):
+    return pymysql.connect(host="127.0.0.1", port=port, user="root", database="load", read_timeout=30)
+a, b = connect(int(sys.argv[1])), connect({p2})
+b.autocommit(True)
+def refused(write):
+    a.begin()
+    cur = a.cursor()
+    cur.execute("SELECT hits FROM counters WHERE id = 1 FOR UPDATE")
+    hits = cur.fetchone()[0]
+    b.cursor().execute("UPDATE counters SET hits = hits + 1 WHERE id = 1")
+    write(cur, hits)
+    try:
+        a.commit()
+    except pymysql.err.OperationalError as e:
+        assert e.args[0] == 1213, e
+        a.rollback()
+        return
+    raise AssertionError("the reader committed over a change made since its read")
+refused(lambda cur, hits: cur.execute("UPDATE counters SET hits = %s WHERE id = 1", (hits + 1,)))
+refused(lambda cur, hits: cur.execute("INSERT INTO events VALUES ('e1', 'n1', %s)", (hits,)))
+a.begin()
+cur = a.cursor()
+cur.execute("SELECT hits FROM counters WHERE id = 1 FOR UPDATE")
+hits = cur.fetchone()[0]
+cur.execute("UPDATE counters SET hits = %s WHERE id = 1", (hits + 1,))
+a.commit()
+cur.execute("SELECT hits, (SELECT count(*) FROM events) FROM counters WHERE id = 1")
+assert cur.fetchone() == (3, 0), "two increments through node 2, one through node 1, no event"
+print("ok")
+"#,
+        p2 = c.nodes[1].mysql
+    );
+    let (ok, out, err) = python(c.nodes[0].mysql, &script);
+    assert!(ok && out.contains("ok"), "{out}\n{err}");
+    for n in &c.nodes {
+        eventually(
+            n.mysql,
+            Some("load"),
+            "SELECT hits FROM counters WHERE id = 1",
+            "hits\n3\n",
+            Duration::from_secs(10),
+        );
+    }
 }

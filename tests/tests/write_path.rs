@@ -13,6 +13,21 @@ port = int(sys.argv[1])
 def connect(db=None):
     return pymysql.connect(host="127.0.0.1", port=port, user="root", database=db, autocommit=True,
                            connect_timeout=5, read_timeout=30, write_timeout=30)
+def app(*statements):
+    """A session on a new database `app`, made by `statements`."""
+    s = connect()
+    s.cursor().execute("CREATE DATABASE app")
+    s.select_db("app")
+    for q in statements:
+        s.cursor().execute(q)
+    return s
+def in_threads(n, body):
+    """Run `body` in `n` threads at once; the errors they caught."""
+    errors = []
+    ts = [threading.Thread(target=body, args=(errors,)) for _ in range(n)]
+    [t.start() for t in ts]
+    [t.join(120) for t in ts]
+    return errors
 "#;
 
 /// Run a PyMySQL script (after [`PRELUDE`]) against a fresh node; it must exit 0.
@@ -331,13 +346,8 @@ print("ok")
 fn concurrent_increments_on_one_node_all_count_even_at_one() {
     run_on_one_node(
         r#"
-setup = connect()
-setup.cursor().execute("CREATE DATABASE app")
-setup.select_db("app")
-setup.cursor().execute("CREATE TABLE c (id INT PRIMARY KEY, n INT NOT NULL)")
-setup.cursor().execute("INSERT INTO c VALUES (1, 0)")
-errors = []
-def bump():
+setup = app("CREATE TABLE c (id INT PRIMARY KEY, n INT NOT NULL)", "INSERT INTO c VALUES (1, 0)")
+def bump(errors):
     s = connect("app")
     s.cursor().execute("SET marmot_write_consistency = 'ONE'")
     for _ in range(60):
@@ -345,13 +355,63 @@ def bump():
             s.cursor().execute("UPDATE c SET n = n + 1 WHERE id = 1")
         except Exception as e:
             errors.append(repr(e))
-ts = [threading.Thread(target=bump) for _ in range(8)]
-[t.start() for t in ts]
-[t.join(120) for t in ts]
+errors = in_threads(8, bump)
 cur = setup.cursor(); cur.execute("SELECT n FROM c WHERE id = 1")
 n = cur.fetchone()[0]
 assert not errors, errors[:5]
 assert n == 480, f"{480 - n} increments lost"
+print("ok")
+"#,
+    );
+}
+
+/// Read, compute in the application, write back: the pattern `SELECT … FOR UPDATE` exists
+/// for. Six sessions of one node add to one counter that way; the locking read makes each
+/// wait for the one before it, so no increment is lost (without it, two read the same
+/// value and one write silently replaces the other). `NOWAIT` fails at once with 3572,
+/// and a join's rows are locked in every table it reads.
+#[test]
+fn select_for_update_makes_read_then_write_safe() {
+    run_on_one_node(
+        r#"
+setup = app("CREATE TABLE c (id INT PRIMARY KEY, n INT NOT NULL)", "CREATE TABLE d (id INT PRIMARY KEY, c_id INT NOT NULL)",
+            "INSERT INTO c VALUES (1, 0), (2, 0)", "INSERT INTO d VALUES (7, 2)")
+def bump(errors):
+    s = connect("app")
+    s.autocommit(False)
+    for _ in range(25):
+        try:
+            cur = s.cursor()
+            cur.execute("SELECT n FROM c WHERE id = 1 FOR UPDATE")
+            n = cur.fetchone()[0]
+            time.sleep(0.002)
+            cur.execute("UPDATE c SET n = %s WHERE id = 1", (n + 1,))
+            s.commit()
+        except Exception as e:
+            errors.append(repr(e))
+            s.rollback()
+errors = in_threads(6, bump)
+cur = setup.cursor(); cur.execute("SELECT n FROM c WHERE id = 1")
+n = cur.fetchone()[0]
+assert not errors, errors[:5]
+assert n == 150, f"{150 - n} increments lost"
+
+a, b = connect("app"), connect("app")
+a.begin()
+a.cursor().execute("SELECT d.id, c.n FROM d JOIN c ON c.id = d.c_id WHERE d.id = 7 FOR UPDATE")
+b.begin()
+try:
+    b.cursor().execute("SELECT n FROM c WHERE id = 2 FOR UPDATE NOWAIT")
+    raise AssertionError("NOWAIT did not fail on a row a join locked")
+except pymysql.err.OperationalError as e:
+    assert e.args[0] == 3572, e
+# A row nobody holds is had at once; the lock goes with the transaction.
+b.cursor().execute("SELECT n FROM c WHERE id = 1 FOR UPDATE NOWAIT")
+b.rollback()
+a.commit()
+b.begin()
+b.cursor().execute("SELECT n FROM c WHERE id = 2 FOR UPDATE NOWAIT")
+b.commit()
 print("ok")
 "#,
     );

@@ -12,6 +12,7 @@ pub mod functions;
 pub mod infoschema;
 pub mod intervals;
 pub mod load_data;
+pub mod locking_read;
 pub mod meta;
 pub mod multi_table;
 pub mod numeric;

@@ -23,7 +23,12 @@ use tokio::sync::Notify;
 pub type Owner = u32;
 
 /// (database, table, key bytes).
-type RowId = (String, String, Vec<u8>);
+pub type RowId = (String, String, Vec<u8>);
+
+/// The rows `changes` touch.
+pub fn row_ids(changes: &[RowChange]) -> Vec<RowId> {
+    changes.iter().map(|c| (c.database.clone(), c.table.clone(), c.key.0.clone())).collect()
+}
 
 /// Why a lock could not be had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,30 +55,29 @@ pub struct RowLocks {
 }
 
 impl RowLocks {
-    /// Lock every row `changes` touch for `owner`, or name the transaction holding one
-    /// of them (nothing is locked then).
-    pub fn try_lock(&self, owner: Owner, changes: &[RowChange]) -> Result<(), Owner> {
+    /// Lock every row of `rows` for `owner`, or name the transaction holding one of them
+    /// (nothing is locked then).
+    pub fn try_lock(&self, owner: Owner, rows: &[RowId]) -> Result<(), Owner> {
         let mut t = self.table.lock().expect("row lock table");
-        let ids: Vec<RowId> = changes.iter().map(|c| (c.database.clone(), c.table.clone(), c.key.0.clone())).collect();
-        if let Some(other) = ids.iter().filter_map(|id| t.holder.get(id)).find(|h| **h != owner) {
+        if let Some(other) = rows.iter().filter_map(|id| t.holder.get(id)).find(|h| **h != owner) {
             return Err(*other);
         }
-        for id in ids {
+        for id in rows {
             if t.holder.insert(id.clone(), owner).is_none() {
-                t.held.entry(owner).or_default().push(id);
+                t.held.entry(owner).or_default().push(id.clone());
             }
         }
         Ok(())
     }
 
-    /// Wait until `holder` may have let go of the rows of `changes` (any release wakes
+    /// Wait until `holder` may have let go of `rows` (any release wakes
     /// every waiter, who then runs its statement again), or fail if waiting would
     /// deadlock or pass `deadline`.
     pub async fn wait_for(
         &self,
         owner: Owner,
         holder: Owner,
-        changes: &[RowChange],
+        rows: &[RowId],
         deadline: Instant,
     ) -> Result<(), LockError> {
         // Registered before the check, so a release in between is not missed.
@@ -92,9 +96,7 @@ impl RowLocks {
                 }
                 next = t.waits_for.get(&h).copied();
             }
-            let still_held = changes
-                .iter()
-                .any(|c| t.holder.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())) == Some(&holder));
+            let still_held = rows.iter().any(|id| t.holder.get(id) == Some(&holder));
             if !still_held {
                 return Ok(()); // released meanwhile (the holder may hold other rows by now)
             }
@@ -135,20 +137,10 @@ impl RowLocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use marmot_core::{Op, RowKey};
     use std::time::Duration;
 
-    fn row(key: u8) -> RowChange {
-        RowChange {
-            database: "d".into(),
-            table: "t".into(),
-            op: Op::Update,
-            key: RowKey(vec![key]),
-            before: None,
-            after: None,
-            schema_version: 0,
-            read_version: None,
-        }
+    fn row(key: u8) -> RowId {
+        ("d".into(), "t".into(), vec![key])
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use marmot_core::io::Reply;
 use marmot_core::{Op, RowChange, Value};
@@ -24,9 +25,10 @@ use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
 use super::load_data::{LoadData, OnDuplicate};
+use super::locking_read::LockingRead;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
-use super::row_locks::{LockError, RowLocks};
+use super::row_locks::{row_ids, LockError, Owner, RowId, RowLocks};
 use super::sql::{self, kw, significant, text};
 use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
@@ -235,6 +237,10 @@ pub struct Session {
     locks: Arc<RowLocks>,
     /// The statement running may leave a plain read as [`Outcome::Deferred`].
     defer_read: bool,
+    /// Rows the open transaction read with `FOR UPDATE`, as checks of the rows as read
+    /// (see [`super::locking_read`]): a later write of one was based on that read, and one
+    /// it does not write is committed as the check.
+    locked_reads: BTreeMap<RowId, RowChange>,
 }
 
 impl Drop for Session {
@@ -263,6 +269,7 @@ impl Session {
             savepoints: Vec::new(),
             locks,
             defer_read: false,
+            locked_reads: BTreeMap::new(),
         }
     }
 
@@ -275,6 +282,7 @@ impl Session {
     fn end_txn(&mut self) {
         self.pending.clear();
         self.savepoints.clear();
+        self.locked_reads.clear();
         self.in_txn = false;
         self.locks.release(self.owner());
     }
@@ -576,13 +584,20 @@ impl Session {
         // it would have returned without its LIMIT.
         let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
         let defer = std::mem::take(&mut self.defer_read) && !calc;
-        let out = self.select_inner(toks, defer).await?;
+        let mut on_writer = false;
+        if let Some(read) = super::locking_read::parse(toks) {
+            if self.in_txn || !self.autocommit() {
+                self.lock_read_rows(read).await?;
+                on_writer = true;
+            }
+        }
+        let out = self.select_inner(toks, defer, on_writer).await?;
         let found = match (&out, calc) {
             (Outcome::Rows { .. }, true) => match sql::without_limit(toks) {
                 Some(inner) => {
                     let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
                     let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
-                    match self.select_inner(&toks, false).await? {
+                    match self.select_inner(&toks, false, on_writer).await? {
                         Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
                             Some(Value::Integer(n)) => *n,
                             _ => 0,
@@ -604,8 +619,10 @@ impl Session {
 
     /// Run a read; with `defer`, a plain read of the current database (no open
     /// transaction rows to see, no information_schema) is returned as
-    /// [`Outcome::Deferred`] instead.
-    async fn select_inner(&mut self, toks: &[Token], defer: bool) -> Result<Outcome, MyError> {
+    /// [`Outcome::Deferred`] instead. With `on_writer` it reads what the writer holds (a
+    /// locking read: the rows as their versions were taken, which may include commits
+    /// applied but not yet visible to this session's own connection).
+    async fn select_inner(&mut self, toks: &[Token], defer: bool, on_writer: bool) -> Result<Outcome, MyError> {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
         let info_schema = super::infoschema::mentioned(&sqlite);
@@ -624,7 +641,7 @@ impl Session {
                 }
             });
         }
-        if !self.pending.is_empty() && !info_schema {
+        if (on_writer || !self.pending.is_empty()) && !info_schema {
             // The open transaction's rows must show: on the writer, written first in a
             // savepoint that is rolled back.
             let res = self
@@ -741,7 +758,7 @@ impl Session {
         body: impl Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<Result<(T, Vec<RowChange>), StoreError>, MyError> {
         let (body, replay) = (Arc::new(body), Arc::new(replay));
-        let deadline = std::time::Instant::now() + self.engine.lock_wait;
+        let deadline = Instant::now() + self.engine.lock_wait;
         let mut pause = std::time::Duration::from_millis(2);
         loop {
             let pending = std::mem::take(&mut self.pending);
@@ -756,7 +773,7 @@ impl Session {
                     // thread too, so a capture either saw the holder's commit applied or
                     // finds the holder's lock still there — never a stale row unlocked.
                     let blocked = match (&locks, &out) {
-                        (Some(l), Ok((_, changes))) => l.try_lock(owner, changes).err(),
+                        (Some(l), Ok((_, changes))) => l.try_lock(owner, &row_ids(changes)).err(),
                         _ => None,
                     };
                     (pending, out, blocked)
@@ -772,37 +789,92 @@ impl Session {
             // A program outside marmot holds the file's write lock: the engine thread does
             // not wait for it (it carries the cluster's traffic); this session does, up to
             // the lock wait, then gets 1205.
-            if locked_out(&out) && std::time::Instant::now() + pause < deadline {
+            if locked_out(&out) && Instant::now() + pause < deadline {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_millis(100));
                 continue;
             }
             if let (Some(holder), Ok((_, changes))) = (blocked, &out) {
-                match self.locks.wait_for(owner, holder, changes, deadline).await {
-                    Ok(()) => continue,
-                    Err(LockError::Deadlock) => {
-                        self.end_txn();
-                        return Err(MyError::new(
-                            1213,
-                            "40001",
-                            "Deadlock found when trying to get lock; try restarting transaction",
-                        ));
-                    }
-                    Err(LockError::Timeout) => {
-                        return Err(MyError::new(
-                            1205,
-                            "HY000",
-                            "Lock wait timeout exceeded; try restarting transaction",
-                        ))
-                    }
-                }
+                self.wait_for_lock(holder, &row_ids(changes), deadline).await?;
+                continue;
             }
             return Ok(out);
         }
     }
 
+    /// Wait for transaction `holder` to let go of `rows`. A wait that would deadlock rolls
+    /// this session's transaction back (1213, as InnoDB does); one past `deadline` is 1205
+    /// and leaves the transaction open.
+    async fn wait_for_lock(&mut self, holder: Owner, rows: &[RowId], deadline: Instant) -> Result<(), MyError> {
+        match self.locks.wait_for(self.owner(), holder, rows, deadline).await {
+            Ok(()) => Ok(()),
+            Err(LockError::Deadlock) => {
+                self.end_txn();
+                Err(MyError::new(1213, "40001", "Deadlock found when trying to get lock; try restarting transaction"))
+            }
+            Err(LockError::Timeout) => {
+                Err(MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction"))
+            }
+        }
+    }
+
+    /// A locking read in a transaction: lock the rows it returns and remember their
+    /// versions, in one engine step (see [`super::locking_read`]); waits, as a write
+    /// does, for a transaction of this node holding one of them.
+    async fn lock_read_rows(&mut self, read: LockingRead) -> Result<(), MyError> {
+        let db = self.need_db()?;
+        let select = sql::rewrite(&read.keys_query);
+        let from = Arc::new(select.strip_prefix("SELECT 1 ").unwrap_or(&select).to_string());
+        let tables = Arc::new(read.tables);
+        let deadline = Instant::now() + self.engine.lock_wait;
+        loop {
+            let (db, from, tables, locks, owner) =
+                (db.clone(), from.clone(), tables.clone(), self.locks.clone(), self.owner());
+            let ran = self
+                .engine
+                .run(move |store: &mut Store| {
+                    let mut checks: Vec<RowChange> = Vec::new();
+                    for (table, alias) in tables.iter() {
+                        checks.extend(store.locking_read(&db, table, alias, &from)?);
+                    }
+                    let blocked = locks.try_lock(owner, &row_ids(&checks)).err();
+                    Ok::<_, StoreError>((checks, blocked))
+                })
+                .await
+                .map_err(|e| MyError::new(1105, "HY000", e.to_string()))?
+                .map_err(|e| sqlite_error(&e))?;
+            let (checks, blocked) = ran;
+            if !self.in_txn {
+                self.txn_started_ms = wall_ms();
+                self.in_txn = true;
+            }
+            if let Some(holder) = blocked {
+                if read.nowait {
+                    return Err(MyError::new(
+                        3572,
+                        "HY000",
+                        "Statement aborted because lock(s) could not be acquired immediately and NOWAIT is set.",
+                    ));
+                }
+                self.wait_for_lock(holder, &row_ids(&checks), deadline).await?;
+                continue;
+            }
+            for check in checks {
+                let id = (check.database.clone(), check.table.clone(), check.key.0.clone());
+                self.locked_reads.entry(id).or_insert(check);
+            }
+            return Ok(());
+        }
+    }
+
     /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
-    async fn finish_write(&mut self, changes: Vec<RowChange>) -> Result<(), MyError> {
+    async fn finish_write(&mut self, mut changes: Vec<RowChange>) -> Result<(), MyError> {
+        // A row read FOR UPDATE earlier: its write is based on what that read saw.
+        for c in changes.iter_mut() {
+            if let Some(read) = self.locked_reads.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())) {
+                c.read_version = read.read_version;
+            }
+        }
         if self.in_txn || !self.autocommit() {
             if !self.in_txn {
                 self.txn_started_ms = wall_ms();
@@ -955,7 +1027,12 @@ impl Session {
     }
 
     async fn commit(&mut self) -> Result<(), MyError> {
-        let changes = std::mem::take(&mut self.pending);
+        let mut changes = std::mem::take(&mut self.pending);
+        // Rows read FOR UPDATE and not written (or written with their own values, which
+        // captures nothing) commit as checks: the transaction's outcome rests on them.
+        let written: std::collections::BTreeSet<RowId> = row_ids(&changes).into_iter().collect();
+        let checks = std::mem::take(&mut self.locked_reads);
+        changes.extend(checks.into_iter().filter(|(id, _)| !written.contains(id)).map(|(_, c)| c));
         // Locks are held until the outcome is known: a waiting session must run its
         // statement on the rows this commit leaves, not on those before it.
         let out = self.replicate(changes).await;
@@ -1090,12 +1167,12 @@ impl Session {
         }
         // Another schema change of this database holds its lock: wait for it (up to the
         // lease), then check the statement again against the schema it left.
-        let deadline = std::time::Instant::now() + self.engine.ddl_lease;
+        let deadline = Instant::now() + self.engine.ddl_lease;
         let mut pause = std::time::Duration::from_millis(5);
         loop {
             let (batch, schema_version) = self.checked_ddl(&db, toks, k0, k1).await?;
             match self.replicate(vec![ddl_change(&db, batch, schema_version)]).await {
-                Err(e) if e.code == 1213 && std::time::Instant::now() + pause < deadline => {
+                Err(e) if e.code == 1213 && Instant::now() + pause < deadline => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_millis(250));
                 }

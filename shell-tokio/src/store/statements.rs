@@ -2,8 +2,10 @@
 //! it, owned with the [`Store`] by the node's engine thread, and client statements run
 //! there, captured in a savepoint that is rolled back (see [`super::capture`]).
 
-use marmot_core::RowChange;
-use rusqlite::{params, Connection};
+use marmot_core::{Op, RowChange, RowKey, Value};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::codec::{from_ref, ident, named};
 
 use super::capture::Capturer;
 use super::replay::Replay;
@@ -38,6 +40,60 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.capture_in(db, &[], &Replay::All, &[], f)
+    }
+
+    /// The rows a locking read returns of one of its tables, as checks: each row's image
+    /// as both before and after, with its version here as the read version (see
+    /// [`RowChange::is_check_only`]). `from` is the read's SQLite text from its `FROM` on,
+    /// in which the table goes by `alias`. The rows are read as client SQL (the guard
+    /// applies) from what the writer holds, in the same engine step as the caller takes
+    /// their locks (see `mysql::locking_read`).
+    pub fn locking_read(
+        &mut self,
+        db: &str,
+        table: &str,
+        alias: &str,
+        from: &str,
+    ) -> Result<Vec<RowChange>, StoreError> {
+        self.ensure_database(db)?;
+        let conn = &self.dbs[db].writer;
+        let name: String = conn
+            .prepare_cached("SELECT name FROM main.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE")?
+            .query_row([table], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchTable(table.to_string()))?;
+        let info = super::schema::table_info_cached(conn, &name)?;
+        let alias = ident(alias);
+        let columns: Vec<String> = info.columns.iter().map(|c| format!("{alias}.{}", ident(c))).collect();
+        let sql = format!("SELECT marmot_row({}), {} {from}", info.key_exprs(&alias).join(", "), columns.join(", "));
+        let rows: Vec<(Vec<u8>, Vec<Value>)> = super::guard::as_client(|| -> rusqlite::Result<_> {
+            let mut stmt = conn.prepare(&sql)?;
+            let width = info.columns.len();
+            let rows = stmt
+                .query_map([], |r| {
+                    let values = (1..=width).map(|i| r.get_ref(i).map(from_ref)).collect::<Result<_, _>>()?;
+                    Ok((r.get(0)?, values))
+                })?
+                .collect();
+            rows
+        })?;
+        let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
+        let mut checks = Vec::with_capacity(rows.len());
+        for (key, values) in rows {
+            let read_version = super::apply::row_version(conn, &name, &key)?;
+            let image = Some(named(&info.columns, values));
+            checks.push(RowChange {
+                database: db.to_string(),
+                table: name.clone(),
+                op: Op::Update,
+                key: RowKey(key),
+                before: image.clone(),
+                after: image,
+                schema_version,
+                read_version,
+            });
+        }
+        Ok(checks)
     }
 
     /// Run a client statement `f` on the writer of `db` as its session sees the database:
