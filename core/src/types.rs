@@ -118,16 +118,27 @@ pub struct Txn {
     pub first_committer_wins: bool,
 }
 
-impl Txn {
-    /// Rough size in bytes of its keys and row images (for scaling timeouts).
+impl Value {
+    /// Rough size in bytes.
     pub fn approx_bytes(&self) -> usize {
-        let value = |v: &Value| match v {
+        match self {
             Value::Text(t) => t.len(),
             Value::Blob(b) => b.len(),
             _ => 8,
-        };
-        let image = |r: &Option<Row>| r.iter().flatten().map(|c| c.column.len() + value(&c.value)).sum::<usize>();
-        self.rows.iter().map(|r| r.key.0.len() + image(&r.before) + image(&r.after)).sum()
+        }
+    }
+}
+
+/// Rough size in bytes of the keys and row images of `rows`.
+pub fn approx_bytes(rows: &[RowChange]) -> usize {
+    let image = |r: &Option<Row>| r.iter().flatten().map(|c| c.column.len() + c.value.approx_bytes()).sum::<usize>();
+    rows.iter().map(|r| r.key.0.len() + image(&r.before) + image(&r.after)).sum()
+}
+
+impl Txn {
+    /// Rough size in bytes of its keys and row images (for scaling timeouts).
+    pub fn approx_bytes(&self) -> usize {
+        approx_bytes(&self.rows)
     }
 
     /// The distinct databases this transaction writes, sorted.

@@ -36,6 +36,11 @@ section!(
         conflict_window_seconds: u64 = 10,
         /// Longest a statement waits for a lock (1205 after).
         lock_wait_timeout_seconds: u64 = 50,
+        /// Most rows one transaction may change (1197 past it; 0 = no limit). A
+        /// transaction is held in memory until it commits: about 2 KB per row.
+        max_transaction_rows: u64 = 50_000,
+        /// Most bytes of row data one transaction may carry (1197 past it; 0 = no limit).
+        max_transaction_bytes: u64 = 128 << 20,
     }
 );
 
@@ -207,6 +212,9 @@ section!(
         /// The only directory server-side `LOAD DATA INFILE` may read ("" = none: only
         /// `LOAD DATA LOCAL`, where the client sends the file).
         secure_file_priv: String = String::new(),
+        /// A `LOAD DATA` outside a transaction commits every this many rows, so a file of
+        /// any size loads in bounded memory (0 = the whole file as one transaction).
+        load_data_batch_rows: u64 = 10_000,
     }
 );
 

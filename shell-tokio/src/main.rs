@@ -239,6 +239,11 @@ async fn run(config: Config) -> Result<(), String> {
         secure_file_priv: Some(config.mysql.secure_file_priv.clone())
             .filter(|d| !d.is_empty())
             .map(std::path::PathBuf::from),
+        load_data_batch_rows: config.mysql.load_data_batch_rows as usize,
+        limits: marmot_shell_tokio::store::capture::TxnLimits {
+            max_rows: config.transaction.max_transaction_rows as usize,
+            max_bytes: config.transaction.max_transaction_bytes as usize,
+        },
     };
     let server = if config.mysql.enabled {
         let cfg = mysql.clone();

@@ -18,6 +18,16 @@ fn cli(port: u16, local_infile: bool, sql: &str) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// A cluster of `n` nodes configured with `extra` (`[mysql]` keys first), its MySQL
+/// ports, after `schema` ran on node 1.
+fn cluster_with(n: usize, extra: &str, schema: &str) -> (Cluster, Vec<u16>) {
+    let c = Cluster::start(n, "", extra);
+    let ports: Vec<u16> = c.nodes.iter().map(|n| n.mysql).collect();
+    let (ok, _, err) = mariadb(ports[0], "root", None, None, schema);
+    assert!(ok, "{err}");
+    (c, ports)
+}
+
 #[test]
 fn load_data_local_and_server_side_files_replicate_to_every_node() {
     let files = tempfile::tempdir().unwrap();
@@ -28,16 +38,11 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
     )
     .unwrap();
     std::fs::write(files.path().join("more.tsv"), "4\tDee\n5\t\\N\n").unwrap();
-    let c = Cluster::start(3, "", &format!("secure_file_priv = \"{}\"", files.path().display()));
-    let ports: Vec<u16> = c.nodes.iter().map(|n| n.mysql).collect();
-    let (ok, _, err) = mariadb(
-        ports[0],
-        "root",
-        None,
-        None,
+    let (_c, ports) = cluster_with(
+        3,
+        &format!("secure_file_priv = \"{}\"", files.path().display()),
         "CREATE DATABASE ld; CREATE TABLE ld.people (id INT PRIMARY KEY, name VARCHAR(100), note TEXT DEFAULT 'none', score DOUBLE)",
     );
-    assert!(ok, "{err}");
 
     let load = format!(
         "LOAD DATA LOCAL INFILE '{}' INTO TABLE people FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' \
@@ -71,4 +76,59 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
     }
     let (ok, out) = cli(ports[2], false, "LOAD DATA INFILE 'missing.csv' INTO TABLE people");
     assert!(!ok && out.contains("not found"), "{out}");
+}
+
+/// Big statements in bounded memory. A `LOAD DATA` outside a transaction commits every
+/// `load_data_batch_rows` rows, so a file far past the transaction limit loads whole
+/// (and a failure part way says how many rows were committed before it); inside a
+/// transaction, and for any other statement, a transaction past `max_transaction_rows`
+/// or `max_transaction_bytes` gets 1197 and leaves nothing behind.
+#[test]
+fn big_loads_commit_in_batches_and_oversized_transactions_get_1197() {
+    let files = tempfile::tempdir().unwrap();
+    let rows: String = (1..=10_000).map(|i| format!("{i},row {i}\n")).collect();
+    let csv = files.path().join("big.csv");
+    std::fs::write(&csv, &rows).unwrap();
+    // Server-side: row 5,500 repeats row 1's key.
+    let dup: String = (1..=10_000).map(|i| format!("{},row {i}\n", if i == 5_500 { 1 } else { i })).collect();
+    std::fs::write(files.path().join("dup.csv"), dup).unwrap();
+    let extra = format!(
+        "secure_file_priv = \"{}\"\nload_data_batch_rows = 1000\n[transaction]\nmax_transaction_rows = 3000\n\
+         max_transaction_bytes = 1000000\n",
+        files.path().display()
+    );
+    let (_c, ports) = cluster_with(
+        2,
+        &extra,
+        "CREATE DATABASE ld; CREATE TABLE ld.t (id INT PRIMARY KEY, v TEXT); CREATE TABLE ld.t2 (id INT PRIMARY KEY, v TEXT); \
+         CREATE TABLE ld.t3 (id INT PRIMARY KEY, v TEXT)",
+    );
+    let load =
+        |table: &str| format!("LOAD DATA LOCAL INFILE '{}' INTO TABLE {table} FIELDS TERMINATED BY ','", csv.display());
+    let everywhere = |query: &str, want: &str| {
+        for p in &ports {
+            eventually(*p, Some("ld"), query, want, Duration::from_secs(20));
+        }
+    };
+
+    let (ok, out) = cli(ports[0], true, &load("t"));
+    assert!(ok, "a load past the transaction limit must commit in batches: {out}");
+    everywhere("SELECT count(*) AS n, sum(id) AS s FROM t", "n\ts\n10000\t50005000\n");
+    // In a transaction the load is one transaction: over the limit, refused whole.
+    let (ok, out) = cli(ports[0], true, &format!("BEGIN; {}; COMMIT", load("t2")));
+    assert!(!ok && out.contains("1197") && out.contains("max_transaction_rows"), "{out}");
+    let (ok, out) = cli(ports[0], false, "INSERT INTO t2 SELECT * FROM t");
+    assert!(!ok && out.contains("1197") && out.contains("max_transaction_rows = 3000"), "{out}");
+    let (ok, out) = cli(ports[1], false, "INSERT INTO t2 SELECT * FROM t WHERE id <= 2500");
+    assert!(ok, "{out}");
+    let (ok, out) =
+        cli(ports[1], false, "BEGIN; INSERT INTO t2 SELECT * FROM t WHERE id BETWEEN 2501 AND 5000; COMMIT");
+    assert!(ok, "{out}");
+    let (ok, out) = cli(ports[1], false, "INSERT INTO t2 VALUES (0, REPEAT('x', 2000000))");
+    assert!(!ok && out.contains("1197") && out.contains("max_transaction_bytes"), "{out}");
+    everywhere("SELECT count(*) AS n, max(id) AS m FROM t2", "n\tm\n5000\t5000\n");
+    // A failure part way: the batches before it stay, and the error says so.
+    let (ok, out) = cli(ports[0], false, "LOAD DATA INFILE 'dup.csv' INTO TABLE t3 FIELDS TERMINATED BY ','");
+    assert!(!ok && out.contains("1062") && out.contains("5000 rows of this LOAD DATA were committed"), "{out}");
+    everywhere("SELECT count(*) AS n FROM t3", "n\n5000\n");
 }

@@ -174,45 +174,128 @@ fn parse_sig(sig: &[&Token]) -> Result<LoadData, String> {
 /// A field's value: `None` is NULL.
 pub type Field = Option<Vec<u8>>;
 
-impl LoadData {
-    /// Split `data` into rows of fields.
-    pub fn rows(&self, data: &[u8]) -> Vec<Vec<Field>> {
+/// Where a field stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// At a field terminator: the line goes on.
+    Field,
+    /// At a line terminator.
+    Line,
+    /// At the end of the bytes given: the line may go on in bytes not seen yet.
+    Data,
+}
+
+/// Splits a file that arrives in pieces into rows, as [`LoadData::rows`] would split
+/// the whole: only complete lines are taken until the last piece.
+#[derive(Debug)]
+pub struct RowReader {
+    spec: LoadData,
+    line_no: usize,
+}
+
+impl RowReader {
+    /// The rows of the complete lines at the start of `data` and how many bytes they
+    /// took; with `at_end`, `data` is the rest of the file and every line is taken.
+    pub fn take(&mut self, data: &[u8], at_end: bool) -> (Vec<Vec<Field>>, usize) {
+        let spec = &self.spec;
         let mut rows = Vec::new();
         let mut pos = 0;
-        let mut line_no = 0;
         while pos < data.len() {
+            let mut start = pos;
             // LINES STARTING BY: skip to after the prefix (lines without it are skipped).
-            if !self.line_start.is_empty() {
-                match find(&data[pos..], &self.line_start) {
-                    Some(at) => pos += at + self.line_start.len(),
-                    None => break,
+            if !spec.line_start.is_empty() {
+                match find(&data[pos..], &spec.line_start) {
+                    Some(at) => start += at + spec.line_start.len(),
+                    None if at_end => return (rows, data.len()),
+                    // The prefix may begin in the last bytes.
+                    None => return (rows, data.len().saturating_sub(spec.line_start.len() - 1).max(pos)),
                 }
             }
-            let (fields, next) = self.line(data, pos);
-            pos = next;
-            line_no += 1;
-            if line_no > self.ignore_lines {
+            let (fields, next, end) = spec.line(data, start);
+            if end == End::Data && !at_end {
+                break;
+            }
+            pos = next.min(data.len());
+            self.line_no += 1;
+            if self.line_no > spec.ignore_lines {
                 rows.push(fields);
             }
         }
-        rows
+        (rows, pos)
+    }
+}
+
+/// A file fed in pieces as it arrives, given back in batches of rows: a big file is
+/// loaded a batch at a time, never held whole.
+#[derive(Debug)]
+pub struct Feed {
+    reader: RowReader,
+    buf: Vec<u8>,
+    rows: Vec<Vec<Field>>,
+    batch: usize,
+}
+
+/// Bytes gathered before they are split into rows.
+const FEED_CHUNK: usize = 64 * 1024;
+
+impl Feed {
+    /// A feed of `spec`'s file giving batches of `batch` rows (0: everything at the end).
+    pub fn new(spec: &LoadData, batch: usize) -> Self {
+        Feed { reader: spec.reader(), buf: Vec::new(), rows: Vec::new(), batch }
     }
 
-    /// One line starting at `pos`: its fields and where the next line starts.
-    fn line(&self, data: &[u8], mut pos: usize) -> (Vec<Field>, usize) {
+    /// Take the next piece of the file; the batches (of exactly `batch` rows) it completed.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Vec<Vec<Field>>> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= FEED_CHUNK {
+            let (rows, used) = self.reader.take(&self.buf, false);
+            self.buf.drain(..used);
+            self.rows.extend(rows);
+        }
+        let mut batches = Vec::new();
+        while self.batch > 0 && self.rows.len() >= self.batch {
+            let rest = self.rows.split_off(self.batch);
+            batches.push(std::mem::replace(&mut self.rows, rest));
+        }
+        batches
+    }
+
+    /// The file ended: the rows not given yet.
+    pub fn finish(&mut self) -> Vec<Vec<Field>> {
+        let (rows, _) = self.reader.take(&self.buf, true);
+        self.buf = Vec::new();
+        self.rows.extend(rows);
+        std::mem::take(&mut self.rows)
+    }
+}
+
+impl LoadData {
+    /// Split `data` into rows of fields.
+    pub fn rows(&self, data: &[u8]) -> Vec<Vec<Field>> {
+        self.reader().take(data, true).0
+    }
+
+    /// A reader of this statement's file in pieces.
+    pub fn reader(&self) -> RowReader {
+        RowReader { spec: self.clone(), line_no: 0 }
+    }
+
+    /// One line starting at `pos`: its fields, where the next line starts, and how it ended.
+    fn line(&self, data: &[u8], mut pos: usize) -> (Vec<Field>, usize, End) {
         let mut fields = Vec::new();
         loop {
-            let (field, next, end_of_line) = self.field(data, pos);
+            let (field, next, end) = self.field(data, pos);
             fields.push(field);
             pos = next;
-            if end_of_line || pos >= data.len() {
-                return (fields, pos);
+            if end != End::Field || pos >= data.len() {
+                let end = if end == End::Field { End::Data } else { end };
+                return (fields, pos, end);
             }
         }
     }
 
-    /// One field at `pos`: its value, where the next starts, and whether the line ended.
-    fn field(&self, data: &[u8], mut pos: usize) -> (Field, usize, bool) {
+    /// One field at `pos`: its value, where the next starts, and where it stopped.
+    fn field(&self, data: &[u8], mut pos: usize) -> (Field, usize, End) {
         let enclosed = self.enclosed.filter(|q| data.get(pos) == Some(q));
         if enclosed.is_some() {
             pos += 1;
@@ -248,10 +331,13 @@ impl LoadData {
                     }
                     let after = pos + 1;
                     if data[after..].starts_with(&self.field_end) {
-                        return (Some(value), after + self.field_end.len(), false);
+                        return (Some(value), after + self.field_end.len(), End::Field);
                     }
-                    if data[after..].starts_with(&self.line_end) || after >= data.len() {
-                        return (Some(value), after + self.line_end.len(), true);
+                    if data[after..].starts_with(&self.line_end) {
+                        return (Some(value), after + self.line_end.len(), End::Line);
+                    }
+                    if after >= data.len() {
+                        return (Some(value), after + self.line_end.len(), End::Data);
                     }
                 }
                 value.push(c);
@@ -259,15 +345,15 @@ impl LoadData {
                 continue;
             }
             if data[pos..].starts_with(&self.field_end) {
-                return (self.unquoted(value, was_escaped_n), pos + self.field_end.len(), false);
+                return (self.unquoted(value, was_escaped_n), pos + self.field_end.len(), End::Field);
             }
             if data[pos..].starts_with(&self.line_end) {
-                return (self.unquoted(value, was_escaped_n), pos + self.line_end.len(), true);
+                return (self.unquoted(value, was_escaped_n), pos + self.line_end.len(), End::Line);
             }
             value.push(c);
             pos += 1;
         }
-        (if enclosed.is_some() { Some(value) } else { self.unquoted(value, was_escaped_n) }, pos, true)
+        (if enclosed.is_some() { Some(value) } else { self.unquoted(value, was_escaped_n) }, pos, End::Data)
     }
 
     /// An unenclosed value: `\N` (alone) is NULL, and so is the word NULL when fields
@@ -324,6 +410,46 @@ mod tests {
         assert!(!s.local);
         assert_eq!(s.on_duplicate, OnDuplicate::Replace);
         assert_eq!(show(s.rows(b"1\tx\n2\t\\N")), vec![vec!["1", "x"], vec!["2", "NULL"]]);
+    }
+
+    #[test]
+    fn a_file_in_pieces_splits_as_the_whole_does() {
+        let s = spec(
+            "LOAD DATA LOCAL INFILE 'x' INTO TABLE t FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' \
+             LINES STARTING BY '>' TERMINATED BY '\r\n' IGNORE 1 LINES",
+        );
+        let data: &[u8] = b">h,h\r\n>1,\"a\r\nb\"\r\nskip\r\n>2,x\\\r\ny\r\n>3,\"q\"\"\",\\N\r\n>4,last";
+        let whole = s.rows(data);
+        assert_eq!(whole.len(), 4, "{:?}", show(whole));
+        // Every way of cutting the file in two, and one byte at a time.
+        for cut in 0..=data.len() {
+            let mut reader = s.reader();
+            let (mut rows, used) = reader.take(&data[..cut], false);
+            let (rest, _) = reader.take(&data[used..], true);
+            rows.extend(rest);
+            assert_eq!(rows, whole, "cut at {cut}");
+        }
+        let (mut reader, mut buf, mut rows) = (s.reader(), Vec::new(), Vec::new());
+        for b in data {
+            buf.push(*b);
+            let (got, used) = reader.take(&buf, false);
+            rows.extend(got);
+            buf.drain(..used);
+        }
+        rows.extend(reader.take(&buf, true).0);
+        assert_eq!(rows, whole);
+        // Fed in pieces: batches of 1,000 rows as the bytes come in, the rest at the end.
+        let big: Vec<u8> = (0..50_000).flat_map(|i| format!("{i},v{i}\n").into_bytes()).collect();
+        let s = spec("LOAD DATA LOCAL INFILE 'x' INTO TABLE t FIELDS TERMINATED BY ','");
+        let mut feed = Feed::new(&s, 1000);
+        let mut batches = Vec::new();
+        for piece in big.chunks(4000) {
+            batches.extend(feed.push(piece));
+        }
+        let last = feed.finish();
+        assert!(batches.len() > 40 && batches.iter().all(|b| b.len() == 1000), "{}", batches.len());
+        let all: Vec<Vec<Field>> = batches.into_iter().flatten().chain(last).collect();
+        assert_eq!(all, s.rows(&big));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! in an error instead of a panic.
 
 pub mod auth;
+pub mod bulk_load;
 pub mod call_syntax;
 pub mod create_table;
 pub mod crossdb;

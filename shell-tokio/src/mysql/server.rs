@@ -44,6 +44,10 @@ pub struct ServerConfig {
     pub statement_cache: usize,
     /// Directory server-side `LOAD DATA INFILE` is confined to (`secure_file_priv`).
     pub secure_file_priv: Option<std::path::PathBuf>,
+    /// Rows per transaction of a `LOAD DATA` outside a transaction (0: one transaction).
+    pub load_data_batch_rows: usize,
+    /// How big a transaction may grow.
+    pub limits: crate::store::capture::TxnLimits,
 }
 
 struct Shared {
@@ -56,6 +60,15 @@ struct Shared {
 }
 
 impl Shared {
+    /// A new session of `user` on connection `id`, set up as the server is configured.
+    fn session(&self, user: String, id: u32) -> Session {
+        let mut session = Session::new(self.engine.clone(), self.cache.clone(), self.locks.clone(), user, id);
+        session.secure_file_priv = self.cfg.secure_file_priv.clone();
+        session.load_data_batch_rows = self.cfg.load_data_batch_rows;
+        session.limits = self.cfg.limits;
+        session
+    }
+
     /// Whether `user` proved its password against `salt`.
     fn allowed(&self, user: &str, salt: &[u8], token: &[u8]) -> bool {
         if self.cfg.users.is_empty() {
@@ -257,8 +270,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(sock: S, shared: &Shared, id:
         .await?;
         return Ok(());
     }
-    let mut session = Session::new(shared.engine.clone(), shared.cache.clone(), shared.locks.clone(), user, id);
-    session.secure_file_priv = shared.cfg.secure_file_priv.clone();
+    let mut session = shared.session(user, id);
     session.found_rows_flag = caps & cap::FOUND_ROWS != 0;
     if let Err(e) = session.use_db(&db) {
         io.send(&proto::err(e.code, e.state, &e.msg)).await?;
@@ -392,9 +404,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         }
         let id = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0);
         let found = self.session.found_rows_flag;
-        self.session =
-            Session::new(self.shared.engine.clone(), self.shared.cache.clone(), self.shared.locks.clone(), user, id);
-        self.session.secure_file_priv = self.shared.cfg.secure_file_priv.clone();
+        self.session = self.shared.session(user, id);
         self.session.found_rows_flag = found;
         self.stmts.clear();
         match self.session.use_db(&db) {
@@ -429,7 +439,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         request.extend_from_slice(spec.file.as_bytes());
         self.io.queue(&request);
         self.io.flush().await?;
-        let mut data = Vec::new();
+        // The file is loaded as its packets come; after an error the rest is read and
+        // dropped, so the connection stays in step.
+        let mut load = self.session.load_begin(&spec).await;
         loop {
             let Some(pkt) = self.io.read().await? else {
                 return Err(PacketError::Malformed("connection closed while sending a LOAD DATA LOCAL file"));
@@ -437,9 +449,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             if pkt.is_empty() {
                 break;
             }
-            data.extend_from_slice(&pkt);
+            if let Ok(l) = load.as_mut() {
+                if let Err(e) = self.session.load_piece(l, &pkt).await {
+                    load = Err(e);
+                }
+            }
         }
-        Ok(self.session.load_data(spec, data).await.unwrap_or_else(Outcome::Error))
+        let done = match load {
+            Ok(l) => self.session.load_end(l).await,
+            Err(e) => Err(e),
+        };
+        Ok(done.unwrap_or_else(Outcome::Error))
     }
 
     /// Answer a query's outcomes; a deferred read (always the last) is streamed: its

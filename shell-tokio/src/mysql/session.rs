@@ -24,7 +24,6 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
-use super::load_data::{LoadData, OnDuplicate};
 use super::locking_read::LockingRead;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
@@ -32,6 +31,7 @@ use super::row_locks::{row_ids, LockError, Owner, RowId, RowLocks};
 use super::sql::{self, kw, significant, text};
 use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
+use crate::store::capture::TxnLimits;
 use crate::store::codec::from_ref;
 use crate::store::ddl::{ddl_change, literal};
 use crate::store::guard::{as_client, refused_statement};
@@ -132,6 +132,13 @@ pub struct SessionInfo {
 
 /// Map a store / SQLite error to a MySQL error.
 pub fn sqlite_error(e: &StoreError) -> MyError {
+    if let StoreError::TooLarge(why) = e {
+        return MyError::new(
+            1197,
+            "HY000",
+            format!("Multi-statement transaction required more than 'max_binlog_cache_size' bytes of storage: {why}"),
+        );
+    }
     let msg = e.to_string();
     let m = msg.trim_start_matches("sqlite: ");
     // Newer SQLite appends " in <sql> at offset N" to name errors; MySQL names only the object.
@@ -229,6 +236,11 @@ pub struct Session {
     pub found_rows_flag: bool,
     /// The directory server-side `LOAD DATA INFILE` may read (`secure_file_priv`).
     pub secure_file_priv: Option<std::path::PathBuf>,
+    /// Rows per transaction of a `LOAD DATA` outside a transaction (0: one transaction;
+    /// see [`super::bulk_load`]).
+    pub load_data_batch_rows: usize,
+    /// How big a transaction may grow.
+    pub limits: TxnLimits,
     /// Wall time the open transaction started (for serialization-failure detection).
     txn_started_ms: u64,
     /// Savepoints of the open transaction: name and the pending changes at that point.
@@ -258,6 +270,8 @@ impl Session {
             engine,
             attach: Vec::new(),
             secure_file_priv: None,
+            load_data_batch_rows: 0,
+            limits: TxnLimits::default(),
             cache,
             info: Arc::new(Mutex::new(info)),
             in_txn: false,
@@ -271,6 +285,11 @@ impl Session {
             defer_read: false,
             locked_reads: BTreeMap::new(),
         }
+    }
+
+    /// Whether a transaction is open (its writes wait for COMMIT).
+    pub(super) fn in_transaction(&self) -> bool {
+        self.in_txn || !self.autocommit()
     }
 
     /// The lock owner of this session's transactions.
@@ -362,7 +381,7 @@ impl Session {
         Ok(cc)
     }
 
-    fn need_db(&self) -> Result<String, MyError> {
+    pub(super) fn need_db(&self) -> Result<String, MyError> {
         self.db().ok_or_else(|| MyError::new(1046, "3D000", "No database selected"))
     }
 
@@ -575,7 +594,7 @@ impl Session {
         }
     }
 
-    fn warn(&mut self, code: u16, msg: &str) {
+    pub(super) fn warn(&mut self, code: u16, msg: &str) {
         self.warnings.push(("Note".into(), code, msg.into()));
     }
 
@@ -750,7 +769,7 @@ impl Session {
     /// outer error is the engine's or the lock wait's (a deadlock also rolls the
     /// transaction back, as InnoDB does); the inner one the statement's (the open
     /// transaction's rows stay as they were either way).
-    async fn on_writer<T: Send + 'static>(
+    pub(super) async fn on_writer<T: Send + 'static>(
         &mut self,
         db: &str,
         replay: Replay,
@@ -764,11 +783,12 @@ impl Session {
             let pending = std::mem::take(&mut self.pending);
             let (info, attach, db, body, replay) =
                 (self.info.clone(), self.attach.clone(), db.to_string(), body.clone(), replay.clone());
-            let (locks, owner) = (lock_rows.then(|| self.locks.clone()), self.owner());
+            let (locks, owner, limits) = (lock_rows.then(|| self.locks.clone()), self.owner(), self.limits);
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
-                    let out = as_session(info, || store.capture_in(&db, &pending, &replay, &attach, |c| body(c)));
+                    let out =
+                        as_session(info, || store.capture_in(&db, &pending, &replay, &attach, limits, |c| body(c)));
                     // Locked in the same engine step as the capture: commits apply on this
                     // thread too, so a capture either saw the holder's commit applied or
                     // finds the holder's lock still there — never a stale row unlocked.
@@ -868,7 +888,7 @@ impl Session {
     }
 
     /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
-    async fn finish_write(&mut self, mut changes: Vec<RowChange>) -> Result<(), MyError> {
+    pub(super) async fn finish_write(&mut self, mut changes: Vec<RowChange>) -> Result<(), MyError> {
         // A row read FOR UPDATE earlier: its write is based on what that read saw.
         for c in changes.iter_mut() {
             if let Some(read) = self.locked_reads.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())) {
@@ -886,100 +906,6 @@ impl Session {
         let out = self.replicate(changes).await;
         self.locks.release(self.owner());
         out
-    }
-
-    /// `LOAD DATA … INFILE` with the file's bytes: every row inserted through the capture
-    /// path (REPLACE / IGNORE as the statement says), replicated as one transaction.
-    pub async fn load_data(&mut self, spec: LoadData, data: Vec<u8>) -> Result<Outcome, MyError> {
-        let db = match &spec.database {
-            Some(d) => d.clone(),
-            None => self.need_db()?,
-        };
-        let mut columns = spec.columns.clone();
-        if columns.is_empty() {
-            let sql = format!("SELECT name FROM pragma_table_info({}) ORDER BY cid", literal(&spec.table));
-            if let Outcome::Rows { rows, .. } = self.read_in(&db, &sql)? {
-                columns = rows
-                    .into_iter()
-                    .filter_map(|r| match r.into_iter().next() {
-                        Some(Value::Text(t)) => Some(t),
-                        _ => None,
-                    })
-                    .collect();
-            }
-        }
-        if columns.is_empty() {
-            return Err(MyError::new(1146, "42S02", format!("Table '{db}.{}' doesn't exist", spec.table)));
-        }
-        let rows = spec.rows(&data);
-        let verb = match spec.on_duplicate {
-            OnDuplicate::Replace => "INSERT OR REPLACE",
-            OnDuplicate::Ignore => "INSERT OR IGNORE",
-            OnDuplicate::Error => "INSERT",
-        };
-        let idents: Vec<String> = columns.iter().map(|c| crate::store::codec::ident(c)).collect();
-        let table = crate::store::codec::ident(&spec.table);
-        // The INSERT of a row's first `n` columns: the others take their defaults.
-        let insert_of = move |n: usize| {
-            let marks: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-            format!("{verb} INTO main.{table} ({}) VALUES ({})", idents[..n].join(", "), marks.join(", "))
-        };
-        let width = columns.len();
-        let total = rows.len() as u64;
-        let res = self
-            // Not row-locked: a load's rows are mostly new, and a lock per row of a
-            // million-row file would cost more memory than the rows; a row another
-            // transaction changed meanwhile is still refused at commit (1213).
-            .on_writer(&db, Replay::All, false, move |c| {
-                let mut inserted = 0u64;
-                for row in &rows {
-                    // Missing trailing fields take the columns' defaults; extra fields are ignored.
-                    let n = row.len().clamp(1, width);
-                    let mut stmt = c.prepare_cached(&insert_of(n))?;
-                    let values: Vec<rusqlite::types::Value> = (0..n)
-                        .map(|i| match row.get(i).cloned().flatten() {
-                            Some(b) => match String::from_utf8(b) {
-                                Ok(t) => rusqlite::types::Value::Text(t),
-                                Err(e) => rusqlite::types::Value::Blob(e.into_bytes()),
-                            },
-                            None => rusqlite::types::Value::Null,
-                        })
-                        .collect();
-                    inserted += stmt.execute(rusqlite::params_from_iter(values)).map_err(store_err)? as u64;
-                }
-                Ok(inserted)
-            })
-            .await?;
-        let (inserted, changes) = res.map_err(|e| sqlite_error(&e))?;
-        let skipped = total - inserted.min(total);
-        self.finish_write(changes).await?;
-        if skipped > 0 {
-            self.warn(1062, &format!("{skipped} rows skipped: duplicate keys"));
-        }
-        Ok(Outcome::Done { affected: inserted, last_insert_id: 0 })
-    }
-
-    /// Server-side `LOAD DATA INFILE`: only files inside `secure_file_priv`.
-    async fn load_server_file(&mut self, spec: LoadData) -> Result<Outcome, MyError> {
-        let refused = || {
-            MyError::new(
-                1290,
-                "HY000",
-                "The MariaDB server is running with the --secure-file-priv option so it cannot execute this statement",
-            )
-        };
-        let dir = self.secure_file_priv.clone().ok_or_else(refused)?;
-        let dir = dir.canonicalize().map_err(|_| refused())?;
-        let path = dir.join(&spec.file);
-        let path = path
-            .canonicalize()
-            .map_err(|e| MyError::new(29, "HY000", format!("File '{}' not found (Errcode: {e})", path.display())))?;
-        if !path.starts_with(&dir) {
-            return Err(refused());
-        }
-        let data = std::fs::read(&path)
-            .map_err(|e| MyError::new(29, "HY000", format!("File '{}' not found (Errcode: {e})", path.display())))?;
-        self.load_data(spec, data).await
     }
 
     /// Whether any transaction committed a row of the table named in a constraint error
@@ -1287,8 +1213,21 @@ fn done(affected: u64) -> Outcome {
 /// Merge new changes into a transaction's pending changes: one change per row, keeping
 /// the first before-image and the last after-image.
 fn merge(mut pending: Vec<RowChange>, new: Vec<RowChange>) -> Vec<RowChange> {
+    // A statement's changes name each row once, so only the earlier changes are searched:
+    // by key when both are big (a load's batches), else by a scan.
+    let earlier = pending.len();
+    let index: BTreeMap<RowId, usize> = if new.len().saturating_mul(earlier) > 100_000 {
+        row_ids(&pending).into_iter().enumerate().map(|(i, id)| (id, i)).collect()
+    } else {
+        BTreeMap::new()
+    };
     for c in new {
-        match pending.iter_mut().find(|p| p.database == c.database && p.table == c.table && p.key == c.key) {
+        let at = if index.is_empty() {
+            pending[..earlier].iter().position(|p| p.database == c.database && p.table == c.table && p.key == c.key)
+        } else {
+            index.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())).copied()
+        };
+        match at.map(|i| &mut pending[i]) {
             Some(p) => {
                 p.after = c.after;
                 p.op = match (p.before.is_some(), p.after.is_some()) {
@@ -1718,6 +1657,37 @@ impl DdlCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_keeps_one_change_per_row_whether_scanned_or_looked_up() {
+        let change = |k: u32, before: Option<i64>, after: Option<i64>| {
+            let image = |v: Option<i64>| {
+                v.map(|n| vec![marmot_core::ColumnValue { column: "n".into(), value: Value::Integer(n) }])
+            };
+            RowChange {
+                database: "d".into(),
+                table: "t".into(),
+                op: Op::Update,
+                key: marmot_core::RowKey(k.to_be_bytes().to_vec()),
+                before: image(before),
+                after: image(after),
+                schema_version: 0,
+                read_version: None,
+            }
+        };
+        for n in [3u32, 2000] {
+            // Earlier: rows 0..n inserted. Now: each updated, row 0 deleted, row n inserted.
+            let earlier: Vec<RowChange> = (0..n).map(|k| change(k, None, Some(1))).collect();
+            let mut now: Vec<RowChange> = (1..n).map(|k| change(k, Some(1), Some(2))).collect();
+            now.push(change(0, Some(1), None));
+            now.push(change(n, None, Some(3)));
+            let merged = merge(earlier, now);
+            assert_eq!(merged.len(), n as usize, "row 0 was inserted and deleted: nothing to write");
+            assert!(merged[..n as usize - 1].iter().all(|c| c.op == Op::Insert && c.before.is_none()), "n = {n}");
+            assert_eq!(merged[0].key, change(1, None, None).key);
+            assert_eq!(merged.last().map(|c| c.key.clone()), Some(change(n, None, None).key));
+        }
+    }
 
     #[test]
     fn md5_matches_known_vectors() {

@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use marmot_core::types::approx_bytes;
 use marmot_core::{Op, RowChange, RowKey, Value};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -36,6 +37,46 @@ use super::StoreError;
 const CAP_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS __marmot_cap (
   seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, op TEXT NOT NULL, old_key BLOB, new_key BLOB, old_row BLOB)";
 
+/// Stops a statement at the first captured row past its transaction's row limit, so a
+/// statement far over it is not run to the end first (see `marmot_cap_check`).
+const LIMIT_TRIGGER: &str = "CREATE TEMP TRIGGER IF NOT EXISTS __marmot_cap_limit BEFORE INSERT ON __marmot_cap
+  WHEN marmot_cap_check() BEGIN SELECT 1; END;";
+
+/// The error `marmot_cap_check` stops a statement with.
+const OVER_LIMIT: &str = "marmot: transaction row limit reached";
+
+/// How big one transaction's captured changes may grow (0: no limit): a statement that
+/// would take its transaction past either gets [`StoreError::TooLarge`] before its
+/// changes are gathered into memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxnLimits {
+    /// Rows changed (`[transaction] max_transaction_rows`).
+    pub max_rows: usize,
+    /// Bytes of keys and row images (`[transaction] max_transaction_bytes`).
+    pub max_bytes: usize,
+}
+
+impl TxnLimits {
+    fn too_many_rows(&self) -> StoreError {
+        StoreError::TooLarge(format!(
+            "the transaction would change more than [transaction] max_transaction_rows = {} rows: split it into \
+             smaller transactions, or raise the limit",
+            self.max_rows
+        ))
+    }
+
+    fn check_bytes(&self, bytes: usize) -> Result<(), StoreError> {
+        if self.max_bytes > 0 && bytes > self.max_bytes {
+            return Err(StoreError::TooLarge(format!(
+                "the transaction would carry more than [transaction] max_transaction_bytes = {} bytes of rows: \
+                 split it into smaller transactions, or raise the limit",
+                self.max_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The capture state of one writer connection.
 pub struct Capturer {
     /// `PRAGMA schema_version` the triggers were built for.
@@ -44,6 +85,9 @@ pub struct Capturer {
     /// Tables whose rows nothing else links (see [`super::replay`]).
     alone: BTreeSet<String>,
     zero_is_auto: bool,
+    /// Rows the running statement may still capture (`None`: no limit), counted down
+    /// by `marmot_cap_check` as the capture triggers record rows.
+    room: Arc<Mutex<Option<usize>>>,
 }
 
 impl Capturer {
@@ -68,6 +112,18 @@ impl Capturer {
         conn.create_scalar_function("marmot_capturing", 0, FunctionFlags::SQLITE_UTF8, |_| {
             Ok(super::guard::client_sql_running())
         })?;
+        let room: Arc<Mutex<Option<usize>>> = Arc::default();
+        let left = room.clone();
+        conn.create_scalar_function("marmot_cap_check", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+            match left.lock().expect("capture room").as_mut() {
+                Some(0) => Err(rusqlite::Error::UserFunctionError(OVER_LIMIT.into())),
+                Some(n) => {
+                    *n -= 1;
+                    Ok(false)
+                }
+                None => Ok(false),
+            }
+        })?;
         if let Some(seed) = seed {
             let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)));
             let r1 = rng.clone();
@@ -85,7 +141,13 @@ impl Capturer {
         // triggers, which record nothing outside capture.
         conn.execute_batch("PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY;")?;
         conn.execute_batch(CAP_TABLE)?;
-        Ok(Self { triggers_for: None, tables: BTreeMap::new(), alone: BTreeSet::new(), zero_is_auto: generated_ids })
+        Ok(Self {
+            triggers_for: None,
+            tables: BTreeMap::new(),
+            alone: BTreeSet::new(),
+            zero_is_auto: generated_ids,
+            room,
+        })
     }
 
     /// Drop the capture triggers (rebuilt at the next capture). Schema changes run without
@@ -114,6 +176,7 @@ impl Capturer {
             return Ok(());
         }
         self.drop_triggers(conn)?;
+        conn.execute_batch(LIMIT_TRIGGER)?;
         let linked = super::replay::linked_tables(conn)?;
         for t in user_tables(conn)? {
             let generated = self.zero_is_auto && t.integer_pk;
@@ -167,10 +230,11 @@ impl Capturer {
         database: &str,
         pending: &[RowChange],
         replay: &Replay,
+        limits: TxnLimits,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_triggers(conn)?;
-        super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, replay, f))
+        super::rolled_back(conn, |c| self.capture_in_savepoint(c, database, pending, replay, limits, f))
     }
 
     fn capture_in_savepoint<T>(
@@ -179,6 +243,7 @@ impl Capturer {
         database: &str,
         pending: &[RowChange],
         replay: &Replay,
+        limits: TxnLimits,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
@@ -187,14 +252,33 @@ impl Capturer {
             None => super::apply::apply_images(conn, database, pending)?,
         }
         super::run_cached(conn, "DELETE FROM temp.__marmot_cap")?;
-        let v = super::guard::as_client(|| f(conn))?;
+        // The statement stops at the first row past the limit: one far over it costs
+        // neither this process's memory nor SQLite's for the rest of its rows.
+        let room = (limits.max_rows > 0).then(|| limits.max_rows.saturating_sub(pending.len()));
+        *self.room.lock().expect("capture room") = room;
+        let ran = super::guard::as_client(|| f(conn));
+        *self.room.lock().expect("capture room") = None;
+        let v = match ran {
+            Err(e) if e.to_string().contains(OVER_LIMIT) => {
+                return Err(limits.too_many_rows());
+            }
+            other => other?,
+        };
+        let budget = TxnLimits { max_rows: 0, max_bytes: limits.max_bytes.saturating_sub(approx_bytes(pending)) };
+        let budget = if limits.max_bytes == 0 { TxnLimits::default() } else { budget };
         // A statement may have changed the schema; capture still uses the old triggers,
         // which is right for the rows it wrote.
-        let changes = self.collect(conn, database, schema_version)?;
+        let changes = self.collect(conn, database, schema_version, budget)?;
         Ok((v, changes))
     }
 
-    fn collect(&self, conn: &Connection, database: &str, schema_version: u64) -> Result<Vec<RowChange>, StoreError> {
+    fn collect(
+        &self,
+        conn: &Connection,
+        database: &str,
+        schema_version: u64,
+        budget: TxnLimits,
+    ) -> Result<Vec<RowChange>, StoreError> {
         struct Touch {
             table: String,
             key: Vec<u8>,
@@ -230,6 +314,7 @@ impl Capturer {
             }
         }
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         for t in order {
             let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;
             let key_vals = decode_values(&t.key)?;
@@ -247,6 +332,8 @@ impl Capturer {
             // Versions change only when a commit applies, never inside the savepoint, so
             // this is the row as the transaction found it.
             let read_version = super::apply::row_version(conn, &t.table, &t.key)?;
+            bytes += t.key.len() + image_bytes(&before) + image_bytes(&after);
+            budget.check_bytes(bytes)?;
             out.push(RowChange {
                 database: database.to_string(),
                 table: t.table.clone(),
@@ -260,6 +347,11 @@ impl Capturer {
         }
         Ok(out)
     }
+}
+
+/// Rough size in bytes of a row image's values.
+fn image_bytes(image: &Option<Vec<Value>>) -> usize {
+    image.iter().flatten().map(Value::approx_bytes).sum()
 }
 
 /// Read one row's values (declaration order) by key.

@@ -47,6 +47,10 @@ pub enum StoreError {
     /// File system trouble.
     #[error("io: {0}")]
     Io(String),
+    /// A transaction would pass `[transaction] max_transaction_rows` or
+    /// `max_transaction_bytes` (the message names which).
+    #[error("{0}")]
+    TooLarge(String),
     /// A change was captured against a schema this node has not reached yet.
     #[error("schema of {database} is behind here (version {here}, change needs {needed}): catching up first")]
     SchemaBehind {
@@ -69,6 +73,9 @@ pub enum Location {
     /// holding their connections.
     Memory(String),
 }
+
+/// Rows past which a write is applied outside the group commit (see [`Store::write`]).
+const BIG_WRITE_ROWS: usize = 1000;
 
 /// Name of the system database.
 pub const SYSTEM_DB: &str = "__marmot_system";
@@ -365,6 +372,19 @@ impl Store {
             // Replaces the whole file: never inside a batch.
             self.commit_batch()?;
         }
+        // A big transaction applies in a transaction of its own, the batch committed
+        // before it and resumed after: nested in the batch's transaction (a savepoint),
+        // each of its row writes made SQLite walk the savepoint's whole in-memory
+        // statement journal, so applying it cost time quadratic in its size.
+        let rows = match w {
+            StoreWrite::Commit { txn } => txn.rows.len(),
+            StoreWrite::ApplyLog { entries, .. } => entries.iter().map(|e| e.txn.rows.len()).sum(),
+            _ => 0,
+        };
+        let resume_batch = rows > BIG_WRITE_ROWS && self.batch.is_some();
+        if resume_batch {
+            self.commit_batch()?;
+        }
         let schema_changes: Vec<&str> = match w {
             StoreWrite::Commit { txn } => {
                 txn.rows.iter().filter(|r| r.is_schema_change()).map(|r| r.database.as_str()).collect()
@@ -386,6 +406,9 @@ impl Store {
         let mut outcome = self.write_inner(w)?;
         for db in outcome.heads.keys() {
             outcome.schemas.insert(db.clone(), self.schema_version(db)?);
+        }
+        if resume_batch {
+            self.begin_batch();
         }
         Ok(outcome)
     }

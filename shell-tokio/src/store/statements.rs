@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{from_ref, ident, named};
 
-use super::capture::Capturer;
+use super::capture::{Capturer, TxnLimits};
 use super::replay::Replay;
 use super::{db_uri, fnv, rolled_back, valid_name, Store, StoreError, WriterSetup};
 
@@ -39,7 +39,7 @@ impl Store {
         db: &str,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
-        self.capture_in(db, &[], &Replay::All, &[], f)
+        self.capture_in(db, &[], &Replay::All, &[], TxnLimits::default(), f)
     }
 
     /// The rows a locking read returns of one of its tables, as checks: each row's image
@@ -100,7 +100,8 @@ impl Store {
     /// the open transaction's earlier changes `pending` written first (those a statement
     /// of shape `replay` can see, see [`super::replay`]), and the databases `attach`
     /// attached under their names (for statements naming them). Captures the row changes
-    /// `f` makes and rolls everything back (see [`capture`]).
+    /// `f` makes and rolls everything back (see [`capture`]); fails with
+    /// [`StoreError::TooLarge`] if they would take the transaction past `limits`.
     ///
     /// Runs in a savepoint: inside a group commit, if one is open, it sees what the batch
     /// has applied so far (the engine runs client statements between group commits).
@@ -112,12 +113,13 @@ impl Store {
         pending: &[RowChange],
         replay: &Replay,
         attach: &[String],
+        limits: TxnLimits,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
         self.ensure_database(db)?;
         if attach.is_empty() {
             let d = self.dbs.get_mut(db).expect("ensured");
-            return d.capturer.capture(&d.writer, db, pending, replay, f);
+            return d.capturer.capture(&d.writer, db, pending, replay, limits, f);
         }
         for other in attach {
             valid_name(other)?;
@@ -139,7 +141,7 @@ impl Store {
             attached.push(other);
         }
         let out = match result {
-            Ok(()) => d.capturer.capture(&d.writer, db, pending, &Replay::All, f),
+            Ok(()) => d.capturer.capture(&d.writer, db, pending, &Replay::All, limits, f),
             Err(e) => Err(e.into()),
         };
         for other in attached {

@@ -172,6 +172,8 @@ fn harness() -> &'static Harness {
             unix_socket_perm: 0o600,
             statement_cache: 1000,
             secure_file_priv: None,
+            load_data_batch_rows: 100,
+            limits: marmot_shell_tokio::store::capture::TxnLimits { max_rows: 10_000, max_bytes: 1 << 20 },
         };
         let connections = marmot_shell_tokio::mysql::server::Connections::new(cfg, engine);
         Harness { rt, connections, _dir: dir }
