@@ -128,7 +128,7 @@ impl Node {
         }
         let id = self.clock.now(self.now);
         self.observe(Observation::ClockIssued(id));
-        let txn = Txn { id, coordinator: self.me, rows, first_committer_wins };
+        let txn = Txn { id, coordinator: self.me, rows: rows.into(), first_committer_wins };
         let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
         self.inflight.insert(
             id,

@@ -69,7 +69,7 @@ impl Participant {
     /// Hold intents for `txn` and remember it as prepared (`durable`: recovered from
     /// storage rather than just received).
     pub(crate) fn install(&mut self, txn: Txn, now: Millis, durable: bool) {
-        for r in &txn.rows {
+        for r in txn.rows.iter() {
             self.intents.insert(r.intent_key(), txn.id);
         }
         self.prepared.insert(
@@ -81,7 +81,7 @@ impl Participant {
     /// Drop a prepared transaction and release its intents.
     pub(crate) fn forget(&mut self, id: TxnId) -> Option<Prepared> {
         let p = self.prepared.remove(&id)?;
-        for r in &p.txn.rows {
+        for r in p.txn.rows.iter() {
             let k = r.intent_key();
             if self.intents.get(&k) == Some(&id) {
                 self.intents.remove(&k);
@@ -289,7 +289,7 @@ mod tests {
     }
 
     fn txn(wall: u64, rows: Vec<RowChange>) -> Txn {
-        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows, first_committer_wins: true }
+        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows: rows.into(), first_committer_wins: true }
     }
 
     #[test]

@@ -111,8 +111,10 @@ pub struct Txn {
     pub id: TxnId,
     /// The node that coordinates it.
     pub coordinator: crate::NodeId,
-    /// Its captured row changes, in capture order.
-    pub rows: Vec<RowChange>,
+    /// Its captured row changes, in capture order. Shared: a transaction is handed to
+    /// the store, kept as an intent, sent to every participant and committed, and a
+    /// big one must not be copied for each.
+    pub rows: std::sync::Arc<Vec<RowChange>>,
     /// Participants check each row's `read_version` at PREPARE (first-committer-wins,
     /// QUORUM and ALL writes under the default rule); otherwise last-writer-wins alone.
     pub first_committer_wins: bool,

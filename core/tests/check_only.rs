@@ -57,7 +57,7 @@ fn a_check_is_written_like_any_change_under_first_committer_wins() {
     let out = write(CoreConfig::default(), vec![check.clone()], Consistency::Quorum);
     let prepared = out.iter().any(|e| match e {
         Effect::Persist { write: StoreWrite::Prepare { txn }, .. } => {
-            txn.first_committer_wins && txn.rows == [check.clone()]
+            txn.first_committer_wins && *txn.rows == vec![check.clone()]
         }
         _ => false,
     });

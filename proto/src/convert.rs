@@ -105,11 +105,11 @@ fn from_txn(t: Option<pb::Txn>) -> Result<Txn, Invalid> {
                 read_version: r.read_version.map(|v| from_hlc(Some(v), "read version").map(Version)).transpose()?,
             })
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Txn {
         id: from_hlc(t.id, "txn id")?,
         coordinator: t.coordinator,
-        rows,
+        rows: rows.into(),
         first_committer_wins: t.first_committer_wins,
     })
 }

@@ -91,7 +91,8 @@ mod tests {
                 ]),
                 schema_version: 4,
                 read_version: Some(marmot_core::Version(Hlc { wall: 8, logical: 0, node: 2 })),
-            }],
+            }]
+            .into(),
             first_committer_wins: true,
         };
         let msgs = vec![

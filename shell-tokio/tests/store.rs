@@ -30,7 +30,7 @@ fn capture(s: &mut Store, sql: &str, id: Hlc) -> Txn {
             Ok(())
         })
         .unwrap();
-    Txn { id, coordinator: id.node, rows, first_committer_wins: false }
+    Txn { id, coordinator: id.node, rows: rows.into(), first_committer_wins: false }
 }
 
 fn hlc(wall: u64, node: u64) -> Hlc {
@@ -241,7 +241,7 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
     let ddl = Txn {
         id: hlc(20, 2),
         coordinator: 2,
-        rows: vec![ddl_change("app", "ALTER TABLE users DROP COLUMN score".into(), 0)],
+        rows: vec![ddl_change("app", "ALTER TABLE users DROP COLUMN score".into(), 0)].into(),
         first_committer_wins: true,
     };
     s.write(&StoreWrite::Prepare { txn: ddl.clone() }).unwrap();
@@ -256,7 +256,7 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
     // A change captured on a newer schema than this node's waits for it.
     let mut ahead = capture(&mut s, "INSERT INTO users (id, name) VALUES (2, 'bob')", hlc(30, 1));
     assert!(ahead.rows.iter().all(|r| r.schema_version == 1));
-    ahead.rows[0].schema_version = 2;
+    std::sync::Arc::make_mut(&mut ahead.rows)[0].schema_version = 2;
     let e = s.write(&StoreWrite::Prepare { txn: ahead.clone() }).unwrap_err().to_string();
     assert!(e.contains("schema of app is behind"), "{e}");
     let e = s.write(&StoreWrite::Commit { txn: ahead }).unwrap_err().to_string();

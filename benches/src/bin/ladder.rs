@@ -130,8 +130,12 @@ fn store_path(dir: &std::path::Path, txns: &[Vec<String>]) -> Rung {
         if rows.is_empty() {
             return;
         }
-        let txn =
-            Txn { id: Hlc { wall, logical: i as u32, node: 1 }, coordinator: 1, rows, first_committer_wins: true };
+        let txn = Txn {
+            id: Hlc { wall, logical: i as u32, node: 1 },
+            coordinator: 1,
+            rows: rows.into(),
+            first_committer_wins: true,
+        };
         store.begin_batch();
         store.write(&StoreWrite::Prepare { txn: txn.clone() }).unwrap();
         store.write(&StoreWrite::Commit { txn }).unwrap();

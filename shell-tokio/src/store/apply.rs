@@ -150,13 +150,14 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Op
     let incoming = Version(txn.id);
     let schema_here: i64 = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get(0))?;
     let schema_here = schema_here as u64;
-    let mine = Txn {
-        id: txn.id,
-        coordinator: txn.coordinator,
-        rows: txn.rows.iter().filter(|r| r.database == database).cloned().collect(),
-        first_committer_wins: txn.first_committer_wins,
+    // Its rows of this database (shared, not copied, when that is all of them).
+    let mine = if txn.rows.iter().all(|r| r.database == database) {
+        txn.clone()
+    } else {
+        let rows: Vec<_> = txn.rows.iter().filter(|r| r.database == database).cloned().collect();
+        Txn { rows: rows.into(), ..txn.clone() }
     };
-    for row in &mine.rows {
+    for row in mine.rows.iter() {
         if super::ddl::is_ddl(row) {
             super::ddl::apply_ddl(conn, row)?;
             continue;
