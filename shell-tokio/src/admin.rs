@@ -4,6 +4,8 @@
 //! `POST /admin/cluster/allow/{node_id}` answer with the JSON shapes of Marmot's
 //! operations guide and need the `X-Marmot-Secret` header when a cluster secret is set
 //! (401 otherwise). `GET /metrics` is Prometheus text when `[prometheus] enabled`.
+//! `GET /health` is for load balancers: 200 when the node can serve writes, 503 with the
+//! reason otherwise; it needs no secret (it tells only the node's own state).
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use marmot_core::io::AdminCmd;
 use serde_json::json;
 
 use crate::auth::Secret;
-use crate::engine::Engine;
+use crate::engine::{ClusterStatus, Engine};
 
 /// What the handlers need.
 pub struct AdminState {
@@ -55,6 +57,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/cluster/remove/{node_id}", post(remove))
         .route("/admin/cluster/allow/{node_id}", post(allow))
         .route("/metrics", get(metrics))
+        .route("/health", get(health))
         .with_state(state)
 }
 
@@ -139,4 +142,47 @@ async fn metrics(State(state): State<Arc<AdminState>>) -> Answer {
         }
         Err(e) => unavailable(e),
     }
+}
+
+/// This node's own state in `status`.
+fn local_state(status: &ClusterStatus) -> &'static str {
+    status.members.iter().find(|m| m.node_id == status.local_node_id).map_or("UNKNOWN", |m| m.status)
+}
+
+/// Why a node in state `local` cannot serve writes (`None`: it can): it must be ALIVE and
+/// see a quorum of ALIVE members, or a QUORUM write through it would fail.
+fn unhealthy(local: &str, status: &ClusterStatus) -> Option<String> {
+    match local {
+        "ALIVE" if status.alive_count >= status.quorum_size => None,
+        "ALIVE" => Some(format!(
+            "sees {} ALIVE of {} members and a quorum is {}: on the minority side of a partition, or too many \
+             nodes are down",
+            status.alive_count, status.total_membership, status.quorum_size
+        )),
+        "JOINING" => Some("joining the cluster: catching up with its peers".into()),
+        "REMOVED" => Some("removed from the cluster".into()),
+        other => Some(format!("this node is {other}")),
+    }
+}
+
+async fn health(State(state): State<Arc<AdminState>>) -> Answer {
+    let s = match state.engine.status().await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let local = local_state(&s);
+    let reason = unhealthy(local, &s);
+    let code = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json_answer(
+        code,
+        json!({
+            "healthy": reason.is_none(),
+            "node_id": s.local_node_id,
+            "state": local,
+            "alive_count": s.alive_count,
+            "total_membership": s.total_membership,
+            "quorum_size": s.quorum_size,
+            "reason": reason,
+        }),
+    )
 }

@@ -162,3 +162,34 @@ fn nodes_with_different_secrets_never_exchange_data() {
         assert_eq!(n.http("GET", "/admin/cluster/members", Some(other)).0, 401);
     }
 }
+
+/// `GET /health` (no secret needed, for load balancers): 200 while the node is ALIVE
+/// and sees a quorum; 503 with the reason when it does not (the survivor of a 3-node
+/// cluster with two nodes killed), and 200 again once a peer is back.
+#[test]
+fn health_is_200_with_a_quorum_and_503_with_the_reason_without() {
+    let mut c = Cluster::start(3, SECRET, "");
+    let health = |node: &ClusterNode| {
+        let (status, body) = node.http("GET", "/health", None);
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("/health: {e}: {body:?}"));
+        (status, v)
+    };
+    wait_until("all three ALIVE", Duration::from_secs(20), || members_in(&c.nodes[0], "ALIVE").len() == 3);
+    for node in &c.nodes {
+        let (status, v) = health(node);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            (&v["healthy"], &v["state"], &v["quorum_size"]),
+            (&Value::Bool(true), &Value::from("ALIVE"), &Value::from(2))
+        );
+        assert!(v["reason"].is_null(), "{v}");
+    }
+    c.nodes[1].kill9();
+    c.nodes[2].kill9();
+    wait_until("node 1 to report no quorum", Duration::from_secs(30), || health(&c.nodes[0]).0 == 503);
+    let (_, v) = health(&c.nodes[0]);
+    assert_eq!(v["healthy"], false);
+    assert!(v["reason"].as_str().unwrap_or("").contains("minority side of a partition"), "{v}");
+    c.nodes[1].start();
+    wait_until("node 1 healthy again", Duration::from_secs(40), || health(&c.nodes[0]).0 == 200);
+}
