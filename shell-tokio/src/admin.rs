@@ -54,6 +54,7 @@ fn allowed(state: &AdminState, headers: &HeaderMap) -> bool {
 pub fn router(state: Arc<AdminState>) -> Router {
     Router::new()
         .route("/admin/cluster/members", get(members))
+        .route("/admin/cluster/status", get(status))
         .route("/admin/cluster/remove/{node_id}", post(remove))
         .route("/admin/cluster/allow/{node_id}", post(allow))
         .route("/metrics", get(metrics))
@@ -61,29 +62,61 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .with_state(state)
 }
 
-async fn members(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
-    if !allowed(&state, &headers) {
-        return unauthorized();
+/// The node's view of its cluster, for a caller holding the secret.
+async fn authorized_status(state: &AdminState, headers: &HeaderMap) -> Result<ClusterStatus, Answer> {
+    if !allowed(state, headers) {
+        return Err(unauthorized());
     }
-    let s = match state.engine.status().await {
-        Ok(s) => s,
-        Err(e) => return unavailable(e),
-    };
+    state.engine.status().await.map_err(unavailable)
+}
+
+/// The members answer of Marmot's operations guide.
+fn members_answer(s: &ClusterStatus) -> serde_json::Value {
     let members: Vec<_> = s
         .members
         .iter()
         .map(|m| json!({"NodeID": m.node_id, "Address": m.address, "Status": m.status, "Incarnation": m.incarnation}))
         .collect();
-    json_answer(
-        StatusCode::OK,
-        json!({
-            "members": members,
-            "total_membership": s.total_membership,
-            "alive_count": s.alive_count,
-            "quorum_size": s.quorum_size,
-            "local_node_id": s.local_node_id,
-        }),
-    )
+    json!({
+        "members": members,
+        "total_membership": s.total_membership,
+        "alive_count": s.alive_count,
+        "quorum_size": s.quorum_size,
+        "local_node_id": s.local_node_id,
+    })
+}
+
+async fn members(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
+    match authorized_status(&state, &headers).await {
+        Ok(s) => json_answer(StatusCode::OK, members_answer(&s)),
+        Err(refused) => refused,
+    }
+}
+
+/// Members (as `/admin/cluster/members`) plus whether this node is healthy (as
+/// `/health`), its replication lag behind each peer per database, its schema versions
+/// and the snapshots it is fetching.
+async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
+    let s = match authorized_status(&state, &headers).await {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    let lag: Vec<_> = s
+        .lag
+        .iter()
+        .map(|l| json!({"peer": l.peer, "database": l.database, "transactions": l.transactions, "behind_ms": l.behind_ms}))
+        .collect();
+    let fetches: Vec<_> = s
+        .snapshot_fetches
+        .iter()
+        .map(|f| json!({"database": f.database, "donor": f.donor, "received": f.received, "total": f.total}))
+        .collect();
+    let mut body = members_answer(&s);
+    body["healthy"] = json!(unhealthy(local_state(&s), &s).is_none());
+    body["lag"] = json!(lag);
+    body["schema_versions"] = json!(s.schema_versions);
+    body["snapshot_fetches"] = json!(fetches);
+    json_answer(StatusCode::OK, body)
 }
 
 async fn membership_change(state: &AdminState, headers: &HeaderMap, id: &str, remove: bool) -> Answer {

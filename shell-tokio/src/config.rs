@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +14,7 @@ pub struct ConfigError(pub String);
 macro_rules! section {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty = $default:expr),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, Deserialize, PartialEq)]
+        #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
         #[serde(deny_unknown_fields, default)]
         pub struct $name {
             $($(#[$fdoc])* pub $field: $ty,)*
@@ -177,7 +177,7 @@ section!(
 );
 
 /// One `[[mysql.users]]` account.
-#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct MysqlUser {
     /// User name.
@@ -219,7 +219,7 @@ section!(
 );
 
 /// One `[[publisher.sinks]]` entry.
-#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sink {
     /// Unique name.
@@ -345,6 +345,25 @@ section!(
 );
 
 impl Config {
+    /// The effective configuration as TOML, every key with its value, secrets and
+    /// passwords masked (`marmot config check`).
+    pub fn effective_toml(&self) -> String {
+        let mut shown = self.clone();
+        let mask = |s: &mut String| {
+            if !s.is_empty() {
+                *s = "<set>".into();
+            }
+        };
+        mask(&mut shown.cluster.cluster_secret);
+        mask(&mut shown.replica.secret);
+        for u in &mut shown.mysql.users {
+            if let Some(p) = u.password.as_mut() {
+                mask(p);
+            }
+        }
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
+    }
+
     /// Parse and validate a configuration text. `secret_env` is the value of
     /// `MARMOT_CLUSTER_SECRET`, which wins over `cluster.cluster_secret`.
     pub fn parse(text: &str, secret_env: Option<String>) -> Result<Config, ConfigError> {

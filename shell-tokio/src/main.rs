@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::Parser;
 use marmot_core::CoreConfig;
 use marmot_shell_tokio::admin::{self, AdminState};
 use marmot_shell_tokio::auth::Secret;
+use marmot_shell_tokio::cli::{self, Cli, Command, ConfigCommand};
 use marmot_shell_tokio::config::Config;
 use marmot_shell_tokio::engine::{Engine, Network};
 use marmot_shell_tokio::ids::IdMode;
@@ -25,25 +27,6 @@ use marmot_shell_tokio::transport::{self, Checker, Signer, Transport};
 /// glibc's per-thread arenas held on to memory.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const HELP: &str = "marmot — leaderless distributed SQLite replication, spoken to over the MySQL protocol
-
-Usage: marmot [--config FILE]
-
-Options:
-  -c, --config FILE   configuration file (default: config.toml if present, else built-in defaults:
-                      data in ./marmot-data, MySQL on 3306, node port 8080)
-  -h, --help          print this help
-  -V, --version       print the version
-
-Environment:
-  MARMOT_CLUSTER_SECRET   cluster secret; wins over [cluster] cluster_secret
-  RUST_LOG                log filter (overrides [logging] verbose)
-
-Every key of Marmot's configuration reference is accepted ([transaction], [connection_pool],
-[grpc_client], [coordinator], [cluster], [replica], [replication], [query_pipeline], [mysql],
-[publisher], [logging], [prometheus], [ddl]); unknown keys are refused.
-";
 
 fn load(path: Option<PathBuf>) -> Result<Config, String> {
     let path = match path {
@@ -280,39 +263,51 @@ async fn run(config: Config) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let mut config = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "-h" | "--help" => {
-                print!("{HELP}");
-                return ExitCode::SUCCESS;
-            }
-            "-V" | "--version" => {
-                println!("marmot {}", env!("CARGO_PKG_VERSION"));
-                return ExitCode::SUCCESS;
-            }
-            "-c" | "--config" => match args.next() {
-                Some(p) => config = Some(PathBuf::from(p)),
-                None => {
-                    eprintln!("marmot: --config needs a file name");
-                    return ExitCode::from(2);
-                }
-            },
-            other if other.starts_with("--config=") => config = Some(PathBuf::from(&other["--config=".len()..])),
-            other => {
-                eprintln!("marmot: unknown argument {other:?} (see --help)");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let config = match load(config) {
+    let cli = Cli::parse();
+    let config = match load(cli.config.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("marmot: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
+    match cli.command {
+        None | Some(Command::Serve) => serve(config),
+        Some(Command::Config { command: ConfigCommand::Check { file } }) => match file {
+            // The file named here, if any, is the one checked.
+            Some(f) => match load(Some(f)) {
+                Ok(c) => {
+                    print!("{}", c.effective_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("marmot: configuration error: {e}");
+                    ExitCode::from(2)
+                }
+            },
+            None => {
+                print!("{}", config.effective_toml());
+                ExitCode::SUCCESS
+            }
+        },
+        Some(Command::Cluster { node, json, command }) => {
+            let node = node.unwrap_or_else(|| format!("127.0.0.1:{}", config.cluster.grpc_port));
+            match cli::cluster(&node, &config.cluster.cluster_secret, json, &command) {
+                Ok(text) => {
+                    println!("{}", text.trim_end());
+                    ExitCode::SUCCESS
+                }
+                Err(f) => {
+                    eprintln!("marmot: {}", f.message);
+                    ExitCode::from(f.code)
+                }
+            }
+        }
+    }
+}
+
+/// Run a node until it is stopped.
+fn serve(config: Config) -> ExitCode {
     let level = if config.logging.verbose { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
     if config.logging.format == "json" {
