@@ -81,8 +81,8 @@ fn load_data_local_and_server_side_files_replicate_to_every_node() {
 /// Big statements in bounded memory. A `LOAD DATA` outside a transaction commits every
 /// `load_data_batch_rows` rows, so a file far past the transaction limit loads whole
 /// (and a failure part way says how many rows were committed before it); inside a
-/// transaction, and for any other statement, a transaction past `max_transaction_rows`
-/// or `max_transaction_bytes` gets 1197 and leaves nothing behind.
+/// transaction, and for any other statement (a locking read included), a transaction past
+/// `max_transaction_rows` or `max_transaction_bytes` gets 1197 and leaves nothing behind.
 #[test]
 fn big_loads_commit_in_batches_and_oversized_transactions_get_1197() {
     let files = tempfile::tempdir().unwrap();
@@ -124,6 +124,11 @@ fn big_loads_commit_in_batches_and_oversized_transactions_get_1197() {
     let (ok, out) =
         cli(ports[1], false, "BEGIN; INSERT INTO t2 SELECT * FROM t WHERE id BETWEEN 2501 AND 5000; COMMIT");
     assert!(ok, "{out}");
+    // Rows read FOR UPDATE join the transaction (as checks): the limit holds for them too.
+    let (ok, out) = cli(ports[0], false, "BEGIN; SELECT count(*) FROM t WHERE id <= 2000 FOR UPDATE; ROLLBACK");
+    assert!(ok, "{out}");
+    let (ok, out) = cli(ports[0], false, "BEGIN; SELECT id FROM t WHERE id <= 5000 FOR UPDATE; COMMIT");
+    assert!(!ok && out.contains("1197") && out.contains("max_transaction_rows = 3000"), "{out}");
     let (ok, out) = cli(ports[1], false, "INSERT INTO t2 VALUES (0, REPEAT('x', 2000000))");
     assert!(!ok && out.contains("1197") && out.contains("max_transaction_bytes"), "{out}");
     everywhere("SELECT count(*) AS n, max(id) AS m FROM t2", "n\tm\n5000\t5000\n");

@@ -850,12 +850,13 @@ impl Session {
         loop {
             let (db, from, tables, locks, owner) =
                 (db.clone(), from.clone(), tables.clone(), self.locks.clone(), self.owner());
+            let (limits, held) = (self.limits, self.pending.len() + self.locked_reads.len());
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
                     let mut checks: Vec<RowChange> = Vec::new();
                     for (table, alias) in tables.iter() {
-                        checks.extend(store.locking_read(&db, table, alias, &from)?);
+                        checks.extend(store.locking_read(&db, table, alias, &from, limits, held + checks.len())?);
                     }
                     let blocked = locks.try_lock(owner, &row_ids(&checks)).err();
                     Ok::<_, StoreError>((checks, blocked))

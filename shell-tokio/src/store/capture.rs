@@ -57,7 +57,8 @@ pub struct TxnLimits {
 }
 
 impl TxnLimits {
-    fn too_many_rows(&self) -> StoreError {
+    /// The error of a transaction past `max_rows`.
+    pub fn too_many_rows(&self) -> StoreError {
         StoreError::TooLarge(format!(
             "the transaction would change more than [transaction] max_transaction_rows = {} rows: split it into \
              smaller transactions, or raise the limit",

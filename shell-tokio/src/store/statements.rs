@@ -47,13 +47,16 @@ impl Store {
     /// [`RowChange::is_check_only`]). `from` is the read's SQLite text from its `FROM` on,
     /// in which the table goes by `alias`. The rows are read as client SQL (the guard
     /// applies) from what the writer holds, in the same engine step as the caller takes
-    /// their locks (see `mysql::locking_read`).
+    /// their locks (see `mysql::locking_read`). More rows than `limits` leaves room for
+    /// beside the `held` ones already in the transaction: [`StoreError::TooLarge`].
     pub fn locking_read(
         &mut self,
         db: &str,
         table: &str,
         alias: &str,
         from: &str,
+        limits: TxnLimits,
+        held: usize,
     ) -> Result<Vec<RowChange>, StoreError> {
         self.ensure_database(db)?;
         let conn = &self.dbs[db].writer;
@@ -63,6 +66,9 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::NoSuchTable(table.to_string()))?;
         let info = super::schema::table_info_cached(conn, &name)?;
+        // The rows it returns join the transaction (as checks): the transaction's row
+        // limit holds for them too, and they are not read past it.
+        let room = if limits.max_rows == 0 { usize::MAX - 1 } else { limits.max_rows.saturating_sub(held) };
         let alias = ident(alias);
         let columns: Vec<String> = info.columns.iter().map(|c| format!("{alias}.{}", ident(c))).collect();
         let sql = format!("SELECT marmot_row({}), {} {from}", info.key_exprs(&alias).join(", "), columns.join(", "));
@@ -74,9 +80,13 @@ impl Store {
                     let values = (1..=width).map(|i| r.get_ref(i).map(from_ref)).collect::<Result<_, _>>()?;
                     Ok((r.get(0)?, values))
                 })?
+                .take(room.saturating_add(1))
                 .collect();
             rows
         })?;
+        if rows.len() > room {
+            return Err(limits.too_many_rows());
+        }
         let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
         let mut checks = Vec::with_capacity(rows.len());
         for (key, values) in rows {
