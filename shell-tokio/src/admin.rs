@@ -94,8 +94,9 @@ async fn members(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> An
 }
 
 /// Members (as `/admin/cluster/members`) plus whether this node is healthy (as
-/// `/health`), its replication lag behind each peer per database, its schema versions
-/// and the snapshots it is fetching.
+/// `/health`), the transactions it committed per second over the last seconds, its
+/// replication lag behind each peer per database, its schema versions and the snapshots
+/// it is fetching.
 async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
     let s = match authorized_status(&state, &headers).await {
         Ok(s) => s,
@@ -116,6 +117,7 @@ async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Ans
     body["lag"] = json!(lag);
     body["schema_versions"] = json!(s.schema_versions);
     body["snapshot_fetches"] = json!(fetches);
+    body["writes_per_second"] = json!((state.engine.metrics.writes_per_second() * 10.0).round() / 10.0);
     json_answer(StatusCode::OK, body)
 }
 

@@ -135,11 +135,12 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
 /// `cluster status` for people: members, then lag per peer and database.
 fn status_table(v: &Value) -> String {
     let mut out = format!(
-        "node {} sees {} of {} members ALIVE; a quorum is {}\n\n{:<6} {:<10} {:<12} {}\n",
+        "node {} sees {} of {} members ALIVE; a quorum is {}; it commits {} writes/s\n\n{:<6} {:<10} {:<12} {}\n",
         v["local_node_id"],
         v["alive_count"],
         v["total_membership"],
         v["quorum_size"],
+        v["writes_per_second"],
         "NODE",
         "STATE",
         "INCARNATION",

@@ -106,6 +106,15 @@ async fn run(config: Config) -> Result<(), String> {
     let secret = Secret::new(&cluster.cluster_secret);
     let signer = Signer::new(secret.clone(), config.node_id);
     let metrics = Arc::new(Metrics::default());
+    // The commit counter sampled once a second gives `cluster status` its writes/s.
+    let sampled = metrics.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            sampled.sample(std::time::Instant::now());
+        }
+    });
     let tls = tls_files(&config)?;
     let link = transport::LinkConfig {
         connect_timeout,

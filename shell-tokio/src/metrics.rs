@@ -82,9 +82,33 @@ pub struct Metrics {
     /// MySQL connections accepted since start.
     pub mysql_connections_total: AtomicU64,
     statements: [AtomicU64; STATEMENT_KINDS.len()],
+    /// Samples of `committed`, one a second for the last few (see [`Metrics::sample`]).
+    committed_samples: std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
 }
 
+/// Seconds of samples the commit rate is taken over.
+const RATE_WINDOW: usize = 10;
+
 impl Metrics {
+    /// Take a sample of the commit counter: call about once a second.
+    pub fn sample(&self, now: std::time::Instant) {
+        let mut samples = self.committed_samples.lock().expect("samples");
+        samples.push_back((now, self.committed.load(Relaxed)));
+        while samples.len() > RATE_WINDOW + 1 {
+            samples.pop_front();
+        }
+    }
+
+    /// Transactions this node coordinated and committed per second, over the samples of
+    /// the last few seconds (0 before there are two).
+    pub fn writes_per_second(&self) -> f64 {
+        let samples = self.committed_samples.lock().expect("samples");
+        match (samples.front(), samples.back()) {
+            (Some((t0, c0)), Some((t1, c1))) if t1 > t0 => (c1 - c0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+
     /// Count one statement whose first keyword is `keyword`.
     pub fn statement(&self, keyword: &str) {
         let kind = match keyword.to_ascii_uppercase().as_str() {
@@ -221,5 +245,26 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn writes_per_second_is_the_commit_rate_over_the_last_samples() {
+        let m = Metrics::default();
+        let t0 = std::time::Instant::now();
+        assert_eq!(m.writes_per_second(), 0.0, "no samples yet");
+        m.sample(t0);
+        m.committed.fetch_add(30, Relaxed);
+        m.sample(t0 + Duration::from_secs(2));
+        assert_eq!(m.writes_per_second(), 15.0);
+        // Only the last RATE_WINDOW seconds count.
+        for s in 3..30 {
+            m.sample(t0 + Duration::from_secs(s));
+        }
+        assert_eq!(m.writes_per_second(), 0.0);
     }
 }

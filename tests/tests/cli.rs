@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use marmot_e2e::{marmot_binary, Cluster};
+use marmot_e2e::{marmot_binary, query, Cluster};
 use serde_json::Value;
 
 const SECRET: &str = "correct horse battery staple";
@@ -77,8 +77,21 @@ fn cluster_commands_show_and_change_membership_through_any_node() {
         (&Value::from(2), &Value::from(1), &Value::Bool(true))
     );
     assert_eq!(v["members"].as_array().map(Vec::len), Some(3), "{v}");
+    // Writes through node 1 show in its writes/s within the sampling window.
+    query(c.nodes[0].mysql, None, "CREATE DATABASE w; CREATE TABLE w.t (id INT PRIMARY KEY)");
+    for i in 0..20 {
+        query(c.nodes[0].mysql, Some("w"), &format!("INSERT INTO t VALUES ({i})"));
+    }
+    let start = Instant::now();
+    while serde_json::from_str::<Value>(&status(true).1).map_or(0.0, |v| v["writes_per_second"].as_f64().unwrap_or(0.0))
+        <= 0.0
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "writes/s stayed 0 after 22 commits");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (code, table, _) = status(false);
     assert_eq!(code, 0);
+    assert!(table.contains("writes/s"), "{table}");
     assert!(table.contains("sees 3 of 3 members ALIVE") && table.matches("ALIVE").count() >= 4, "{table}");
 
     let (code, out, err) = marmot(dir.path(), &["cluster", "--node", &node, "remove", "3"], &secret);
