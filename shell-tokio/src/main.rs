@@ -273,7 +273,12 @@ async fn run(config: Config) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match load(cli.config.clone()) {
+    // `config check FILE` checks that file; everything else runs on --config's.
+    let path = match &cli.command {
+        Some(Command::Config { command: ConfigCommand::Check { file: Some(f) } }) => Some(f.clone()),
+        _ => cli.config.clone(),
+    };
+    let config = match load(path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("marmot: configuration error: {e}");
@@ -282,23 +287,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         None | Some(Command::Serve) => serve(config),
-        Some(Command::Config { command: ConfigCommand::Check { file } }) => match file {
-            // The file named here, if any, is the one checked.
-            Some(f) => match load(Some(f)) {
-                Ok(c) => {
-                    print!("{}", c.effective_toml());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("marmot: configuration error: {e}");
-                    ExitCode::from(2)
-                }
-            },
-            None => {
-                print!("{}", config.effective_toml());
-                ExitCode::SUCCESS
-            }
-        },
+        Some(Command::Config { command: ConfigCommand::Check { .. } }) => {
+            print!("{}", config.effective_toml());
+            ExitCode::SUCCESS
+        }
         Some(Command::Cluster { node, json, command }) => {
             let node = node.unwrap_or_else(|| format!("127.0.0.1:{}", config.cluster.grpc_port));
             match cli::cluster(&node, &config.cluster.cluster_secret, json, &command) {

@@ -25,9 +25,14 @@ pub type Owner = u32;
 /// (database, table, key bytes).
 pub type RowId = (String, String, Vec<u8>);
 
+/// The row `change` touches.
+pub fn row_id(change: &RowChange) -> RowId {
+    (change.database.clone(), change.table.clone(), change.key.0.clone())
+}
+
 /// The rows `changes` touch.
 pub fn row_ids(changes: &[RowChange]) -> Vec<RowId> {
-    changes.iter().map(|c| (c.database.clone(), c.table.clone(), c.key.0.clone())).collect()
+    changes.iter().map(row_id).collect()
 }
 
 /// Why a lock could not be had.

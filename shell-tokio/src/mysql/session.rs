@@ -27,7 +27,7 @@ use sqlparser::tokenizer::Token;
 use super::locking_read::LockingRead;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
-use super::row_locks::{row_ids, LockError, Owner, RowId, RowLocks};
+use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
 use super::sql::{self, kw, significant, text};
 use super::stmt_cache::StatementCache;
 use crate::engine::{wall_ms, Engine};
@@ -605,7 +605,7 @@ impl Session {
         let defer = std::mem::take(&mut self.defer_read) && !calc;
         let mut on_writer = false;
         if let Some(read) = super::locking_read::parse(toks) {
-            if self.in_txn || !self.autocommit() {
+            if self.in_transaction() {
                 self.lock_read_rows(read).await?;
                 on_writer = true;
             }
@@ -838,9 +838,9 @@ impl Session {
         }
     }
 
-    /// A locking read in a transaction: lock the rows it returns and remember their
-    /// versions, in one engine step (see [`super::locking_read`]); waits, as a write
-    /// does, for a transaction of this node holding one of them.
+    /// A locking read in a transaction: lock the rows it returns and keep them as checks
+    /// of the rows as read, in one engine step (see [`super::locking_read`]); waits, as a
+    /// write does, for a transaction of this node holding one of them.
     async fn lock_read_rows(&mut self, read: LockingRead) -> Result<(), MyError> {
         let db = self.need_db()?;
         let select = sql::rewrite(&read.keys_query);
@@ -881,8 +881,7 @@ impl Session {
                 continue;
             }
             for check in checks {
-                let id = (check.database.clone(), check.table.clone(), check.key.0.clone());
-                self.locked_reads.entry(id).or_insert(check);
+                self.locked_reads.entry(row_id(&check)).or_insert(check);
             }
             return Ok(());
         }
@@ -891,12 +890,14 @@ impl Session {
     /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
     pub(super) async fn finish_write(&mut self, mut changes: Vec<RowChange>) -> Result<(), MyError> {
         // A row read FOR UPDATE earlier: its write is based on what that read saw.
-        for c in changes.iter_mut() {
-            if let Some(read) = self.locked_reads.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())) {
-                c.read_version = read.read_version;
+        if !self.locked_reads.is_empty() {
+            for c in changes.iter_mut() {
+                if let Some(read) = self.locked_reads.get(&row_id(c)) {
+                    c.read_version = read.read_version;
+                }
             }
         }
-        if self.in_txn || !self.autocommit() {
+        if self.in_transaction() {
             if !self.in_txn {
                 self.txn_started_ms = wall_ms();
             }
@@ -957,9 +958,11 @@ impl Session {
         let mut changes = std::mem::take(&mut self.pending);
         // Rows read FOR UPDATE and not written (or written with their own values, which
         // captures nothing) commit as checks: the transaction's outcome rests on them.
-        let written: std::collections::BTreeSet<RowId> = row_ids(&changes).into_iter().collect();
         let checks = std::mem::take(&mut self.locked_reads);
-        changes.extend(checks.into_iter().filter(|(id, _)| !written.contains(id)).map(|(_, c)| c));
+        if !checks.is_empty() {
+            let written: std::collections::BTreeSet<RowId> = row_ids(&changes).into_iter().collect();
+            changes.extend(checks.into_iter().filter(|(id, _)| !written.contains(id)).map(|(_, c)| c));
+        }
         // Locks are held until the outcome is known: a waiting session must run its
         // statement on the rows this commit leaves, not on those before it.
         let out = self.replicate(changes).await;
@@ -1226,7 +1229,7 @@ fn merge(mut pending: Vec<RowChange>, new: Vec<RowChange>) -> Vec<RowChange> {
         let at = if index.is_empty() {
             pending[..earlier].iter().position(|p| p.database == c.database && p.table == c.table && p.key == c.key)
         } else {
-            index.get(&(c.database.clone(), c.table.clone(), c.key.0.clone())).copied()
+            index.get(&row_id(&c)).copied()
         };
         match at.map(|i| &mut pending[i]) {
             Some(p) => {

@@ -265,11 +265,10 @@ impl Capturer {
             }
             other => other?,
         };
-        let budget = TxnLimits { max_rows: 0, max_bytes: limits.max_bytes.saturating_sub(approx_bytes(pending)) };
-        let budget = if limits.max_bytes == 0 { TxnLimits::default() } else { budget };
+        let held_bytes = if limits.max_bytes > 0 { approx_bytes(pending) } else { 0 };
         // A statement may have changed the schema; capture still uses the old triggers,
         // which is right for the rows it wrote.
-        let changes = self.collect(conn, database, schema_version, budget)?;
+        let changes = self.collect(conn, database, schema_version, limits, held_bytes)?;
         Ok((v, changes))
     }
 
@@ -278,7 +277,8 @@ impl Capturer {
         conn: &Connection,
         database: &str,
         schema_version: u64,
-        budget: TxnLimits,
+        limits: TxnLimits,
+        held_bytes: usize,
     ) -> Result<Vec<RowChange>, StoreError> {
         struct Touch {
             table: String,
@@ -315,7 +315,7 @@ impl Capturer {
             }
         }
         let mut out = Vec::new();
-        let mut bytes = 0usize;
+        let mut bytes = held_bytes;
         for t in order {
             let info = self.tables.get(&t.table).ok_or_else(|| StoreError::NoSuchTable(t.table.clone()))?;
             let key_vals = decode_values(&t.key)?;
@@ -333,9 +333,7 @@ impl Capturer {
             // Versions change only when a commit applies, never inside the savepoint, so
             // this is the row as the transaction found it.
             let read_version = super::apply::row_version(conn, &t.table, &t.key)?;
-            bytes += t.key.len() + image_bytes(&before) + image_bytes(&after);
-            budget.check_bytes(bytes)?;
-            out.push(RowChange {
+            let change = RowChange {
                 database: database.to_string(),
                 table: t.table.clone(),
                 op,
@@ -344,15 +342,14 @@ impl Capturer {
                 after: after.map(|v| named(&info.columns, v)),
                 schema_version,
                 read_version,
-            });
+            };
+            // With the transaction's earlier rows, measured the same way.
+            bytes += approx_bytes(std::slice::from_ref(&change));
+            limits.check_bytes(bytes)?;
+            out.push(change);
         }
         Ok(out)
     }
-}
-
-/// Rough size in bytes of a row image's values.
-fn image_bytes(image: &Option<Vec<Value>>) -> usize {
-    image.iter().flatten().map(Value::approx_bytes).sum()
 }
 
 /// Read one row's values (declaration order) by key.

@@ -5,9 +5,8 @@
 use marmot_core::{Op, RowChange, RowKey, Value};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::codec::{from_ref, ident, named};
-
 use super::capture::{Capturer, TxnLimits};
+use super::codec::{from_ref, ident, named};
 use super::replay::Replay;
 use super::{db_uri, fnv, rolled_back, valid_name, Store, StoreError, WriterSetup};
 
