@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # System packages the end-to-end tests need: real MySQL clients, a real MariaDB server to
 # compare with (started by the tests on loopback, never as a service), openssl + curl for TLS,
 # WordPress 6.1 with PHP for the WordPress cluster test (served by `php -S` on loopback), and
-# Java with the MariaDB JDBC driver for the metadata test.
+# Java with the MariaDB JDBC driver for the metadata test, and Chromium with chromedriver
+# for the dashboard test (headless, no outside network needed).
 APT_PACKAGES=(mariadb-client mariadb-server sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
-  default-jdk-headless libmariadb-java)
+  default-jdk-headless libmariadb-java chromium chromium-driver)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

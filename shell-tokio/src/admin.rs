@@ -29,13 +29,13 @@ pub struct AdminState {
     pub metrics_enabled: bool,
 }
 
-type Answer = (StatusCode, [(header::HeaderName, &'static str); 1], String);
+pub(crate) type Answer = (StatusCode, [(header::HeaderName, &'static str); 1], String);
 
-fn json_answer(status: StatusCode, body: serde_json::Value) -> Answer {
+pub(crate) fn json_answer(status: StatusCode, body: serde_json::Value) -> Answer {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string())
 }
 
-fn unauthorized() -> Answer {
+pub(crate) fn unauthorized() -> Answer {
     json_answer(
         StatusCode::UNAUTHORIZED,
         json!({"success": false, "message": "invalid cluster secret: send it in the X-Marmot-Secret header"}),
@@ -46,8 +46,8 @@ fn unavailable(e: impl std::fmt::Display) -> Answer {
     json_answer(StatusCode::SERVICE_UNAVAILABLE, json!({"success": false, "message": e.to_string()}))
 }
 
-fn allowed(state: &AdminState, headers: &HeaderMap) -> bool {
-    state.secret.admin_allowed(headers.get("x-marmot-secret").map(|v| v.as_bytes()))
+pub(crate) fn allowed(secret: &Secret, headers: &HeaderMap) -> bool {
+    secret.admin_allowed(headers.get("x-marmot-secret").map(|v| v.as_bytes()))
 }
 
 /// The routes, ready to merge with the gRPC service.
@@ -64,7 +64,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
 
 /// The node's view of its cluster, for a caller holding the secret.
 async fn authorized_status(state: &AdminState, headers: &HeaderMap) -> Result<ClusterStatus, Answer> {
-    if !allowed(state, headers) {
+    if !allowed(&state.secret, headers) {
         return Err(unauthorized());
     }
     state.engine.status().await.map_err(unavailable)
@@ -96,12 +96,8 @@ async fn members(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> An
 /// Members (as `/admin/cluster/members`) plus whether this node is healthy (as
 /// `/health`), the transactions it committed per second over the last seconds, its
 /// replication lag behind each peer per database, its schema versions and the snapshots
-/// it is fetching.
-async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
-    let s = match authorized_status(&state, &headers).await {
-        Ok(s) => s,
-        Err(refused) => return refused,
-    };
+/// it is fetching: the body of `GET /admin/cluster/status` and of the node RPC `Status`.
+pub fn status_body(s: &ClusterStatus, writes_per_second: f64) -> serde_json::Value {
     let lag: Vec<_> = s
         .lag
         .iter()
@@ -112,17 +108,25 @@ async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Ans
         .iter()
         .map(|f| json!({"database": f.database, "donor": f.donor, "received": f.received, "total": f.total}))
         .collect();
-    let mut body = members_answer(&s);
-    body["healthy"] = json!(unhealthy(local_state(&s), &s).is_none());
+    let mut body = members_answer(s);
+    body["healthy"] = json!(unhealthy(local_state(s), s).is_none());
+    body["state"] = json!(local_state(s));
     body["lag"] = json!(lag);
     body["schema_versions"] = json!(s.schema_versions);
     body["snapshot_fetches"] = json!(fetches);
-    body["writes_per_second"] = json!((state.engine.metrics.writes_per_second() * 10.0).round() / 10.0);
-    json_answer(StatusCode::OK, body)
+    body["writes_per_second"] = json!((writes_per_second * 10.0).round() / 10.0);
+    body
+}
+
+async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
+    match authorized_status(&state, &headers).await {
+        Ok(s) => json_answer(StatusCode::OK, status_body(&s, state.engine.metrics.writes_per_second())),
+        Err(refused) => refused,
+    }
 }
 
 async fn membership_change(state: &AdminState, headers: &HeaderMap, id: &str, remove: bool) -> Answer {
-    if !allowed(state, headers) {
+    if !allowed(&state.secret, headers) {
         return unauthorized();
     }
     let Ok(id) = id.parse::<u64>() else {

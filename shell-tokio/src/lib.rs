@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod driver;
 pub mod engine;
 pub mod ids;

@@ -15,6 +15,7 @@ use marmot_shell_tokio::admin::{self, AdminState};
 use marmot_shell_tokio::auth::Secret;
 use marmot_shell_tokio::cli::{self, Cli, Command, ConfigCommand};
 use marmot_shell_tokio::config::Config;
+use marmot_shell_tokio::dashboard::{self, DashboardState, Events};
 use marmot_shell_tokio::engine::{Engine, Network};
 use marmot_shell_tokio::ids::IdMode;
 use marmot_shell_tokio::metrics::Metrics;
@@ -106,15 +107,6 @@ async fn run(config: Config) -> Result<(), String> {
     let secret = Secret::new(&cluster.cluster_secret);
     let signer = Signer::new(secret.clone(), config.node_id);
     let metrics = Arc::new(Metrics::default());
-    // The commit counter sampled once a second gives `cluster status` its writes/s.
-    let sampled = metrics.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            sampled.sample(std::time::Instant::now());
-        }
-    });
     let tls = tls_files(&config)?;
     let link = transport::LinkConfig {
         connect_timeout,
@@ -151,7 +143,12 @@ async fn run(config: Config) -> Result<(), String> {
     let net = Network {
         addr: advertised.clone(),
         peers,
-        transport: Some(Arc::new(Transport::new(tokio::runtime::Handle::current(), link, signer, metrics.clone()))),
+        transport: Some(Arc::new(Transport::new(
+            tokio::runtime::Handle::current(),
+            link.clone(),
+            signer.clone(),
+            metrics.clone(),
+        ))),
         metrics: Some(metrics.clone()),
     };
     let (engine, engine_thread) = Engine::start_with(
@@ -165,13 +162,26 @@ async fn run(config: Config) -> Result<(), String> {
         Some(marmot_shell_tokio::mysql::session::writer_setup()),
     )
     .map_err(|e| e.to_string())?;
+    // Once a second: the commit counter is sampled (writes/s) and the membership compared
+    // with the last look (the dashboard's events).
+    let events = Arc::new(Events::default());
+    {
+        let (engine, events) = (engine.clone(), events.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                engine.metrics.sample(std::time::Instant::now());
+                if let Ok(s) = engine.status().await {
+                    events.observe(&s, marmot_shell_tokio::engine::wall_ms());
+                }
+            }
+        });
+    }
     let grpc_listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("gRPC port {bind}: {e}"))?;
     tracing::info!(address = %bind, advertised = %advertised, "gRPC server listening");
     let service = transport::Service {
-        deliver: {
-            let engine = engine.clone();
-            Box::new(move |env| engine.deliver(env))
-        },
+        engine: engine.clone(),
         node_id: engine.node_id,
         addr: advertised,
         metrics: metrics.clone(),
@@ -181,8 +191,12 @@ async fn run(config: Config) -> Result<(), String> {
         .max_decoding_message_size(transport::MAX_MESSAGE)
         .max_encoding_message_size(transport::MAX_MESSAGE);
     let grpc = tonic::service::interceptor::InterceptedService::new(grpc, Checker { secret: secret.clone(), metrics });
+    let dashboard = DashboardState::new(engine.clone(), secret.clone(), signer, link, events);
     let admin_state = AdminState { engine: engine.clone(), secret, metrics_enabled: config.prometheus.enabled };
-    let routes = tonic::service::Routes::new(grpc).into_axum_router().merge(admin::router(Arc::new(admin_state)));
+    let routes = tonic::service::Routes::new(grpc)
+        .into_axum_router()
+        .merge(admin::router(Arc::new(admin_state)))
+        .merge(dashboard::router(Arc::new(dashboard)));
     let mut builder = tonic::transport::Server::builder();
     if let Some(t) = tls {
         builder = builder.tls_config(t.server).map_err(|e| format!("tls: {e}"))?;

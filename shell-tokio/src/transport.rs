@@ -23,7 +23,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::auth::{self, Secret};
-use crate::engine::wall_ms;
+use crate::engine::{wall_ms, Engine};
 use crate::metrics::Metrics;
 
 /// Adds this node's token to every outgoing call.
@@ -173,7 +173,7 @@ pub struct LinkConfig {
 
 impl LinkConfig {
     /// The endpoint of the peer at `addr`.
-    fn endpoint(&self, addr: &str) -> Result<tonic::transport::Endpoint, String> {
+    pub fn endpoint(&self, addr: &str) -> Result<tonic::transport::Endpoint, String> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let mut e = tonic::transport::Endpoint::from_shared(format!("{scheme}://{addr}"))
             .map_err(|e| format!("invalid peer address {addr}: {e}"))?
@@ -285,6 +285,15 @@ async fn peer_link(addr: String, mut rx: mpsc::Receiver<pb::Envelope>, link: Lin
     }
 }
 
+/// The status of the peer at `addr` (the JSON of its `GET /admin/cluster/status`), asked
+/// over `channel` within `timeout`.
+pub async fn peer_status(channel: Channel, signer: Signer, timeout: Duration) -> Result<serde_json::Value, String> {
+    let mut request = tonic::Request::new(pb::NodeStatusRequest {});
+    request.set_timeout(timeout);
+    let reply = client(channel, signer).node_status(request).await.map_err(|e| e.message().to_string())?.into_inner();
+    serde_json::from_str(&reply.json).map_err(|e| format!("unreadable status: {e}"))
+}
+
 /// Ask the node at `addr` who it is (joining through a seed address).
 pub async fn hello(addr: &str, signer: Signer, my_addr: &str, link: &LinkConfig) -> Result<(NodeId, String), String> {
     let endpoint = link.endpoint(addr)?.timeout(link.connect_timeout);
@@ -300,8 +309,8 @@ pub async fn hello(addr: &str, signer: Signer, my_addr: &str, link: &LinkConfig)
 
 /// The gRPC service: hands incoming envelopes to the engine.
 pub struct Service {
-    /// Delivers an envelope to the engine thread.
-    pub deliver: Box<dyn Fn(Envelope) + Send + Sync>,
+    /// The node.
+    pub engine: Engine,
     /// This node's id.
     pub node_id: NodeId,
     /// This node's advertised address.
@@ -326,7 +335,7 @@ impl pb::marmot_server::Marmot for Service {
             for e in envelopes {
                 self.metrics.bytes_in.fetch_add(e.encoded_len() as u64, Relaxed);
                 match convert::from_envelope(e) {
-                    Ok(env) => (self.deliver)(env),
+                    Ok(env) => self.engine.deliver(env),
                     Err(e) => tracing::warn!(error = %e, "dropped a message this node cannot read"),
                 }
             }
@@ -341,6 +350,15 @@ impl pb::marmot_server::Marmot for Service {
         let r = request.into_inner();
         tracing::info!(peer = r.node_id, addr = %r.addr, "hello from a node");
         Ok(tonic::Response::new(pb::HelloReply { node_id: self.node_id, addr: self.addr.clone(), members: Vec::new() }))
+    }
+
+    async fn node_status(
+        &self,
+        _request: tonic::Request<pb::NodeStatusRequest>,
+    ) -> Result<tonic::Response<pb::NodeStatusReply>, tonic::Status> {
+        let s = self.engine.status().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let body = crate::admin::status_body(&s, self.engine.metrics.writes_per_second());
+        Ok(tonic::Response::new(pb::NodeStatusReply { json: body.to_string() }))
     }
 }
 
