@@ -1,8 +1,8 @@
 //! The `marmot` command line: `serve` (the default), `config check`, and `cluster
-//! status | remove | allow`, which talk to a running node's admin API.
+//! status | remove | allow` and `verify`, which talk to a running node's admin API.
 //!
 //! Exit codes scripts can rely on: 0 success; 1 the node answered with a failure or could
-//! not be reached; 2 a usage or configuration error.
+//! not be reached, or (`verify`) the nodes' data differ; 2 a usage or configuration error.
 
 use std::path::PathBuf;
 
@@ -53,6 +53,20 @@ pub enum Command {
         /// The cluster command.
         #[command(subcommand)]
         command: ClusterCommand,
+    },
+    /// Check that every member holds the same data: per-table checksums taken on all
+    /// members at the same logical point while writes go on; exit 0 only when all agree.
+    Verify {
+        /// Only this database (default: all).
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
+        /// The node to ask, as HOST:PORT of its node port (default: this configuration's
+        /// node port on 127.0.0.1).
+        #[arg(long, value_name = "HOST:PORT")]
+        node: Option<String>,
+        /// Print the JSON answer instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -106,8 +120,103 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
         ClusterCommand::Remove { node_id } => ("POST", format!("/admin/cluster/remove/{node_id}")),
         ClusterCommand::Allow { node_id } => ("POST", format!("/admin/cluster/allow/{node_id}")),
     };
+    let value = call(node, secret, method, &path, 10)?;
+    if json {
+        return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    Ok(match command {
+        ClusterCommand::Status => status_table(&value),
+        _ => value["message"].as_str().unwrap_or("done").to_string(),
+    })
+}
+
+/// `marmot verify` against the node at `node`: the report to print and whether every
+/// member agrees.
+pub fn verify(node: &str, secret: &str, json: bool, database: Option<&str>) -> Result<(String, bool), Failure> {
+    let path = match database {
+        Some(db) => format!("/admin/cluster/verify?database={}", url_encode(db)),
+        None => "/admin/cluster/verify".to_string(),
+    };
+    let value = call(node, secret, "GET", &path, 600)?;
+    let text = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { verify_table(&value) };
+    Ok((text, value["agree"].as_bool() == Some(true)))
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `verify` for people: one line per table, the nodes' sums where they differ.
+fn verify_table(v: &Value) -> String {
+    let checked: Vec<String> = v["checked_nodes"].as_array().into_iter().flatten().map(|n| n.to_string()).collect();
+    let mut out = format!("{:<20} {:<24} {:>10} {:>9}  RESULT\n", "DATABASE", "TABLE", "ROWS", "LEFT OUT");
+    let tables = v["tables"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut differ = 0;
+    for t in tables {
+        let nodes = t["nodes"].as_object();
+        let rows = nodes.and_then(|n| n.values().find_map(|x| x["rows"].as_u64())).unwrap_or(0);
+        let agree = t["agree"].as_bool() == Some(true);
+        let result = if agree {
+            "same on all".to_string()
+        } else {
+            differ += 1;
+            let per_node: Vec<String> = nodes
+                .into_iter()
+                .flatten()
+                .map(|(id, s)| match s["rows"].as_u64() {
+                    Some(r) => {
+                        let sum: String = s["checksum"].as_str().unwrap_or("").chars().take(8).collect();
+                        format!("node {id}: {r} rows, {sum}")
+                    }
+                    None => format!("node {id}: missing"),
+                })
+                .collect();
+            format!("DIFFERS ({})", per_node.join("; "))
+        };
+        out += &format!(
+            "{:<20} {:<24} {:>10} {:>9}  {result}\n",
+            t["database"].as_str().unwrap_or("?"),
+            t["table"].as_str().unwrap_or("?"),
+            rows,
+            t["left_out"].as_u64().unwrap_or(0)
+        );
+    }
+    for m in v["missing_databases"].as_array().into_iter().flatten() {
+        out += &format!("database {} is missing on nodes {}\n", m["database"].as_str().unwrap_or("?"), m["missing_on"]);
+    }
+    for n in v["not_checked"].as_array().into_iter().flatten() {
+        out += &format!("node {} not checked: {}\n", n["node_id"], n["reason"].as_str().unwrap_or("?"));
+    }
+    if v["settled"].as_bool() == Some(false) {
+        out += "writes kept arriving faster than the check could leave them out: run it again\n";
+    }
+    if tables.iter().any(|t| t["left_out"].as_u64().unwrap_or(0) > 0) {
+        out += &format!(
+            "(LEFT OUT: rows written after the check's cutoff, {} ms since the epoch, not compared)\n",
+            v["cutoff_ms"]
+        );
+    }
+    if v["agree"].as_bool() == Some(true) {
+        out += &format!("\nall {} tables agree on nodes {}\n", tables.len(), checked.join(", "));
+    } else {
+        out += &format!(
+            "\nthe nodes do NOT agree: {differ} of {} tables differ (nodes checked: {})\n",
+            tables.len(),
+            checked.join(", ")
+        );
+    }
+    out
+}
+
+/// `method path` on the admin API at `node` with `secret`: the JSON of a 200 answer.
+fn call(node: &str, secret: &str, method: &str, path: &str, timeout_s: u64) -> Result<Value, Failure> {
     let url = format!("http://{node}{path}");
-    let mut request = ureq::request(method, &url).timeout(std::time::Duration::from_secs(10));
+    let mut request = ureq::request(method, &url).timeout(std::time::Duration::from_secs(timeout_s));
     if !secret.is_empty() {
         request = request.set("X-Marmot-Secret", secret);
     }
@@ -123,13 +232,7 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
         let why = value["message"].as_str().unwrap_or(&body).to_string();
         return Err(Failure::node(format!("{url}: {status}: {why}")));
     }
-    if json {
-        return Ok(serde_json::to_string_pretty(&value).unwrap_or(body));
-    }
-    Ok(match command {
-        ClusterCommand::Status => status_table(&value),
-        _ => value["message"].as_str().unwrap_or("done").to_string(),
-    })
+    Ok(value)
 }
 
 /// `cluster status` for people: members, then lag per peer and database.

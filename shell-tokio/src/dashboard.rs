@@ -19,12 +19,12 @@ use axum::Router;
 use marmot_core::NodeId;
 use serde::Serialize;
 use serde_json::json;
-use tonic::transport::Channel;
 
 use crate::admin::{allowed, json_answer, status_body, unauthorized, Answer};
 use crate::auth::Secret;
 use crate::engine::{wall_ms, ClusterStatus, Engine};
-use crate::transport::{self, LinkConfig, Signer};
+use crate::peers::Peers;
+use crate::transport;
 
 /// The page, served as is.
 const PAGE: &str = include_str!("dashboard.html");
@@ -94,31 +94,10 @@ pub struct DashboardState {
     pub engine: Engine,
     /// The cluster secret the overview is behind.
     pub secret: Secret,
-    /// Signs this node's calls to peers.
-    pub signer: Signer,
-    /// How to reach peers.
-    pub link: LinkConfig,
+    /// Calls to peers.
+    pub peers: Arc<Peers>,
     /// Membership changes this node saw.
     pub events: Arc<Events>,
-    /// One channel per peer address, reused across polls.
-    channels: Mutex<BTreeMap<String, Channel>>,
-}
-
-impl DashboardState {
-    /// The handlers' state.
-    pub fn new(engine: Engine, secret: Secret, signer: Signer, link: LinkConfig, events: Arc<Events>) -> Self {
-        DashboardState { engine, secret, signer, link, events, channels: Mutex::new(BTreeMap::new()) }
-    }
-
-    fn channel(&self, addr: &str) -> Result<Channel, String> {
-        let mut channels = self.channels.lock().expect("channels");
-        if let Some(c) = channels.get(addr) {
-            return Ok(c.clone());
-        }
-        let channel = self.link.endpoint(addr)?.connect_lazy();
-        channels.insert(addr.to_string(), channel.clone());
-        Ok(channel)
-    }
 }
 
 /// The page and its data.
@@ -144,8 +123,8 @@ async fn overview(State(state): State<Arc<DashboardState>>, headers: HeaderMap) 
     };
     let mut asks = tokio::task::JoinSet::new();
     for m in local.members.iter().filter(|m| m.node_id != local.local_node_id && m.status != "REMOVED") {
-        let (id, signer) = (m.node_id, state.signer.clone());
-        let channel = state.channel(&m.address);
+        let (id, signer) = (m.node_id, state.peers.signer.clone());
+        let channel = state.peers.channel(&m.address);
         asks.spawn(async move {
             let answer = match channel {
                 Ok(c) => transport::peer_status(c, signer, PEER_TIMEOUT).await,

@@ -15,5 +15,8 @@ pub mod engine;
 pub mod ids;
 pub mod metrics;
 pub mod mysql;
+pub mod node_checksums;
+pub mod peers;
 pub mod store;
 pub mod transport;
+pub mod verify;

@@ -21,8 +21,10 @@ use marmot_shell_tokio::ids::IdMode;
 use marmot_shell_tokio::metrics::Metrics;
 use marmot_shell_tokio::mysql::auth::PasswordHash;
 use marmot_shell_tokio::mysql::server::{self, ServerConfig};
+use marmot_shell_tokio::peers::Peers;
 use marmot_shell_tokio::store::{Location, Synchronous};
 use marmot_shell_tokio::transport::{self, Checker, Signer, Transport};
+use marmot_shell_tokio::verify::{self, VerifyState};
 
 /// mimalloc instead of glibc malloc: allocation was an eighth of a node's CPU, and
 /// glibc's per-thread arenas held on to memory.
@@ -191,12 +193,15 @@ async fn run(config: Config) -> Result<(), String> {
         .max_decoding_message_size(transport::MAX_MESSAGE)
         .max_encoding_message_size(transport::MAX_MESSAGE);
     let grpc = tonic::service::interceptor::InterceptedService::new(grpc, Checker { secret: secret.clone(), metrics });
-    let dashboard = DashboardState::new(engine.clone(), secret.clone(), signer, link, events);
+    let peers = Arc::new(Peers::new(signer, link));
+    let dashboard = DashboardState { engine: engine.clone(), secret: secret.clone(), peers: peers.clone(), events };
+    let verify = VerifyState { engine: engine.clone(), secret: secret.clone(), peers };
     let admin_state = AdminState { engine: engine.clone(), secret, metrics_enabled: config.prometheus.enabled };
     let routes = tonic::service::Routes::new(grpc)
         .into_axum_router()
         .merge(admin::router(Arc::new(admin_state)))
-        .merge(dashboard::router(Arc::new(dashboard)));
+        .merge(dashboard::router(Arc::new(dashboard)))
+        .merge(verify::router(Arc::new(verify)));
     let mut builder = tonic::transport::Server::builder();
     if let Some(t) = tls {
         builder = builder.tls_config(t.server).map_err(|e| format!("tls: {e}"))?;
@@ -304,6 +309,23 @@ fn main() -> ExitCode {
         Some(Command::Config { command: ConfigCommand::Check { .. } }) => {
             print!("{}", config.effective_toml());
             ExitCode::SUCCESS
+        }
+        Some(Command::Verify { database, node, json }) => {
+            let node = node.unwrap_or_else(|| format!("127.0.0.1:{}", config.cluster.grpc_port));
+            match cli::verify(&node, &config.cluster.cluster_secret, json, database.as_deref()) {
+                Ok((report, agree)) => {
+                    println!("{}", report.trim_end());
+                    if agree {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(f) => {
+                    eprintln!("marmot: {}", f.message);
+                    ExitCode::from(f.code)
+                }
+            }
         }
         Some(Command::Cluster { node, json, command }) => {
             let node = node.unwrap_or_else(|| format!("127.0.0.1:{}", config.cluster.grpc_port));

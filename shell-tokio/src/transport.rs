@@ -294,6 +294,18 @@ pub async fn peer_status(channel: Channel, signer: Signer, timeout: Duration) ->
     serde_json::from_str(&reply.json).map_err(|e| format!("unreadable status: {e}"))
 }
 
+/// The checksums of the peer on `channel` (`marmot verify`), within `timeout`.
+pub async fn peer_checksums(
+    channel: Channel,
+    signer: Signer,
+    request: pb::ChecksumRequest,
+    timeout: Duration,
+) -> Result<pb::ChecksumReply, String> {
+    let mut request = tonic::Request::new(request);
+    request.set_timeout(timeout);
+    Ok(client(channel, signer).checksum(request).await.map_err(|e| e.message().to_string())?.into_inner())
+}
+
 /// Ask the node at `addr` who it is (joining through a seed address).
 pub async fn hello(addr: &str, signer: Signer, my_addr: &str, link: &LinkConfig) -> Result<(NodeId, String), String> {
     let endpoint = link.endpoint(addr)?.timeout(link.connect_timeout);
@@ -359,6 +371,18 @@ impl pb::marmot_server::Marmot for Service {
         let s = self.engine.status().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
         let body = crate::admin::status_body(&s, self.engine.metrics.writes_per_second());
         Ok(tonic::Response::new(pb::NodeStatusReply { json: body.to_string() }))
+    }
+
+    async fn checksum(
+        &self,
+        request: tonic::Request<pb::ChecksumRequest>,
+    ) -> Result<tonic::Response<pb::ChecksumReply>, tonic::Status> {
+        let (engine, req) = (self.engine.clone(), request.into_inner());
+        let reply = tokio::task::spawn_blocking(move || crate::node_checksums::node_checksums(&engine, &req))
+            .await
+            .map_err(|e| tonic::Status::internal(e.to_string()))?
+            .map_err(tonic::Status::internal)?;
+        Ok(tonic::Response::new(reply))
     }
 }
 

@@ -112,3 +112,108 @@ fn cluster_commands_show_and_change_membership_through_any_node() {
     assert_eq!(code, 1);
     assert!(err.contains("cannot reach"), "{err}");
 }
+
+#[test]
+fn verify_agrees_while_writes_go_on_and_names_a_table_changed_behind_marmots_back() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let mut c = Cluster::start(3, SECRET, "");
+    let dir = tempfile::tempdir().unwrap();
+    let node = format!("127.0.0.1:{}", c.nodes[0].grpc);
+    let secret = [("MARMOT_CLUSTER_SECRET", SECRET)];
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--node", &node];
+        args.extend_from_slice(extra);
+        marmot(dir.path(), &args, &secret)
+    };
+    let mut setup = String::from(
+        "CREATE DATABASE v; CREATE TABLE v.a (id INT PRIMARY KEY, n INT); CREATE TABLE v.b (x TEXT);\
+         CREATE DATABASE w; CREATE TABLE w.c (id INT PRIMARY KEY, s TEXT); INSERT INTO w.c VALUES (1, 'one');",
+    );
+    setup += &(0..200).map(|i| format!("INSERT INTO v.a VALUES ({i}, 0);")).collect::<String>();
+    setup += &(0..10).map(|i| format!("INSERT INTO v.b VALUES ('row {i}');")).collect::<String>();
+    query(c.nodes[0].mysql, None, &setup);
+    marmot_e2e::eventually(
+        c.nodes[2].mysql,
+        Some("v"),
+        "SELECT COUNT(*) FROM a",
+        "COUNT(*)\n200\n",
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+
+    // Writes through node 2 go on (updates of settled rows and new rows) during the check.
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (stop, written, port) = (stop.clone(), written.clone(), c.nodes[1].mysql);
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                query(
+                    port,
+                    Some("v"),
+                    &format!("UPDATE a SET n = n + 1 WHERE id = {}; INSERT INTO a VALUES ({}, {i})", i % 200, 1000 + i),
+                );
+                written.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    while written.load(Ordering::Relaxed) < 5 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, out, err) = verify(&[]);
+    let during = written.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("all 3 tables agree on nodes 1, 2, 3"), "{out}");
+    // The rows settled before the check are compared; only those written since are left out.
+    let rows_of = |out: &str, table: &str| -> u64 {
+        let line = out.lines().find(|l| l.split_whitespace().nth(1) == Some(table)).unwrap_or_else(|| panic!("{out}"));
+        line.split_whitespace().nth(2).and_then(|r| r.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    assert!(rows_of(&out, "a") >= 150 && rows_of(&out, "b") == 10 && rows_of(&out, "c") == 1, "{out}");
+    assert!(during > 5, "the writer stalled during the check: {during} writes");
+
+    // A program writing node 3's file directly (not through marmot) makes it differ (a
+    // row the writer did not touch, and settled: older than the check's cutoff).
+    assert!(written.load(Ordering::Relaxed) < 150, "the writer reached the row the test changes");
+    std::thread::sleep(Duration::from_secs(1));
+    let file = c.nodes[2].dir.join("data/v.db");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(conn.execute("UPDATE a SET n = n + 1000 WHERE id = 199", []).unwrap(), 1);
+    drop(conn);
+    let (code, out, _) = verify(&[]);
+    assert_eq!(code, 1, "{out}");
+    let line = out.lines().find(|l| l.starts_with("v ") && l.contains(" a ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("DIFFERS") && line.contains("node 3:"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("w ") && l.contains("same on all")), "{out}");
+    assert!(out.contains("do NOT agree: 1 of 3 tables differ"), "{out}");
+    // Only database w: it agrees.
+    let (code, out, err) = verify(&["--database", "w"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("all 1 tables agree"), "{out}");
+    let (code, out, _) = verify(&["--json", "--database", "v"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    assert_eq!((code, &v["agree"]), (1, &Value::Bool(false)), "{out}");
+    // A member that is down cannot be checked: no agreement is claimed.
+    c.nodes[2].kill9();
+    let start = Instant::now();
+    let out = loop {
+        let (code, out, _) = verify(&["--database", "w"]);
+        if out.contains("node 3 not checked") {
+            assert_eq!(code, 1, "{out}");
+            break out;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "node 3 still checked after it was killed: {out}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(!out.contains("tables agree"), "{out}");
+    let (code, _, err) = marmot(dir.path(), &["verify", "--node", &node], &[("MARMOT_CLUSTER_SECRET", "wrong")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("401"), "{err}");
+}

@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod capture;
+pub mod checksum;
 pub mod codec;
 pub mod ddl;
 pub mod guard;
