@@ -187,18 +187,24 @@ fn the_dashboard_shows_members_rates_and_a_killed_node_coming_back() {
             s.iter().all(|x| x == "ALIVE")
         })
         .await;
-        let events = page
-            .execute(
-                "return [...document.querySelectorAll('#events li[data-node=\"3\"]')].map(li => li.dataset.to);",
-                vec![],
-            )
-            .await
-            .expect("events");
-        let events: Vec<&str> = events.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        // Newest first: back ALIVE after having been DEAD.
-        let alive = events.iter().position(|e| *e == "ALIVE");
-        let dead = events.iter().position(|e| *e == "DEAD");
-        assert!(matches!((alive, dead), (Some(a), Some(d)) if a < d), "node 3's events, newest first: {events:?}");
+        // The event list is the node's own record (it looks once a second): newest first,
+        // back ALIVE after having been DEAD.
+        let events_of_3 = async |p: &Client| -> Vec<String> {
+            let v = p
+                .execute(
+                    "return [...document.querySelectorAll('#events li[data-node=\"3\"]')].map(li => li.dataset.to);",
+                    vec![],
+                )
+                .await
+                .expect("events");
+            v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect()
+        };
+        wait_page(&page, Duration::from_secs(10), "node 3 back ALIVE in the events", events_of_3, |e| {
+            let alive = e.iter().position(|x| x == "ALIVE");
+            let dead = e.iter().position(|x| x == "DEAD");
+            matches!((alive, dead), (Some(a), Some(d)) if a < d)
+        })
+        .await;
         screenshot(&page, "cluster.png").await;
         page.close().await.expect("close the browser");
     });
