@@ -40,6 +40,9 @@ pub enum AdminCmd {
     Remove(NodeId),
     /// Let a removed node back in.
     Allow(NodeId),
+    /// Drain: the local node leaves the cluster, marking itself REMOVED so that peers stop
+    /// counting it toward quorum and sending it work (another node's `Allow` brings it back).
+    Leave,
 }
 
 /// An input to [`crate::Node::handle`].

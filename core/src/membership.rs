@@ -325,6 +325,14 @@ impl Membership {
         Ok(())
     }
 
+    /// The local node leaves (a drain): REMOVED, sticky until another node allows it back.
+    pub fn leave(&mut self) {
+        let me = self.members.get_mut(&self.me).expect("local member always present");
+        me.digest.admin_gen += 1;
+        me.digest.removed = true;
+        debug_assert_eq!(self.local().state(), MemberState::Removed);
+    }
+
     /// Operator allow: the member may rejoin; it starts SUSPECT until it refutes.
     pub fn allow(&mut self, id: NodeId, now: Millis) -> Result<(), AdminError> {
         let m = self.members.get_mut(&id).ok_or(AdminError::Unknown(id))?;
@@ -380,6 +388,24 @@ mod tests {
         // A stale removal at an older generation cannot undo the allow.
         m.merge(&[d(2, MemberState::Alive, 99, 1, true)], 3);
         assert!(!m.is_removed(2));
+    }
+
+    #[test]
+    fn a_node_that_leaves_is_removed_everywhere_until_a_peer_allows_it_back() {
+        let mut leaver = view();
+        let mut peer = Membership::new(2, "n2".into(), MemberState::Alive, 1);
+        peer.add_peer(d(1, MemberState::Alive, 1, 0, false), 0);
+        peer.add_peer(d(3, MemberState::Alive, 1, 0, false), 0);
+        leaver.leave();
+        assert_eq!(leaver.local().state(), MemberState::Removed);
+        let gossip: Vec<_> = leaver.members().map(|m| m.digest.clone()).collect();
+        peer.merge(&gossip, 1);
+        assert!(peer.is_removed(1));
+        assert_eq!((peer.total_membership(), peer.quorum()), (2, 2));
+        peer.allow(1, 2).unwrap();
+        let gossip: Vec<_> = peer.members().map(|m| m.digest.clone()).collect();
+        leaver.merge(&gossip, 3);
+        assert_eq!(leaver.local().state(), MemberState::Alive, "allowed back by a peer");
     }
 
     #[test]

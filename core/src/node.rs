@@ -384,6 +384,10 @@ impl Node {
         let res = match cmd {
             AdminCmd::Remove(id) => self.members.remove(id),
             AdminCmd::Allow(id) => self.members.allow(id, self.now),
+            AdminCmd::Leave => {
+                self.members.leave();
+                Ok(())
+            }
         };
         match res {
             Ok(()) => {

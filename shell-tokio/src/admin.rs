@@ -17,6 +17,7 @@ use marmot_core::io::AdminCmd;
 use serde_json::json;
 
 use crate::auth::Secret;
+use crate::drain::DrainState;
 use crate::engine::{ClusterStatus, Engine};
 
 /// What the handlers need.
@@ -57,6 +58,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/cluster/status", get(status))
         .route("/admin/cluster/remove/{node_id}", post(remove))
         .route("/admin/cluster/allow/{node_id}", post(allow))
+        .route("/admin/cluster/drain", post(drain))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .with_state(state)
@@ -97,7 +99,7 @@ async fn members(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> An
 /// `/health`), the transactions it committed per second over the last seconds, its
 /// replication lag behind each peer per database, its schema versions and the snapshots
 /// it is fetching: the body of `GET /admin/cluster/status` and of the node RPC `Status`.
-pub fn status_body(s: &ClusterStatus, writes_per_second: f64) -> serde_json::Value {
+pub fn status_body(s: &ClusterStatus, writes_per_second: f64, drain: DrainState) -> serde_json::Value {
     let lag: Vec<_> = s
         .lag
         .iter()
@@ -109,8 +111,9 @@ pub fn status_body(s: &ClusterStatus, writes_per_second: f64) -> serde_json::Val
         .map(|f| json!({"database": f.database, "donor": f.donor, "received": f.received, "total": f.total}))
         .collect();
     let mut body = members_answer(s);
-    body["healthy"] = json!(unhealthy(local_state(s), s).is_none());
+    body["healthy"] = json!(unhealthy(local_state(s), s, drain).is_none());
     body["state"] = json!(local_state(s));
+    body["drain"] = json!(drain.as_str());
     body["lag"] = json!(lag);
     body["schema_versions"] = json!(s.schema_versions);
     body["snapshot_fetches"] = json!(fetches);
@@ -120,7 +123,10 @@ pub fn status_body(s: &ClusterStatus, writes_per_second: f64) -> serde_json::Val
 
 async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {
     match authorized_status(&state, &headers).await {
-        Ok(s) => json_answer(StatusCode::OK, status_body(&s, state.engine.metrics.writes_per_second())),
+        Ok(s) => json_answer(
+            StatusCode::OK,
+            status_body(&s, state.engine.metrics.writes_per_second(), state.engine.drain.state()),
+        ),
         Err(refused) => refused,
     }
 }
@@ -167,6 +173,27 @@ async fn allow(State(state): State<Arc<AdminState>>, headers: HeaderMap, Path(id
     membership_change(&state, &headers, &id, false).await
 }
 
+#[derive(serde::Deserialize)]
+struct DrainParams {
+    timeout_seconds: Option<u64>,
+}
+
+/// Drain this node (see [`crate::drain`]); answers when it has left the cluster.
+async fn drain(
+    State(state): State<Arc<AdminState>>,
+    headers: HeaderMap,
+    axum::extract::Query(p): axum::extract::Query<DrainParams>,
+) -> Answer {
+    if !allowed(&state.secret, &headers) {
+        return unauthorized();
+    }
+    let timeout = std::time::Duration::from_secs(p.timeout_seconds.unwrap_or(30));
+    match crate::drain::drain(&state.engine, timeout).await {
+        Ok(message) => json_answer(StatusCode::OK, json!({"success": true, "message": message})),
+        Err(e) => json_answer(StatusCode::BAD_REQUEST, json!({"success": false, "message": e})),
+    }
+}
+
 async fn metrics(State(state): State<Arc<AdminState>>) -> Answer {
     if !state.metrics_enabled {
         return (
@@ -188,9 +215,22 @@ fn local_state(status: &ClusterStatus) -> &'static str {
     status.members.iter().find(|m| m.node_id == status.local_node_id).map_or("UNKNOWN", |m| m.status)
 }
 
-/// Why a node in state `local` cannot serve writes (`None`: it can): it must be ALIVE and
-/// see a quorum of ALIVE members, or a QUORUM write through it would fail.
-fn unhealthy(local: &str, status: &ClusterStatus) -> Option<String> {
+/// Why a node in state `local` cannot serve writes (`None`: it can): it must not be
+/// draining, be ALIVE and see a quorum of ALIVE members, or a QUORUM write through it
+/// would fail.
+fn unhealthy(local: &str, status: &ClusterStatus, drain: DrainState) -> Option<String> {
+    match (drain, local) {
+        (DrainState::Draining, _) => {
+            return Some("draining: finishing open transactions, then leaving the cluster".into())
+        }
+        (DrainState::Left, _) => {
+            return Some(format!(
+                "drained: left the cluster (`marmot cluster allow {}` on another node brings it back)",
+                status.local_node_id
+            ))
+        }
+        (DrainState::Serving, _) => {}
+    }
     match local {
         "ALIVE" if status.alive_count >= status.quorum_size => None,
         "ALIVE" => Some(format!(
@@ -210,7 +250,7 @@ async fn health(State(state): State<Arc<AdminState>>) -> Answer {
         Err(e) => return unavailable(e),
     };
     let local = local_state(&s);
-    let reason = unhealthy(local, &s);
+    let reason = unhealthy(local, &s, state.engine.drain.state());
     let code = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     json_answer(
         code,

@@ -1,5 +1,5 @@
 //! The `marmot` command line: `serve` (the default), `config check`, and `cluster
-//! status | remove | allow` and `verify`, which talk to a running node's admin API.
+//! status | remove | allow | drain` and `verify`, which talk to a running node's admin API.
 //!
 //! Exit codes scripts can rely on: 0 success; 1 the node answered with a failure or could
 //! not be reached, or (`verify`) the nodes' data differ; 2 a usage or configuration error.
@@ -95,6 +95,13 @@ pub enum ClusterCommand {
         /// The node id.
         node_id: u64,
     },
+    /// Drain the node asked (--node): refuse new MySQL work (clients get 1053 and
+    /// reconnect elsewhere), let open transactions finish, then leave the cluster.
+    Drain {
+        /// How long open transactions may take to finish before the node leaves anyway.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        timeout_seconds: u64,
+    },
 }
 
 /// A failed command: its message and exit code.
@@ -119,8 +126,15 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
         ClusterCommand::Status => ("GET", "/admin/cluster/status".to_string()),
         ClusterCommand::Remove { node_id } => ("POST", format!("/admin/cluster/remove/{node_id}")),
         ClusterCommand::Allow { node_id } => ("POST", format!("/admin/cluster/allow/{node_id}")),
+        ClusterCommand::Drain { timeout_seconds } => {
+            ("POST", format!("/admin/cluster/drain?timeout_seconds={timeout_seconds}"))
+        }
     };
-    let value = call(node, secret, method, &path, 10)?;
+    let wait = match command {
+        ClusterCommand::Drain { timeout_seconds } => timeout_seconds + 30,
+        _ => 10,
+    };
+    let value = call(node, secret, method, &path, wait)?;
     if json {
         return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
     }

@@ -134,7 +134,10 @@ async fn overview(State(state): State<Arc<DashboardState>>, headers: HeaderMap) 
         });
     }
     let mut answers: BTreeMap<NodeId, Result<serde_json::Value, String>> = BTreeMap::new();
-    answers.insert(local.local_node_id, Ok(status_body(&local, state.engine.metrics.writes_per_second())));
+    answers.insert(
+        local.local_node_id,
+        Ok(status_body(&local, state.engine.metrics.writes_per_second(), state.engine.drain.state())),
+    );
     while let Some(Ok((id, answer))) = asks.join_next().await {
         answers.insert(id, answer);
     }

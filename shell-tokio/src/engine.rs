@@ -209,6 +209,8 @@ pub struct Engine {
     /// How long a schema change waits for a concurrent one on the same database to finish
     /// (`[ddl] lock_lease_seconds`) before failing with 1213.
     pub ddl_lease: Duration,
+    /// Whether the node is draining (`marmot cluster drain`) and the MySQL work in flight.
+    pub drain: Arc<crate::drain::Drain>,
     /// Databases dropped (hidden from clients), kept current by the store.
     dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
@@ -384,6 +386,7 @@ impl Engine {
                 metrics,
                 idempotent_ddl: true,
                 ddl_lease: Duration::from_secs(30),
+                drain: Arc::default(),
                 dropped,
             },
             handle,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
+pub mod drain;
 pub mod driver;
 pub mod engine;
 pub mod ids;

@@ -369,7 +369,7 @@ impl pb::marmot_server::Marmot for Service {
         _request: tonic::Request<pb::NodeStatusRequest>,
     ) -> Result<tonic::Response<pb::NodeStatusReply>, tonic::Status> {
         let s = self.engine.status().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-        let body = crate::admin::status_body(&s, self.engine.metrics.writes_per_second());
+        let body = crate::admin::status_body(&s, self.engine.metrics.writes_per_second(), self.engine.drain.state());
         Ok(tonic::Response::new(pb::NodeStatusReply { json: body.to_string() }))
     }
 

@@ -217,3 +217,107 @@ fn verify_agrees_while_writes_go_on_and_names_a_table_changed_behind_marmots_bac
     assert_eq!(code, 1);
     assert!(err.contains("401"), "{err}");
 }
+
+#[test]
+fn drain_finishes_open_transactions_refuses_new_work_leaves_and_can_rejoin() {
+    let c = Cluster::start(3, SECRET, "");
+    let dir = tempfile::tempdir().unwrap();
+    let secret = [("MARMOT_CLUSTER_SECRET", SECRET)];
+    let node = |i: usize| format!("127.0.0.1:{}", c.nodes[i].grpc);
+    query(c.nodes[0].mysql, None, "CREATE DATABASE dr; CREATE TABLE dr.t (id INT PRIMARY KEY, who TEXT)");
+    marmot_e2e::eventually(
+        c.nodes[2].mysql,
+        None,
+        "SHOW DATABASES LIKE 'dr'",
+        "Database (dr)\ndr\n",
+        Duration::from_secs(20),
+    );
+
+    // A client of node 3 has a transaction open when the drain starts; it commits 3 s later.
+    let marker = dir.path().join("open");
+    let script = format!(
+        "import sys, time, pymysql\n\
+         c = pymysql.connect(host='127.0.0.1', port=int(sys.argv[1]), user='root', database='dr')\n\
+         cur = c.cursor()\n\
+         cur.execute('BEGIN')\n\
+         cur.execute(\"INSERT INTO t VALUES (1, 'open before the drain')\")\n\
+         open({:?}, 'w').close()\n\
+         time.sleep(3)\n\
+         c.commit()\n\
+         print('committed')\n",
+        marker.display().to_string()
+    );
+    let port3 = c.nodes[2].mysql;
+    let client = std::thread::spawn(move || marmot_e2e::python(port3, &script));
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the client never opened its transaction");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let drain = {
+        let (bin, n3, d) = (marmot_binary(), node(2), dir.path().to_path_buf());
+        std::thread::spawn(move || {
+            Command::new(bin)
+                .args(["cluster", "--node", &n3, "drain", "--timeout-seconds", "20"])
+                .current_dir(d)
+                .env("MARMOT_CLUSTER_SECRET", SECRET)
+                .output()
+                .expect("run marmot")
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // While it drains: new work gets 1053 (reconnect elsewhere), health says why.
+    let (ok, _, err) = marmot_e2e::mariadb(port3, "root", None, Some("dr"), "SELECT COUNT(*) FROM t");
+    assert!(!ok && err.contains("1053") && err.contains("draining"), "{err}");
+    let (code, body) = c.nodes[2].http("GET", "/health", None);
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("draining"), "{body}");
+    let (ok, out, err) = client.join().unwrap();
+    assert!(ok && out.contains("committed"), "the open transaction was not let finish: {out}{err}");
+    let out = drain.join().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("node 3 drained and left the cluster (1 transactions in flight finished"), "{stdout}");
+    // It left: the others count two members, and write without it.
+    let status = |i: usize| -> Value {
+        let (_, out, _) = marmot(dir.path(), &["cluster", "--json", "--node", &node(i), "status"], &secret);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    };
+    let v = status(0);
+    assert_eq!((&v["total_membership"], &v["quorum_size"]), (&Value::from(2), &Value::from(2)), "{v}");
+    assert!(v["members"].as_array().unwrap().iter().any(|m| m["NodeID"] == 3 && m["Status"] == "REMOVED"), "{v}");
+    query(c.nodes[0].mysql, Some("dr"), "INSERT INTO t VALUES (2, 'without node 3')");
+    assert_eq!(
+        query(c.nodes[1].mysql, Some("dr"), "SELECT who FROM t ORDER BY id"),
+        "who\nopen before the drain\nwithout node 3\n"
+    );
+    let (ok, _, err) = marmot_e2e::mariadb(port3, "root", None, None, "SELECT 1");
+    assert!(!ok && err.contains("1053"), "{err}");
+    let (code, body) = c.nodes[2].http("GET", "/health", None);
+    assert!(code == 503 && body.contains("drained"), "{body}");
+    let (code, _, err) = marmot(dir.path(), &["cluster", "--node", &node(2), "drain"], &secret);
+    assert_eq!(code, 1, "draining twice");
+    assert!(err.contains("already"), "{err}");
+
+    // Allowed back from another node, it serves again and catches up.
+    let (code, _, err) = marmot(dir.path(), &["cluster", "--node", &node(0), "allow", "3"], &secret);
+    assert_eq!(code, 0, "{err}");
+    let start = Instant::now();
+    while c.nodes[2].http("GET", "/health", None).0 != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node 3 never healthy again: {:?}",
+            c.nodes[2].http("GET", "/health", None)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    marmot_e2e::eventually(port3, Some("dr"), "SELECT COUNT(*) FROM t", "COUNT(*)\n2\n", Duration::from_secs(30));
+    query(port3, Some("dr"), "INSERT INTO t VALUES (3, 'through node 3 again')");
+    marmot_e2e::eventually(
+        c.nodes[0].mysql,
+        Some("dr"),
+        "SELECT COUNT(*) FROM t",
+        "COUNT(*)\n3\n",
+        Duration::from_secs(20),
+    );
+}

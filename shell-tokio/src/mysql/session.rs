@@ -253,6 +253,8 @@ pub struct Session {
     /// (see [`super::locking_read`]): a later write of one was based on that read, and one
     /// it does not write is committed as the check.
     locked_reads: BTreeMap<RowId, RowChange>,
+    /// Counts the open transaction as work in flight, which a drain waits for.
+    txn_busy: Option<crate::drain::Busy>,
 }
 
 impl Drop for Session {
@@ -284,6 +286,7 @@ impl Session {
             locks,
             defer_read: false,
             locked_reads: BTreeMap::new(),
+            txn_busy: None,
         }
     }
 
@@ -303,6 +306,7 @@ impl Session {
         self.savepoints.clear();
         self.locked_reads.clear();
         self.in_txn = false;
+        self.txn_busy = None;
         self.locks.release(self.owner());
     }
 
@@ -397,6 +401,32 @@ impl Session {
     }
 
     async fn query_with(&mut self, text: &str, defer_last: bool) -> Vec<Outcome> {
+        // Taken before the check (see `Drain::busy`): a drain either refuses this statement
+        // or waits for it.
+        let _running = self.engine.drain.busy();
+        if self.engine.drain.refusing() && !self.in_txn {
+            return vec![Outcome::Error(MyError::new(
+                1053,
+                "08S01",
+                format!(
+                    "Server shutdown in progress: node {} is draining (leaving the cluster); reconnect to another node",
+                    self.engine.node_id
+                ),
+            ))];
+        }
+        let out = self.run_statements(text, defer_last).await;
+        // An open transaction is work in flight until it ends.
+        if self.in_txn {
+            if self.txn_busy.is_none() {
+                self.txn_busy = Some(self.engine.drain.busy());
+            }
+        } else {
+            self.txn_busy = None;
+        }
+        out
+    }
+
+    async fn run_statements(&mut self, text: &str, defer_last: bool) -> Vec<Outcome> {
         let stmts = match self.cache.statements(text) {
             Ok(t) => t,
             Err(e) => return vec![Outcome::Error(MyError::new(1064, "42000", e.to_string()))],
