@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs marmot's whole test suite, installing what it needs first.
-# Usage: ./scripts/test-all.sh        (SIM_SEEDS=N for more simulation seeds)
+# Usage: ./scripts/test-all.sh          (SIM_SEEDS=N for more simulation seeds)
+#        ./scripts/test-all.sh --long   also the long tests: a cluster mixing this revision
+#                                       with the previous release (tag v0.1.0, built here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,3 +34,7 @@ fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }
 cargo test --workspace --all-targets
+if [ "${1:-}" = "--long" ]; then
+  git rev-parse -q --verify "v0.1.0^{commit}" >/dev/null || { echo "tag v0.1.0 missing: git fetch --tags"; exit 1; }
+  cargo test -p marmot-e2e --test mixed_versions -- --ignored
+fi

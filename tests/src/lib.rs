@@ -126,6 +126,11 @@ impl Marmot {
     /// Like [`Marmot::start`] with extra environment variables; with `append`, the log
     /// of an earlier run in `dir` is kept and added to.
     pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)], append: bool) -> Marmot {
+        Self::start_binary(&marmot_binary(), dir, args, env, append)
+    }
+
+    /// Like [`Marmot::start_env`], running the binary at `bin` (another revision's).
+    pub fn start_binary(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)], append: bool) -> Marmot {
         let log = dir.join(format!("marmot-{}.log", std::process::id()));
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -134,7 +139,7 @@ impl Marmot {
             .truncate(!append)
             .open(&log)
             .expect("log file");
-        let child = Command::new(marmot_binary())
+        let child = Command::new(bin)
             .args(args)
             .envs(env.iter().copied())
             .current_dir(dir)
@@ -210,6 +215,8 @@ pub struct ClusterNode {
     pub dir: PathBuf,
     /// `MARMOT_CLUSTER_SECRET` given to the process (empty: none).
     pub secret: String,
+    /// The binary it runs (None: this revision's).
+    pub binary: Option<PathBuf>,
 }
 
 impl ClusterNode {
@@ -226,7 +233,7 @@ impl ClusterNode {
             ),
         )
         .expect("config");
-        ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf(), secret: String::new() }
+        ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf(), secret: String::new(), binary: None }
     }
 
     /// Run with `MARMOT_CLUSTER_SECRET` set to `secret`.
@@ -239,7 +246,8 @@ impl ClusterNode {
     pub fn start(&mut self) {
         let env: Vec<(&str, &str)> =
             if self.secret.is_empty() { Vec::new() } else { vec![("MARMOT_CLUSTER_SECRET", self.secret.as_str())] };
-        let m = Marmot::start_env(&self.dir, &[], &env, true);
+        let bin = self.binary.clone().unwrap_or_else(marmot_binary);
+        let m = Marmot::start_binary(&bin, &self.dir, &[], &env, true);
         let before = m.log().matches("MySQL server listening").count();
         let start = Instant::now();
         while m.log().matches("MySQL server listening").count() <= before && start.elapsed() < Duration::from_secs(60) {
@@ -319,11 +327,17 @@ impl Cluster {
     /// Start the nodes and wait until node 1 accepts a write (`CREATE DATABASE IF NOT
     /// EXISTS marmot_ready`).
     pub fn start(n: usize, secret: &str, extra: &str) -> Cluster {
-        let dirs: Vec<_> = (0..n).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+        Self::start_binaries(&vec![None; n], secret, extra)
+    }
+
+    /// Like [`Cluster::start`], node i running `binaries[i]` (None: this revision's).
+    pub fn start_binaries(binaries: &[Option<PathBuf>], secret: &str, extra: &str) -> Cluster {
+        let dirs: Vec<_> = binaries.iter().map(|_| tempfile::tempdir().expect("tempdir")).collect();
         let mut nodes: Vec<ClusterNode> = Vec::new();
         for (i, d) in dirs.iter().enumerate() {
             let seed = nodes.first().map(|s| s.grpc);
             let mut node = ClusterNode::configure(d.path(), i as u64 + 1, seed, extra).with_secret(secret);
+            node.binary = binaries[i].clone();
             node.start();
             nodes.push(node);
         }
