@@ -32,7 +32,7 @@ fn previous_release() -> PathBuf {
     let src = base.join(&commit[..12]);
     if !src.join("Cargo.toml").exists() {
         std::fs::create_dir_all(&src).expect("source dir");
-        let archive = Command::new("git")
+        let mut archive = Command::new("git")
             .args(["archive", "--format=tar", &commit])
             .current_dir(workspace_root())
             .stdout(Stdio::piped())
@@ -41,10 +41,10 @@ fn previous_release() -> PathBuf {
         let status = Command::new("tar")
             .args(["-x", "-C"])
             .arg(&src)
-            .stdin(archive.stdout.expect("archive output"))
+            .stdin(archive.stdout.take().expect("archive output"))
             .status()
             .expect("tar");
-        assert!(status.success(), "unpacking {BASE} failed");
+        assert!(status.success() && archive.wait().is_ok_and(|s| s.success()), "unpacking {BASE} failed");
     }
     let target = base.join("target");
     let status = Command::new(env!("CARGO"))
