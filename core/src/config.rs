@@ -88,6 +88,9 @@ pub struct CoreConfig {
     pub catchup_timeout_ms: u64,
     /// Repair lag by snapshot at all (`[replication] enable_anti_entropy`).
     pub anti_entropy: bool,
+    /// This node is a sentinel (`[cluster] sentinel`): it votes and keeps the replication
+    /// log and row versions, but holds no table data, so it is never a snapshot donor.
+    pub sentinel: bool,
     /// How often lag is checked (`anti_entropy_interval_seconds`, in ms here).
     pub anti_entropy_interval_ms: u64,
     /// Delta sync only below this many transactions of lag
@@ -123,6 +126,7 @@ impl Default for CoreConfig {
             catchup_batch: 64,
             catchup_timeout_ms: 3000,
             anti_entropy: true,
+            sentinel: false,
             anti_entropy_interval_ms: 60_000,
             delta_sync_threshold_txns: 10_000,
             delta_sync_threshold_ms: 3_600_000,

@@ -72,6 +72,9 @@ pub struct MemberDigest {
     pub admin_gen: u64,
     /// Whether an operator removed it.
     pub removed: bool,
+    /// A sentinel: votes, holds no table data (never a snapshot donor).
+    #[serde(default)]
+    pub sentinel: bool,
 }
 
 /// One member in the local view.
@@ -130,7 +133,15 @@ impl Membership {
         members.insert(
             me,
             Member {
-                digest: MemberDigest { id: me, addr, state, incarnation, admin_gen: 0, removed: false },
+                digest: MemberDigest {
+                    id: me,
+                    addr,
+                    state,
+                    incarnation,
+                    admin_gen: 0,
+                    removed: false,
+                    sentinel: false,
+                },
                 last_contact: 0,
             },
         );
@@ -267,6 +278,11 @@ impl Membership {
                         m.digest.addr = d.addr.clone();
                         durable = true;
                     }
+                    if m.digest.sentinel != d.sentinel && d.incarnation >= m.digest.incarnation {
+                        // A role comes from the node's configuration: its latest word wins.
+                        m.digest.sentinel = d.sentinel;
+                        durable = true;
+                    }
                     let after = m.state();
                     if before != after {
                         transitions.push(Transition { id: d.id, from: before, to: after });
@@ -325,6 +341,16 @@ impl Membership {
         Ok(())
     }
 
+    /// Set the local node's role (from its configuration).
+    pub fn set_local_sentinel(&mut self, sentinel: bool) {
+        self.members.get_mut(&self.me).expect("local member always present").digest.sentinel = sentinel;
+    }
+
+    /// Whether `id` is a known sentinel.
+    pub fn is_sentinel(&self, id: NodeId) -> bool {
+        self.members.get(&id).is_some_and(|m| m.digest.sentinel)
+    }
+
     /// The local node leaves (a drain): REMOVED, sticky until another node allows it back.
     pub fn leave(&mut self) {
         let me = self.members.get_mut(&self.me).expect("local member always present");
@@ -352,7 +378,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn d(id: NodeId, state: MemberState, inc: u64, gen: u64, removed: bool) -> MemberDigest {
-        MemberDigest { id, addr: format!("n{id}"), state, incarnation: inc, admin_gen: gen, removed }
+        MemberDigest { id, addr: format!("n{id}"), state, incarnation: inc, admin_gen: gen, removed, sentinel: false }
     }
 
     fn view() -> Membership {

@@ -101,10 +101,12 @@ impl Node {
                     incarnation: 0,
                     admin_gen: 0,
                     removed: false,
+                    sentinel: false,
                 },
                 0,
             );
         }
+        members.set_local_sentinel(cfg.sentinel);
         let rng_seed = seed ^ me.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation.rotate_left(32);
         Self {
             me,

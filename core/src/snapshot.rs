@@ -91,6 +91,15 @@ impl Node {
 
     /// Start fetching a snapshot of `db` from `donor`.
     pub(crate) fn start_snapshot(&mut self, db: &str, donor: NodeId) {
+        // A sentinel holds no table data: ask a live data node instead (none: not now).
+        let donor = if self.members.is_sentinel(donor) {
+            match self.members.live_peers().into_iter().find(|p| !self.members.is_sentinel(*p)) {
+                Some(p) => p,
+                None => return,
+            }
+        } else {
+            donor
+        };
         if self.fetching(db) {
             return;
         }

@@ -129,6 +129,7 @@ pub fn digest(d: &MemberDigest) -> pb::MemberDigest {
         incarnation: d.incarnation,
         admin_gen: d.admin_gen,
         removed: d.removed,
+        sentinel: d.sentinel,
     }
 }
 
@@ -148,6 +149,7 @@ pub fn from_digest(d: pb::MemberDigest) -> Result<MemberDigest, Invalid> {
         incarnation: d.incarnation,
         admin_gen: d.admin_gen,
         removed: d.removed,
+        sentinel: d.sentinel,
     })
 }
 

@@ -105,6 +105,7 @@ mod tests {
                     incarnation: 5,
                     admin_gen: 1,
                     removed: true,
+                    sentinel: true,
                 }],
                 heads: [("db".to_string(), 12)].into_iter().collect(),
                 applied: [("db".to_string(), 9)].into_iter().collect(),

@@ -39,6 +39,8 @@ pub struct ClusterSpec {
     /// Nodes that are not started with the cluster: they join later knowing only node
     /// 1 as their seed, and the others do not know them in advance.
     pub late_nodes: Vec<NodeId>,
+    /// Sentinels: they vote and keep versions and the log, but hold no table data.
+    pub sentinels: Vec<NodeId>,
 }
 
 /// A client transaction: statements run together on one node.
@@ -226,6 +228,7 @@ impl SimCluster {
         for id in 1..=spec.nodes {
             let loc = Location::Memory(format!("{run_ns}-n{id}"));
             let mut store = Store::open(loc, Synchronous::Normal, Some(spec.seed ^ id)).map_err(|e| e.to_string())?;
+            store.set_sentinel(spec.sentinels.contains(&id));
             for (db, sql) in &spec.schema {
                 store.ensure_database(db).map_err(|e| e.to_string())?;
                 store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;

@@ -170,8 +170,9 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
     let recovered = store.borrow_mut().recover()?;
     let incarnation = recovered.incarnation + 1;
     shared.note_start(id, incarnation);
+    let core = marmot_core::CoreConfig { sentinel: shared.spec.sentinels.contains(&id), ..shared.spec.core.clone() };
     let node = Node::new(
-        shared.spec.core.clone(),
+        core,
         id,
         format!("{}:{PORT}", host_name(id)),
         shared.peers_of(id),

@@ -77,7 +77,10 @@ fn members_answer(s: &ClusterStatus) -> serde_json::Value {
     let members: Vec<_> = s
         .members
         .iter()
-        .map(|m| json!({"NodeID": m.node_id, "Address": m.address, "Status": m.status, "Incarnation": m.incarnation}))
+        .map(|m| {
+            let role = if m.sentinel { "sentinel" } else { "data" };
+            json!({"NodeID": m.node_id, "Address": m.address, "Status": m.status, "Incarnation": m.incarnation, "Role": role})
+        })
         .collect();
     json!({
         "members": members,

@@ -101,6 +101,10 @@ section!(
         suspect_timeout_ms: u64 = 5000,
         /// SUSPECT → DEAD after this silence.
         dead_timeout_ms: u64 = 10_000,
+        /// A sentinel: votes on every transaction and keeps the replication log and row
+        /// versions, but holds no table data and serves no MySQL (two data nodes and a
+        /// sentinel tolerate the loss of either data node).
+        sentinel: bool = false,
     }
 );
 

@@ -155,6 +155,7 @@ async fn overview(State(state): State<Arc<DashboardState>>, headers: HeaderMap) 
                 "address": m.address,
                 "state": m.status,
                 "incarnation": m.incarnation,
+                "role": if m.sentinel { "sentinel" } else { "data" },
                 "status": status,
                 "error": error,
             })
@@ -184,7 +185,13 @@ mod tests {
             local_node_id: 1,
             members: states
                 .iter()
-                .map(|(id, s)| MemberView { node_id: *id, address: format!("n{id}"), status: s, incarnation: 0 })
+                .map(|(id, s)| MemberView {
+                    node_id: *id,
+                    address: format!("n{id}"),
+                    status: s,
+                    incarnation: 0,
+                    sentinel: false,
+                })
                 .collect(),
             total_membership: states.len(),
             alive_count: 0,

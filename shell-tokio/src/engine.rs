@@ -56,6 +56,8 @@ pub struct MemberView {
     pub status: &'static str,
     /// Its incarnation.
     pub incarnation: u64,
+    /// A sentinel (votes, holds no table data).
+    pub sentinel: bool,
 }
 
 /// The local view of the cluster.
@@ -91,6 +93,7 @@ impl ClusterStatus {
                     address: x.digest.addr.clone(),
                     status: x.state().as_str(),
                     incarnation: x.digest.incarnation,
+                    sentinel: x.digest.sentinel,
                 })
                 .collect(),
             total_membership: m.total_membership(),
@@ -253,6 +256,7 @@ impl Engine {
         setup: Option<ConnSetup>,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let mut store = Store::open(location.clone(), sync, None)?;
+        store.set_sentinel(cfg.sentinel);
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
         let dropped = store.dropped_databases();

@@ -66,6 +66,7 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
         gc_min_retention_ms: c.replication.gc_min_retention_hours * 3_600_000,
         gc_max_retention_ms: c.replication.gc_max_retention_hours * 3_600_000,
         gc_interval_ms: c.replication.anti_entropy_interval_seconds * 1000,
+        sentinel: c.cluster.sentinel,
         ..CoreConfig::default()
     })
 }
@@ -238,7 +239,7 @@ async fn run(config: Config) -> Result<(), String> {
         .into_iter()
         .map(|(name, pw)| (name, PasswordHash::new(&pw)))
         .collect();
-    if users.is_empty() && config.mysql.enabled {
+    if users.is_empty() && config.mysql.enabled && !config.cluster.sentinel {
         tracing::warn!("no [[mysql.users]] configured: user root with an empty password is accepted");
     }
     let mysql = ServerConfig {
@@ -259,7 +260,10 @@ async fn run(config: Config) -> Result<(), String> {
             max_bytes: config.transaction.max_transaction_bytes as usize,
         },
     };
-    let server = if config.mysql.enabled {
+    if config.cluster.sentinel {
+        tracing::info!("sentinel: votes and keeps row versions and the log; no table data, no MySQL");
+    }
+    let server = if config.mysql.enabled && !config.cluster.sentinel {
         let cfg = mysql.clone();
         let listener_engine = engine.clone();
         Some(tokio::spawn(async move { server::serve(cfg, listener_engine).await }))

@@ -41,6 +41,8 @@ pub struct NodeSnap {
     pub open_txns: i64,
     /// Transactions recorded as aborted.
     pub aborted: BTreeSet<TxnId>,
+    /// A sentinel: its tables stay empty (it keeps versions, markers and the log).
+    pub sentinel: bool,
 }
 
 fn q<T>(r: rusqlite::Result<T>) -> T {
@@ -117,7 +119,7 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
             aborted.insert(txn_id_from_bytes(&q(r.get::<_, Vec<u8>>(0))).expect("txn id"));
         }
     }
-    NodeSnap { dbs, logs, intents: 0, open_txns, aborted }
+    NodeSnap { dbs, logs, intents: 0, open_txns, aborted, sentinel: false }
 }
 
 /// Snapshots of every node.
@@ -126,6 +128,7 @@ pub fn snapshots(c: &SimCluster) -> BTreeMap<NodeId, NodeSnap> {
         .map(|n| {
             let mut snap = snapshot(&mut c.store(n).borrow_mut());
             snap.intents = c.intents(n) as i64;
+            snap.sentinel = c.spec().sentinels.contains(&n);
             (n, snap)
         })
         .collect()
@@ -154,7 +157,7 @@ pub fn divergence(snaps: &BTreeMap<NodeId, NodeSnap>) -> Option<String> {
                     d.schema, o.schema
                 ));
             }
-            if o.tables != d.tables {
+            if o.tables != d.tables && !s.sentinel && !first.sentinel {
                 return Some(format!("{db}: table content differs between node {first_id} and node {id}"));
             }
             if o.versions != d.versions {
@@ -206,6 +209,16 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
             }
         }
     }
+    for (id, s) in snaps.iter().filter(|(_, s)| s.sentinel) {
+        for (db, d) in &s.dbs {
+            for (table, rows) in d.tables.iter().filter(|(_, rows)| !rows.is_empty()) {
+                v.push(format!(
+                    "sentinel node {id} holds {} rows of {db}.{table}: it must hold no table data",
+                    rows.len()
+                ));
+            }
+        }
+    }
     for (id, s) in snaps {
         for ((db, table, key), (h, img)) in &best {
             let d = &s.dbs[db];
@@ -213,8 +226,8 @@ pub fn check_final(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>) -> Vec<St
                 Some((got, _)) if got == h => {}
                 other => v.push(format!("node {id} {db}.{table} key {key:?}: version {other:?}, expected max {h}")),
             }
-            let Some(rows) = d.tables.get(table) else {
-                continue; // a table dropped since (by a schema change)
+            let Some(rows) = d.tables.get(table).filter(|_| !s.sentinel) else {
+                continue; // a table dropped since (by a schema change), or a sentinel's
             };
             let row = rows.get(key);
             // Columns added since the change keep their defaults; dropped ones are gone.
@@ -282,7 +295,7 @@ pub fn check_counters(c: &SimCluster, snaps: &BTreeMap<NodeId, NodeSnap>, counte
             }
         }
         let key = encode_key(&[Value::Integer(k as i64)]).0;
-        for (node, snap) in snaps {
+        for (node, snap) in snaps.iter().filter(|(_, s)| !s.sentinel) {
             let n = match snap.dbs.get("app").and_then(|d| d.tables.get("kv")).and_then(|t| t.get(&key)) {
                 Some(row) => match row.get("n") {
                     Some(Value::Integer(n)) => *n,

@@ -7,7 +7,9 @@ use marmot_shell_sim::{ClientTxn, ClusterSpec};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::workload::{any_consistency, below, counter_increment, schema_transaction, transaction, DATABASES, SCHEMA};
+use crate::workload::{
+    any_consistency, below, counter_increment, fresh_insert, schema_transaction, transaction, DATABASES, SCHEMA,
+};
 
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +50,13 @@ pub enum Scenario {
     /// increments acknowledged (plus at most those whose outcome the client never
     /// learned) — first-committer-wins loses no update.
     LostUpdate,
+    /// Two data nodes and a sentinel (node 3: votes, keeps versions and the log, holds no
+    /// table data). Hot counters incremented on both data nodes at QUORUM while the
+    /// sentinel sides with one data node, then with the other, then a data node crashes:
+    /// the side with the sentinel keeps committing, the lone data node commits nothing,
+    /// no increment is lost (the sentinel refuses a read older than the version it
+    /// recorded), and the sentinel's tables stay empty.
+    Sentinel,
 }
 
 impl Scenario {
@@ -69,6 +78,7 @@ impl Scenario {
             Scenario::SnapshotCatchUp => "snapshot_catch_up",
             Scenario::LogGc => "log_gc",
             Scenario::LostUpdate => "lost_update",
+            Scenario::Sentinel => "sentinel",
         }
     }
 }
@@ -295,6 +305,7 @@ impl Plan {
         let mut max_latency = 1 + below(&mut d.rng, 10);
         let mut min_io_latency = 0;
         let mut late_nodes = Vec::new();
+        let mut sentinels = Vec::new();
         let mut faults: Vec<(u64, Fault)> = Vec::new();
         let mut expectations = Vec::new();
         let keys = d.range("keys", 6, 24);
@@ -563,6 +574,73 @@ impl Plan {
                 faults.push((crash_at, Fault::CrashIn { node, phase, down_ms }));
                 expectations.push(Expectation::CountersMatchAcks { counters });
             }
+            Scenario::Sentinel => {
+                n = 3;
+                sentinels.push(3);
+                max_latency = d.range("max_latency_ms", 1, 20);
+                // A coordinator cut off mid-transaction leaves its intents on the sentinel
+                // until they are resolved (after the heartbeat timeout): kept short here so
+                // the side with the sentinel is not held up for the whole partition.
+                core.heartbeat_timeout_ms = d.range("heartbeat_timeout_ms", 1000, 2000);
+                let counters = d.range("counters", 2, 4);
+                let every = d.range("write_every_ms", 5, 30);
+                let settle = core.prepare_timeout_ms + 100;
+                // The sentinel with node 1, node 2 alone; then with node 2, node 1 alone —
+                // sometimes before node 2 caught up with what node 1 committed meanwhile
+                // (it catches up from the sentinel's log; until then the sentinel refuses
+                // its stale reads with 1213).
+                let first = d.range("first_partition_at_ms", 1500, 3000);
+                let first_heal = first + d.range("first_partition_for_ms", 6000, 9000);
+                let second = first_heal + d.range("second_partition_after_ms", 0, 1500);
+                let second_heal = second + d.range("second_partition_for_ms", 6000, 9000);
+                let ready = core.heartbeat_timeout_ms + 1500;
+                for (start, heal, with, alone) in [(first, first_heal, 1, 2), (second, second_heal, 2, 1)] {
+                    faults.push((start, Fault::Partition(vec![alone], vec![with, 3])));
+                    faults.push((heal, Fault::Heal));
+                    expectations.push(Expectation::QuorumFailsOn {
+                        nodes: vec![alone],
+                        from: start,
+                        to: heal.saturating_sub(settle),
+                    });
+                    expectations.push(Expectation::QuorumSucceedsOn {
+                        nodes: vec![with],
+                        from: start + ready,
+                        to: heal.saturating_sub(settle),
+                    });
+                }
+                // Then either data node is lost for a while: the other goes on with the
+                // sentinel.
+                let lost = 1 + below(&mut d.rng, 2);
+                d.note("crashed_data_node", lost);
+                let crash = second_heal + d.range("crash_after_ms", 1000, 3000);
+                let up = crash + d.range("down_ms", 7000, 9000);
+                faults.push((crash, Fault::Crash(lost)));
+                faults.push((up, Fault::Restart(lost)));
+                let other = 3 - lost;
+                expectations.push(Expectation::QuorumSucceedsOn {
+                    nodes: vec![other],
+                    from: crash + ready,
+                    to: up.saturating_sub(settle),
+                });
+                // Counter increments (the lost-update check), and inserts of fresh keys,
+                // which no in-doubt transaction of a crashed coordinator can hold up (the
+                // availability checks).
+                let mut w = Vec::new();
+                let mut t = 500;
+                while t < up + 1000 {
+                    let node = 1 + below(&mut d.rng, 2);
+                    let txn = if below(&mut d.rng, 3) == 0 {
+                        fresh_insert(w.len() as u64)
+                    } else {
+                        counter_increment(below(&mut d.rng, counters), Consistency::Quorum)
+                    };
+                    w.push((t, node, txn));
+                    t += 1 + below(&mut d.rng, every * 2);
+                }
+                wl = w;
+                safety_ms = safety_ms.max(up + 3000);
+                expectations.push(Expectation::CountersMatchAcks { counters });
+            }
             Scenario::Swarm => {
                 n = d.range("nodes", 3, 5);
                 let skew = d.range("max_skew_ms", 0, 2000) as i64;
@@ -631,6 +709,7 @@ impl Plan {
             max_latency_ms: max_latency,
             io_latency_ms,
             late_nodes,
+            sentinels,
         };
         Plan {
             scenario,

@@ -160,10 +160,14 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
             }
             Expectation::QuorumSucceedsOn { nodes, from, to } => {
                 let mut ok = 0;
+                let mut other: BTreeMap<&str, usize> = BTreeMap::new();
                 for r in &results {
                     if r.txn.is_some() && in_window(r.node, nodes, *from, *to, r.sent_ms) {
                         match &r.outcome {
                             Some(ClientOutcome::Committed(_)) => ok += 1,
+                            Some(o) if !is_quorum_failure(o) => {
+                                *other.entry(failure_kind(o).unwrap_or("other")).or_default() += 1
+                            }
                             Some(o) if is_quorum_failure(o) => v.push(format!(
                                 "write sent to majority node {} at {} ms failed: {o:?}",
                                 r.node, r.sent_ms
@@ -173,7 +177,9 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
                     }
                 }
                 if ok == 0 {
-                    v.push(format!("no QUORUM write committed on nodes {nodes:?} in [{from}, {to}) ms"));
+                    v.push(format!(
+                        "no QUORUM write committed on nodes {nodes:?} in [{from}, {to}) ms (failures there: {other:?})"
+                    ));
                 }
             }
             Expectation::RemovedRefused { node, from, to } => {
@@ -293,7 +299,8 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     let converged_at = converge(&mut c, deadline)?;
     // Every node accepts a QUORUM write once healed, and the cluster converges again.
     let mut probes = Vec::new();
-    for n in 1..=plan.spec.nodes {
+    // (A sentinel takes no client writes: it serves no MySQL.)
+    for n in (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)) {
         let txn = ClientTxn {
             database: "app".into(),
             statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],

@@ -64,6 +64,16 @@ pub fn counter_increment_sql(k: u64) -> String {
     format!("INSERT INTO kv (k, v, n) VALUES ({k}, 'counter', 1) ON CONFLICT(k) DO UPDATE SET n = n + 1")
 }
 
+/// A QUORUM insert of row `100_000 + i` of `app.kv`: a key nothing else writes.
+pub fn fresh_insert(i: u64) -> ClientTxn {
+    ClientTxn {
+        database: "app".into(),
+        statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'fresh', 0)", 100_000 + i)],
+        consistency: Consistency::Quorum,
+        schema_change: false,
+    }
+}
+
 /// A transaction incrementing counter `k` by one.
 pub fn counter_increment(k: u64, consistency: Consistency) -> ClientTxn {
     ClientTxn { database: "app".into(), statements: vec![counter_increment_sql(k)], consistency, schema_change: false }

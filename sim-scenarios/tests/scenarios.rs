@@ -99,6 +99,11 @@ fn lost_update() {
     run_many(Scenario::LostUpdate, SEEDS);
 }
 
+#[test]
+fn sentinel() {
+    run_many(Scenario::Sentinel, SEEDS);
+}
+
 /// The control: under Marmot's last-writer-wins the same scenario does lose increments,
 /// so `lost_update` passing means the rule, not a workload too gentle to race.
 #[test]

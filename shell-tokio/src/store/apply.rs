@@ -91,9 +91,10 @@ pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
 }
 
 /// Apply `txn` (only its rows of this database) unless already applied; returns the log
-/// sequence it was given, or `None` if it had been applied before.
-pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<u64>, StoreError> {
-    let Some(mine) = apply_unlogged(conn, database, txn)? else { return Ok(None) };
+/// sequence it was given, or `None` if it had been applied before. Without `images` (a
+/// sentinel) only the rows' versions are recorded, not their contents.
+pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn, images: bool) -> Result<Option<u64>, StoreError> {
+    let Some(mine) = apply_unlogged(conn, database, txn, images)? else { return Ok(None) };
     conn.prepare_cached("INSERT INTO __marmot_log (txn_id, payload) VALUES (?1, ?2)")?
         .execute(params![txn_id_bytes(txn.id), to_blob(&mine)])?;
     Ok(Some(conn.last_insert_rowid() as u64))
@@ -143,7 +144,7 @@ pub fn has_stale_read(conn: &Connection, database: &str, txn: &Txn) -> Result<bo
 /// [`apply_txn`] without the log entry (a transaction already in this node's log, applied
 /// again onto a snapshot); returns its rows of this database, or `None` if it had been
 /// applied before.
-pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Option<Txn>, StoreError> {
+pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn, images: bool) -> Result<Option<Txn>, StoreError> {
     if is_applied(conn, txn)? {
         return Ok(None);
     }
@@ -172,7 +173,9 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn) -> Result<Op
         if !should_apply(row_version(conn, &row.table, &row.key.0)?, incoming) {
             continue;
         }
-        write_image(conn, row, row.schema_version < schema_here)?;
+        if images {
+            write_image(conn, row, row.schema_version < schema_here)?;
+        }
         conn.prepare_cached(
             "INSERT OR REPLACE INTO __marmot_row_versions (tbl, key, wall, logical, node, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?

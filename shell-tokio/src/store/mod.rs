@@ -134,6 +134,8 @@ pub struct Store {
     /// Transactions whose rows became durable in the last group commit: released in the
     /// next one's system transaction (after their rows, and without a commit of its own).
     release_next: Vec<Vec<u8>>,
+    /// A sentinel's store: versions without row contents (see [`Store::set_sentinel`]).
+    sentinel: bool,
 }
 
 /// A group commit in progress.
@@ -182,6 +184,7 @@ impl Store {
             fatal: None,
             max_hlc: (Hlc::default(), false),
             release_next: Vec::new(),
+            sentinel: false,
         };
         if let Some(b) = store.meta("max_hlc")? {
             store.max_hlc.0 = from_blob::<Hlc>(&b, "max_hlc")?;
@@ -279,8 +282,17 @@ impl Store {
         Ok(&self.dbs[name].writer)
     }
 
+    /// Make this the store of a sentinel (`[cluster] sentinel`): replicated changes record
+    /// row versions, markers and the log but no row contents, and no snapshot is served.
+    pub fn set_sentinel(&mut self, sentinel: bool) {
+        self.sentinel = sentinel;
+    }
+
     /// A consistent snapshot of database `db`.
     pub fn snapshot(&mut self, db: &str) -> Result<snapshot::Snapshot, StoreError> {
+        if self.sentinel {
+            return Err(StoreError::Io(format!("{db}: a sentinel holds no table data to take a snapshot of")));
+        }
         let conn = self.conn(db)?;
         snapshot::take(conn)
     }
@@ -296,7 +308,7 @@ impl Store {
     ) -> Result<snapshot::Installed, StoreError> {
         self.ensure_database(db)?;
         let target = &mut self.dbs.get_mut(db).expect("ensured").writer;
-        let installed = snapshot::install(target, db, me, donor, bytes, sha256);
+        let installed = snapshot::install(target, db, me, donor, (bytes, sha256), !self.sentinel);
         schema::forget_table_shapes();
         let installed = installed?;
         self.refresh_dropped(db)?;
@@ -567,7 +579,7 @@ impl Store {
             self.ensure_database(&db)?;
             let conn = &self.dbs[&db].writer;
             let tx = conn.write_txn()?;
-            apply::apply_txn(&tx, &db, txn)?;
+            apply::apply_txn(&tx, &db, txn, !self.sentinel)?;
             let head = log_head(&tx)?;
             tx.commit()?;
             if txn.rows.iter().any(|r| r.database == db && r.is_schema_change()) {
@@ -606,7 +618,7 @@ impl Store {
         let tx = conn.write_txn()?;
         let mut last = None;
         for e in entries {
-            apply::apply_txn(&tx, database, &e.txn)?;
+            apply::apply_txn(&tx, database, &e.txn, !self.sentinel)?;
             last = Some(e.seq);
         }
         if let Some(seq) = last {

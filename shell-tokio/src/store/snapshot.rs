@@ -77,14 +77,15 @@ pub fn take(source: &Connection) -> Result<Snapshot, StoreError> {
 }
 
 /// Verify `bytes` against `sha256` and install them as the content of `target`, for node
-/// `me`, the snapshot coming from `donor`.
+/// `me`, the snapshot coming from `donor`. Without `images` (a sentinel) the tables are
+/// installed empty: only the schema, row versions, markers and log are kept.
 pub fn install(
     target: &mut Connection,
     database: &str,
     me: NodeId,
     donor: NodeId,
-    bytes: &[u8],
-    sha256: &[u8],
+    (bytes, sha256): (&[u8], &[u8]),
+    images: bool,
 ) -> Result<Installed, StoreError> {
     let got: [u8; 32] = Sha256::digest(bytes).into();
     if got.as_slice() != sha256 {
@@ -127,7 +128,7 @@ pub fn install(
                 rusqlite::params![seq, id, payload],
             )?;
             let txn: marmot_core::Txn = super::codec::from_blob(payload, "log entry")?;
-            match super::apply::apply_unlogged(&tx, database, &txn) {
+            match super::apply::apply_unlogged(&tx, database, &txn, images) {
                 Ok(_) => {}
                 Err(StoreError::SchemaBehind { .. }) => {
                     tracing::warn!(
@@ -148,6 +149,11 @@ pub fn install(
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             progress.insert(r.get(0)?, r.get(1)?);
+        }
+    }
+    if !images {
+        for t in super::schema::user_tables(&mem)? {
+            mem.execute_batch(&format!("DELETE FROM {}", super::codec::ident(&t.name)))?;
         }
     }
     copy_all(&mem, target)?;

@@ -196,6 +196,7 @@ pub fn peer_messages() -> Vec<Vec<u8>> {
         incarnation: 4,
         admin_gen: 1,
         removed: false,
+        sentinel: false,
     };
     let msgs = vec![
         Message::Prepare { txn: txn.clone() },
