@@ -123,3 +123,20 @@ fn last_writer_wins_loses_updates_in_the_same_scenario() {
     });
     assert!(lost, "no seed lost an increment under last_writer_wins: the lost_update workload does not race");
 }
+
+/// The sentinel's control: in the `sentinel` scenario the two sides of each partition meet
+/// only at the sentinel, so only its check of the read versions (first-committer-wins)
+/// can refuse a stale increment. Without that rule (last-writer-wins) the same scenario
+/// loses increments: `sentinel` passing means the sentinel's check works.
+#[test]
+fn a_sentinel_without_the_read_check_loses_updates_in_the_same_scenario() {
+    if std::env::var("SIM_SEED").is_ok() {
+        return;
+    }
+    let lost = (1..=16).any(|seed| {
+        let mut plan = Plan::draw(Scenario::Sentinel, seed);
+        plan.spec.core.conflict_rule = marmot_core::ConflictRule::LastWriterWins;
+        matches!(run_plan(&plan), Err(e) if e.contains("lost update"))
+    });
+    assert!(lost, "no seed lost an increment under last_writer_wins: the sentinel workload does not race");
+}
