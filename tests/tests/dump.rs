@@ -48,6 +48,8 @@ fn mariadb_dump_restores_row_for_row_into_another_database() {
 
     let out = Command::new(dump)
         .args(["--protocol=TCP", "-h", "127.0.0.1", "-P", &port.to_string(), "-u", "root", "--net-buffer-length=16384"])
+        // The standard online backup: one consistent read transaction.
+        .arg("--single-transaction")
         .arg("shop")
         .output()
         .expect("run mariadb-dump");

@@ -1006,6 +1006,13 @@ impl Session {
         if matches!(k1.as_str(), "NAMES" | "CHARACTER" | "CHARSET" | "TRANSACTION" | "PASSWORD") {
             return Ok(done(0));
         }
+        // SET SESSION|GLOBAL|LOCAL TRANSACTION ISOLATION LEVEL … / READ WRITE: accepted, as
+        // the plain SET TRANSACTION is (what `mariadb-dump --single-transaction` sends
+        // first); transactions keep marmot's one behaviour whatever level is named.
+        let k2 = sig.get(2).and_then(|t| kw(t)).unwrap_or_default();
+        if matches!(k1.as_str(), "SESSION" | "GLOBAL" | "LOCAL") && k2 == "TRANSACTION" {
+            return Ok(done(0));
+        }
         for p in sql::split_commas(&sig[1..]) {
             let p: Vec<Token> = p.into_iter().cloned().collect();
             let Some(eq) = p.iter().position(|t| matches!(t, Token::Eq) || matches!(t, Token::Assignment)) else {

@@ -298,8 +298,61 @@ pub fn rewrite(tokens: &[Token]) -> String {
             i += 1;
             continue;
         }
+        if let Token::Number(n, _) = t {
+            // `LIMIT 18446744073709551615` / `LIMIT 2, 18446744073709551615`: MySQL's idiom
+            // for "all the rest"; past SQLite's integers, where -1 means the same.
+            if n.len() > 18 && n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<i64>().is_err() {
+                let before: Vec<&Token> = toks[..i].iter().rev().filter(|t| !is_space(t)).take(3).copied().collect();
+                let after_limit = |t: Option<&&Token>| t.and_then(|t| kw(t)).as_deref() == Some("LIMIT");
+                if after_limit(before.first())
+                    || (matches!(before.first(), Some(Token::Comma))
+                        && matches!(before.get(1), Some(Token::Number(..)))
+                        && after_limit(before.get(2)))
+                {
+                    out.push_str("-1");
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        if *t == Token::LParen {
+            // INSERT INTO t () VALUES (): a row of defaults.
+            if let Some((a, Token::RParen)) = next_sig(i + 1) {
+                if let Some((b, v)) = next_sig(a + 1).filter(|(_, v)| kw(v).as_deref() == Some("VALUES")) {
+                    let _ = v;
+                    if let Some((c, Token::LParen)) = next_sig(b + 1) {
+                        if let Some((d, Token::RParen)) = next_sig(c + 1) {
+                            if next_sig(d + 1).is_none_or(|(_, t)| matches!(t, Token::SemiColon)) {
+                                out.push_str(" DEFAULT VALUES");
+                                i = d + 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         let k = kw(t);
         match k.as_deref() {
+            Some("COLLATE") => {
+                // MySQL collations: `…_bin` / `…_cs` compare bytes, `…_ci` ignore case.
+                if let Some((n, name)) = next_sig(i + 1) {
+                    let name = text(name).unwrap_or_default().to_ascii_lowercase();
+                    let sqlite = if name.ends_with("_ci") {
+                        Some("NOCASE")
+                    } else if name.ends_with("_bin") || name.ends_with("_cs") || name == "binary" {
+                        Some("BINARY")
+                    } else {
+                        None
+                    };
+                    if let Some(c) = sqlite {
+                        out.push_str(" COLLATE ");
+                        out.push_str(c);
+                        i = n + 1;
+                        continue;
+                    }
+                }
+            }
             Some("BINARY") => {
                 // `BINARY x` in an expression: compare x byte for byte.
                 let prev = out.trim_end();
@@ -660,8 +713,18 @@ pub fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
     parts
 }
 
-fn owned(toks: &[&Token]) -> Vec<Token> {
-    toks.iter().map(|t| (*t).clone()).collect()
+/// `toks` (significant tokens, their spacing lost) with a space between each two, so that
+/// a part of a statement passed through as written keeps its words apart:
+/// `CONSTRAINT c CHECK (a = 1 OR b > 2)`, not `CONSTRAINTcCHECK(a=1ORb>2)`.
+fn spaced(toks: &[&Token]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(toks.len() * 2);
+    for (i, t) in toks.iter().enumerate() {
+        if i > 0 {
+            out.push(Token::Whitespace(Whitespace::Space));
+        }
+        out.push((*t).clone());
+    }
+    out
 }
 
 fn names_in_parens(toks: &[&Token]) -> Vec<String> {
@@ -731,7 +794,7 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
                     k0 == "UNIQUE" || (k0 == "CONSTRAINT" && p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")));
                 if k0 == "CONSTRAINT" && !unique {
                     // FOREIGN KEY / CHECK constraints: keep as written.
-                    cols_sql.push(rewrite(&owned(p)));
+                    cols_sql.push(rewrite(&spaced(p)));
                     continue;
                 }
                 let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) else { continue };
@@ -762,11 +825,11 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
                     cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
                 ));
             }
-            "FOREIGN" | "CHECK" => cols_sql.push(rewrite(&owned(p))),
+            "FOREIGN" | "CHECK" => cols_sql.push(rewrite(&spaced(p))),
             _ => {
                 // A column: name type [options…]
                 let Token::Word(name) = p[0] else {
-                    cols_sql.push(rewrite(&owned(p)));
+                    cols_sql.push(rewrite(&spaced(p)));
                     continue;
                 };
                 let mut def: Vec<String> = vec![quote_ident(&name.value)];
@@ -1025,6 +1088,36 @@ mod tests {
         assert_eq!(cols.len(), 2);
         assert_eq!((cols[0].mysql_type.as_str(), cols[0].extra.as_str()), ("bigint(20) unsigned", "auto_increment"));
         assert_eq!(cols[1].mysql_type, "enum('a','b')");
+    }
+
+    #[test]
+    fn mysql_idioms_sqlite_lacks() {
+        let one = |sql: &str| tr(sql).join(";").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(one("SELECT a FROM t LIMIT 2, 18446744073709551615"), "SELECT a FROM t LIMIT 2, -1");
+        assert_eq!(one("SELECT a FROM t LIMIT 18446744073709551615"), "SELECT a FROM t LIMIT -1");
+        assert_eq!(one("SELECT 18446744073709551615"), "SELECT 18446744073709551615");
+        assert_eq!(one("INSERT INTO t () VALUES ()"), "INSERT INTO t DEFAULT VALUES");
+        assert_eq!(
+            one("SELECT a FROM t WHERE a = 'X' COLLATE utf8mb4_bin"),
+            "SELECT a FROM t WHERE a = 'X' COLLATE BINARY"
+        );
+        assert_eq!(
+            one("SELECT a FROM t ORDER BY a COLLATE utf8mb4_general_ci"),
+            "SELECT a FROM t ORDER BY a COLLATE NOCASE"
+        );
+    }
+
+    #[test]
+    fn table_constraints_keep_their_words_apart() {
+        let out = tr("CREATE TABLE users (user_id INT AUTO_INCREMENT PRIMARY KEY, parent_user_id INT, test2 INT, \
+             CONSTRAINT zz_gt_zero CHECK (test2 > 0), CHECK (test2 <= 1000), CHECK (test2 = 1 OR (test2 > 2 AND test2 < 5000)), \
+             CONSTRAINT user_id_fk FOREIGN KEY(parent_user_id) REFERENCES users (user_id))");
+        assert_eq!(
+            out,
+            vec![
+                r#"CREATE TABLE "users" ("user_id" INTEGER PRIMARY KEY, "parent_user_id" INT, "test2" INT, CONSTRAINT zz_gt_zero CHECK ( test2 > 0 ), CHECK ( test2 <= 1000 ), CHECK ( test2 = 1 OR ( test2 > 2 AND test2 < 5000 ) ), CONSTRAINT user_id_fk FOREIGN KEY ( parent_user_id ) REFERENCES users ( user_id ))"#
+            ]
+        );
     }
 
     #[test]
