@@ -5,7 +5,8 @@
 use marmot_e2e::mariadb_server::MariaDbServer;
 use marmot_e2e::{mariadb, start_mysql_node};
 
-/// (name, setup, query). Each case runs in a fresh database of its own.
+/// (name, setup, query). Each case runs in a fresh database of its own, named where the
+/// text says `{db}`.
 const CASES: &[(&str, &str, &str)] = &[
     (
         // An ORM's schema: named and unnamed CHECKs (one with nested AND/OR) and a named
@@ -43,6 +44,19 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT COUNT(*) FROM w WHERE s = 'a' COLLATE utf8mb4_general_ci",
     ),
     (
+        "names qualified with the current database",
+        "CREATE TABLE {db}.q (id INT PRIMARY KEY); INSERT INTO {db}.q VALUES (1), (2); UPDATE {db}.q SET id = 3 WHERE id = 2;",
+        "SELECT id FROM {db}.q ORDER BY id; DROP TABLE IF EXISTS {db}.q; SHOW TABLES",
+    ),
+    (
+        "DROP INDEX … ON, of an index made by CREATE TABLE and of one made by CREATE INDEX",
+        "CREATE TABLE x (id INT PRIMARY KEY, a INT, b INT, KEY ka (a)); CREATE INDEX kb ON x (b);
+         DROP INDEX ka ON x; DROP INDEX kb ON x;",
+        "SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'x' \
+         ORDER BY INDEX_NAME",
+    ),
+    ("DROP INDEX of no such index", "CREATE TABLE y (id INT PRIMARY KEY)", "DROP INDEX nope ON y"),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",
@@ -68,7 +82,7 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
             let (ok, err) = run(p, None, &format!("CREATE DATABASE {db}"));
             assert!(ok, "{name}: CREATE DATABASE on port {p}: {err}");
             if !setup.is_empty() {
-                let (ok, err) = run(p, Some(&db), setup);
+                let (ok, err) = run(p, Some(&db), &setup.replace("{db}", &db));
                 if !ok {
                     failures.push(format!(
                         "{name}: setup failed on {}: {err}",
@@ -76,7 +90,7 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
                     ));
                 }
             }
-            outcome.push(run(p, Some(&db), query));
+            outcome.push(run(p, Some(&db), &query.replace("{db}", &db)));
         }
         let (want, got) = (&outcome[0], &outcome[1]);
         // A refusal is compared as a refusal (the messages differ); output exactly.

@@ -488,6 +488,11 @@ impl Session {
                 self.attach.clear();
                 return out;
             }
+            if let Some(c) = current.filter(|c| quals.contains(c)) {
+                // Names qualified with the current database (`test.t` while in `test`):
+                // the current database is the connection's main schema.
+                return self.local_statement(&super::crossdb::strip(toks, &c)).await;
+            }
         }
         self.local_statement(toks).await
     }
@@ -609,6 +614,11 @@ impl Session {
                     self.ddl(&toks, "ALTER", "TABLE").await?;
                 }
                 Ok(done(0))
+            }
+            "DROP" if k1 == "INDEX" && sig.iter().any(|t| kw(t).as_deref() == Some("ON")) => {
+                let drop = self.drop_index_on(&sig)?;
+                let toks = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                self.ddl(&toks, "DROP", "INDEX").await
             }
             "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1).await,
             "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
@@ -998,6 +1008,30 @@ impl Session {
         let out = self.replicate(changes).await;
         self.end_txn();
         out
+    }
+
+    /// `DROP INDEX name ON table` as SQLite's `DROP INDEX`, naming the index as this node
+    /// stored it: `name` (made by CREATE INDEX) or `table__name` (declared in CREATE TABLE).
+    fn drop_index_on(&mut self, sig: &[&Token]) -> Result<String, MyError> {
+        let words: Vec<String> = sig.iter().skip(2).filter_map(|t| text(t)).collect();
+        let (name, table) = match words.as_slice() {
+            [name, on, table, ..] if on.eq_ignore_ascii_case("ON") => (name.clone(), table.clone()),
+            _ => return Err(MyError::new(1064, "42000", "DROP INDEX needs: DROP INDEX name ON table")),
+        };
+        let db = self.need_db()?;
+        let stored: Option<String> = self
+            .conn(&db)?
+            .query_row(
+                "SELECT name FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ?1 COLLATE NOCASE \
+                 AND name IN (?2, ?1 || '__' || ?2) ORDER BY name = ?2 DESC LIMIT 1",
+                rusqlite::params![table, name],
+                |r| r.get(0),
+            )
+            .ok();
+        match stored {
+            Some(index) => Ok(format!("DROP INDEX {}", sql::quote_ident(&index))),
+            None => Err(MyError::new(1091, "42000", format!("Can't DROP INDEX `{name}`; check that it exists"))),
+        }
     }
 
     fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
