@@ -55,6 +55,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'x' \
          ORDER BY INDEX_NAME",
     ),
+    (
+        "an explicit 0 in a plain (not AUTO_INCREMENT) integer key is stored as 0",
+        "CREATE TABLE z (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO z VALUES (0, 'zero'), (5, 'five');",
+        "SELECT id, v FROM z ORDER BY id",
+    ),
     ("DROP INDEX of no such index", "CREATE TABLE y (id INT PRIMARY KEY)", "DROP INDEX nope ON y"),
     (
         "the isolation level a backup tool sets",

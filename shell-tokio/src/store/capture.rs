@@ -27,7 +27,7 @@ use marmot_core::{Op, RowChange, RowKey, Value};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use rusqlite::functions::FunctionFlags;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::codec::{decode_values, encode_values, from_ref, ident, named, Bind};
 use super::replay::{rows_to_write, Replay};
@@ -192,12 +192,27 @@ impl Capturer {
                 // the capture triggers stay silent while a generated id is pending.
                 let (tbl, k) = (ident(&t.name), ident(&t.pk[0]));
                 let name_lit = format!("'{}'", t.name.replace('\'', "''"));
+                // MySQL generates a key for an explicit 0 only in an AUTO_INCREMENT column: a
+                // plain INTEGER PRIMARY KEY stores 0. (A table created outside MySQL, with no
+                // declared columns, keeps the AUTO_INCREMENT behaviour.)
+                let declared: Option<String> = conn
+                    .query_row(
+                        "SELECT extra FROM main.__marmot_columns WHERE tbl = ?1 AND col = ?2",
+                        [&t.name, &t.pk[0]],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let zero = if declared.is_none_or(|e| e.to_ascii_lowercase().contains("auto_increment")) {
+                    format!(" OR NEW.{k} = 0")
+                } else {
+                    String::new()
+                };
                 conn.execute_batch(&format!(
                     "CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
-                       WHEN marmot_capturing() AND (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
+                       WHEN marmot_capturing() AND (NEW.{k} IS NULL{zero} OR NEW.{k} = -1) BEGIN
                        DELETE FROM temp.__marmot_gen; INSERT INTO temp.__marmot_gen VALUES (NULL); END;
                      CREATE TEMP TRIGGER {} BEFORE INSERT ON main.{tbl}
-                       WHEN marmot_capturing() AND NOT (NEW.{k} IS NULL OR NEW.{k} = 0 OR NEW.{k} = -1) BEGIN
+                       WHEN marmot_capturing() AND NOT (NEW.{k} IS NULL{zero} OR NEW.{k} = -1) BEGIN
                        DELETE FROM temp.__marmot_gen; END;
                      CREATE TEMP TRIGGER {} AFTER INSERT ON main.{tbl}
                        WHEN marmot_capturing() AND EXISTS (SELECT 1 FROM temp.__marmot_gen) BEGIN
