@@ -60,6 +60,13 @@ const CASES: &[(&str, &str, &str)] = &[
         "CREATE TABLE z (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO z VALUES (0, 'zero'), (5, 'five');",
         "SELECT id, v FROM z ORDER BY id",
     ),
+    (
+        "ALTER TABLE of table options only",
+        "CREATE TABLE o (id INT PRIMARY KEY); INSERT INTO o VALUES (1);
+         ALTER TABLE o COMMENT 'orders'; ALTER TABLE o ENGINE = InnoDB, DEFAULT CHARSET = utf8mb4;",
+        "SELECT id FROM o",
+    ),
+    ("ALTER TABLE options of no such table", "", "ALTER TABLE nope COMMENT 'x'"),
     ("DROP INDEX of no such index", "CREATE TABLE y (id INT PRIMARY KEY)", "DROP INDEX nope ON y"),
     (
         "the isolation level a backup tool sets",

@@ -175,6 +175,17 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
     }
 }
 
+/// Whether `ALTER TABLE t …` (significant tokens) changes only table options (COMMENT,
+/// ENGINE, character set, collation, row format, AUTO_INCREMENT), nothing SQLite stores.
+fn only_table_options(sig: &[&Token]) -> bool {
+    const OPTIONS: [&str; 8] =
+        ["COMMENT", "ENGINE", "DEFAULT", "CHARSET", "CHARACTER", "COLLATE", "ROW_FORMAT", "AUTO_INCREMENT"];
+    const CHANGES: [&str; 9] = ["ADD", "DROP", "MODIFY", "CHANGE", "RENAME", "ALTER", "CONVERT", "DISABLE", "ENABLE"];
+    let rest = sig.get(3..).unwrap_or_default();
+    rest.first().and_then(|t| kw(t)).is_some_and(|k| OPTIONS.contains(&k.as_str()))
+        && !rest.iter().any(|t| kw(t).is_some_and(|k| CHANGES.contains(&k.as_str())))
+}
+
 /// `ALTER TABLE a RENAME [TO|AS] b`: (a, b).
 fn renamed_table(toks: &[Token], k0: &str, k1: &str) -> Option<(String, String)> {
     if k0 != "ALTER" || k1 != "TABLE" {
@@ -612,6 +623,24 @@ impl Session {
                     let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(from), sql::quote_ident(to));
                     let toks = sql::tokenize(&alter).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                     self.ddl(&toks, "ALTER", "TABLE").await?;
+                }
+                Ok(done(0))
+            }
+            "ALTER" if k1 == "TABLE" && only_table_options(&sig) => {
+                // ALTER TABLE t COMMENT = '…' / ENGINE = … / DEFAULT CHARSET = …: options
+                // SQLite has no place for; accepted for a table that exists.
+                let table = sig.get(2).and_then(|t| text(t)).unwrap_or_default();
+                let db = self.need_db()?;
+                let exists: bool = self
+                    .conn(&db)?
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE)",
+                        [&table],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(false);
+                if !exists {
+                    return Err(MyError::new(1146, "42S02", format!("Table '{db}.{table}' doesn't exist")));
                 }
                 Ok(done(0))
             }
