@@ -107,12 +107,27 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
                     ]],
                 ));
             }
+            // `SHOW CREATE TABLE db.t`: read it in `db` (whatever the current database).
+            let qualifier = match sig.len().checked_sub(3).map(|i| &sig[i..]) {
+                Some([q, Token::Period, _]) => text(q),
+                _ => None,
+            };
             if is_internal(&name) {
-                return Err(no_such_table(s, None, &name));
+                return Err(no_such_table(s, qualifier, &name));
             }
-            match super::create_table::create_table(s, &name)? {
+            if let Some(db) = &qualifier {
+                if !s.engine_databases().contains(db) {
+                    return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+                }
+            }
+            let saved = qualifier.clone().map(|db| s.info.lock().expect("session info").db.replace(db));
+            let found = super::create_table::create_table(s, &name);
+            if let Some(saved) = saved {
+                s.info.lock().expect("session info").db = saved;
+            }
+            match found? {
                 Some(sql) => Ok(rows(&["Table", "Create Table"], vec![vec![t(name), t(sql)]])),
-                None => Err(no_such_table(s, None, &name)),
+                None => Err(no_such_table(s, qualifier, &name)),
             }
         }
         "INDEX" | "INDEXES" | "KEYS" => {

@@ -325,6 +325,11 @@ impl Session {
         self.info.lock().expect("session info lock")
     }
 
+    /// The user databases of this node.
+    pub fn engine_databases(&self) -> Vec<String> {
+        self.engine.databases()
+    }
+
     /// The current database.
     pub fn db(&self) -> Option<String> {
         self.info().db.clone()
