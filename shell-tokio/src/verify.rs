@@ -9,7 +9,7 @@
 //! difference is asked about again a few times with a fresh cutoff, since a transaction
 //! older than the cutoff may still be on its way to some member; one that persists is
 //! reported. Members that are not ALIVE cannot be checked, and the answer then does not
-//! say the cluster agrees.
+//! say the cluster agrees. Sentinels hold no table data and are not asked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -88,7 +88,8 @@ async fn verify(State(state): State<Arc<VerifyState>>, headers: HeaderMap, Query
     let me = status.local_node_id;
     let mut members: Vec<(NodeId, String)> = Vec::new();
     let mut not_checked: BTreeMap<NodeId, String> = BTreeMap::new();
-    for m in status.members.iter().filter(|m| m.status != "REMOVED") {
+    // Sentinels hold no table data: there is nothing of theirs to compare.
+    for m in status.members.iter().filter(|m| m.status != "REMOVED" && !m.sentinel) {
         if m.node_id == me || m.status == "ALIVE" {
             members.push((m.node_id, m.address.clone()));
         } else {
