@@ -43,7 +43,7 @@ pub(crate) fn unauthorized() -> Answer {
     )
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Answer {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> Answer {
     json_answer(StatusCode::SERVICE_UNAVAILABLE, json!({"success": false, "message": e.to_string()}))
 }
 
@@ -114,8 +114,8 @@ pub fn status_body(s: &ClusterStatus, writes_per_second: f64, drain: DrainState)
         .map(|f| json!({"database": f.database, "donor": f.donor, "received": f.received, "total": f.total}))
         .collect();
     let mut body = members_answer(s);
-    body["healthy"] = json!(unhealthy(local_state(s), s, drain).is_none());
-    body["state"] = json!(local_state(s));
+    body["healthy"] = json!(unhealthy(s.local_state(), s, drain).is_none());
+    body["state"] = json!(s.local_state());
     body["drain"] = json!(drain.as_str());
     body["lag"] = json!(lag);
     body["schema_versions"] = json!(s.schema_versions);
@@ -213,11 +213,6 @@ async fn metrics(State(state): State<Arc<AdminState>>) -> Answer {
     }
 }
 
-/// This node's own state in `status`.
-fn local_state(status: &ClusterStatus) -> &'static str {
-    status.members.iter().find(|m| m.node_id == status.local_node_id).map_or("UNKNOWN", |m| m.status)
-}
-
 /// Why a node in state `local` cannot serve writes (`None`: it can): it must not be
 /// draining, be ALIVE and see a quorum of ALIVE members, or a QUORUM write through it
 /// would fail.
@@ -252,7 +247,7 @@ async fn health(State(state): State<Arc<AdminState>>) -> Answer {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let local = local_state(&s);
+    let local = s.local_state();
     let reason = unhealthy(local, &s, state.engine.drain.state());
     let code = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     json_answer(

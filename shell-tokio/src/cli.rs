@@ -134,7 +134,7 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
         ClusterCommand::Drain { timeout_seconds } => timeout_seconds + 30,
         _ => 10,
     };
-    let value = call(node, secret, method, &path, wait)?;
+    let value = call(node, secret, method, &path, &[], wait)?;
     if json {
         return Ok(serde_json::to_string_pretty(&value).unwrap_or_default());
     }
@@ -147,22 +147,10 @@ pub fn cluster(node: &str, secret: &str, json: bool, command: &ClusterCommand) -
 /// `marmot verify` against the node at `node`: the report to print and whether every
 /// member agrees.
 pub fn verify(node: &str, secret: &str, json: bool, database: Option<&str>) -> Result<(String, bool), Failure> {
-    let path = match database {
-        Some(db) => format!("/admin/cluster/verify?database={}", url_encode(db)),
-        None => "/admin/cluster/verify".to_string(),
-    };
-    let value = call(node, secret, "GET", &path, 600)?;
+    let query: Vec<(&str, &str)> = database.map(|db| ("database", db)).into_iter().collect();
+    let value = call(node, secret, "GET", "/admin/cluster/verify", &query, 600)?;
     let text = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { verify_table(&value) };
     Ok((text, value["agree"].as_bool() == Some(true)))
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `verify` for people: one line per table, the nodes' sums where they differ.
@@ -227,10 +215,20 @@ fn verify_table(v: &Value) -> String {
     out
 }
 
-/// `method path` on the admin API at `node` with `secret`: the JSON of a 200 answer.
-fn call(node: &str, secret: &str, method: &str, path: &str, timeout_s: u64) -> Result<Value, Failure> {
+/// `method path?query` on the admin API at `node` with `secret`: the JSON of a 200 answer.
+fn call(
+    node: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    timeout_s: u64,
+) -> Result<Value, Failure> {
     let url = format!("http://{node}{path}");
     let mut request = ureq::request(method, &url).timeout(std::time::Duration::from_secs(timeout_s));
+    for (name, value) in query {
+        request = request.query(name, value);
+    }
     if !secret.is_empty() {
         request = request.set("X-Marmot-Secret", secret);
     }

@@ -20,7 +20,7 @@ use marmot_core::NodeId;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::admin::{allowed, json_answer, status_body, unauthorized, Answer};
+use crate::admin::{allowed, json_answer, status_body, unauthorized, unavailable, Answer};
 use crate::auth::Secret;
 use crate::engine::{wall_ms, ClusterStatus, Engine};
 use crate::peers::Peers;
@@ -117,9 +117,7 @@ async fn overview(State(state): State<Arc<DashboardState>>, headers: HeaderMap) 
     }
     let local = match state.engine.status().await {
         Ok(s) => s,
-        Err(e) => {
-            return json_answer(StatusCode::SERVICE_UNAVAILABLE, json!({"success": false, "message": e.to_string()}))
-        }
+        Err(e) => return unavailable(e),
     };
     let mut asks = tokio::task::JoinSet::new();
     for m in local.members.iter().filter(|m| m.node_id != local.local_node_id && m.status != "REMOVED") {

@@ -98,8 +98,7 @@ impl Drain {
 /// then leave the cluster. The message says how it went.
 pub async fn drain(engine: &Engine, timeout: Duration) -> Result<String, String> {
     let status = engine.status().await.map_err(|e| e.to_string())?;
-    let local = status.members.iter().find(|m| m.node_id == status.local_node_id).map_or("UNKNOWN", |m| m.status);
-    if local == "REMOVED" {
+    if status.local_state() == "REMOVED" {
         return Err(format!("node {} is already REMOVED (drained or removed)", engine.node_id));
     }
     let d = &engine.drain;

@@ -82,6 +82,11 @@ pub struct ClusterStatus {
 }
 
 impl ClusterStatus {
+    /// This node's own state in its view (`UNKNOWN` if it is not listed).
+    pub fn local_state(&self) -> &'static str {
+        self.members.iter().find(|m| m.node_id == self.local_node_id).map_or("UNKNOWN", |m| m.status)
+    }
+
     fn of(node: &Node, now: u64) -> Self {
         let m = node.membership();
         ClusterStatus {

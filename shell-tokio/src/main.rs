@@ -177,9 +177,7 @@ async fn run(config: Config) -> Result<(), String> {
                 engine.metrics.sample(std::time::Instant::now());
                 if let Ok(s) = engine.status().await {
                     events.observe(&s, marmot_shell_tokio::engine::wall_ms());
-                    if let Some(me) = s.members.iter().find(|m| m.node_id == s.local_node_id) {
-                        engine.drain.observe(me.status);
-                    }
+                    engine.drain.observe(s.local_state());
                 }
             }
         });

@@ -23,7 +23,7 @@ use marmot_core::NodeId;
 use marmot_proto::pb;
 use serde_json::json;
 
-use crate::admin::{allowed, json_answer, unauthorized, Answer};
+use crate::admin::{allowed, json_answer, unauthorized, unavailable, Answer};
 use crate::auth::Secret;
 use crate::engine::{wall_ms, Engine};
 use crate::node_checksums::node_checksums;
@@ -80,9 +80,7 @@ async fn verify(State(state): State<Arc<VerifyState>>, headers: HeaderMap, Query
     }
     let status = match state.engine.status().await {
         Ok(s) => s,
-        Err(e) => {
-            return json_answer(StatusCode::SERVICE_UNAVAILABLE, json!({"success": false, "message": e.to_string()}))
-        }
+        Err(e) => return unavailable(e),
     };
     let database = p.database.unwrap_or_default();
     let me = status.local_node_id;
