@@ -22,6 +22,7 @@ use marmot_core::io::{AdminCmd, Reply};
 use marmot_core::{Consistency, CoreConfig, Envelope, Input, Node, NodeId, Observation, RowChange, WriteError};
 use tokio::sync::oneshot;
 
+use crate::member_events::MemberEvents;
 use crate::metrics::Metrics;
 
 use crate::driver::{Driver, Output};
@@ -142,7 +143,7 @@ fn count_reply(m: &Metrics, r: &Reply, started: Instant) {
 }
 
 /// Log what the core reports and time prepare rounds.
-fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o: Observation) {
+fn observe(m: &Metrics, events: &MemberEvents, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o: Observation) {
     match o {
         Observation::ClockIssued(id) => {
             if deciding.len() > 100_000 {
@@ -156,6 +157,7 @@ fn observe(m: &Metrics, deciding: &mut BTreeMap<marmot_core::TxnId, Instant>, o:
             }
         }
         Observation::MemberChanged { id, from, to } => {
+            events.record(id, from, to, wall_ms());
             tracing::info!(node_id = id, from = from.as_str(), to = to.as_str(), "member state changed")
         }
         Observation::RefusedRemoved { from } => {
@@ -219,6 +221,8 @@ pub struct Engine {
     pub ddl_lease: Duration,
     /// Whether the node is draining (`marmot cluster drain`) and the MySQL work in flight.
     pub drain: Arc<crate::drain::Drain>,
+    /// The membership changes this node saw (the dashboard's events).
+    pub member_events: Arc<MemberEvents>,
     /// Databases dropped (hidden from clients), kept current by the store.
     dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
@@ -286,6 +290,8 @@ impl Engine {
         let (tx, rx) = channel::<Request>();
         let metrics = net.metrics.clone().unwrap_or_default();
         let m = metrics.clone();
+        let member_events = Arc::new(MemberEvents::default());
+        let events = member_events.clone();
         let handle = std::thread::Builder::new()
             .name("marmot-engine".into())
             .spawn(move || {
@@ -310,7 +316,7 @@ impl Engine {
                                     let _ = tx.send(r);
                                 }
                             }
-                            Output::Observe(o) => observe(&m, &mut deciding, o),
+                            Output::Observe(o) => observe(&m, &events, &mut deciding, o),
                             Output::Send(env) => {
                                 let addr = driver.node().membership().get(env.to).map(|m| m.digest.addr.clone());
                                 if let (Some(t), Some(addr)) = (&net.transport, addr) {
@@ -396,6 +402,7 @@ impl Engine {
                 idempotent_ddl: true,
                 ddl_lease: Duration::from_secs(30),
                 drain: Arc::default(),
+                member_events,
                 dropped,
             },
             handle,

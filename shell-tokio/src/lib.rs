@@ -14,6 +14,7 @@ pub mod drain;
 pub mod driver;
 pub mod engine;
 pub mod ids;
+pub mod member_events;
 pub mod metrics;
 pub mod mysql;
 pub mod node_checksums;

@@ -15,7 +15,7 @@ use marmot_shell_tokio::admin::{self, AdminState};
 use marmot_shell_tokio::auth::Secret;
 use marmot_shell_tokio::cli::{self, Cli, Command, ConfigCommand};
 use marmot_shell_tokio::config::Config;
-use marmot_shell_tokio::dashboard::{self, DashboardState, Events};
+use marmot_shell_tokio::dashboard::{self, DashboardState};
 use marmot_shell_tokio::engine::{Engine, Network};
 use marmot_shell_tokio::ids::IdMode;
 use marmot_shell_tokio::metrics::Metrics;
@@ -165,18 +165,16 @@ async fn run(config: Config) -> Result<(), String> {
         Some(marmot_shell_tokio::mysql::session::writer_setup()),
     )
     .map_err(|e| e.to_string())?;
-    // Once a second: the commit counter is sampled (writes/s) and the membership compared
-    // with the last look (the dashboard's events).
-    let events = Arc::new(Events::default());
+    // Once a second: the commit counter is sampled (writes/s) and draining looks whether
+    // the node has left.
     {
-        let (engine, events) = (engine.clone(), events.clone());
+        let engine = engine.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 tick.tick().await;
                 engine.metrics.sample(std::time::Instant::now());
                 if let Ok(s) = engine.status().await {
-                    events.observe(&s, marmot_shell_tokio::engine::wall_ms());
                     engine.drain.observe(s.local_state());
                 }
             }
@@ -196,7 +194,7 @@ async fn run(config: Config) -> Result<(), String> {
         .max_encoding_message_size(transport::MAX_MESSAGE);
     let grpc = tonic::service::interceptor::InterceptedService::new(grpc, Checker { secret: secret.clone(), metrics });
     let peers = Arc::new(Peers::new(signer, link));
-    let dashboard = DashboardState { engine: engine.clone(), secret: secret.clone(), peers: peers.clone(), events };
+    let dashboard = DashboardState { engine: engine.clone(), secret: secret.clone(), peers: peers.clone() };
     let verify = VerifyState { engine: engine.clone(), secret: secret.clone(), peers };
     let admin_state = AdminState { engine: engine.clone(), secret, metrics_enabled: config.prometheus.enabled };
     let routes = tonic::service::Routes::new(grpc)
