@@ -186,11 +186,6 @@ impl Node {
         }
     }
 
-    /// Position consumed in `peer`'s log of `db`.
-    pub fn progress_of(&self, peer: NodeId, db: &str) -> u64 {
-        self.catchup.position(peer, db)
-    }
-
     pub(crate) fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {
         let joining = self.members.local().digest.state == MemberState::Joining;
         let first = self.catchup.heard.insert(from);

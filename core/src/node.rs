@@ -141,21 +141,6 @@ impl Node {
         &self.members
     }
 
-    /// The local log heads per database.
-    pub fn heads(&self) -> &BTreeMap<String, u64> {
-        self.catchup.heads()
-    }
-
-    /// Number of transactions prepared here and not yet resolved.
-    pub fn prepared_count(&self) -> usize {
-        self.part.prepared.len()
-    }
-
-    /// Number of transactions this node coordinates that are still in flight.
-    pub fn inflight_count(&self) -> usize {
-        self.inflight.len()
-    }
-
     /// Handle one input at time `now`, appending effects to `out`.
     pub fn handle(&mut self, now: Millis, input: Input, out: &mut Vec<Effect>) {
         self.now = self.now.max(now);

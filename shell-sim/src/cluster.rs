@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use marmot_core::coordinator::InFlightSummary;
 use marmot_core::io::AdminCmd;
 use marmot_core::{Consistency, CoreConfig, Millis, NodeId, Observation, RowChange, TxnId};
-use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use marmot_store::{Location, Store, Synchronous};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::host::{host_name, run_host};

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use marmot_core::io::Reply;
 use marmot_core::{Input, Millis, Node, NodeId, Observation, ReqId};
-use marmot_shell_tokio::driver::{Driver, Output};
-use marmot_shell_tokio::store::Store;
+use marmot_store::driver::{Driver, Output};
+use marmot_store::Store;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use turmoil::net::UdpSocket;
 
@@ -98,15 +98,15 @@ impl Host {
     fn on_request(&mut self, req: HostRequest) {
         match req {
             HostRequest::Write { idx, txn } => {
-                marmot_shell_tokio::store::simclock::set_now_ms(self.now());
+                marmot_store::simclock::set_now_ms(self.now());
                 let captured = {
                     let mut store = self.store.borrow_mut();
                     if txn.schema_change {
                         // As the MySQL front end does: the DDL against this node's schema version.
                         store.conn(&txn.database).and_then(|c| {
-                            let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                            let v = marmot_store::schema::version(c)?;
                             let sql = txn.statements.join(";\n");
-                            Ok(((), vec![marmot_shell_tokio::store::ddl::ddl_change(&txn.database, sql, v as u64)]))
+                            Ok(((), vec![marmot_store::ddl::ddl_change(&txn.database, sql, v)]))
                         })
                     } else {
                         store.capture(&txn.database, |conn| {
@@ -183,7 +183,7 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
     let (tx, rx) = unbounded_channel();
     shared.set_inbox(id, tx);
     let tap_shared = shared.clone();
-    let tap: marmot_shell_tokio::driver::WriteTap = Box::new(move |w| tap_shared.archive(w));
+    let tap: marmot_store::driver::WriteTap = Box::new(move |w| tap_shared.archive(w));
     let host = Host {
         id,
         shared: shared.clone(),

@@ -25,8 +25,8 @@ use tokio::sync::oneshot;
 use crate::member_events::MemberEvents;
 use crate::metrics::Metrics;
 
-use crate::driver::{Driver, Output};
-use crate::store::{ConnSetup, Location, Store, StoreError, Synchronous, WriterSetup};
+use marmot_store::driver::{Driver, Output};
+use marmot_store::{ConnSetup, Location, Store, StoreError, Synchronous, WriterSetup};
 
 /// Wall clock in ms since the Unix epoch.
 pub fn wall_ms() -> u64 {
@@ -223,8 +223,8 @@ pub struct Engine {
     pub drain: Arc<crate::drain::Drain>,
     /// The membership changes this node saw (the dashboard's events).
     pub member_events: Arc<MemberEvents>,
-    /// Databases dropped (hidden from clients), kept current by the store.
-    dropped: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// The databases as clients see them, kept current by the store.
+    catalog: Arc<std::sync::Mutex<marmot_store::Catalog>>,
 }
 
 /// Errors talking to the engine.
@@ -239,19 +239,8 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// Open the store, recover, and start the engine thread of a node alone.
-    pub fn start(
-        location: Location,
-        sync: Synchronous,
-        configured_id: NodeId,
-        cfg: CoreConfig,
-        seed: u64,
-        id_mode: crate::ids::IdMode,
-    ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
-        Self::start_with(location, sync, configured_id, cfg, seed, id_mode, Network::default(), None)
-    }
-
-    /// Like [`Engine::start`], as a member of a cluster reached through `net`; `setup`
+    /// Open the store, recover, and start the engine thread of a node that is a member of
+    /// the cluster reached through `net` (a node alone: `Network::default()`); `setup`
     /// registers on every writer connection the functions client statements call.
     #[allow(clippy::too_many_arguments)]
     pub fn start_with(
@@ -268,7 +257,7 @@ impl Engine {
         store.set_sentinel(cfg.sentinel);
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
-        let dropped = store.dropped_databases();
+        let catalog = store.catalog();
         let ids = std::sync::Arc::new(crate::ids::IdGenerator::new(id_mode, node_id));
         let next_ids = ids.clone();
         let writer_setup: ConnSetup = Arc::new(move |conn: &rusqlite::Connection| {
@@ -403,7 +392,7 @@ impl Engine {
                 ddl_lease: Duration::from_secs(30),
                 drain: Arc::default(),
                 member_events,
-                dropped,
+                catalog,
             },
             handle,
         ))
@@ -486,26 +475,11 @@ impl Engine {
 
     /// Whether `db` exists as a dropped database (its file kept as a tombstone).
     pub fn is_dropped(&self, db: &str) -> bool {
-        self.dropped.lock().unwrap_or_else(|p| p.into_inner()).contains(db)
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).is_dropped(db)
     }
 
     /// Names of the user databases (not dropped ones), sorted.
     pub fn databases(&self) -> Vec<String> {
-        let dropped = self.dropped.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut out = Vec::new();
-        if let Location::Dir(dir) = &self.location {
-            if let Ok(rd) = std::fs::read_dir(dir) {
-                for e in rd.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if let Some(db) = name.strip_suffix(".db") {
-                        if !db.starts_with("__marmot") && !dropped.contains(db) {
-                            out.push(db.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        out.sort();
-        out
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).visible()
     }
 }

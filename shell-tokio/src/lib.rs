@@ -1,7 +1,9 @@
 //! # marmot-shell-tokio
 //!
-//! The production host of the marmot core, and the pieces both hosts share: the SQLite
-//! [`store`] and the [`driver`] that executes a node's effects.
+//! The production host of the marmot core: configuration, the MySQL front end, the gRPC
+//! transport, the admin HTTP API, `/metrics` and the dashboard, around the engine thread
+//! that runs the core over the store and driver of `marmot-store` (shared with the
+//! simulator).
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -11,7 +13,6 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod drain;
-pub mod driver;
 pub mod engine;
 pub mod ids;
 pub mod member_events;
@@ -19,6 +20,5 @@ pub mod metrics;
 pub mod mysql;
 pub mod node_checksums;
 pub mod peers;
-pub mod store;
 pub mod transport;
 pub mod verify;

@@ -22,9 +22,9 @@ use marmot_shell_tokio::metrics::Metrics;
 use marmot_shell_tokio::mysql::auth::PasswordHash;
 use marmot_shell_tokio::mysql::server::{self, ServerConfig};
 use marmot_shell_tokio::peers::Peers;
-use marmot_shell_tokio::store::{Location, Synchronous};
 use marmot_shell_tokio::transport::{self, Checker, Signer, Transport};
 use marmot_shell_tokio::verify::{self, VerifyState};
+use marmot_store::{Location, Synchronous};
 
 /// mimalloc instead of glibc malloc: allocation was an eighth of a node's CPU, and
 /// glibc's per-thread arenas held on to memory.
@@ -162,7 +162,7 @@ async fn run(config: Config) -> Result<(), String> {
         seed,
         id_mode,
         net,
-        Some(marmot_shell_tokio::mysql::session::writer_setup()),
+        Some(marmot_shell_tokio::mysql::session_functions::writer_setup()),
     )
     .map_err(|e| e.to_string())?;
     // Once a second: the commit counter is sampled (writes/s) and draining looks whether
@@ -251,7 +251,7 @@ async fn run(config: Config) -> Result<(), String> {
             .filter(|d| !d.is_empty())
             .map(std::path::PathBuf::from),
         load_data_batch_rows: config.mysql.load_data_batch_rows as usize,
-        limits: marmot_shell_tokio::store::capture::TxnLimits {
+        limits: marmot_store::capture::TxnLimits {
             max_rows: config.transaction.max_transaction_rows as usize,
             max_bytes: config.transaction.max_transaction_bytes as usize,
         },

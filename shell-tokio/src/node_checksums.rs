@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use marmot_proto::pb;
 
 use crate::engine::Engine;
-use crate::store::checksum::{checksums, Excluded};
-use crate::store::open_connection;
+use marmot_store::checksum::{checksums, Excluded};
+use marmot_store::open_connection;
 
 /// The checksums `req` asks for (blocking: reads every row of the tables).
 pub fn node_checksums(engine: &Engine, req: &pb::ChecksumRequest) -> Result<pb::ChecksumReply, String> {

@@ -361,7 +361,7 @@ impl pb::marmot_server::Marmot for Service {
     ) -> Result<tonic::Response<pb::HelloReply>, tonic::Status> {
         let r = request.into_inner();
         tracing::info!(peer = r.node_id, addr = %r.addr, "hello from a node");
-        Ok(tonic::Response::new(pb::HelloReply { node_id: self.node_id, addr: self.addr.clone(), members: Vec::new() }))
+        Ok(tonic::Response::new(pb::HelloReply { node_id: self.node_id, addr: self.addr.clone() }))
     }
 
     async fn node_status(

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use marmot_core::io::Observation;
 use marmot_core::{Consistency, Hlc, NodeId, Txn, TxnId, Value};
 use marmot_shell_sim::{ClientOutcome, SimCluster};
-use marmot_shell_tokio::store::codec::{encode_key, from_blob, from_ref, ident, txn_id_from_bytes};
-use marmot_shell_tokio::store::schema::user_tables;
-use marmot_shell_tokio::store::Store;
+use marmot_store::codec::{encode_key, from_blob, from_ref, ident, txn_id_from_bytes};
+use marmot_store::schema::user_tables;
+use marmot_store::Store;
 
 /// Row key bytes -> column -> value.
 pub type TableRows = BTreeMap<Vec<u8>, BTreeMap<String, Value>>;

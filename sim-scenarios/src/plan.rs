@@ -60,6 +60,26 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// Every scenario, in declaration order.
+    pub const ALL: [Scenario; 16] = [
+        Scenario::SteadyState,
+        Scenario::Partition,
+        Scenario::CoordinatorCrash,
+        Scenario::ParticipantCrash,
+        Scenario::SameRows,
+        Scenario::ClockSkew,
+        Scenario::MessageLoss,
+        Scenario::RestartCatchUp,
+        Scenario::RemovedNode,
+        Scenario::Swarm,
+        Scenario::NewNodeJoins,
+        Scenario::SchemaChanges,
+        Scenario::SnapshotCatchUp,
+        Scenario::LogGc,
+        Scenario::LostUpdate,
+        Scenario::Sentinel,
+    ];
+
     /// The test function that runs it (for the replay command).
     pub fn test_name(self) -> &'static str {
         match self {

@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use marmot_core::io::Reply;
 use marmot_core::{Consistency, CoreConfig, Hlc, Input, Node, StoreWrite, Txn};
-use marmot_shell_tokio::driver::{Driver, Output};
-use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use marmot_store::driver::{Driver, Output};
+use marmot_store::{Location, Store, Synchronous};
 use rand::{Rng, SeedableRng};
 
 const SCHEMA: &str = "CREATE TABLE bench (id INTEGER PRIMARY KEY, a TEXT NOT NULL, b INTEGER NOT NULL)";

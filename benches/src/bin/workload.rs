@@ -358,16 +358,16 @@ async fn fingerprint(endpoint: &str, db: &str) -> Result<(u64, u64), String> {
         .query(format!("SELECT id, {} FROM benchmarks ORDER BY id", fields()))
         .await
         .map_err(|e| format!("{endpoint}: {e}"))?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
     for r in &rows {
         for i in 0..r.len() {
             let v: Option<String> = r.get(i).flatten();
-            for b in v.as_deref().unwrap_or("\u{0}NULL").bytes().chain([0xff]) {
-                h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-            }
+            h.write(v.as_deref().unwrap_or("\u{0}NULL").as_bytes());
+            h.write_u8(0xff);
         }
     }
-    Ok((rows.len() as u64, h))
+    Ok((rows.len() as u64, h.finish()))
 }
 
 /// Wait (up to 60 s) until every endpoint holds the same rows.

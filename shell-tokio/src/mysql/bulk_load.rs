@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use marmot_core::Value;
 
+use super::error::MyError;
 use super::load_data::{Feed, Field, LoadData, OnDuplicate};
-use super::session::{MyError, Outcome, Session};
-use crate::store::codec::ident;
-use crate::store::ddl::literal;
-use crate::store::replay::Replay;
+use super::results::Outcome;
+use super::session::Session;
+use marmot_store::codec::ident;
+use marmot_store::ddl::literal;
+use marmot_store::replay::Replay;
 
 /// A load under way: where its rows go and what it has done so far.
 pub struct Load {
@@ -131,7 +133,7 @@ impl Session {
             .await;
         let out = match ran {
             Ok(Ok((inserted, changes))) => self.finish_write(changes).await.map(|()| inserted),
-            Ok(Err(e)) => Err(super::session::sqlite_error(&e)),
+            Ok(Err(e)) => Err(super::error::sqlite_error(&e)),
             Err(e) => Err(e),
         };
         match out {

@@ -4,7 +4,9 @@
 
 use marmot_core::Value;
 
-use super::session::{MyError, Outcome, Session};
+use super::error::MyError;
+use super::results::Outcome;
+use super::session::Session;
 use super::sql::quote_str;
 
 fn ident(name: &str) -> String {
@@ -37,7 +39,7 @@ pub fn create_table(s: &mut Session, table: &str) -> Result<Option<String>, MyEr
     if text(&row[0]) == "view" {
         return Ok(Some(text(&row[1])));
     }
-    let cols = rows_of(s.read(&crate::store::schema::columns_sql(&t))?);
+    let cols = rows_of(s.read(&marmot_store::schema::columns_sql(&t))?);
     let mut lines = Vec::new();
     let mut pk: Vec<(i64, String)> = Vec::new();
     for c in &cols {

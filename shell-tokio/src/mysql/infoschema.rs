@@ -6,8 +6,8 @@
 use rusqlite::{params, Connection};
 
 use crate::engine::Engine;
-use crate::store::schema::is_internal;
-use crate::store::{open_connection, StoreError};
+use marmot_store::schema::is_internal;
+use marmot_store::{open_connection, StoreError};
 
 const TABLES: &str = "
 CREATE TABLE information_schema.SCHEMATA (CATALOG_NAME TEXT, SCHEMA_NAME TEXT, DEFAULT_CHARACTER_SET_NAME TEXT,
@@ -136,7 +136,7 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
                     rows
                 ],
             )?;
-            let mut st = src.prepare(&crate::store::schema::columns_sql("?1"))?;
+            let mut st = src.prepare(&marmot_store::schema::columns_sql("?1"))?;
             let cols: Vec<ColumnRow> = st
                 .query_map([&table], |r| {
                     Ok((r.get(6)?, r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))

@@ -3,10 +3,12 @@
 use marmot_core::Value;
 use sqlparser::tokenizer::Token;
 
+use super::error::MyError;
 use super::proto::{ColType, Column};
-use super::session::{MyError, Outcome, Session};
+use super::results::Outcome;
+use super::session::Session;
 use super::sql::{kw, quote_str, text};
-use crate::store::schema::is_internal;
+use marmot_store::schema::is_internal;
 
 fn rows(names: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
     Outcome::Rows { columns: names.iter().map(|n| Column::new(n, ColType::VarString)).collect(), rows }
@@ -272,7 +274,7 @@ fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Resu
     if is_internal(table) {
         return Err(no_such_table(s, db, table));
     }
-    let sql = crate::store::schema::columns_sql(&quote_str(table));
+    let sql = marmot_store::schema::columns_sql(&quote_str(table));
     let out = match &db {
         Some(d) => s.read_in(d, &sql)?,
         None => s.read(&sql)?,

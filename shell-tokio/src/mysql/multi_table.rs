@@ -7,6 +7,7 @@
 //!   become SQLite's `UPDATE t AS a SET x = u.y FROM u WHERE (c) AND (w)`, when every
 //!   assignment targets the first table.
 
+use rusqlite::Connection;
 use sqlparser::tokenizer::{Token, Whitespace};
 
 use super::sql::{kw, quote_ident, rewrite, significant, text};
@@ -237,6 +238,29 @@ fn plan_update(sig: &[&Token]) -> Option<Result<MultiTable, String>> {
         out.push_str(&conds.join(" AND "));
     }
     Some(Ok(MultiTable::Update(out)))
+}
+
+/// Multi-table DELETE: find every target row first, then delete them table by table.
+pub fn delete_multi(c: &Connection, tables: &[String], select: &str) -> rusqlite::Result<u64> {
+    let mut ids: Vec<std::collections::BTreeSet<i64>> = vec![Default::default(); tables.len()];
+    let mut st = c.prepare(select)?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        for (k, set) in ids.iter_mut().enumerate() {
+            if let Some(id) = r.get::<_, Option<i64>>(k)? {
+                set.insert(id);
+            }
+        }
+    }
+    let mut deleted = 0;
+    for (table, set) in tables.iter().zip(ids) {
+        let set: Vec<String> = set.into_iter().map(|i| i.to_string()).collect();
+        for chunk in set.chunks(500) {
+            let sql = format!("DELETE FROM {} WHERE rowid IN ({})", quote_ident(table), chunk.join(","));
+            deleted += c.execute(&sql, [])? as u64;
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The shape of a client statement, as far as it tells which rows it can touch: a point
 //! `SELECT`, `UPDATE` or `DELETE` by one column (`WHERE col = lit` or `col IN (lits)`),
 //! or an `INSERT`/`REPLACE` of literal rows. The writer uses it to write only the open
-//! transaction's earlier rows the statement can see (see [`crate::store::replay`]).
+//! transaction's earlier rows the statement can see (see [`marmot_store::replay`]).
 //!
 //! Recognising too little is always safe (the statement then sees every earlier row);
 //! so anything unusual — a subquery, a join, a qualified name, an expression where a key
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlparser::tokenizer::Token;
 
 use super::sql::{kw, significant};
-use crate::store::replay::{loose_text, Literals, Replay};
+use marmot_store::replay::{loose_text, Literals, Replay};
 
 /// The shape of one statement's tokens.
 pub fn shape(toks: &[Token]) -> Replay {

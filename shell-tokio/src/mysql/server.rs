@@ -16,10 +16,13 @@ use super::stmt_cache::StatementCache;
 use super::stmt_params::{bind, decode_values};
 
 use super::auth::PasswordHash;
+use super::error::MyError;
 use super::load_data::LoadData;
 use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
 use super::proto::{self, cap, ColType, Column};
-use super::session::{MyError, Outcome, Session, SERVER_VERSION};
+use super::results::Outcome;
+use super::session::Session;
+use super::session_functions::SERVER_VERSION;
 use super::sql;
 use crate::engine::Engine;
 
@@ -47,7 +50,7 @@ pub struct ServerConfig {
     /// Rows per transaction of a `LOAD DATA` outside a transaction (0: one transaction).
     pub load_data_batch_rows: usize,
     /// How big a transaction may grow.
-    pub limits: crate::store::capture::TxnLimits,
+    pub limits: marmot_store::capture::TxnLimits,
 }
 
 struct Shared {
@@ -693,7 +696,7 @@ struct IoSink<'a, S> {
     columns: Option<Vec<Column>>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> super::session::RowSink for IoSink<'_, S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> super::results::RowSink for IoSink<'_, S> {
     fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError> {
         if self.columns.is_none() {
             let columns = if self.binary { binary_columns(columns.to_vec()) } else { columns.to_vec() };

@@ -8,11 +8,9 @@
 //! - `INSERT IGNORE` → `INSERT OR IGNORE`; `ON DUPLICATE KEY UPDATE` → `ON CONFLICT DO
 //!   UPDATE SET` with `VALUES(col)` → `excluded.col`;
 //! - dropped: `FOR UPDATE`, `LOCK IN SHARE MODE`, `SQL_CALC_FOUND_ROWS` and other select
-//!   modifiers, index hints, `FROM DUAL`, comments (including `/*! … */` table options);
-//! - `CREATE TABLE`: column charsets, collations, comments and `ON UPDATE` clauses and
-//!   table options dropped; `UNSIGNED`/`ZEROFILL` dropped from types; an `AUTO_INCREMENT`
-//!   integer key becomes `INTEGER PRIMARY KEY`; inline `KEY`/`INDEX`/`UNIQUE KEY` become
-//!   `CREATE [UNIQUE] INDEX` statements (prefix lengths dropped).
+//!   modifiers, index hints, `FROM DUAL`, comments (including `/*! … */` table options).
+//!
+//! `CREATE TABLE` needs more than a token rewrite: see [`super::translate`].
 
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace, Word};
@@ -161,7 +159,7 @@ fn word(w: &Word) -> String {
 }
 
 /// Print one token as SQLite text.
-fn print(t: &Token) -> String {
+pub(crate) fn print(t: &Token) -> String {
     match t {
         Token::Word(w) => word(w),
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
@@ -177,103 +175,6 @@ fn print(t: &Token) -> String {
         Token::Whitespace(_) => " ".to_string(),
         other => other.to_string(),
     }
-}
-
-/// A column's type as the client declared it, for metadata.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeclaredColumn {
-    /// Table.
-    pub table: String,
-    /// Column.
-    pub column: String,
-    /// MySQL type as written, lower-cased (`bigint(20) unsigned`).
-    pub mysql_type: String,
-    /// `auto_increment` or empty.
-    pub extra: String,
-}
-
-/// The declared columns of a `CREATE TABLE` (empty for anything else).
-pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
-    let sig = significant(tokens);
-    if sig.first().and_then(|t| kw(t)).as_deref() != Some("CREATE")
-        || !sig.iter().take(3).any(|t| kw(t).as_deref() == Some("TABLE"))
-    {
-        return Vec::new();
-    }
-    let Some(open) = sig.iter().position(|t| matches!(t, Token::LParen)) else { return Vec::new() };
-    let Some(table) =
-        sig[..open].iter().rev().find_map(|t| if let Token::Word(w) = t { Some(w.value.clone()) } else { None })
-    else {
-        return Vec::new();
-    };
-    let close = matching_paren(&sig, open).unwrap_or(sig.len());
-    let mut out = Vec::new();
-    for p in split_commas(&sig[(open + 1).min(close)..close]) {
-        let Some(Token::Word(name)) = p.first() else { continue };
-        if name.quote_style.is_none()
-            && matches!(
-                name.value.to_ascii_uppercase().as_str(),
-                "PRIMARY" | "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT" | "FOREIGN" | "CHECK"
-            )
-        {
-            continue;
-        }
-        let mut ty = String::new();
-        let mut i = 1;
-        while i < p.len() {
-            match p[i] {
-                Token::Word(w) if w.quote_style.is_none() && !is_column_option(&w.value) => {
-                    if !ty.is_empty() {
-                        ty.push(' ');
-                    }
-                    ty.push_str(&w.value.to_ascii_lowercase());
-                    i += 1;
-                }
-                Token::LParen => {
-                    let mut depth = 0;
-                    while i < p.len() {
-                        match p[i] {
-                            Token::LParen => depth += 1,
-                            Token::RParen => depth -= 1,
-                            _ => {}
-                        }
-                        ty.push_str(&match p[i] {
-                            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => quote_str(s),
-                            Token::Comma => ",".to_string(),
-                            t => print(t),
-                        });
-                        i += 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                }
-                _ => break,
-            }
-        }
-        let auto = p.iter().any(|t| kw(t).as_deref() == Some("AUTO_INCREMENT"));
-        out.push(DeclaredColumn {
-            table: table.clone(),
-            column: name.value.clone(),
-            mysql_type: ty,
-            extra: if auto { "auto_increment".into() } else { String::new() },
-        });
-    }
-    out
-}
-
-/// Translate one MySQL statement (its tokens) to SQLite statements (usually one;
-/// `CREATE TABLE` with inline indexes gives several).
-pub fn translate(tokens: &[Token]) -> Vec<String> {
-    let sig = significant(tokens);
-    let first = sig.first().and_then(|t| kw(t)).unwrap_or_default();
-    let second = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
-    if first == "CREATE"
-        && (second == "TABLE" || (second == "TEMPORARY" && sig.get(2).and_then(|t| kw(t)).as_deref() == Some("TABLE")))
-    {
-        return create_table(tokens);
-    }
-    vec![rewrite(tokens)]
 }
 
 /// The general token rewrite.
@@ -677,7 +578,7 @@ pub fn without_limit(tokens: &[Token]) -> Option<Vec<Token>> {
 }
 
 /// The index of the `)` closing the `(` at `open`.
-fn matching_paren(toks: &[&Token], open: usize) -> Option<usize> {
+pub(crate) fn matching_paren(toks: &[&Token], open: usize) -> Option<usize> {
     let mut depth = 0;
     for (i, t) in toks.iter().enumerate().skip(open) {
         match t {
@@ -716,7 +617,7 @@ pub fn split_commas<'a>(toks: &[&'a Token]) -> Vec<Vec<&'a Token>> {
 /// `toks` (significant tokens, their spacing lost) with a space between each two, so that
 /// a part of a statement passed through as written keeps its words apart:
 /// `CONSTRAINT c CHECK (a = 1 OR b > 2)`, not `CONSTRAINTcCHECK(a=1ORb>2)`.
-fn spaced(toks: &[&Token]) -> Vec<Token> {
+pub(crate) fn spaced(toks: &[&Token]) -> Vec<Token> {
     let mut out = Vec::with_capacity(toks.len() * 2);
     for (i, t) in toks.iter().enumerate() {
         if i > 0 {
@@ -727,245 +628,12 @@ fn spaced(toks: &[&Token]) -> Vec<Token> {
     out
 }
 
-fn names_in_parens(toks: &[&Token]) -> Vec<String> {
-    // (a(10), b DESC) → ["a", "b"]
-    let mut out = Vec::new();
-    let inner: Vec<&Token> = toks.to_vec();
-    for part in split_commas(&inner) {
-        if let Some(Token::Word(w)) = part.iter().find(|t| !is_space(t)) {
-            out.push(w.value.clone());
-        }
-    }
-    out
-}
-
-/// CREATE TABLE: MySQL column and table syntax → SQLite, plus index statements.
-fn create_table(tokens: &[Token]) -> Vec<String> {
-    let toks: Vec<&Token> = tokens.iter().filter(|t| !is_space(t)).collect();
-    let Some(open) = toks.iter().position(|t| matches!(t, Token::LParen)) else {
-        // CREATE TABLE … LIKE / AS SELECT: pass through.
-        return vec![rewrite(tokens)];
-    };
-    let close = matching_paren(&toks, open).unwrap_or(toks.len());
-    if close == toks.len() {
-        return vec![rewrite(tokens)];
-    }
-    let head = &toks[..open];
-    let table = match head.iter().rev().find_map(|t| if let Token::Word(w) = t { Some(w.value.clone()) } else { None })
-    {
-        Some(t) => t,
-        None => return vec![rewrite(tokens)],
-    };
-    let if_not_exists = head.iter().any(|t| kw(t).as_deref() == Some("EXISTS"));
-    let parts = split_commas(&toks[open + 1..close]);
-    // Which column is the single-column primary key (declared separately)?
-    let mut pk_cols: Vec<String> = Vec::new();
-    for p in &parts {
-        let k0 = p.first().and_then(|t| kw(t));
-        let k1 = p.get(1).and_then(|t| kw(t));
-        if k0.as_deref() == Some("PRIMARY")
-            || (k0.as_deref() == Some("CONSTRAINT") && p.iter().any(|t| kw(t).as_deref() == Some("PRIMARY")))
-        {
-            if let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) {
-                pk_cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
-            }
-        }
-        let _ = k1;
-    }
-    let mut cols_sql: Vec<String> = Vec::new();
-    let mut indexes: Vec<String> = Vec::new();
-    let mut rowid_pk: Option<String> = None;
-    for p in &parts {
-        if p.is_empty() {
-            continue;
-        }
-        let k0 = kw(p[0]).unwrap_or_default();
-        match k0.as_str() {
-            "PRIMARY" | "CONSTRAINT" if p.iter().any(|t| kw(t).as_deref() == Some("PRIMARY")) => {
-                cols_sql.push(format!(
-                    "PRIMARY KEY ({})",
-                    pk_cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
-                ));
-            }
-            "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
-                if !matches!(p.get(1), Some(Token::LParen)) || k0 != "CONSTRAINT" =>
-            {
-                let unique =
-                    k0 == "UNIQUE" || (k0 == "CONSTRAINT" && p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")));
-                if k0 == "CONSTRAINT" && !unique {
-                    // FOREIGN KEY / CHECK constraints: keep as written.
-                    cols_sql.push(rewrite(&spaced(p)));
-                    continue;
-                }
-                let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) else { continue };
-                let cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
-                let name = p[..lp]
-                    .iter()
-                    .rev()
-                    .find_map(|t| match t {
-                        Token::Word(w)
-                            if !matches!(
-                                w.value.to_ascii_uppercase().as_str(),
-                                "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
-                            ) =>
-                        {
-                            Some(w.value.clone())
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| cols.join("_"));
-                if k0 == "FULLTEXT" || k0 == "SPATIAL" {
-                    continue;
-                }
-                indexes.push(format!(
-                    "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
-                    if unique { "UNIQUE " } else { "" },
-                    quote_ident(&format!("{table}__{name}")),
-                    quote_ident(&table),
-                    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
-                ));
-            }
-            "FOREIGN" | "CHECK" => cols_sql.push(rewrite(&spaced(p))),
-            _ => {
-                // A column: name type [options…]
-                let Token::Word(name) = p[0] else {
-                    cols_sql.push(rewrite(&spaced(p)));
-                    continue;
-                };
-                let mut def: Vec<String> = vec![quote_ident(&name.value)];
-                let auto = p.iter().any(|t| kw(t).as_deref() == Some("AUTO_INCREMENT"));
-                let inline_pk =
-                    p.windows(2).any(|w| kw(w[0]).as_deref() == Some("PRIMARY") && kw(w[1]).as_deref() == Some("KEY"));
-                let is_pk = inline_pk || (pk_cols.len() == 1 && pk_cols[0].eq_ignore_ascii_case(&name.value));
-                let mut i = 1;
-                // the type: words and a parenthesized part
-                let mut ty: Vec<String> = Vec::new();
-                while i < p.len() {
-                    match p[i] {
-                        Token::Word(w) if w.quote_style.is_none() && !is_column_option(&w.value) => {
-                            let u = w.value.to_ascii_uppercase();
-                            if u != "UNSIGNED" && u != "ZEROFILL" && u != "SIGNED" {
-                                ty.push(w.value.clone());
-                            }
-                            i += 1;
-                        }
-                        Token::LParen => {
-                            let mut depth = 0;
-                            let mut s = String::new();
-                            while i < p.len() {
-                                match p[i] {
-                                    Token::LParen => depth += 1,
-                                    Token::RParen => depth -= 1,
-                                    _ => {}
-                                }
-                                s.push_str(&print(p[i]));
-                                i += 1;
-                                if depth == 0 {
-                                    break;
-                                }
-                            }
-                            let base = ty.first().map(|t| t.to_ascii_uppercase()).unwrap_or_default();
-                            if base != "ENUM" && base != "SET" {
-                                if let Some(last) = ty.last_mut() {
-                                    last.push_str(&s);
-                                }
-                            }
-                        }
-                        _ => break,
-                    }
-                }
-                let integer = ty.first().is_some_and(|t| t.to_ascii_uppercase().contains("INT"));
-                // MySQL's default collations compare text case-insensitively; `_bin`
-                // collations and binary types compare bytes.
-                let base = ty.first().map(|t| t.to_ascii_uppercase()).unwrap_or_default();
-                let textual = ["CHAR", "VARCHAR", "TEXT", "TINYTEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET"]
-                    .iter()
-                    .any(|k| base.starts_with(k));
-                let binary_collation = p.windows(2).any(|w| {
-                    kw(w[0]).as_deref() == Some("COLLATE")
-                        && text(w[1]).is_some_and(|c| c.to_ascii_lowercase().ends_with("_bin"))
-                }) || p.iter().any(|t| kw(t).as_deref() == Some("BINARY"));
-                if auto && is_pk && integer {
-                    def.push("INTEGER PRIMARY KEY".into());
-                    rowid_pk = Some(name.value.clone());
-                } else {
-                    def.push(if ty.is_empty() { String::new() } else { ty.join(" ") });
-                }
-                // options
-                while i < p.len() {
-                    let k = kw(p[i]).unwrap_or_default();
-                    match k.as_str() {
-                        "AUTO_INCREMENT" | "UNSIGNED" | "ZEROFILL" | "SIGNED" => i += 1,
-                        "PRIMARY" if rowid_pk.as_deref() == Some(&name.value) => i += 2,
-                        "CHARACTER" => i += 3, // CHARACTER SET x
-                        "CHARSET" | "COLLATE" => i += 2,
-                        "COMMENT" => i += 2,
-                        "ON" if p.get(i + 1).and_then(|t| kw(t)).as_deref() == Some("UPDATE") => {
-                            i += 3;
-                            if matches!(p.get(i), Some(Token::LParen)) {
-                                i += 2;
-                            }
-                        }
-                        _ => {
-                            def.push(print(p[i]));
-                            i += 1;
-                        }
-                    }
-                }
-                if textual && !binary_collation {
-                    def.push("COLLATE NOCASE".into());
-                }
-                cols_sql.push(def.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "));
-            }
-        }
-    }
-    if let Some(pk) = &rowid_pk {
-        // The key is declared on the column itself now.
-        cols_sql.retain(|c| !(c.starts_with("PRIMARY KEY (") && c.contains(&quote_ident(pk))));
-    }
-    let mut out = vec![format!(
-        "CREATE TABLE {}{} ({})",
-        if if_not_exists { "IF NOT EXISTS " } else { "" },
-        quote_ident(&table),
-        cols_sql.join(", ")
-    )];
-    out.extend(indexes);
-    out
-}
-
-fn is_column_option(w: &str) -> bool {
-    matches!(
-        w.to_ascii_uppercase().as_str(),
-        "NOT"
-            | "NULL"
-            | "DEFAULT"
-            | "PRIMARY"
-            | "KEY"
-            | "UNIQUE"
-            | "AUTO_INCREMENT"
-            | "COMMENT"
-            | "CHARACTER"
-            | "CHARSET"
-            | "COLLATE"
-            | "ON"
-            | "REFERENCES"
-            | "CHECK"
-            | "GENERATED"
-            | "AS"
-            | "STORED"
-            | "VIRTUAL"
-            | "CONSTRAINT"
-            | "INVISIBLE"
-            | "VISIBLE"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tr(sql: &str) -> Vec<String> {
-        split(tokenize(sql).unwrap()).iter().flat_map(|s| translate(s)).collect()
+        split(tokenize(sql).unwrap()).iter().map(|s| rewrite(s)).collect()
     }
 
     #[test]
@@ -1060,37 +728,6 @@ mod tests {
     }
 
     #[test]
-    fn create_table_wordpress_style() {
-        let out = tr("CREATE TABLE `wp_posts` (
-          `ID` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
-          `post_title` text COLLATE utf8mb4_unicode_520_ci NOT NULL,
-          `post_date` datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
-          `post_name` varchar(200) NOT NULL DEFAULT '' COMMENT 'slug',
-          PRIMARY KEY (`ID`),
-          KEY `post_name` (`post_name`(191)),
-          UNIQUE KEY `uniq` (`post_title`(10), `post_date`)
-        ) ENGINE=InnoDB AUTO_INCREMENT=5 DEFAULT CHARSET=utf8mb4 /*!40101 COLLATE=x */");
-        assert_eq!(
-            out[0],
-            r#"CREATE TABLE "wp_posts" ("ID" INTEGER PRIMARY KEY NOT NULL, "post_title" text NOT NULL COLLATE NOCASE, "post_date" datetime NOT NULL DEFAULT '0000-00-00 00:00:00', "post_name" varchar(200) NOT NULL DEFAULT '' COLLATE NOCASE)"#
-        );
-        assert_eq!(out[1], r#"CREATE INDEX IF NOT EXISTS "wp_posts__post_name" ON "wp_posts" ("post_name")"#);
-        assert_eq!(
-            out[2],
-            r#"CREATE UNIQUE INDEX IF NOT EXISTS "wp_posts__uniq" ON "wp_posts" ("post_title", "post_date")"#
-        );
-    }
-
-    #[test]
-    fn declared_types_are_kept_for_metadata() {
-        let toks = tokenize("CREATE TABLE `t` (`id` bigint(20) unsigned NOT NULL AUTO_INCREMENT, `s` enum('a','b') DEFAULT 'a', PRIMARY KEY (`id`))").unwrap();
-        let cols = declared_columns(&toks);
-        assert_eq!(cols.len(), 2);
-        assert_eq!((cols[0].mysql_type.as_str(), cols[0].extra.as_str()), ("bigint(20) unsigned", "auto_increment"));
-        assert_eq!(cols[1].mysql_type, "enum('a','b')");
-    }
-
-    #[test]
     fn mysql_idioms_sqlite_lacks() {
         let one = |sql: &str| tr(sql).join(";").split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(one("SELECT a FROM t LIMIT 2, 18446744073709551615"), "SELECT a FROM t LIMIT 2, -1");
@@ -1104,28 +741,6 @@ mod tests {
         assert_eq!(
             one("SELECT a FROM t ORDER BY a COLLATE utf8mb4_general_ci"),
             "SELECT a FROM t ORDER BY a COLLATE NOCASE"
-        );
-    }
-
-    #[test]
-    fn table_constraints_keep_their_words_apart() {
-        let out = tr("CREATE TABLE users (user_id INT AUTO_INCREMENT PRIMARY KEY, parent_user_id INT, test2 INT, \
-             CONSTRAINT zz_gt_zero CHECK (test2 > 0), CHECK (test2 <= 1000), CHECK (test2 = 1 OR (test2 > 2 AND test2 < 5000)), \
-             CONSTRAINT user_id_fk FOREIGN KEY(parent_user_id) REFERENCES users (user_id))");
-        assert_eq!(
-            out,
-            vec![
-                r#"CREATE TABLE "users" ("user_id" INTEGER PRIMARY KEY, "parent_user_id" INT, "test2" INT, CONSTRAINT zz_gt_zero CHECK ( test2 > 0 ), CHECK ( test2 <= 1000 ), CHECK ( test2 = 1 OR ( test2 > 2 AND test2 < 5000 ) ), CONSTRAINT user_id_fk FOREIGN KEY ( parent_user_id ) REFERENCES users ( user_id ))"#
-            ]
-        );
-    }
-
-    #[test]
-    fn composite_keys_stay_table_constraints() {
-        let out = tr("create table if not exists m (a int, b varchar(10), primary key (a, b))");
-        assert_eq!(
-            out,
-            vec![r#"CREATE TABLE IF NOT EXISTS "m" ("a" int, "b" varchar(10) COLLATE NOCASE, PRIMARY KEY ("a", "b"))"#]
         );
     }
 }

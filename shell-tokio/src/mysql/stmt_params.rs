@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::error::MyError;
 use super::packet::{PacketError, Reader};
-use super::session::MyError;
 use super::sql;
 
 /// Replace each `?` placeholder with its literal.

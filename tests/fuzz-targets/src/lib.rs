@@ -74,7 +74,7 @@ pub fn sql_translation(data: &[u8]) {
     thread_local! {
         static CONN: rusqlite::Connection = {
             let c = rusqlite::Connection::open_in_memory().expect("in-memory SQLite");
-            marmot_shell_tokio::mysql::session::writer_setup()(&c).expect("marmot's functions");
+            marmot_shell_tokio::mysql::session_functions::writer_setup()(&c).expect("marmot's functions");
             c.execute_batch(seeds::SCHEMA).expect("schema");
             c
         };
@@ -126,9 +126,8 @@ pub fn snapshot_install(data: &[u8]) {
         sha[0] ^= 1;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let loc = marmot_shell_tokio::store::Location::Dir(dir.path().to_path_buf());
-    let mut store = marmot_shell_tokio::store::Store::open(loc, marmot_shell_tokio::store::Synchronous::Normal, None)
-        .expect("store");
+    let loc = marmot_store::Location::Dir(dir.path().to_path_buf());
+    let mut store = marmot_store::Store::open(loc, marmot_store::Synchronous::Normal, None).expect("store");
     store.ensure_database("app").expect("database");
     if store.install_snapshot("app", 1, 2, image, &sha).is_err() {
         let conn = store.conn("app").expect("the database after a refused snapshot");
@@ -150,14 +149,14 @@ fn harness() -> &'static Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let (engine, _thread) = rt.block_on(async {
             marmot_shell_tokio::engine::Engine::start_with(
-                marmot_shell_tokio::store::Location::Dir(dir.path().to_path_buf()),
-                marmot_shell_tokio::store::Synchronous::Normal,
+                marmot_store::Location::Dir(dir.path().to_path_buf()),
+                marmot_store::Synchronous::Normal,
                 1,
                 marmot_core::CoreConfig::default(),
                 1,
                 marmot_shell_tokio::ids::IdMode::Compact,
                 Default::default(),
-                Some(marmot_shell_tokio::mysql::session::writer_setup()),
+                Some(marmot_shell_tokio::mysql::session_functions::writer_setup()),
             )
             .expect("engine")
         });
@@ -173,7 +172,7 @@ fn harness() -> &'static Harness {
             statement_cache: 1000,
             secure_file_priv: None,
             load_data_batch_rows: 100,
-            limits: marmot_shell_tokio::store::capture::TxnLimits { max_rows: 10_000, max_bytes: 1 << 20 },
+            limits: marmot_store::capture::TxnLimits { max_rows: 10_000, max_bytes: 1 << 20 },
         };
         let connections = marmot_shell_tokio::mysql::server::Connections::new(cfg, engine);
         Harness { rt, connections, _dir: dir }

@@ -229,9 +229,8 @@ pub fn peer_messages() -> Vec<Vec<u8>> {
 /// Snapshot images: a real one (first byte 0: correct checksum) and a truncated copy.
 pub fn snapshots() -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let loc = marmot_shell_tokio::store::Location::Dir(dir.path().to_path_buf());
-    let mut store = marmot_shell_tokio::store::Store::open(loc, marmot_shell_tokio::store::Synchronous::Normal, None)
-        .expect("store");
+    let loc = marmot_store::Location::Dir(dir.path().to_path_buf());
+    let mut store = marmot_store::Store::open(loc, marmot_store::Synchronous::Normal, None).expect("store");
     store.ensure_database("app").expect("database");
     store.conn("app").expect("conn").execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").expect("schema");
     let snap = store.snapshot("app").expect("snapshot");

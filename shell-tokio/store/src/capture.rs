@@ -262,7 +262,7 @@ impl Capturer {
         limits: TxnLimits,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
-        let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
+        let schema_version = super::schema::version(conn)?;
         match rows_to_write(&self.tables, &self.alone, database, pending, replay)? {
             Some(rows) => super::apply::apply_images(conn, database, rows)?,
             None => super::apply::apply_images(conn, database, pending)?,

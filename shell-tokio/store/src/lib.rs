@@ -1,20 +1,30 @@
+//! # marmot-store
+//!
 //! The SQLite store: one file per database (WAL mode) plus the system database
 //! `__marmot_system`, or the same layout in process memory for the simulator.
 //!
-//! It does exactly what an effect says — no protocol decisions. Both the production
-//! driver and the simulator execute [`StoreWrite`]s and [`StoreRead`]s through this code.
+//! It does exactly what an effect says — no protocol decisions. Both hosts (the production
+//! `marmot` binary and the turmoil simulator) execute [`StoreWrite`]s and [`StoreRead`]s
+//! through this code and the [`driver`], which is why they live in a crate of their own:
+//! the simulator links neither the MySQL front end nor gRPC, and production never links
+//! the simulator.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod apply;
 pub mod capture;
 pub mod checksum;
 pub mod codec;
+mod connection;
 pub mod ddl;
+pub mod driver;
 pub mod guard;
 pub mod replay;
 pub mod schema;
 pub mod simclock;
 pub mod snapshot;
 mod statements;
+mod transactions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -24,11 +34,37 @@ use marmot_core::io::{ReadOutcome, RecoveredTxnState, StoreOutcome};
 use marmot_core::membership::MemberDigest;
 use marmot_core::message::LogEntry;
 use marmot_core::{Hlc, NodeId, RecoveredState, StoreRead, StoreWrite, Txn, TxnId};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use apply::log_head;
 use capture::Capturer;
 use codec::{from_blob, to_blob, txn_id_bytes, txn_id_from_bytes};
+pub use connection::open_connection;
+use connection::{db_uri, fnv, open_conn};
+use transactions::{begin_open, commit_open, release_txn, rolled_back, run_cached, write_max_hlc, WriteTxn};
+
+/// The user databases as clients see them: read by the MySQL front end without a trip to
+/// the engine thread, written only by the store.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Every database the store holds.
+    open: BTreeSet<String>,
+    /// Those dropped with DROP DATABASE: hidden from clients, their files kept (emptied) so
+    /// their logs and positions go on.
+    dropped: BTreeSet<String>,
+}
+
+impl Catalog {
+    /// The databases clients see, sorted.
+    pub fn visible(&self) -> Vec<String> {
+        self.open.difference(&self.dropped).filter(|d| !d.starts_with(schema::INTERNAL_PREFIX)).cloned().collect()
+    }
+
+    /// Whether `db` exists as a dropped database.
+    pub fn is_dropped(&self, db: &str) -> bool {
+        self.dropped.contains(db)
+    }
+}
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -120,9 +156,8 @@ pub struct Store {
     /// Snapshots being served to peers, by id (the newest few).
     served: BTreeMap<u64, snapshot::Snapshot>,
     next_snapshot: u64,
-    /// Databases dropped with DROP DATABASE (shared with the MySQL front end, which hides
-    /// them). Their files stay, emptied, so their logs and positions go on.
-    dropped: Arc<Mutex<BTreeSet<String>>>,
+    /// The databases as clients see them (shared with the MySQL front end).
+    catalog: Arc<Mutex<Catalog>>,
     /// How writers run client statements.
     writer_setup: WriterSetup,
     /// The open group commit, if any (see [`Store::begin_batch`]).
@@ -178,7 +213,7 @@ impl Store {
             dbs: BTreeMap::new(),
             served: BTreeMap::new(),
             next_snapshot: 1,
-            dropped: Arc::default(),
+            catalog: Arc::default(),
             writer_setup: WriterSetup::default(),
             batch: None,
             fatal: None,
@@ -250,19 +285,22 @@ impl Store {
         let capturer = self.set_up_writer(&writer, name)?;
         self.system.execute("INSERT OR IGNORE INTO databases (name) VALUES (?1)", [name])?;
         self.dbs.insert(name.to_string(), Db { writer, capturer });
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner()).open.insert(name.to_string());
         self.refresh_dropped(name)
     }
 
-    /// The names of dropped databases, kept current as schema changes apply.
-    pub fn dropped_databases(&self) -> Arc<Mutex<BTreeSet<String>>> {
-        self.dropped.clone()
+    /// The databases as clients see them, kept current as databases open and schema
+    /// changes apply.
+    pub fn catalog(&self) -> Arc<Mutex<Catalog>> {
+        self.catalog.clone()
     }
 
     /// Re-read whether `db` carries the dropped marker.
     fn refresh_dropped(&self, db: &str) -> Result<(), StoreError> {
         let Some(d) = self.dbs.get(db) else { return Ok(()) };
         let dropped = ddl::is_dropped(&d.writer)?;
-        let mut set = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+        let mut catalog = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        let set = &mut catalog.dropped;
         if dropped {
             set.insert(db.to_string());
         } else {
@@ -521,9 +559,7 @@ impl Store {
     /// The schema version of `db` (0 for a database this node does not have yet).
     pub fn schema_version(&self, db: &str) -> Result<u64, StoreError> {
         match self.dbs.get(db) {
-            Some(d) => {
-                Ok(d.writer.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
-            }
+            Some(d) => Ok(schema::version(&d.writer)?),
             None => Ok(0),
         }
     }
@@ -697,148 +733,4 @@ impl Store {
         }
         Ok(st)
     }
-}
-
-/// Write transactions take SQLite's write lock at BEGIN (`IMMEDIATE`): a deferred
-/// transaction that reads first and writes later gets SQLITE_BUSY at once, without the
-/// busy handler, if another connection wrote in between (WAL snapshot upgrade).
-/// Inside a group commit (a transaction already open on the connection), a savepoint.
-trait WriteTxn {
-    fn write_txn(&self) -> rusqlite::Result<WriteScope<'_>>;
-}
-
-impl WriteTxn for Connection {
-    fn write_txn(&self) -> rusqlite::Result<WriteScope<'_>> {
-        let nested = !self.is_autocommit();
-        run_cached(self, if nested { "SAVEPOINT marmot_write" } else { "BEGIN IMMEDIATE" })?;
-        Ok(WriteScope { conn: self, nested, done: false })
-    }
-}
-
-/// One write's transaction or savepoint: rolled back unless committed.
-struct WriteScope<'c> {
-    conn: &'c Connection,
-    nested: bool,
-    done: bool,
-}
-
-impl WriteScope<'_> {
-    fn commit(mut self) -> rusqlite::Result<()> {
-        self.done = true;
-        run_cached(self.conn, if self.nested { "RELEASE marmot_write" } else { "COMMIT" })
-    }
-}
-
-impl std::ops::Deref for WriteScope<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-    }
-}
-
-impl Drop for WriteScope<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            let undo = if self.nested { "ROLLBACK TO marmot_write; RELEASE marmot_write" } else { "ROLLBACK" };
-            let _ = self.conn.execute_batch(undo);
-        }
-    }
-}
-
-/// Run one fixed statement through the connection's statement cache.
-fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// Run `f` on `conn` in a savepoint that is then rolled back, whatever `f` returned: a
-/// statement run for what it would do (capture, a dry run), never for its effect.
-fn rolled_back<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-    run_cached(conn, "SAVEPOINT marmot_rolled_back")?;
-    let out = f(conn);
-    let undo =
-        run_cached(conn, "ROLLBACK TO marmot_rolled_back").and_then(|_| run_cached(conn, "RELEASE marmot_rolled_back"));
-    let out = out?;
-    undo?;
-    Ok(out)
-}
-
-/// Open the batch's transaction on `conn` unless one is open.
-fn begin_open(conn: &Connection) -> rusqlite::Result<()> {
-    if conn.is_autocommit() {
-        run_cached(conn, "BEGIN IMMEDIATE")?;
-    }
-    Ok(())
-}
-
-/// Commit the batch's transaction on `conn`, if one is open.
-fn commit_open(conn: &Connection) -> rusqlite::Result<()> {
-    if conn.is_autocommit() {
-        return Ok(());
-    }
-    run_cached(conn, "COMMIT").inspect_err(|_| {
-        let _ = conn.execute_batch("ROLLBACK");
-    })
-}
-
-/// A committed transaction's rows are durable everywhere: drop its payload (its intents
-/// were never stored).
-fn release_txn(conn: &Connection, id: &[u8]) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE txns SET payload = NULL WHERE id = ?1")?.execute([id])?;
-    Ok(())
-}
-
-fn write_max_hlc(conn: &Connection, id: Hlc) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_hlc', ?1)")?.execute([to_blob(&id)])?;
-    Ok(())
-}
-
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
-}
-
-/// Where database `name` lives, as `ATTACH` names it.
-fn db_uri(loc: &Location, name: &str) -> String {
-    match loc {
-        Location::Dir(dir) => dir.join(format!("{name}.db")).to_string_lossy().into_owned(),
-        Location::Memory(ns) => format!("file:/{ns}/{name}?vfs={}", simclock::VFS_NAME.to_str().expect("ascii")),
-    }
-}
-
-/// Open a connection to database `name` (WAL mode for files), as sessions do.
-pub fn open_connection(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
-    valid_name(name)?;
-    open_conn(loc, sync, name)
-}
-
-fn open_conn(loc: &Location, sync: Synchronous, name: &str) -> Result<Connection, StoreError> {
-    let mut conn = match loc {
-        Location::Dir(dir) => {
-            let c = Connection::open(dir.join(format!("{name}.db")))?;
-            c.busy_timeout(std::time::Duration::from_secs(5))?;
-            let mode: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Io(format!("{name}: could not enable WAL mode (got {mode})")));
-            }
-            c.execute_batch(match sync {
-                Synchronous::Normal => "PRAGMA synchronous = NORMAL;",
-                Synchronous::Full => "PRAGMA synchronous = FULL;",
-            })?;
-            // Checkpoint every 4,000 WAL pages (16 MB) instead of 1,000: a page rewritten
-            // often is copied into the database file once per checkpoint, and checkpoints
-            // run on the writer, between group commits.
-            c.execute_batch("PRAGMA wal_autocheckpoint = 4000;")?;
-            c
-        }
-        Location::Memory(ns) => Connection::open_with_flags(
-            {
-                simclock::register().map_err(StoreError::Io)?;
-                format!("file:/{ns}/{name}?vfs={}", simclock::VFS_NAME.to_str().expect("ascii"))
-            },
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
-        )?,
-    };
-    // Row images, captures and reads each prepare per-table statements: keep them all.
-    conn.set_prepared_statement_cache_capacity(256);
-    guard::install(&mut conn)?;
-    Ok(conn)
 }

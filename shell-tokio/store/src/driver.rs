@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use marmot_core::io::Reply;
 use marmot_core::{Effect, Envelope, Input, Millis, Node, Observation, ReqId, Timer};
 
-use crate::store::Store;
+use crate::Store;
 
 /// What the host must do after a call.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,10 +165,10 @@ impl Driver {
 
     fn fold<T: serde::Serialize>(&mut self, now: Millis, item: &T) {
         if let Some(h) = self.trace.as_mut() {
-            let bytes = postcard::to_stdvec(&(now, item)).expect("serializable");
-            for b in bytes {
-                *h = (*h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-            }
+            use std::hash::Hasher;
+            let mut hasher = fnv::FnvHasher::with_key(*h);
+            hasher.write(&postcard::to_stdvec(&(now, item)).expect("serializable"));
+            *h = hasher.finish();
         }
     }
 }

@@ -62,7 +62,7 @@ pub fn apply_ddl(conn: &Connection, row: &RowChange) -> Result<(), StoreError> {
             }
         }
     }
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = super::schema::version(conn)?;
     conn.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
     Ok(())
 }
@@ -143,8 +143,7 @@ mod tests {
         assert_eq!(n, 2);
         // Running it again fails (table exists): skipped whole, version still bumped.
         apply_ddl(&conn, &create).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(crate::schema::version(&conn).unwrap(), 2);
         assert!(is_ddl(&create));
         assert_eq!(idempotent("CREATE TABLE t (x)"), "CREATE TABLE IF NOT EXISTS t (x)");
         assert_eq!(idempotent("create unique index i ON t (x)"), "create unique index IF NOT EXISTS i ON t (x)");

@@ -4,7 +4,7 @@
 use marmot_core::io::{ReadOutcome, RecoveredTxnState};
 use marmot_core::message::LogEntry;
 use marmot_core::{Hlc, Op, StoreRead, StoreWrite, Txn, Value};
-use marmot_shell_tokio::store::{Location, Store, Synchronous};
+use marmot_store::{Location, Store, Synchronous};
 use rusqlite::Connection;
 
 const SCHEMA: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, avatar BLOB, score REAL);
@@ -213,7 +213,7 @@ fn bad_database_names_are_refused() {
 fn simulated_stores_take_now_from_the_host_clock() {
     let mut s = Store::open(Location::Memory("clocktest".into()), Synchronous::Normal, Some(1)).unwrap();
     s.conn("app").unwrap().execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, r INTEGER)").unwrap();
-    marmot_shell_tokio::store::simclock::set_now_ms(1_767_225_600_000); // 2026-01-01T00:00:00Z
+    marmot_store::simclock::set_now_ms(1_767_225_600_000); // 2026-01-01T00:00:00Z
     let run = |s: &mut Store| {
         let (_, rows) = s
             .capture("app", |c| {
@@ -233,7 +233,7 @@ fn simulated_stores_take_now_from_the_host_clock() {
 
 #[test]
 fn changes_carry_their_schema_version_and_are_gated_by_it() {
-    use marmot_shell_tokio::store::ddl::ddl_change;
+    use marmot_store::ddl::ddl_change;
     let (dir, mut s) = fresh();
     let before = capture(&mut s, "INSERT INTO users (id, name, score) VALUES (1, 'ann', 0.5)", hlc(10, 1));
     assert!(before.rows.iter().all(|r| r.schema_version == 0));

@@ -86,7 +86,7 @@ impl Store {
         if rows.len() > room {
             return Err(limits.too_many_rows());
         }
-        let schema_version = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0))? as u64;
+        let schema_version = super::schema::version(conn)?;
         let mut checks = Vec::with_capacity(rows.len());
         for (key, values) in rows {
             let read_version = super::apply::row_version(conn, &name, &key)?;

@@ -15,6 +15,13 @@ use rusqlite::Connection;
 use super::codec::ident;
 use super::StoreError;
 
+/// The database's schema version: SQLite's `user_version`, which every replicated schema
+/// change raises by one (see [`crate::ddl`]), so nodes can tell whether a change was made
+/// against the schema they hold.
+pub fn version(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get::<_, i64>(0)).map(|v| v as u64)
+}
+
 /// Prefix of every table marmot owns; hidden from clients.
 pub const INTERNAL_PREFIX: &str = "__marmot";
 

@@ -149,8 +149,7 @@ pub fn apply_unlogged(conn: &Connection, database: &str, txn: &Txn, images: bool
         return Ok(None);
     }
     let incoming = Version(txn.id);
-    let schema_here: i64 = conn.prepare_cached("PRAGMA user_version")?.query_row([], |r| r.get(0))?;
-    let schema_here = schema_here as u64;
+    let schema_here = super::schema::version(conn)?;
     // Its rows of this database (shared, not copied, when that is all of them).
     let mine = if txn.rows.iter().all(|r| r.database == database) {
         txn.clone()

@@ -1,0 +1,203 @@
+//! Result sets: a statement's outcome, its rows read from SQLite with MySQL column types,
+//! and the streaming of big results batch by batch.
+
+use marmot_core::Value;
+use marmot_store::codec::from_ref;
+use rusqlite::Connection;
+
+use super::error::{sqlite_error, store_err, MyError};
+use super::proto::{ColType, Column};
+
+/// The result of one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A result set.
+    Rows {
+        /// Columns.
+        columns: Vec<Column>,
+        /// Rows of values.
+        rows: Vec<Vec<Value>>,
+    },
+    /// Success without rows.
+    Done {
+        /// Affected rows.
+        affected: u64,
+        /// Last insert id.
+        last_insert_id: u64,
+    },
+    /// Failure.
+    Error(MyError),
+    /// A plain read left for the caller to stream with [`Session::stream`], so that a
+    /// big result goes to the client as SQLite produces it instead of being held whole.
+    Deferred(DeferredRead),
+    /// A result set already sent through a [`RowSink`] (`rows` rows); only its end
+    /// (EOF/OK) remains to be written.
+    Streamed {
+        /// Rows sent.
+        rows: u64,
+    },
+}
+
+/// A read whose rows are produced only when the result is written (see
+/// [`Outcome::Deferred`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeferredRead {
+    pub(crate) db: String,
+    pub(crate) sqlite: String,
+}
+
+/// Where a streamed result set goes, batch by batch: the first call carries the
+/// columns (typed from its rows) and writes the header.
+pub trait RowSink {
+    /// Send `rows` of a result set with `columns`.
+    fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError>;
+}
+
+/// Rows per batch of a streamed result (its first batch also types the columns).
+pub(crate) const STREAM_BATCH: usize = 1000;
+
+pub(crate) fn done(affected: u64) -> Outcome {
+    Outcome::Done { affected, last_insert_id: 0 }
+}
+
+/// The wire type of a column from its declared (MySQL) type.
+pub(crate) fn col_type(decl: Option<&str>, sample: Option<&Value>) -> ColType {
+    if let Some(d) = decl {
+        let d = d.to_ascii_lowercase();
+        if d.contains("int") {
+            return ColType::LongLong;
+        }
+        if d.contains("blob") || d.contains("binary") {
+            return ColType::Blob;
+        }
+        if d.contains("double") || d.contains("float") || d.contains("real") {
+            return ColType::Double;
+        }
+        if d.contains("decimal") || d.contains("numeric") {
+            return ColType::NewDecimal;
+        }
+        if d.starts_with("datetime") || d.starts_with("timestamp") {
+            return ColType::DateTime;
+        }
+        if d == "date" {
+            return ColType::Date;
+        }
+        return ColType::VarString;
+    }
+    match sample {
+        Some(Value::Integer(_)) => ColType::LongLong,
+        Some(Value::Real(_)) => ColType::Double,
+        Some(Value::Blob(_)) => ColType::Blob,
+        _ => ColType::VarString,
+    }
+}
+
+/// The column label a MySQL client expects: internal variable functions shown as the
+/// `@@name` / `@name` the client wrote.
+pub(crate) fn client_label(name: &str) -> String {
+    if !name.contains("marmot_") {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find("marmot_") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let (prefix, after) = if let Some(a) = tail.strip_prefix("marmot_sysvar('") {
+            ("@@", a)
+        } else if let Some(a) = tail.strip_prefix("marmot_uservar('") {
+            ("@", a)
+        } else {
+            out.push_str("marmot_");
+            rest = &tail[7..];
+            continue;
+        };
+        match after.find("')") {
+            Some(end) => {
+                out.push_str(prefix);
+                out.push_str(&after[..end]);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(tail);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Run a query and collect its rows with MySQL column types (declared types first, else
+/// the type of the first non-NULL value; clients read the column definitions sent with
+/// each result, in the text and the binary protocol alike).
+pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
+    query_rows(conn, sqlite, db, None)
+}
+
+/// [`run_query`], or with `sink` its rows sent in batches of [`STREAM_BATCH`] as they
+/// come ([`Outcome::Streamed`]): the columns are then typed from the first batch only.
+pub(crate) fn query_rows(
+    conn: &Connection,
+    sqlite: &str,
+    db: &str,
+    mut sink: Option<&mut dyn RowSink>,
+) -> Result<Outcome, MyError> {
+    let err = |e: rusqlite::Error| sqlite_error(&store_err(e));
+    let mut stmt = conn.prepare(sqlite).map_err(err)?;
+    let decls: Vec<(String, Option<String>)> =
+        stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
+    let n = decls.len();
+    let typed = |rows: &[Vec<Value>]| -> Vec<Column> {
+        decls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, decl))| {
+                let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
+                let mut c = Column::new(name, col_type(decl.as_deref(), sample));
+                if decl.is_some() {
+                    c.schema = db.to_string();
+                }
+                c
+            })
+            .collect()
+    };
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let mut columns: Option<Vec<Column>> = None;
+    let mut sent = 0u64;
+    let mut q = stmt.query([]).map_err(err)?;
+    loop {
+        let next = q.next().map_err(err)?;
+        if let Some(r) = next {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(from_ref(r.get_ref(i).map_err(err)?));
+            }
+            rows.push(row);
+            if rows.len() < STREAM_BATCH || sink.is_none() {
+                continue;
+            }
+        }
+        let Some(sink) = sink.as_deref_mut() else { break };
+        let cols = columns.get_or_insert_with(|| typed(&rows));
+        let done = next.is_none();
+        sent += rows.len() as u64;
+        sink.rows(cols, std::mem::take(&mut rows))?;
+        if done {
+            return Ok(Outcome::Streamed { rows: sent });
+        }
+    }
+    Ok(Outcome::Rows { columns: typed(&rows), rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_columns_are_labelled_as_written() {
+        assert_eq!(client_label("marmot_sysvar('version_comment')"), "@@version_comment");
+        assert_eq!(client_label("marmot_uservar('x') + 1"), "@x + 1");
+        assert_eq!(client_label("plain"), "plain");
+    }
+}

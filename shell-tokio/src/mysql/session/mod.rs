@@ -1,0 +1,735 @@
+//! One client session: current database, autocommit and transaction state, variables,
+//! and the execution of statements.
+//!
+//! Writes go through the core exactly as in a cluster: the statement is handed to the
+//! engine thread, which runs it on the database's only writer connection inside a
+//! savepoint, captures its row changes and rolls the savepoint back; the core then
+//! commits them (capture → transaction → commit → apply). Inside an explicit transaction
+//! the captured changes accumulate in the session; each later statement (and each read)
+//! runs with them written first in its savepoint, so it sees its own writes, and the
+//! session never holds SQLite's write lock between statements. COMMIT hands the
+//! accumulated changes to the core as one transaction.
+//!
+//! Reads that need no pending rows run on the session's own read connections (WAL
+//! readers never wait for the writer), outside the async runtime's worker slots.
+
+mod ddl;
+mod write;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use marmot_core::io::Reply;
+use marmot_core::{Op, RowChange, Value};
+use rusqlite::Connection;
+use sqlparser::tokenizer::Token;
+
+use super::ddl_check::{only_table_options, renamed_table, DdlCheck};
+use super::error::{locked_out, sqlite_error, store_err, MyError};
+use super::locking_read::LockingRead;
+use super::multi_table::delete_multi;
+use super::multi_table::MultiTable;
+use super::proto::{ColType, Column};
+use super::results::{client_label, col_type, done, query_rows, run_query, DeferredRead, Outcome, RowSink};
+use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
+use super::session_functions::{as_session, register_functions, InfoSource, SessionInfo};
+use super::sql::{self, kw, significant, text};
+use super::stmt_cache::StatementCache;
+use super::translate;
+use crate::engine::{wall_ms, Engine};
+use marmot_store::capture::TxnLimits;
+use marmot_store::codec::from_ref;
+use marmot_store::ddl::ddl_change;
+use marmot_store::guard::{as_client, refused_statement};
+use marmot_store::replay::Replay;
+use marmot_store::{Location, Store, StoreError};
+
+/// The server version clients see.
+pub const SERVER_VERSION: &str = "8.0.35-marmot";
+
+/// One client session.
+pub struct Session {
+    engine: Engine,
+    /// Other databases the running statement names (attached to its connection).
+    attach: Vec<String>,
+    cache: Arc<StatementCache>,
+    /// Facts shared with SQL functions.
+    pub info: Arc<Mutex<SessionInfo>>,
+    /// In an explicit transaction.
+    pub in_txn: bool,
+    pending: Vec<RowChange>,
+    /// Read connections, one per database used.
+    conns: BTreeMap<String, Connection>,
+    /// Warnings of the last statement: (level, code, message).
+    pub warnings: Vec<(String, u16, String)>,
+    /// The client asked for found (matched) rather than changed rows.
+    pub found_rows_flag: bool,
+    /// The directory server-side `LOAD DATA INFILE` may read (`secure_file_priv`).
+    pub secure_file_priv: Option<std::path::PathBuf>,
+    /// Rows per transaction of a `LOAD DATA` outside a transaction (0: one transaction;
+    /// see [`super::bulk_load`]).
+    pub load_data_batch_rows: usize,
+    /// How big a transaction may grow.
+    pub limits: TxnLimits,
+    /// Wall time the open transaction started (for serialization-failure detection).
+    txn_started_ms: u64,
+    /// Savepoints of the open transaction: name and the pending changes at that point.
+    savepoints: Vec<(String, Vec<RowChange>)>,
+    /// The node's row locks, of which this session's open transaction holds some.
+    locks: Arc<RowLocks>,
+    /// The statement running may leave a plain read as [`Outcome::Deferred`].
+    defer_read: bool,
+    /// Rows the open transaction read with `FOR UPDATE`, as checks of the rows as read
+    /// (see [`super::locking_read`]): a later write of one was based on that read, and one
+    /// it does not write is committed as the check.
+    locked_reads: BTreeMap<RowId, RowChange>,
+    /// Counts the open transaction as work in flight, which a drain waits for.
+    txn_busy: Option<crate::drain::Busy>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A connection that goes away ends its transaction: its locks go with it.
+        self.locks.release(self.owner());
+    }
+}
+
+impl Session {
+    /// A new session for `user`.
+    pub fn new(engine: Engine, cache: Arc<StatementCache>, locks: Arc<RowLocks>, user: String, conn_id: u32) -> Self {
+        let info = SessionInfo { user, conn_id, autocommit: true, ..Default::default() };
+        Session {
+            engine,
+            attach: Vec::new(),
+            secure_file_priv: None,
+            load_data_batch_rows: 0,
+            limits: TxnLimits::default(),
+            cache,
+            info: Arc::new(Mutex::new(info)),
+            in_txn: false,
+            pending: Vec::new(),
+            conns: BTreeMap::new(),
+            warnings: Vec::new(),
+            found_rows_flag: false,
+            txn_started_ms: 0,
+            savepoints: Vec::new(),
+            locks,
+            defer_read: false,
+            locked_reads: BTreeMap::new(),
+            txn_busy: None,
+        }
+    }
+
+    /// Whether a transaction is open (its writes wait for COMMIT).
+    pub(super) fn in_transaction(&self) -> bool {
+        self.in_txn || !self.autocommit()
+    }
+
+    /// The lock owner of this session's transactions.
+    fn owner(&self) -> super::row_locks::Owner {
+        self.info().conn_id
+    }
+
+    /// End the open transaction without committing: its changes and locks go.
+    fn end_txn(&mut self) {
+        self.pending.clear();
+        self.savepoints.clear();
+        self.locked_reads.clear();
+        self.in_txn = false;
+        self.txn_busy = None;
+        self.locks.release(self.owner());
+    }
+
+    fn info(&self) -> std::sync::MutexGuard<'_, SessionInfo> {
+        self.info.lock().expect("session info lock")
+    }
+
+    /// The user databases of this node.
+    pub fn engine_databases(&self) -> Vec<String> {
+        self.engine.databases()
+    }
+
+    /// The current database.
+    pub fn db(&self) -> Option<String> {
+        self.info().db.clone()
+    }
+
+    /// Whether autocommit is on.
+    pub fn autocommit(&self) -> bool {
+        self.info().autocommit
+    }
+
+    /// Server status flags for OK/EOF packets.
+    pub fn status_flags(&self) -> u16 {
+        let mut s = 0;
+        if self.autocommit() {
+            s |= super::proto::status::AUTOCOMMIT;
+        }
+        if self.in_txn {
+            s |= super::proto::status::IN_TRANS;
+        }
+        s
+    }
+
+    /// Switch database (COM_INIT_DB / USE).
+    pub fn use_db(&mut self, db: &str) -> Result<(), MyError> {
+        if db.is_empty() {
+            return Ok(());
+        }
+        if !self.engine.databases().iter().any(|d| d == db) {
+            return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+        }
+        self.info().db = Some(db.to_string());
+        Ok(())
+    }
+
+    /// Reset to a fresh session state (COM_RESET_CONNECTION).
+    pub fn reset(&mut self) {
+        self.end_txn();
+        let mut i = self.info();
+        i.user_vars.clear();
+        i.sys_vars.clear();
+        i.autocommit = true;
+        i.last_insert_id = 0;
+    }
+
+    /// This session's read connection to `db`, with the databases the running statement
+    /// names attached.
+    fn conn(&mut self, db: &str) -> Result<&Connection, MyError> {
+        if !self.conns.contains_key(db) {
+            let conn = marmot_store::open_connection(&self.engine.location, self.engine.sync, db)
+                .map_err(|e| sqlite_error(&e))?;
+            register_functions(&conn, InfoSource::Own(self.info.clone())).map_err(|e| sqlite_error(&store_err(e)))?;
+            // Only programs outside marmot may hold the file's lock.
+            conn.busy_timeout(self.engine.lock_wait).map_err(|e| sqlite_error(&store_err(e)))?;
+            self.conns.insert(db.to_string(), conn);
+        }
+        let cc = self.conns.get(db).expect("inserted");
+        if let (false, Location::Dir(dir)) = (self.attach.is_empty(), &self.engine.location) {
+            for other in &self.attach {
+                let conn = cc;
+                let attached =
+                    conn.query_row("SELECT 1 FROM pragma_database_list WHERE name = ?1", [other], |_| Ok(())).is_ok();
+                if !attached {
+                    let path = dir.join(format!("{other}.db"));
+                    conn.execute("ATTACH DATABASE ?1 AS ?2", rusqlite::params![path.to_string_lossy(), other])
+                        .map_err(|e| sqlite_error(&store_err(e)))?;
+                }
+            }
+        }
+        Ok(cc)
+    }
+
+    pub(super) fn need_db(&self) -> Result<String, MyError> {
+        self.db().ok_or_else(|| MyError::new(1046, "3D000", "No database selected"))
+    }
+
+    /// Execute a COM_QUERY text (possibly several statements).
+    pub async fn query(&mut self, text: &str) -> Vec<Outcome> {
+        self.query_with(text, false).await
+    }
+
+    /// [`Session::query`], where the last statement, if it is a plain read, comes back as
+    /// [`Outcome::Deferred`] for the caller to [`Session::stream`].
+    pub async fn query_streaming(&mut self, text: &str) -> Vec<Outcome> {
+        self.query_with(text, true).await
+    }
+
+    async fn query_with(&mut self, text: &str, defer_last: bool) -> Vec<Outcome> {
+        // Taken before the check (see `Drain::busy`): a drain either refuses this statement
+        // or waits for it.
+        let _running = self.engine.drain.busy();
+        if self.engine.drain.refusing() && !self.in_txn {
+            return vec![Outcome::Error(MyError::new(
+                1053,
+                "08S01",
+                format!(
+                    "Server shutdown in progress: node {} is draining (leaving the cluster); reconnect to another node",
+                    self.engine.node_id
+                ),
+            ))];
+        }
+        let out = self.run_statements(text, defer_last).await;
+        // An open transaction is work in flight until it ends.
+        if self.in_txn {
+            if self.txn_busy.is_none() {
+                self.txn_busy = Some(self.engine.drain.busy());
+            }
+        } else {
+            self.txn_busy = None;
+        }
+        out
+    }
+
+    async fn run_statements(&mut self, text: &str, defer_last: bool) -> Vec<Outcome> {
+        let stmts = match self.cache.statements(text) {
+            Ok(t) => t,
+            Err(e) => return vec![Outcome::Error(MyError::new(1064, "42000", e.to_string()))],
+        };
+        if stmts.is_empty() {
+            return vec![Outcome::Done { affected: 0, last_insert_id: 0 }];
+        }
+        let mut out = Vec::new();
+        let last = stmts.len() - 1;
+        for (i, s) in stmts.iter().enumerate() {
+            self.warnings.clear();
+            self.defer_read = defer_last && i == last;
+            let o = self.statement(s).await.unwrap_or_else(Outcome::Error);
+            self.defer_read = false;
+            if let Outcome::Error(e) = &o {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let pending: Vec<String> =
+                        self.pending.iter().map(|p| format!("{}:{:?}:{:?}", p.table, p.op, p.key.0)).collect();
+                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(s), ?pending, in_txn = self.in_txn, "statement failed");
+                }
+            }
+            let failed = matches!(o, Outcome::Error(_));
+            out.push(o);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let words = toks.iter().filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.as_str()),
+            _ => None,
+        });
+        if let Some((code, state, msg)) = refused_statement(words) {
+            return Err(MyError::new(code, state, msg));
+        }
+        let k0 = toks.iter().find_map(kw).unwrap_or_default();
+        self.engine.metrics.statement(&k0);
+        if toks.iter().any(|t| matches!(t, Token::Period)) && !matches!(k0.as_str(), "SHOW" | "USE" | "SET") {
+            let quals = super::crossdb::qualifiers(toks, &self.engine.databases());
+            let current = self.db();
+            if quals.iter().any(|q| Some(q) != current.as_ref()) {
+                // Writes run in the database they write; reads in the current one.
+                let writes = matches!(
+                    k0.as_str(),
+                    "INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "RENAME"
+                );
+                let target = match (&current, writes) {
+                    (Some(c), false) => c.clone(),
+                    _ => quals[0].clone(),
+                };
+                let stripped = super::crossdb::strip(toks, &target);
+                self.attach = quals.into_iter().filter(|q| *q != target).collect();
+                let saved = self.info().db.replace(target);
+                let out = self.local_statement(&stripped).await;
+                self.info().db = saved;
+                self.attach.clear();
+                return out;
+            }
+            if let Some(c) = current.filter(|c| quals.contains(c)) {
+                // Names qualified with the current database (`test.t` while in `test`):
+                // the current database is the connection's main schema.
+                return self.local_statement(&super::crossdb::strip(toks, &c)).await;
+            }
+        }
+        self.local_statement(toks).await
+    }
+
+    async fn local_statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        let sig = significant(toks);
+        let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+        let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
+        match k0.as_str() {
+            "SELECT" | "WITH" | "VALUES" | "TABLE" | "(" => self.select(toks).await,
+            "SHOW" => super::meta::show(self, &sig),
+            "LOAD" => match super::load_data::parse(toks) {
+                Some(Ok(spec)) if spec.local => {
+                    Err(MyError::new(1148, "42000", "LOAD DATA LOCAL must be the only statement of its query"))
+                }
+                Some(Ok(spec)) => self.load_server_file(spec).await,
+                Some(Err(e)) => Err(MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {e}"))),
+                None => Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near 'LOAD'")),
+            },
+            "DESCRIBE" | "DESC" | "EXPLAIN"
+                if sig.len() >= 2 && !matches!(k1.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT") =>
+            {
+                super::meta::describe(self, &sig[1..])
+            }
+            "USE" => {
+                let db = sig.get(1).and_then(|t| text(t)).unwrap_or_default();
+                self.use_db(&db)?;
+                Ok(done(0))
+            }
+            "SET" => {
+                let was_autocommit = self.autocommit();
+                let out = self.set(&sig)?;
+                if !was_autocommit && self.autocommit() && self.in_txn {
+                    // MySQL: switching autocommit on commits the open transaction.
+                    self.commit().await?;
+                }
+                Ok(out)
+            }
+            "BEGIN" | "START" => {
+                if self.in_txn {
+                    self.commit().await?;
+                }
+                self.in_txn = true;
+                self.txn_started_ms = wall_ms();
+                Ok(done(0))
+            }
+            "COMMIT" => {
+                self.commit().await?;
+                Ok(done(0))
+            }
+            "ROLLBACK" if !sig.iter().any(|t| kw(t).as_deref() == Some("TO")) => {
+                self.end_txn();
+                Ok(done(0))
+            }
+            "SAVEPOINT" | "ROLLBACK" | "RELEASE" => {
+                let name = sig.last().and_then(|t| text(t)).unwrap_or_default().to_ascii_lowercase();
+                let pos = self.savepoints.iter().rposition(|(n, _)| *n == name);
+                match (k0.as_str(), pos) {
+                    ("SAVEPOINT", _) => {
+                        if let Some(i) = pos {
+                            self.savepoints.remove(i);
+                        }
+                        self.savepoints.push((name, self.pending.clone()));
+                    }
+                    ("ROLLBACK", Some(i)) => {
+                        // Back to the savepoint; it stays, later ones go.
+                        self.pending = self.savepoints[i].1.clone();
+                        self.savepoints.truncate(i + 1);
+                    }
+                    ("RELEASE", Some(i)) => self.savepoints.truncate(i),
+                    _ => return Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
+                }
+                Ok(done(0))
+            }
+            "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
+            "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => self.database_ddl(&sig).await,
+            "ALTER" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => {
+                // Only character set, collation and options can change; SQLite files have
+                // none of them, so there is nothing to change on any node. The database
+                // must exist, as in MySQL.
+                let name = sig.get(2).and_then(|t| text(t)).filter(|n| {
+                    !matches!(n.to_ascii_uppercase().as_str(), "CHARACTER" | "CHARSET" | "COLLATE" | "DEFAULT")
+                });
+                let name = name.or_else(|| self.info().db.clone()).unwrap_or_default();
+                if !self.engine.databases().contains(&name) {
+                    return Err(MyError::new(1049, "42000", format!("Unknown database '{name}'")));
+                }
+                Ok(done(1))
+            }
+            "TRUNCATE" => {
+                // SQLite has no TRUNCATE: delete every row, replicated like any delete.
+                let table = sig.iter().skip(1).filter_map(|t| text(t)).find(|n| !n.eq_ignore_ascii_case("TABLE"));
+                let table = table.ok_or_else(|| MyError::new(1064, "42000", "TRUNCATE needs a table name"))?;
+                let toks = sql::tokenize(&format!("DELETE FROM {}", sql::quote_ident(&table)))
+                    .map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                self.write(&toks).await.map(|_| done(0))
+            }
+            "ALTER"
+                if sig.len() == 5
+                    && matches!(kw(sig[3]).as_deref(), Some("DISABLE" | "ENABLE"))
+                    && kw(sig[4]).as_deref() == Some("KEYS") =>
+            {
+                // mariadb-dump brackets its INSERTs with these; SQLite indexes are always on.
+                Ok(done(0))
+            }
+            "RENAME" if k1 == "TABLE" => {
+                // RENAME TABLE a TO b [, c TO d ...]: each pair as ALTER TABLE ... RENAME TO.
+                let words: Vec<String> = sig.iter().skip(2).filter_map(|t| text(t)).collect();
+                let well_formed = !words.is_empty()
+                    && words.len().is_multiple_of(3)
+                    && words.chunks(3).all(|c| c[1].eq_ignore_ascii_case("TO"));
+                if !well_formed {
+                    return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
+                }
+                for pair in words.chunks(3) {
+                    let (from, to) = (&pair[0], &pair[2]);
+                    let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(from), sql::quote_ident(to));
+                    let toks = sql::tokenize(&alter).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                    self.ddl(&toks, "ALTER", "TABLE").await?;
+                }
+                Ok(done(0))
+            }
+            "ALTER" if k1 == "TABLE" && only_table_options(&sig) => {
+                // ALTER TABLE t COMMENT = '…' / ENGINE = … / DEFAULT CHARSET = …: options
+                // SQLite has no place for; accepted for a table that exists.
+                let table = sig.get(2).and_then(|t| text(t)).unwrap_or_default();
+                let db = self.need_db()?;
+                let exists: bool = self
+                    .conn(&db)?
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE)",
+                        [&table],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(false);
+                if !exists {
+                    return Err(MyError::new(1146, "42S02", format!("Table '{db}.{table}' doesn't exist")));
+                }
+                Ok(done(0))
+            }
+            "DROP" if k1 == "INDEX" && sig.iter().any(|t| kw(t).as_deref() == Some("ON")) => {
+                let drop = self.drop_index_on(&sig)?;
+                let toks = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                self.ddl(&toks, "DROP", "INDEX").await
+            }
+            "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1).await,
+            "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
+                self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
+                Ok(done(0))
+            }
+            "DO" => Ok(done(0)),
+            _ => Err(MyError::new(
+                1064,
+                "42000",
+                format!("You have an error in your SQL syntax near '{}'", sql::rewrite(toks)),
+            )),
+        }
+    }
+
+    pub(super) fn warn(&mut self, code: u16, msg: &str) {
+        self.warnings.push(("Note".into(), code, msg.into()));
+    }
+
+    async fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
+        // FOUND_ROWS(): the rows this SELECT returned, or with SQL_CALC_FOUND_ROWS the rows
+        // it would have returned without its LIMIT.
+        let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
+        let defer = std::mem::take(&mut self.defer_read) && !calc;
+        let mut on_writer = false;
+        if let Some(read) = super::locking_read::parse(toks) {
+            if self.in_transaction() {
+                self.lock_read_rows(read).await?;
+                on_writer = true;
+            }
+        }
+        let out = self.select_inner(toks, defer, on_writer).await?;
+        let found = match (&out, calc) {
+            (Outcome::Rows { .. }, true) => match sql::without_limit(toks) {
+                Some(inner) => {
+                    let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
+                    let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+                    match self.select_inner(&toks, false, on_writer).await? {
+                        Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
+                            Some(Value::Integer(n)) => *n,
+                            _ => 0,
+                        },
+                        _ => 0,
+                    }
+                }
+                None => match &out {
+                    Outcome::Rows { rows, .. } => rows.len() as i64,
+                    _ => 0,
+                },
+            },
+            (Outcome::Rows { rows, .. }, false) => rows.len() as i64,
+            _ => return Ok(out),
+        };
+        self.info().found_rows = found;
+        Ok(out)
+    }
+
+    /// Run a read; with `defer`, a plain read of the current database (no open
+    /// transaction rows to see, no information_schema) is returned as
+    /// [`Outcome::Deferred`] instead. With `on_writer` it reads what the writer holds (a
+    /// locking read: the rows as their versions were taken, which may include commits
+    /// applied but not yet visible to this session's own connection).
+    async fn select_inner(&mut self, toks: &[Token], defer: bool, on_writer: bool) -> Result<Outcome, MyError> {
+        let sqlite = sql::rewrite(toks);
+        let db = self.db().unwrap_or_else(|| "__none".into());
+        let info_schema = super::infoschema::mentioned(&sqlite);
+        if db == "__none" {
+            // No database: expressions only, on an in-memory connection.
+            let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
+            register_functions(&conn, InfoSource::Own(self.info.clone())).map_err(|e| sqlite_error(&store_err(e)))?;
+            if info_schema {
+                super::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
+            }
+            return run_query(&conn, &sqlite, "").map_err(|e| {
+                if e.code == 1146 {
+                    MyError::new(1046, "3D000", "No database selected")
+                } else {
+                    e
+                }
+            });
+        }
+        if (on_writer || !self.pending.is_empty()) && !info_schema {
+            // The open transaction's rows must show: on the writer, written first in a
+            // savepoint that is rolled back.
+            let res = self
+                .on_writer(&db.clone(), super::replay_shape::shape(toks), false, move |c| {
+                    Ok(run_query(c, &sqlite, &db))
+                })
+                .await?
+                .map(|(v, _)| v)
+                .map_err(|e| sqlite_error(&e))?;
+            return res;
+        }
+        // A statement naming other databases runs with them attached, which lasts only
+        // while it is being handled: it is not deferred.
+        if defer && !info_schema && self.attach.is_empty() {
+            return Ok(Outcome::Deferred(DeferredRead { db, sqlite }));
+        }
+        let engine = self.engine.clone();
+        let conn = self.conn(&db)?;
+        if info_schema {
+            super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
+        }
+        blocking(|| as_client(|| run_query(conn, &sqlite, &db)))
+    }
+
+    /// Run a deferred read, its rows going to `sink` as SQLite produces them:
+    /// [`Outcome::Streamed`], or the error (which may come after some rows).
+    pub fn stream(&mut self, read: DeferredRead, sink: &mut dyn RowSink) -> Outcome {
+        let conn = match self.conn(&read.db) {
+            Ok(c) => c,
+            Err(e) => return Outcome::Error(e),
+        };
+        let out = blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.db, Some(sink))));
+        match out {
+            Ok(Outcome::Streamed { rows }) => {
+                self.info().found_rows = rows as i64;
+                Outcome::Streamed { rows }
+            }
+            Ok(other) => other,
+            Err(e) => Outcome::Error(e),
+        }
+    }
+
+    fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
+        // SET [SESSION|GLOBAL|@@…] name = value [, …] | SET NAMES … | SET TRANSACTION …
+        let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
+        if matches!(k1.as_str(), "NAMES" | "CHARACTER" | "CHARSET" | "TRANSACTION" | "PASSWORD") {
+            return Ok(done(0));
+        }
+        // SET SESSION|GLOBAL|LOCAL TRANSACTION ISOLATION LEVEL … / READ WRITE: accepted, as
+        // the plain SET TRANSACTION is (what `mariadb-dump --single-transaction` sends
+        // first); transactions keep marmot's one behaviour whatever level is named.
+        let k2 = sig.get(2).and_then(|t| kw(t)).unwrap_or_default();
+        if matches!(k1.as_str(), "SESSION" | "GLOBAL" | "LOCAL") && k2 == "TRANSACTION" {
+            return Ok(done(0));
+        }
+        for p in sql::split_commas(&sig[1..]) {
+            let p: Vec<Token> = p.into_iter().cloned().collect();
+            let Some(eq) = p.iter().position(|t| matches!(t, Token::Eq) || matches!(t, Token::Assignment)) else {
+                return Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near SET"));
+            };
+            let mut name: Vec<String> = p[..eq].iter().filter_map(text).collect();
+            name.retain(|n| !matches!(n.to_ascii_uppercase().as_str(), "SESSION" | "GLOBAL" | "LOCAL" | "PERSIST"));
+            let name = name.last().cloned().unwrap_or_default();
+            let value_sql = sql::rewrite(&p[eq + 1..]);
+            // ON/OFF and bare words are values, not columns.
+            let value = match value_sql.to_ascii_uppercase().as_str() {
+                "ON" | "TRUE" => Value::Integer(1),
+                "OFF" | "FALSE" => Value::Integer(0),
+                _ => self.eval(&value_sql).unwrap_or(Value::Text(value_sql.trim_matches('\'').to_string())),
+            };
+            let lname = name.trim_start_matches('@').to_ascii_lowercase();
+            if name.starts_with("@@") || !name.starts_with('@') {
+                if lname == "autocommit" {
+                    let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
+                    self.info().autocommit = on;
+                }
+                if lname == "marmot_write_consistency" {
+                    if let Value::Text(t) = &value {
+                        t.parse::<marmot_core::Consistency>().map_err(|e| MyError::new(1231, "42000", e))?;
+                    }
+                }
+                self.info().sys_vars.insert(lname, value);
+            } else {
+                self.info().user_vars.insert(lname, value);
+            }
+        }
+        Ok(done(0))
+    }
+
+    fn eval(&mut self, expr: &str) -> Option<Value> {
+        self.scalar(&format!("SELECT {expr}"))
+    }
+
+    /// The first value of a query run on a scratch connection with the session's
+    /// functions; `None` if it fails.
+    fn scalar(&self, sqlite: &str) -> Option<Value> {
+        let conn = Connection::open_in_memory().ok()?;
+        register_functions(&conn, InfoSource::Own(self.info.clone())).ok()?;
+        conn.query_row(sqlite, [], |r| r.get_ref(0).map(from_ref)).ok()
+    }
+
+    /// Run a read-only query on the current database (metadata helpers).
+    pub fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
+        let db = self.need_db()?;
+        let conn = self.conn(&db)?;
+        blocking(|| run_query(conn, sqlite, &db))
+    }
+
+    /// Run a read-only query on a named database.
+    pub fn read_in(&mut self, db: &str, sqlite: &str) -> Result<Outcome, MyError> {
+        if !self.engine.databases().iter().any(|d| d == db) {
+            return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+        }
+        let conn = self.conn(db)?;
+        blocking(|| run_query(conn, sqlite, db))
+    }
+
+    /// The result columns a statement will have (for COM_STMT_PREPARE); empty for
+    /// statements without a result set.
+    pub fn prepare_columns(&mut self, text: &str) -> Result<Vec<Column>, MyError> {
+        let toks = sql::tokenize(text).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+        let sig = significant(&toks);
+        let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+        if !matches!(k0.as_str(), "SELECT" | "WITH") {
+            return Ok(Vec::new());
+        }
+        let sqlite = sql::rewrite(&toks);
+        let columns = |conn: &Connection, db: &str| -> Result<Vec<Column>, MyError> {
+            let stmt = as_client(|| conn.prepare(&sqlite)).map_err(|e| sqlite_error(&store_err(e)))?;
+            Ok(stmt
+                .columns()
+                .map(|c| {
+                    let name = client_label(c.name());
+                    let ty = match c.decl_type() {
+                        None if name.to_ascii_lowercase().starts_with("count(") => ColType::LongLong,
+                        decl => col_type(decl, None),
+                    };
+                    let mut col = Column::new(&name, ty);
+                    if c.decl_type().is_some() {
+                        col.schema = db.to_string();
+                    }
+                    col
+                })
+                .collect())
+        };
+        match self.db() {
+            Some(db) => {
+                let conn = self.conn(&db)?;
+                blocking(|| columns(conn, &db))
+            }
+            None => {
+                let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
+                register_functions(&conn, InfoSource::Own(self.info.clone()))
+                    .map_err(|e| sqlite_error(&store_err(e)))?;
+                columns(&conn, "")
+            }
+        }
+    }
+
+    /// Evaluate a scalar SQL expression query with the session's functions.
+    pub fn query_value(&mut self, sqlite: &str) -> Value {
+        self.scalar(sqlite).unwrap_or(Value::Null)
+    }
+
+    /// The user databases.
+    pub fn databases(&self) -> Vec<String> {
+        self.engine.databases()
+    }
+}
+
+/// Run SQLite work `f` from async code without holding up the runtime's worker: on a
+/// multi-threaded runtime the worker hands its other tasks over first.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

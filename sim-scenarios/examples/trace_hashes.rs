@@ -1,0 +1,50 @@
+//! Print the trace hash of every scenario over seeds `1..=N` (default 200), one line per
+//! run: the oracle for refactors, which must leave every trace bit for bit as it was.
+//!
+//! ```sh
+//! cargo run --release -p sim-scenarios --example trace_hashes -- 200 > before.txt
+//! # … refactor …
+//! cargo run --release -p sim-scenarios --example trace_hashes -- 200 | diff before.txt -
+//! ```
+//! A run that fails prints its first line of failure instead of a hash, so a refactor that
+//! turns a pass into a failure (or back) shows in the diff too. `SIM_SCENARIO=name` limits
+//! the runs to one scenario (its test name); `SIM_THREADS` (default: the machine's cores)
+//! runs that many seeds at once (runs are independent; the output order is fixed).
+
+use sim_scenarios::{run_one, Scenario};
+
+fn main() {
+    let seeds: u64 = std::env::args().nth(1).map_or(200, |s| s.parse().expect("the number of seeds"));
+    let only = std::env::var("SIM_SCENARIO").ok();
+    let threads: u64 = std::env::var("SIM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64));
+    for scenario in Scenario::ALL.into_iter().filter(|s| only.as_deref().is_none_or(|o| o == s.test_name())) {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    (1..=seeds)
+                        .filter(|s| s % threads == t)
+                        .map(|seed| (seed, outcome(scenario, seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut lines: Vec<(u64, String)> =
+            workers.into_iter().flat_map(|w| w.join().expect("a run panicked")).collect();
+        lines.sort();
+        for (seed, outcome) in lines {
+            println!("{} {seed} {outcome}", scenario.test_name());
+        }
+    }
+}
+
+fn outcome(scenario: Scenario, seed: u64) -> String {
+    match run_one(scenario, seed) {
+        Ok(r) => format!("{:016x}", r.trace_hash),
+        Err(e) => {
+            format!("FAILED {}", e.lines().find(|l| l.contains("violations") || l.starts_with("  ")).unwrap_or(""))
+        }
+    }
+}
