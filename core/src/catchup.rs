@@ -15,7 +15,8 @@ use crate::hlc::TxnId;
 use crate::io::{Observation, StoreRead, StoreWrite};
 use crate::membership::MemberState;
 use crate::message::{LogEntry, Message};
-use crate::node::{Node, PendingOp};
+use crate::node::Node;
+use crate::outbox::PendingOp;
 use crate::types::NodeId;
 use crate::Millis;
 

@@ -12,9 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::config::CoreConfig;
 use crate::hlc::Hlc;
 use crate::io::{Observation, StoreWrite};
-use crate::node::{Node, PendingOp};
+use crate::membership::Membership;
+use crate::outbox::{Outbox, PendingOp};
 use crate::types::NodeId;
 use crate::Millis;
 
@@ -38,51 +40,59 @@ impl Gc {
     fn watermark(&self, peer: NodeId, db: &str) -> u64 {
         self.watermarks.get(&(peer, db.to_string())).copied().unwrap_or(0)
     }
-}
 
-impl Node {
-    /// The position up to which every non-removed peer has applied our log of `db`.
-    pub fn gc_watermark(&self, db: &str) -> u64 {
-        let head = self.catchup.heads().get(db).copied().unwrap_or(0);
-        self.members
+    /// The position up to which every non-removed peer of `members` has applied our log
+    /// of `db`, whose head is `head`.
+    fn collectable(&self, members: &Membership, db: &str, head: u64) -> u64 {
+        let me = members.local().digest.id;
+        members
             .digests()
             .iter()
-            .filter(|m| m.id != self.me && !m.removed)
-            .map(|m| self.gc.watermark(m.id, db))
+            .filter(|m| m.id != me && !m.removed)
+            .map(|m| self.watermark(m.id, db))
             .fold(head, u64::min)
     }
 
-    /// Every `gc_interval_ms`: trim each database's log as far as the policy allows.
-    pub(crate) fn maybe_collect(&mut self) {
-        if self.now.saturating_sub(self.gc.last_run) < self.cfg.gc_interval_ms {
+    /// Every `gc_interval_ms`: trim each database's log (`heads`: their heads here) as far
+    /// as the policy allows.
+    pub(crate) fn maybe_collect(
+        &mut self,
+        now: Millis,
+        cfg: &CoreConfig,
+        members: &Membership,
+        heads: &BTreeMap<String, u64>,
+        out: &mut Outbox,
+    ) {
+        if now.saturating_sub(self.last_run) < cfg.gc_interval_ms {
             return;
         }
-        self.gc.last_run = self.now;
-        let keep_from = Hlc { wall: self.now.saturating_sub(self.cfg.gc_min_retention_ms), logical: 0, node: 0 };
-        let force_before = (self.cfg.gc_max_retention_ms > 0).then(|| Hlc {
-            wall: self.now.saturating_sub(self.cfg.gc_max_retention_ms),
+        self.last_run = now;
+        let keep_from = Hlc { wall: now.saturating_sub(cfg.gc_min_retention_ms), logical: 0, node: 0 };
+        let force_before = (cfg.gc_max_retention_ms > 0).then(|| Hlc {
+            wall: now.saturating_sub(cfg.gc_max_retention_ms),
             logical: 0,
             node: 0,
         });
-        let dbs: Vec<String> = self.catchup.heads().keys().cloned().collect();
-        for database in dbs {
-            if !self.gc.running.insert(database.clone()) {
+        for (database, head) in heads {
+            if !self.running.insert(database.clone()) {
                 continue;
             }
-            let upto = self.gc_watermark(&database);
+            let upto = self.collectable(members, database, *head);
             let write = StoreWrite::TrimLog { database: database.clone(), upto, keep_from, force_before };
-            self.persist(write, PendingOp::TrimLog { database, watermark: upto });
+            out.persist(write, PendingOp::TrimLog { database: database.clone(), watermark: upto });
         }
     }
 
-    pub(crate) fn on_trimmed(&mut self, database: String, watermark: u64, entries: u64) {
-        self.gc.running.remove(&database);
+    /// A trim of `database` is durable: `entries` went.
+    pub(crate) fn on_trimmed(&mut self, database: String, watermark: u64, entries: u64, out: &mut Outbox) {
+        self.running.remove(&database);
         if entries > 0 {
-            self.observe(Observation::LogTrimmed { database, entries, watermark });
+            out.observe(Observation::LogTrimmed { database, entries, watermark });
         }
     }
 
+    /// A trim of `database` failed (it is tried again at the next interval).
     pub(crate) fn on_trim_failed(&mut self, database: &str) {
-        self.gc.running.remove(database);
+        self.running.remove(database);
     }
 }

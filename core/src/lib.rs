@@ -38,6 +38,7 @@ pub mod lww;
 pub mod membership;
 pub mod message;
 pub mod node;
+mod outbox;
 pub mod participant;
 pub mod snapshot;
 pub mod types;

@@ -4,7 +4,7 @@
 //! (the coordinator is also a participant) go through an internal queue and are handled
 //! within the same call, so the local participant runs exactly the code a remote one does.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -19,23 +19,10 @@ use crate::io::{
 };
 use crate::membership::{MemberDigest, MemberState, Membership, Transition};
 use crate::message::{Envelope, Message};
+use crate::outbox::{Outbox, PendingOp};
 use crate::participant::Participant;
 use crate::types::NodeId;
 use crate::Millis;
-
-/// What a pending storage operation was for.
-#[derive(Clone, Debug)]
-pub(crate) enum PendingOp {
-    Prepare { txn_id: TxnId },
-    Commit { txn_id: TxnId },
-    Abort,
-    ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
-    Membership,
-    ServeLog { to: NodeId, database: String, after: u64 },
-    ServeSnapshot { to: NodeId, database: String, offset: u64 },
-    InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
-    TrimLog { database: String, watermark: u64 },
-}
 
 /// One marmot node's protocol state.
 pub struct Node {
@@ -45,10 +32,7 @@ pub struct Node {
     pub(crate) rng: ChaCha8Rng,
     pub(crate) members: Membership,
     pub(crate) now: Millis,
-    pub(crate) out: Vec<Effect>,
-    local: VecDeque<Envelope>,
-    next_op: OpId,
-    pub(crate) pending: BTreeMap<OpId, PendingOp>,
+    pub(crate) out: Outbox,
     pub(crate) inflight: BTreeMap<TxnId, InFlight>,
     /// Committed transactions whose COMMIT some participants have not confirmed:
     /// who, and until when to keep resending.
@@ -114,10 +98,7 @@ impl Node {
             rng: ChaCha8Rng::seed_from_u64(rng_seed),
             members,
             now: 0,
-            out: Vec::new(),
-            local: VecDeque::new(),
-            next_op: 1,
-            pending: BTreeMap::new(),
+            out: Outbox::new(me),
             inflight: BTreeMap::new(),
             unconfirmed: BTreeMap::new(),
             part: Participant::default(),
@@ -153,47 +134,36 @@ impl Node {
             Input::StorageDone { op, result } => self.on_storage_done(op, result),
             Input::StorageRead { op, result } => self.on_storage_read(op, result),
         }
-        while let Some(env) = self.local.pop_front() {
+        while let Some(env) = self.out.next_local() {
             self.on_envelope(env);
         }
-        out.append(&mut self.out);
+        self.out.drain_into(out);
     }
 
     // ----- plumbing used by every concern -----
 
     pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
-        let env = Envelope { from: self.me, to, clock: self.clock.last(), msg };
-        if to == self.me {
-            self.local.push_back(env);
-        } else {
-            self.out.push(Effect::Send(env));
-        }
+        self.out.send(self.clock.last(), to, msg);
     }
 
     pub(crate) fn persist(&mut self, write: StoreWrite, why: PendingOp) {
-        let op = self.next_op;
-        self.next_op += 1;
-        self.pending.insert(op, why);
-        self.out.push(Effect::Persist { op, write });
+        self.out.persist(write, why);
     }
 
     pub(crate) fn read(&mut self, read: crate::io::StoreRead, why: PendingOp) {
-        let op = self.next_op;
-        self.next_op += 1;
-        self.pending.insert(op, why);
-        self.out.push(Effect::Read { op, read });
+        self.out.read(read, why);
     }
 
     pub(crate) fn timer(&mut self, timer: Timer, after: u64) {
-        self.out.push(Effect::SetTimer { timer, at: self.now + after });
+        self.out.timer_at(timer, self.now + after);
     }
 
     pub(crate) fn reply(&mut self, req: ReqId, reply: Reply) {
-        self.out.push(Effect::Reply { req, reply });
+        self.out.reply(req, reply);
     }
 
     pub(crate) fn observe(&mut self, o: Observation) {
-        self.out.push(Effect::Observe(o));
+        self.out.observe(o);
     }
 
     fn observe_transitions(&mut self, ts: Vec<Transition>) {
@@ -271,7 +241,7 @@ impl Node {
                 self.resolve_stale();
                 self.retry_pulls();
                 self.retry_snapshots();
-                self.maybe_collect();
+                self.gc.maybe_collect(self.now, &self.cfg, &self.members, self.catchup.heads(), &mut self.out);
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
@@ -388,7 +358,7 @@ impl Node {
     }
 
     fn on_storage_done(&mut self, op: OpId, result: Result<StoreOutcome, String>) {
-        let Some(why) = self.pending.remove(&op) else { return };
+        let Some(why) = self.out.complete(op) else { return };
         let outcome = match result {
             Ok(o) => o,
             Err(e) => {
@@ -408,7 +378,9 @@ impl Node {
             PendingOp::InstallSnapshot { database, donor, bytes } => {
                 self.on_snapshot_installed(database, donor, bytes, outcome.positions)
             }
-            PendingOp::TrimLog { database, watermark } => self.on_trimmed(database, watermark, outcome.trimmed),
+            PendingOp::TrimLog { database, watermark } => {
+                self.gc.on_trimmed(database, watermark, outcome.trimmed, &mut self.out)
+            }
             PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } | PendingOp::ServeSnapshot { .. } => {
             }
             PendingOp::ApplyLog { peer, database, last_seq, head, txn_ids } => {
@@ -436,7 +408,7 @@ impl Node {
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
             PendingOp::InstallSnapshot { database, .. } => self.on_snapshot_failed(&database),
-            PendingOp::TrimLog { database, .. } => self.on_trim_failed(&database),
+            PendingOp::TrimLog { database, .. } => self.gc.on_trim_failed(&database),
             // A commit is idempotent: try again on the next tick (the decision may already
             // be durable, and the client and the other participants are waiting on it).
             PendingOp::Commit { txn_id } => self.part.retry_commit(txn_id),
@@ -447,7 +419,7 @@ impl Node {
     }
 
     fn on_storage_read(&mut self, op: OpId, result: Result<ReadOutcome, String>) {
-        let Some(why) = self.pending.remove(&op) else { return };
+        let Some(why) = self.out.complete(op) else { return };
         match (why, result) {
             (PendingOp::ServeLog { to, database, after }, Ok(ReadOutcome::Log { entries, head })) => {
                 self.send(to, Message::LogChunk { database, after, entries, head });

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreWrite};
 use crate::message::{Message, TxnStatus, Vote};
-use crate::node::{Node, PendingOp};
+use crate::node::Node;
+use crate::outbox::PendingOp;
 use crate::types::{IntentKey, NodeId, RowKey, Txn, SCHEMA_TABLE};
 use crate::Millis;
 

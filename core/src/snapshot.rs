@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use crate::catchup::Lag;
 use crate::io::{Observation, StoreRead, StoreWrite};
 use crate::message::Message;
-use crate::node::{Node, PendingOp};
+use crate::node::Node;
+use crate::outbox::PendingOp;
 use crate::types::NodeId;
 use crate::Millis;
 
@@ -186,7 +187,7 @@ impl Node {
                 let f = self.snapshots.fetches.get_mut(&chunk.database).expect("present");
                 f.next_at = Some(due);
                 f.last_activity = due;
-                self.out.push(crate::io::Effect::SetTimer { timer: crate::io::Timer::SnapshotPace, at: due });
+                self.out.timer_at(crate::io::Timer::SnapshotPace, due);
                 return;
             }
             let snapshot = self.snapshots.fetches[&chunk.database].snapshot;
@@ -288,8 +289,8 @@ mod tests {
         let mut out = Vec::new();
         n.handle(1000, Input::Start, &mut out);
         n.start_snapshot("db", 2);
-        n.out.clear(); // the first request
-                       // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
+        n.out.drain_into(&mut Vec::new()); // the first request
+                                           // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
         out.clear();
         n.handle(1000, chunk(0, 1000), &mut out);
         assert!(requests(&out).is_empty(), "asked again at once: {out:?}");
