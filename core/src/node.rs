@@ -19,7 +19,7 @@ use crate::io::{
 };
 use crate::membership::{MemberDigest, MemberState, Membership, Transition};
 use crate::message::{Envelope, Message};
-use crate::outbox::{Outbox, PendingOp};
+use crate::outbox::{step, Outbox, PendingOp};
 use crate::participant::Participant;
 use crate::types::NodeId;
 use crate::Millis;
@@ -240,13 +240,16 @@ impl Node {
                 }
                 self.resolve_stale();
                 self.retry_pulls();
-                self.retry_snapshots();
+                if self.snapshots.tick(self.now, &self.cfg) {
+                    let (lags, gaps) = (self.replication_lag(self.now), self.catchup.gap_databases());
+                    self.snapshots.repair(&mut step!(self), &self.members, lags, gaps);
+                }
                 self.gc.maybe_collect(self.now, &self.cfg, &self.members, self.catchup.heads(), &mut self.out);
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
             Timer::CommitTimeout(id) => self.on_commit_timeout(id),
-            Timer::SnapshotPace => self.on_snapshot_pace(),
+            Timer::SnapshotPace => self.snapshots.on_pace(&mut step!(self)),
         }
     }
 
@@ -329,10 +332,11 @@ impl Node {
             Message::PullLog { database, after, limit } => self.on_pull(from, database, after, limit),
             Message::LogChunk { database, after, entries, head } => self.on_chunk(from, database, after, entries, head),
             Message::SnapshotRequest { database, snapshot, offset } => {
-                self.on_snapshot_request(from, database, snapshot, offset)
+                crate::snapshot::Snapshots::on_request(&mut step!(self), from, database, snapshot, offset)
             }
             Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
-                self.on_snapshot_chunk(from, crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data })
+                let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
+                self.snapshots.on_chunk(&mut step!(self), from, self.me, chunk)
             }
         }
     }
@@ -407,7 +411,7 @@ impl Node {
                 }
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
-            PendingOp::InstallSnapshot { database, .. } => self.on_snapshot_failed(&database),
+            PendingOp::InstallSnapshot { database, .. } => self.snapshots.finished(&database),
             PendingOp::TrimLog { database, .. } => self.gc.on_trim_failed(&database),
             // A commit is idempotent: try again on the next tick (the decision may already
             // be durable, and the client and the other participants are waiting on it).
@@ -447,6 +451,36 @@ impl Node {
         }
     }
 
+    /// Snapshots being fetched, and how far each has come.
+    pub fn snapshot_fetches(&self) -> Vec<crate::snapshot::FetchProgress> {
+        self.snapshots.progress()
+    }
+
+    /// Whether a snapshot of `db` is on its way.
+    pub(crate) fn fetching(&self, db: &str) -> bool {
+        self.snapshots.fetching(db)
+    }
+
+    /// Too far behind `peer`'s log of `db` for delta sync?
+    pub(crate) fn needs_snapshot(&self, peer: NodeId, db: &str) -> bool {
+        crate::snapshot::past_thresholds(&self.cfg, &self.catchup.lag(&(peer, db.to_string()), self.now))
+    }
+
+    /// Start fetching a snapshot of `db` from `donor`.
+    pub(crate) fn start_snapshot(&mut self, db: &str, donor: NodeId) {
+        self.snapshots.start(&mut step!(self), &self.members, db, donor);
+    }
+
+    /// A snapshot of `database` is installed: delta sync resumes from the positions it
+    /// stands for.
+    fn on_snapshot_installed(&mut self, database: String, donor: NodeId, bytes: u64, positions: BTreeMap<NodeId, u64>) {
+        self.snapshots.finished(&database);
+        self.catchup.reset_positions(&database, positions);
+        self.observe(Observation::SnapshotInstalled { database: database.clone(), donor, bytes });
+        self.resume_pulls(&database);
+        self.maybe_caught_up();
+    }
+
     /// Mark the local node ALIVE once it has caught up with its peers.
     pub(crate) fn maybe_caught_up(&mut self) {
         if self.members.local().digest.state != MemberState::Joining {
@@ -456,7 +490,7 @@ impl Node {
         let heard: BTreeSet<NodeId> = self.catchup.heard_from();
         let heard_live = peers.iter().filter(|p| heard.contains(p)).count();
         let enough = peers.is_empty() || heard_live + 1 >= self.members.quorum().min(peers.len() + 1);
-        if enough && self.catchup.level_with_join_targets() && self.snapshots.fetches.is_empty() {
+        if enough && self.catchup.level_with_join_targets() && self.snapshots.idle() {
             self.members.set_local_state(MemberState::Alive);
             self.observe(Observation::CaughtUp);
             self.observe(Observation::MemberChanged {

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::config::CoreConfig;
 use crate::hlc::{Hlc, TxnId};
 use crate::io::{Effect, Observation, OpId, Reply, ReqId, StoreRead, StoreWrite, Timer};
 use crate::message::{Envelope, Message};
@@ -28,6 +29,36 @@ pub(crate) enum PendingOp {
     InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
     TrimLog { database: String, watermark: u64 },
 }
+
+/// What a concern is handed for one call: the time, the configuration, the clock reading
+/// its messages carry, and the outbox. Built by the node with [`step!`] (a macro, so that
+/// the borrows stay on the node's fields and the concern's own state can be borrowed
+/// beside them).
+pub(crate) struct Step<'a> {
+    /// The node's time.
+    pub(crate) now: Millis,
+    /// The node's configuration.
+    pub(crate) cfg: &'a CoreConfig,
+    /// The clock reading messages carry (the node's last HLC reading).
+    pub(crate) stamp: Hlc,
+    /// Where effects go.
+    pub(crate) out: &'a mut Outbox,
+}
+
+impl Step<'_> {
+    /// Send `msg` to `to`.
+    pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
+        self.out.send(self.stamp, to, msg);
+    }
+}
+
+/// The [`Step`] of node `$n` (a `&mut Node` or `self`).
+macro_rules! step {
+    ($n:expr) => {
+        crate::outbox::Step { now: $n.now, cfg: &$n.cfg, stamp: $n.clock.last(), out: &mut $n.out }
+    };
+}
+pub(crate) use step;
 
 /// The effects of the step under way, the node's messages to itself, and the storage
 /// operations awaiting completion.

@@ -14,20 +14,21 @@
 //! one. Pulls of that database wait while a snapshot is on its way, and a joining node
 //! is not ALIVE before its snapshots are installed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catchup::Lag;
-use crate::io::{Observation, StoreRead, StoreWrite};
+use crate::config::CoreConfig;
+use crate::io::{Observation, StoreRead, StoreWrite, Timer};
+use crate::membership::Membership;
 use crate::message::Message;
-use crate::node::Node;
-use crate::outbox::PendingOp;
+use crate::outbox::{PendingOp, Step};
 use crate::types::NodeId;
 use crate::Millis;
 
 /// A snapshot being fetched.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Fetch {
-    pub(crate) donor: NodeId,
+    donor: NodeId,
     snapshot: u64,
     total: u64,
     sha256: Vec<u8>,
@@ -37,17 +38,17 @@ pub(crate) struct Fetch {
     started: Millis,
     /// The next chunk is asked for at this time (paced by the rate limit).
     next_at: Option<Millis>,
-    pub(crate) installing: bool,
+    installing: bool,
 }
 
 /// Snapshots in flight, per database, and the last donor tried.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Snapshots {
-    pub(crate) fetches: BTreeMap<String, Fetch>,
+    fetches: BTreeMap<String, Fetch>,
     last_donor: BTreeMap<String, NodeId>,
     last_check: Millis,
     /// (peer, database) found past the thresholds at the last check.
-    over: std::collections::BTreeSet<(NodeId, String)>,
+    over: BTreeSet<(NodeId, String)>,
 }
 
 /// How far a snapshot fetch has come.
@@ -63,38 +64,38 @@ pub struct FetchProgress {
     pub total: u64,
 }
 
-impl Node {
+/// Too far behind (`l`) for delta sync?
+pub(crate) fn past_thresholds(cfg: &CoreConfig, l: &Lag) -> bool {
+    cfg.anti_entropy && (l.transactions > cfg.delta_sync_threshold_txns || l.behind_ms > cfg.delta_sync_threshold_ms)
+}
+
+impl Snapshots {
     /// Snapshots being fetched, and how far each has come.
-    pub fn snapshot_fetches(&self) -> Vec<FetchProgress> {
+    pub(crate) fn progress(&self) -> Vec<FetchProgress> {
         let progress = |(db, f): (&String, &Fetch)| FetchProgress {
             database: db.clone(),
             donor: f.donor,
             received: if f.installing { f.total } else { f.data.len() as u64 },
             total: f.total,
         };
-        self.snapshots.fetches.iter().map(progress).collect()
+        self.fetches.iter().map(progress).collect()
     }
 
     /// Whether a snapshot of `db` is on its way.
     pub(crate) fn fetching(&self, db: &str) -> bool {
-        self.snapshots.fetches.contains_key(db)
+        self.fetches.contains_key(db)
     }
 
-    /// Too far behind `peer`'s log of `db` for delta sync?
-    pub(crate) fn needs_snapshot(&self, peer: NodeId, db: &str) -> bool {
-        self.past_thresholds(&self.catchup.lag(&(peer, db.to_string()), self.now))
-    }
-
-    fn past_thresholds(&self, l: &Lag) -> bool {
-        self.cfg.anti_entropy
-            && (l.transactions > self.cfg.delta_sync_threshold_txns || l.behind_ms > self.cfg.delta_sync_threshold_ms)
+    /// Whether no snapshot is on its way.
+    pub(crate) fn idle(&self) -> bool {
+        self.fetches.is_empty()
     }
 
     /// Start fetching a snapshot of `db` from `donor`.
-    pub(crate) fn start_snapshot(&mut self, db: &str, donor: NodeId) {
+    pub(crate) fn start(&mut self, st: &mut Step, members: &Membership, db: &str, donor: NodeId) {
         // A sentinel holds no table data: ask a live data node instead (none: not now).
-        let donor = if self.members.is_sentinel(donor) {
-            match self.members.live_peers().into_iter().find(|p| !self.members.is_sentinel(*p)) {
+        let donor = if members.is_sentinel(donor) {
+            match members.live_peers().into_iter().find(|p| !members.is_sentinel(*p)) {
                 Some(p) => p,
                 None => return,
             }
@@ -104,59 +105,67 @@ impl Node {
         if self.fetching(db) {
             return;
         }
-        self.snapshots.last_donor.insert(db.to_string(), donor);
-        self.snapshots.fetches.insert(db.to_string(), Fetch { donor, last_activity: self.now, ..Default::default() });
-        self.send(donor, Message::SnapshotRequest { database: db.to_string(), snapshot: 0, offset: 0 });
+        self.last_donor.insert(db.to_string(), donor);
+        self.fetches.insert(db.to_string(), Fetch { donor, last_activity: st.now, ..Default::default() });
+        st.send(donor, Message::SnapshotRequest { database: db.to_string(), snapshot: 0, offset: 0 });
     }
 
-    /// Every tick: drop stalled fetches; every `anti_entropy_interval_ms`: repair gaps
-    /// still open by snapshot from a live peer (another one than last time if there is a
-    /// choice). Lag past the thresholds is acted on at once, when a pull is due.
-    pub(crate) fn retry_snapshots(&mut self) {
-        let now = self.now;
-        let stall = self.cfg.catchup_timeout_ms * 2;
-        self.snapshots.fetches.retain(|_, f| f.installing || now.saturating_sub(f.last_activity) < stall);
-        if !self.cfg.anti_entropy || now.saturating_sub(self.snapshots.last_check) < self.cfg.anti_entropy_interval_ms {
-            return;
+    /// Every tick: drop stalled fetches. Returns whether the anti-entropy check is due
+    /// (every `anti_entropy_interval_ms`); if so, the caller runs [`Snapshots::repair`].
+    pub(crate) fn tick(&mut self, now: Millis, cfg: &CoreConfig) -> bool {
+        let stall = cfg.catchup_timeout_ms * 2;
+        self.fetches.retain(|_, f| f.installing || now.saturating_sub(f.last_activity) < stall);
+        if !cfg.anti_entropy || now.saturating_sub(self.last_check) < cfg.anti_entropy_interval_ms {
+            return false;
         }
-        self.snapshots.last_check = now;
-        let live = self.members.live_peers();
-        let over: std::collections::BTreeSet<(NodeId, String)> = self
-            .replication_lag(now)
+        self.last_check = now;
+        true
+    }
+
+    /// The anti-entropy check: repair by snapshot what two checks in a row found past the
+    /// thresholds (`lags`: the replication lag per peer and database), and the gaps still
+    /// open (`gaps`) from a live peer (another one than last time if there is a choice).
+    /// Lag past the thresholds is acted on at once, when a pull is due.
+    pub(crate) fn repair(&mut self, st: &mut Step, members: &Membership, lags: Vec<Lag>, gaps: BTreeSet<String>) {
+        let live = members.live_peers();
+        let over: BTreeSet<(NodeId, String)> = lags
             .into_iter()
-            .filter(|l| self.past_thresholds(l) && live.contains(&l.peer))
+            .filter(|l| past_thresholds(st.cfg, l) && live.contains(&l.peer))
             .map(|l| (l.peer, l.database))
             .collect();
-        let persistent: Vec<(NodeId, String)> = over.intersection(&self.snapshots.over).cloned().collect();
-        self.snapshots.over = over;
+        let persistent: Vec<(NodeId, String)> = over.intersection(&self.over).cloned().collect();
+        self.over = over;
         for (peer, db) in persistent {
-            self.start_snapshot(&db, peer);
+            self.start(st, members, &db, peer);
         }
-        for db in self.catchup.gap_databases() {
+        for db in gaps {
             if self.fetching(&db) || live.is_empty() {
                 continue;
             }
-            let last = self.snapshots.last_donor.get(&db).copied();
+            let last = self.last_donor.get(&db).copied();
             let donor = live.iter().copied().find(|p| Some(*p) > last).unwrap_or(live[0]);
-            self.start_snapshot(&db, donor);
+            self.start(st, members, &db, donor);
         }
     }
 
-    pub(crate) fn on_snapshot_request(&mut self, from: NodeId, database: String, snapshot: u64, offset: u64) {
-        let limit = self.cfg.snapshot_chunk.max(1);
+    /// A peer asks for a chunk of a snapshot of `database`: read it.
+    pub(crate) fn on_request(st: &mut Step, from: NodeId, database: String, snapshot: u64, offset: u64) {
+        let limit = st.cfg.snapshot_chunk.max(1);
         let read = StoreRead::SnapshotBytes { database: database.clone(), snapshot, offset, limit };
-        self.read(read, PendingOp::ServeSnapshot { to: from, database, offset });
+        st.out.read(read, PendingOp::ServeSnapshot { to: from, database, offset });
     }
 
-    pub(crate) fn on_snapshot_chunk(&mut self, from: NodeId, chunk: Chunk) {
-        let now = self.now;
-        let Some(f) = self.snapshots.fetches.get_mut(&chunk.database) else { return };
+    /// A chunk arrived from `from`: keep it, ask for the next one (paced by the rate
+    /// limit), or have the whole snapshot verified and installed.
+    pub(crate) fn on_chunk(&mut self, st: &mut Step, from: NodeId, me: NodeId, chunk: Chunk) {
+        let now = st.now;
+        let Some(f) = self.fetches.get_mut(&chunk.database) else { return };
         if f.donor != from || f.installing {
             return;
         }
         if chunk.snapshot == 0 {
             // The donor could not take one: try again later, elsewhere.
-            self.snapshots.fetches.remove(&chunk.database);
+            self.fetches.remove(&chunk.database);
             return;
         }
         if f.snapshot == 0 {
@@ -177,71 +186,58 @@ impl Node {
         let total = f.total;
         if got < total && !chunk.data.is_empty() {
             // Pace the fetch: by now at most `rate` bytes per second since it started.
-            let rate = self.cfg.snapshot_bytes_per_sec;
+            let rate = st.cfg.snapshot_bytes_per_sec;
             let due = got.saturating_mul(1000).checked_div(rate).map_or(now, |ms| f.started + ms);
             if before * 10 / total != got * 10 / total {
                 let database = chunk.database.clone();
-                self.observe(Observation::SnapshotProgress { database, donor: from, received: got, total });
+                st.out.observe(Observation::SnapshotProgress { database, donor: from, received: got, total });
             }
+            let f = self.fetches.get_mut(&chunk.database).expect("present");
             if due > now {
-                let f = self.snapshots.fetches.get_mut(&chunk.database).expect("present");
                 f.next_at = Some(due);
                 f.last_activity = due;
-                self.out.timer_at(crate::io::Timer::SnapshotPace, due);
+                st.out.timer_at(Timer::SnapshotPace, due);
                 return;
             }
-            let snapshot = self.snapshots.fetches[&chunk.database].snapshot;
-            self.send(from, Message::SnapshotRequest { database: chunk.database, snapshot, offset: got });
+            let snapshot = f.snapshot;
+            st.send(from, Message::SnapshotRequest { database: chunk.database, snapshot, offset: got });
             return;
         }
-        let f = self.snapshots.fetches.get_mut(&chunk.database).expect("present");
         if got != f.total {
-            self.snapshots.fetches.remove(&chunk.database);
+            self.fetches.remove(&chunk.database);
             return;
         }
         f.installing = true;
         let write = StoreWrite::InstallSnapshot {
             database: chunk.database.clone(),
-            me: self.me,
+            me,
             donor: from,
             bytes: std::mem::take(&mut f.data),
             sha256: f.sha256.clone(),
         };
         let bytes = f.total;
-        self.persist(write, PendingOp::InstallSnapshot { database: chunk.database, donor: from, bytes });
+        st.out.persist(write, PendingOp::InstallSnapshot { database: chunk.database, donor: from, bytes });
     }
 
     /// Ask for the next chunk of every paced fetch that is due.
-    pub(crate) fn on_snapshot_pace(&mut self) {
-        let now = self.now;
+    pub(crate) fn on_pace(&mut self, st: &mut Step) {
+        let now = st.now;
         let mut due = Vec::new();
-        for (db, f) in self.snapshots.fetches.iter_mut() {
+        for (db, f) in self.fetches.iter_mut() {
             if f.next_at.is_some_and(|t| t <= now) {
                 f.next_at = None;
                 due.push((f.donor, db.clone(), f.snapshot, f.data.len() as u64));
             }
         }
         for (donor, database, snapshot, offset) in due {
-            self.send(donor, Message::SnapshotRequest { database, snapshot, offset });
+            st.send(donor, Message::SnapshotRequest { database, snapshot, offset });
         }
     }
 
-    pub(crate) fn on_snapshot_installed(
-        &mut self,
-        database: String,
-        donor: NodeId,
-        bytes: u64,
-        positions: BTreeMap<NodeId, u64>,
-    ) {
-        self.snapshots.fetches.remove(&database);
-        self.catchup.reset_positions(&database, positions);
-        self.observe(Observation::SnapshotInstalled { database: database.clone(), donor, bytes });
-        self.resume_pulls(&database);
-        self.maybe_caught_up();
-    }
-
-    pub(crate) fn on_snapshot_failed(&mut self, database: &str) {
-        self.snapshots.fetches.remove(database);
+    /// The snapshot of `database` is installed, or failed to install: either way the fetch
+    /// is over (a failed one is fetched again by the next repair).
+    pub(crate) fn finished(&mut self, database: &str) {
+        self.fetches.remove(database);
     }
 }
 
