@@ -13,10 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreRead, StoreWrite};
-use crate::membership::MemberState;
 use crate::message::{LogEntry, Message};
-use crate::node::Node;
-use crate::outbox::PendingOp;
+use crate::outbox::{PendingOp, Step};
+use crate::snapshot::past_thresholds;
 use crate::types::NodeId;
 use crate::Millis;
 
@@ -163,147 +162,157 @@ impl CatchUp {
         let pos = self.position(peer, db);
         (pos < head && !self.pulls.contains_key(&key) && !self.gaps.contains(&key)).then_some(pos)
     }
-}
 
-impl Node {
-    /// How far behind each peer's log of each database this node is, at `now`.
-    pub fn replication_lag(&self, now: Millis) -> Vec<Lag> {
-        self.catchup.peer_heads.keys().map(|key| self.catchup.lag(key, now)).collect()
+    /// Every peer's log of every database this node has heard of, and how far behind it
+    /// this node is, at `now`.
+    pub(crate) fn lags(&self, now: Millis) -> Vec<Lag> {
+        self.peer_heads.keys().map(|key| self.lag(key, now)).collect()
     }
 
-    /// This node's schema version per database.
-    pub fn schema_versions(&self) -> &BTreeMap<String, u64> {
-        self.catchup.schemas()
+    /// The schema version of `db` here.
+    pub(crate) fn schema_of(&self, db: &str) -> u64 {
+        self.schemas.get(db).copied().unwrap_or(0)
     }
 
-    /// A peer's schema versions: a newer schema there than here means schema changes to
-    /// pull (they travel in the peer's log like any transaction).
-    pub(crate) fn on_peer_schemas(&mut self, from: NodeId, schemas: BTreeMap<String, u64>) {
-        for (db, v) in schemas {
-            let ours = self.catchup.schemas.get(&db).copied().unwrap_or(0);
-            if v > ours {
-                self.pull_if_due(from, &db);
-            }
-        }
-    }
-
-    pub(crate) fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {
-        let joining = self.members.local().digest.state == MemberState::Joining;
-        let first = self.catchup.heard.insert(from);
+    /// `from` reported its log heads: note them (the first report heard from each peer
+    /// while joining sets the targets to reach before this node is ALIVE). Returns the
+    /// databases reported, to pull from.
+    pub(crate) fn on_peer_heads(
+        &mut self,
+        from: NodeId,
+        heads: BTreeMap<String, u64>,
+        joining: bool,
+        now: Millis,
+    ) -> Vec<String> {
+        let first = self.heard.insert(from);
+        let mut dbs = Vec::with_capacity(heads.len());
         for (db, head) in heads {
             let key = (from, db.clone());
             if joining && first {
-                self.catchup.join_targets.insert(key.clone(), head);
+                self.join_targets.insert(key.clone(), head);
             }
-            let cur = self.catchup.peer_heads.entry(key.clone()).or_insert(0);
+            let cur = self.peer_heads.entry(key.clone()).or_insert(0);
             *cur = (*cur).max(head);
-            self.catchup.note_lag(&key, self.now);
-            self.pull_if_due(from, &db);
+            self.note_lag(&key, now);
+            dbs.push(db);
         }
-        self.maybe_caught_up();
+        dbs
     }
 
-    /// Pull (or snapshot) again from every peer with a head for `db`.
-    pub(crate) fn resume_pulls(&mut self, db: &str) {
-        let peers: Vec<NodeId> = self.catchup.peer_heads.keys().filter(|(_, d)| d == db).map(|(p, _)| *p).collect();
-        for p in peers {
-            self.catchup.note_lag(&(p, db.to_string()), self.now);
-            self.pull_if_due(p, db);
+    /// The peers with a head for `db`, their lag noted at `now` (after a snapshot of it:
+    /// pulls resume from each).
+    pub(crate) fn peers_of(&mut self, db: &str, now: Millis) -> Vec<NodeId> {
+        let peers: Vec<NodeId> = self.peer_heads.keys().filter(|(_, d)| d == db).map(|(p, _)| *p).collect();
+        for p in &peers {
+            self.note_lag(&(*p, db.to_string()), now);
         }
+        peers
     }
 
-    fn pull_if_due(&mut self, peer: NodeId, db: &str) {
-        if self.fetching(db) {
-            return;
-        }
-        let joining = self.members.local().digest.state == MemberState::Joining;
-        let fresh = self.catchup.never_applied(db);
-        if joining && self.catchup.due(peer, db).is_some() && (fresh || self.needs_snapshot(peer, db)) {
-            self.start_snapshot(db, peer);
-            return;
-        }
-        if let Some(after) = self.catchup.due(peer, db) {
-            self.catchup.pulls.insert((peer, db.to_string()), self.now);
-            let limit = self.cfg.catchup_batch as u32;
-            self.send(peer, Message::PullLog { database: db.to_string(), after, limit });
-        }
+    /// Forget pulls unanswered for `timeout`; every (peer, database) to pull from again.
+    pub(crate) fn expire_pulls(&mut self, now: Millis, timeout: Millis) -> Vec<Pos> {
+        self.pulls.retain(|_, since| now.saturating_sub(*since) < timeout);
+        self.peer_heads.keys().cloned().collect()
     }
 
-    /// Forget pulls that got no answer, and start any that are due.
-    pub(crate) fn retry_pulls(&mut self) {
-        let now = self.now;
-        let timeout = self.cfg.catchup_timeout_ms;
-        self.catchup.pulls.retain(|_, since| now.saturating_sub(*since) < timeout);
-        let keys: Vec<Pos> = self.catchup.peer_heads.keys().cloned().collect();
-        for (peer, db) in keys {
-            if !self.members.is_removed(peer) {
-                self.pull_if_due(peer, &db);
-            }
+    /// Pull `db` from `peer` if a pull is due: returns [`Pull::Snapshot`] instead when this
+    /// node is joining and holds nothing of `db` yet or is past the delta-sync thresholds.
+    pub(crate) fn pull(&mut self, st: &mut Step, peer: NodeId, db: &str, joining: bool) -> Pull {
+        let fresh = self.never_applied(db);
+        if joining
+            && self.due(peer, db).is_some()
+            && (fresh || past_thresholds(st.cfg, &self.lag(&(peer, db.to_string()), st.now)))
+        {
+            return Pull::Snapshot;
         }
+        if let Some(after) = self.due(peer, db) {
+            self.pulls.insert((peer, db.to_string()), st.now);
+            let limit = st.cfg.catchup_batch as u32;
+            st.send(peer, Message::PullLog { database: db.to_string(), after, limit });
+            return Pull::Asked;
+        }
+        Pull::NotDue
     }
 
-    pub(crate) fn on_pull(&mut self, from: NodeId, database: String, after: u64, limit: u32) {
-        // Asking after `after` says the peer has applied our log up to there.
-        self.gc.note(from, &database, after);
-        let limit = limit.clamp(1, self.cfg.catchup_batch.max(1) as u32);
+    /// A peer asks for the entries of our log of `database` after `after`: read them.
+    pub(crate) fn serve(st: &mut Step, from: NodeId, database: String, after: u64, limit: u32) {
+        let limit = limit.clamp(1, st.cfg.catchup_batch.max(1) as u32);
         let read = StoreRead::LogRange { database: database.clone(), after, limit };
-        self.read(read, PendingOp::ServeLog { to: from, database, after });
+        st.out.read(read, PendingOp::ServeLog { to: from, database, after });
     }
 
-    pub(crate) fn on_chunk(&mut self, from: NodeId, db: String, after: u64, entries: Vec<LogEntry>, head: u64) {
+    /// Entries of `from`'s log of `db` after `after` arrived: apply them, or find a gap.
+    pub(crate) fn on_chunk(
+        &mut self,
+        st: &mut Step,
+        from: NodeId,
+        db: String,
+        after: u64,
+        entries: Vec<LogEntry>,
+        head: u64,
+    ) -> Chunk {
         let key = (from, db.clone());
-        if !self.catchup.pulls.contains_key(&key) || after != self.catchup.position(from, &db) {
-            return; // a stale or duplicate answer
+        if !self.pulls.contains_key(&key) || after != self.position(from, &db) {
+            return Chunk::Stale;
         }
-        let ph = self.catchup.peer_heads.entry(key.clone()).or_insert(0);
+        let ph = self.peer_heads.entry(key.clone()).or_insert(0);
         *ph = (*ph).max(head);
-        self.catchup.note_lag(&key, self.now);
+        self.note_lag(&key, st.now);
         let Some(first) = entries.first() else {
-            self.catchup.pulls.remove(&key);
-            self.maybe_caught_up();
-            return;
+            self.pulls.remove(&key);
+            return Chunk::Level;
         };
         if first.seq != after + 1 {
-            self.catchup.pulls.remove(&key);
-            self.catchup.gaps.insert(key);
-            self.observe(Observation::LogGap { peer: from, database: db.clone(), after, first: first.seq });
-            // The peer no longer has what we need: repair by snapshot, never skip.
-            if self.cfg.anti_entropy {
-                self.start_snapshot(&db, from);
-            }
-            return;
+            self.pulls.remove(&key);
+            self.gaps.insert(key);
+            st.out.observe(Observation::LogGap { peer: from, database: db, after, first: first.seq });
+            return Chunk::Gap;
         }
         let last_seq = entries.last().map(|e| e.seq).unwrap_or(after);
         let txn_ids: Vec<TxnId> = entries.iter().map(|e| e.txn.id).collect();
-        self.persist(
+        st.out.persist(
             StoreWrite::ApplyLog { peer: from, database: db.clone(), entries },
             PendingOp::ApplyLog { peer: from, database: db, last_seq, head, txn_ids },
         );
+        Chunk::Applying
     }
 
-    pub(crate) fn on_applied_log(&mut self, peer: NodeId, db: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId>) {
-        let key = (peer, db.clone());
-        let pos = self.catchup.progress.entry(key.clone()).or_insert(0);
+    /// Entries of `peer`'s log of `db` up to `last_seq` are applied (its head: `head`).
+    pub(crate) fn on_applied(&mut self, st: &mut Step, peer: NodeId, db: &str, last_seq: u64, head: u64) {
+        let key = (peer, db.to_string());
+        let pos = self.progress.entry(key.clone()).or_insert(0);
         let before = *pos;
         *pos = (*pos).max(last_seq);
         if head.saturating_sub(before) >= 100 && before / 100 != last_seq / 100 {
             // A real catch-up (not the steady trickle): report every 100 transactions.
-            let o = Observation::CatchUpProgress { peer, database: db.clone(), position: last_seq, head };
-            self.observe(o);
+            let o = Observation::CatchUpProgress { peer, database: db.to_string(), position: last_seq, head };
+            st.out.observe(o);
         }
-        self.catchup.note_lag(&key, self.now);
-        self.catchup.pulls.remove(&key);
-        for id in txn_ids {
-            // Committed somewhere: a prepared copy here can commit too.
-            if self.part.prepared.contains_key(&id) {
-                self.commit_local(id);
-            } else {
-                self.decided.entry(id).or_insert(true);
-            }
-        }
-        if last_seq < head {
-            self.pull_if_due(peer, &db);
-        }
-        self.maybe_caught_up();
+        self.note_lag(&key, st.now);
+        self.pulls.remove(&key);
     }
+}
+
+/// What [`CatchUp::pull`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pull {
+    /// Nothing to pull, or a pull already on its way.
+    NotDue,
+    /// Asked for the next entries.
+    Asked,
+    /// Delta sync will not do: start from a snapshot.
+    Snapshot,
+}
+
+/// What became of a chunk of a peer's log ([`CatchUp::on_chunk`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    /// Not the answer to the pull on its way.
+    Stale,
+    /// Nothing after our position: level with that log.
+    Level,
+    /// The peer no longer has the entries after our position: repair by snapshot.
+    Gap,
+    /// Its entries are being applied.
+    Applying,
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::catchup::CatchUp;
+use crate::catchup::{CatchUp, Chunk, Lag, Pull};
 use crate::config::CoreConfig;
 use crate::coordinator::InFlight;
 use crate::hlc::{HlcClock, TxnId};
@@ -18,7 +18,7 @@ use crate::io::{
     StoreOutcome, StoreWrite, Timer,
 };
 use crate::membership::{MemberDigest, MemberState, Membership, Transition};
-use crate::message::{Envelope, Message};
+use crate::message::{Envelope, LogEntry, Message};
 use crate::outbox::{step, Outbox, PendingOp};
 use crate::participant::Participant;
 use crate::types::NodeId;
@@ -148,10 +148,6 @@ impl Node {
 
     pub(crate) fn persist(&mut self, write: StoreWrite, why: PendingOp) {
         self.out.persist(write, why);
-    }
-
-    pub(crate) fn read(&mut self, read: crate::io::StoreRead, why: PendingOp) {
-        self.out.read(read, why);
     }
 
     pub(crate) fn timer(&mut self, timer: Timer, after: u64) {
@@ -329,8 +325,14 @@ impl Node {
                 self.send(from, Message::StatusReply { txn_id, status });
             }
             Message::StatusReply { txn_id, status } => self.on_status_reply(from, txn_id, status),
-            Message::PullLog { database, after, limit } => self.on_pull(from, database, after, limit),
-            Message::LogChunk { database, after, entries, head } => self.on_chunk(from, database, after, entries, head),
+            Message::PullLog { database, after, limit } => {
+                // Asking after `after` says the peer has applied our log up to there.
+                self.gc.note(from, &database, after);
+                CatchUp::serve(&mut step!(self), from, database, after, limit);
+            }
+            Message::LogChunk { database, after, entries, head } => {
+                self.on_log_chunk(from, database, after, entries, head)
+            }
             Message::SnapshotRequest { database, snapshot, offset } => {
                 crate::snapshot::Snapshots::on_request(&mut step!(self), from, database, snapshot, offset)
             }
@@ -451,19 +453,89 @@ impl Node {
         }
     }
 
+    /// How far behind each peer's log of each database this node is, at `now`.
+    pub fn replication_lag(&self, now: Millis) -> Vec<Lag> {
+        self.catchup.lags(now)
+    }
+
+    /// This node's schema version per database.
+    pub fn schema_versions(&self) -> &BTreeMap<String, u64> {
+        self.catchup.schemas()
+    }
+
+    /// A peer's schema versions: a newer schema there than here means schema changes to
+    /// pull (they travel in the peer's log like any transaction).
+    fn on_peer_schemas(&mut self, from: NodeId, schemas: BTreeMap<String, u64>) {
+        for (db, v) in schemas {
+            if v > self.catchup.schema_of(&db) {
+                self.pull_if_due(from, &db);
+            }
+        }
+    }
+
+    fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {
+        let joining = self.members.local().digest.state == MemberState::Joining;
+        for db in self.catchup.on_peer_heads(from, heads, joining, self.now) {
+            self.pull_if_due(from, &db);
+        }
+        self.maybe_caught_up();
+    }
+
+    /// Pull (or snapshot) again from every peer with a head for `db`.
+    fn resume_pulls(&mut self, db: &str) {
+        for p in self.catchup.peers_of(db, self.now) {
+            self.pull_if_due(p, db);
+        }
+    }
+
+    /// Pull `db` from `peer` if due, or start from a snapshot if delta sync will not do.
+    fn pull_if_due(&mut self, peer: NodeId, db: &str) {
+        if self.snapshots.fetching(db) {
+            return;
+        }
+        let joining = self.members.local().digest.state == MemberState::Joining;
+        if self.catchup.pull(&mut step!(self), peer, db, joining) == Pull::Snapshot {
+            self.start_snapshot(db, peer);
+        }
+    }
+
+    /// Forget pulls that got no answer, and start any that are due.
+    fn retry_pulls(&mut self) {
+        for (peer, db) in self.catchup.expire_pulls(self.now, self.cfg.catchup_timeout_ms) {
+            if !self.members.is_removed(peer) {
+                self.pull_if_due(peer, &db);
+            }
+        }
+    }
+
+    fn on_log_chunk(&mut self, from: NodeId, db: String, after: u64, entries: Vec<LogEntry>, head: u64) {
+        match self.catchup.on_chunk(&mut step!(self), from, db.clone(), after, entries, head) {
+            Chunk::Level => self.maybe_caught_up(),
+            // The peer no longer has what we need: repair by snapshot, never skip.
+            Chunk::Gap if self.cfg.anti_entropy => self.start_snapshot(&db, from),
+            Chunk::Gap | Chunk::Stale | Chunk::Applying => {}
+        }
+    }
+
+    fn on_applied_log(&mut self, peer: NodeId, db: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId>) {
+        self.catchup.on_applied(&mut step!(self), peer, &db, last_seq, head);
+        for id in txn_ids {
+            // Committed somewhere: a prepared copy here can commit too.
+            if self.part.prepared.contains_key(&id) {
+                self.commit_local(id);
+            } else {
+                self.decided.entry(id).or_insert(true);
+            }
+        }
+        if last_seq < head {
+            self.pull_if_due(peer, &db);
+        }
+        self.maybe_caught_up();
+    }
+
     /// Snapshots being fetched, and how far each has come.
     pub fn snapshot_fetches(&self) -> Vec<crate::snapshot::FetchProgress> {
         self.snapshots.progress()
-    }
-
-    /// Whether a snapshot of `db` is on its way.
-    pub(crate) fn fetching(&self, db: &str) -> bool {
-        self.snapshots.fetching(db)
-    }
-
-    /// Too far behind `peer`'s log of `db` for delta sync?
-    pub(crate) fn needs_snapshot(&self, peer: NodeId, db: &str) -> bool {
-        crate::snapshot::past_thresholds(&self.cfg, &self.catchup.lag(&(peer, db.to_string()), self.now))
     }
 
     /// Start fetching a snapshot of `db` from `donor`.
