@@ -11,11 +11,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::config::CoreConfig;
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreRead, StoreWrite};
 use crate::message::{LogEntry, Message};
 use crate::outbox::{PendingOp, Step};
-use crate::snapshot::past_thresholds;
 use crate::types::NodeId;
 use crate::Millis;
 
@@ -56,6 +56,15 @@ pub struct Lag {
     pub transactions: u64,
     /// How long this node has been behind that log (0 when level).
     pub behind_ms: Millis,
+}
+
+impl Lag {
+    /// Too far behind for delta sync (more than `delta_sync_threshold_txns` transactions,
+    /// or behind for longer than `delta_sync_threshold_ms`)? Then a snapshot repairs it.
+    pub(crate) fn past_thresholds(&self, cfg: &CoreConfig) -> bool {
+        cfg.anti_entropy
+            && (self.transactions > cfg.delta_sync_threshold_txns || self.behind_ms > cfg.delta_sync_threshold_ms)
+    }
 }
 
 impl CatchUp {
@@ -221,7 +230,7 @@ impl CatchUp {
         let fresh = self.never_applied(db);
         if joining
             && self.due(peer, db).is_some()
-            && (fresh || past_thresholds(st.cfg, &self.lag(&(peer, db.to_string()), st.now)))
+            && (fresh || self.lag(&(peer, db.to_string()), st.now).past_thresholds(st.cfg))
         {
             return Pull::Snapshot;
         }

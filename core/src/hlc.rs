@@ -7,8 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::NodeId;
-use crate::Millis;
+use crate::{Millis, NodeId};
 
 /// One hybrid logical clock reading. Total order: wall, then logical, then node id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]

@@ -51,7 +51,10 @@ pub use lww::Version;
 pub use membership::{MemberState, Membership};
 pub use message::{Envelope, Message};
 pub use node::Node;
-pub use types::{ColumnValue, NodeId, Op, Row, RowChange, RowKey, Txn, Value};
+pub use types::{ColumnValue, Op, Row, RowChange, RowKey, Txn, Value};
+
+/// A node's identity in the cluster.
+pub type NodeId = u64;
 
 /// Milliseconds since the Unix epoch, as read from the host's (possibly skewed) clock.
 pub type Millis = u64;

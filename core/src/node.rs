@@ -11,7 +11,7 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::catchup::{CatchUp, Chunk, Lag, Pull};
 use crate::config::CoreConfig;
-use crate::coordinator::InFlight;
+use crate::coordinator::{Coordinator, InFlightSummary, Next};
 use crate::hlc::{HlcClock, TxnId};
 use crate::io::{
     AdminCmd, Effect, Input, Observation, OpId, ReadOutcome, RecoveredState, RecoveredTxnState, Reply, ReqId,
@@ -26,23 +26,18 @@ use crate::Millis;
 
 /// One marmot node's protocol state.
 pub struct Node {
-    pub(crate) me: NodeId,
-    pub(crate) cfg: CoreConfig,
-    pub(crate) clock: HlcClock,
-    pub(crate) rng: ChaCha8Rng,
-    pub(crate) members: Membership,
-    pub(crate) now: Millis,
-    pub(crate) out: Outbox,
-    pub(crate) inflight: BTreeMap<TxnId, InFlight>,
-    /// Committed transactions whose COMMIT some participants have not confirmed:
-    /// who, and until when to keep resending.
-    pub(crate) unconfirmed: BTreeMap<TxnId, (BTreeSet<NodeId>, Millis)>,
-    pub(crate) part: Participant,
-    /// Outcomes known here: true = committed.
-    pub(crate) decided: BTreeMap<TxnId, bool>,
-    pub(crate) catchup: CatchUp,
-    pub(crate) snapshots: crate::snapshot::Snapshots,
-    pub(crate) gc: crate::gc::Gc,
+    me: NodeId,
+    cfg: CoreConfig,
+    clock: HlcClock,
+    rng: ChaCha8Rng,
+    members: Membership,
+    now: Millis,
+    out: Outbox,
+    coord: Coordinator,
+    part: Participant,
+    catchup: CatchUp,
+    snapshots: crate::snapshot::Snapshots,
+    gc: crate::gc::Gc,
     recovered: Option<RecoveredState>,
     started: bool,
 }
@@ -99,10 +94,8 @@ impl Node {
             members,
             now: 0,
             out: Outbox::new(me),
-            inflight: BTreeMap::new(),
-            unconfirmed: BTreeMap::new(),
+            coord: Coordinator::default(),
             part: Participant::default(),
-            decided: BTreeMap::new(),
             catchup: CatchUp::new(recovered.heads.clone(), recovered.progress.clone(), recovered.schemas.clone()),
             snapshots: Default::default(),
             gc: Default::default(),
@@ -129,7 +122,9 @@ impl Node {
             Input::Start => self.on_start(),
             Input::Timer(t) => self.on_timer(t),
             Input::Peer(env) => self.on_envelope(env),
-            Input::Write { req, rows, consistency } => self.on_write(req, rows, consistency),
+            Input::Write { req, rows, consistency } => {
+                self.coord.on_write(&mut step!(self), &self.members, req, rows, consistency)
+            }
             Input::Admin { req, cmd } => self.on_admin(req, cmd),
             Input::StorageDone { op, result } => self.on_storage_done(op, result),
             Input::StorageRead { op, result } => self.on_storage_read(op, result),
@@ -197,7 +192,7 @@ impl Node {
         self.persist_membership();
         let rec = self.recovered.take().unwrap_or_default();
         for (id, committed) in rec.decided {
-            self.decided.insert(id, committed);
+            self.part.restore_outcome(id, committed);
         }
         for (txn, state) in rec.txns {
             self.recover_txn(txn, state);
@@ -210,7 +205,7 @@ impl Node {
         let id = txn.id;
         self.part.install(txn.clone(), self.now, true);
         match state {
-            RecoveredTxnState::Committing => self.commit_local(id),
+            RecoveredTxnState::Committing => self.part.commit_local(&mut step!(self), id),
             RecoveredTxnState::Prepared if txn.coordinator == self.me => {
                 // We coordinated it and never made the commit decision durable, so no
                 // participant can have been told to commit: abort it everywhere.
@@ -229,12 +224,10 @@ impl Node {
             Timer::Tick => {
                 let ts = self.members.detect_failures(self.now, self.cfg.suspect_timeout_ms, self.cfg.dead_timeout_ms);
                 self.observe_transitions(ts);
-                self.send_heartbeats();
-                self.resend_commits();
-                for id in self.part.take_commit_retries() {
-                    self.commit_local(id);
-                }
-                self.resolve_stale();
+                self.coord.send_heartbeats(&mut step!(self));
+                self.coord.resend_commits(&mut step!(self));
+                self.part.retry_commits(&mut step!(self));
+                self.part.resolve_stale(&mut step!(self), &self.members);
                 self.retry_pulls();
                 if self.snapshots.tick(self.now, &self.cfg) {
                     let (lags, gaps) = (self.replication_lag(self.now), self.catchup.gap_databases());
@@ -243,8 +236,11 @@ impl Node {
                 self.gc.maybe_collect(self.now, &self.cfg, &self.members, self.catchup.heads(), &mut self.out);
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
-            Timer::PrepareTimeout(id) => self.on_prepare_timeout(id),
-            Timer::CommitTimeout(id) => self.on_commit_timeout(id),
+            Timer::PrepareTimeout(id) => {
+                let next = self.coord.on_prepare_timeout(id);
+                self.follow(id, next);
+            }
+            Timer::CommitTimeout(id) => self.coord.on_commit_timeout(&mut step!(self), id),
             Timer::SnapshotPace => self.snapshots.on_pace(&mut step!(self)),
         }
     }
@@ -314,17 +310,19 @@ impl Node {
                 self.on_peer_heads(from, heads);
                 self.on_peer_schemas(from, schemas);
             }
-            Message::Prepare { txn } => self.on_prepare(from, txn),
+            Message::Prepare { txn } => self.part.on_prepare(&mut step!(self), from, txn),
             Message::PrepareReply { txn_id, vote } => self.on_vote(from, txn_id, vote),
-            Message::Commit { txn_id } => self.on_commit(from, txn_id),
-            Message::CommitAck { txn_id } => self.on_commit_ack(from, txn_id),
-            Message::Abort { txn_id } => self.on_abort(txn_id),
-            Message::Heartbeat { txn_ids } => self.on_heartbeat(from, &txn_ids),
+            Message::Commit { txn_id } => self.part.on_commit(&mut step!(self), txn_id),
+            Message::CommitAck { txn_id } => self.coord.on_commit_ack(&mut step!(self), &self.members, from, txn_id),
+            Message::Abort { txn_id } => self.part.on_abort(&mut step!(self), txn_id),
+            Message::Heartbeat { txn_ids } => self.part.on_heartbeat(self.now, from, &txn_ids),
             Message::StatusQuery { txn_id } => {
                 let status = self.status_of(txn_id);
                 self.send(from, Message::StatusReply { txn_id, status });
             }
-            Message::StatusReply { txn_id, status } => self.on_status_reply(from, txn_id, status),
+            Message::StatusReply { txn_id, status } => {
+                self.part.on_status_reply(&mut step!(self), &self.members, from, txn_id, status)
+            }
             Message::PullLog { database, after, limit } => {
                 // Asking after `after` says the peer has applied our log up to there.
                 self.gc.note(from, &database, after);
@@ -377,10 +375,10 @@ impl Node {
         self.catchup.merge_schemas(&outcome.schemas);
         match why {
             PendingOp::Prepare { txn_id } if outcome.schema_conflict || outcome.row_conflict => {
-                self.on_prepare_store_conflict(txn_id)
+                self.part.on_prepare_store_conflict(&mut step!(self), txn_id)
             }
-            PendingOp::Prepare { txn_id } => self.on_prepared_durable(txn_id),
-            PendingOp::Commit { txn_id } => self.on_committed_durable(txn_id),
+            PendingOp::Prepare { txn_id } => self.part.on_prepared_durable(&mut step!(self), txn_id),
+            PendingOp::Commit { txn_id } => self.part.on_committed_durable(&mut step!(self), txn_id),
             PendingOp::InstallSnapshot { database, donor, bytes } => {
                 self.on_snapshot_installed(database, donor, bytes, outcome.positions)
             }
@@ -397,20 +395,10 @@ impl Node {
 
     fn on_storage_failed(&mut self, why: PendingOp, err: String) {
         match why {
-            PendingOp::Prepare { txn_id } if self.part.is_committing(txn_id) => {
-                // The commit was decided and issued while the prepare was in flight; it
-                // is retried until it applies, so keep the transaction.
-            }
-            PendingOp::Prepare { txn_id } => {
-                // Not durable: vote no, and forget it.
-                let coord = self.part.prepared.get(&txn_id).map(|p| p.txn.coordinator);
-                self.part.forget(txn_id);
-                if let Some(c) = coord {
-                    self.send(c, Message::PrepareReply { txn_id, vote: crate::message::Vote::Refused });
-                }
-                if let Some(f) = self.inflight.get_mut(&txn_id) {
-                    f.storage_error = Some(err);
-                }
+            // Not durable: vote no and forget it, unless the commit was decided and issued
+            // while the prepare was in flight (it is retried until it applies).
+            PendingOp::Prepare { txn_id } if self.part.on_prepare_failed(&mut step!(self), txn_id) => {
+                self.coord.note_storage_error(txn_id, err)
             }
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
             PendingOp::InstallSnapshot { database, .. } => self.snapshots.finished(&database),
@@ -521,16 +509,78 @@ impl Node {
         self.catchup.on_applied(&mut step!(self), peer, &db, last_seq, head);
         for id in txn_ids {
             // Committed somewhere: a prepared copy here can commit too.
-            if self.part.prepared.contains_key(&id) {
-                self.commit_local(id);
-            } else {
-                self.decided.entry(id).or_insert(true);
-            }
+            self.part.learned_committed(&mut step!(self), id);
         }
         if last_seq < head {
             self.pull_if_due(peer, &db);
         }
         self.maybe_caught_up();
+    }
+
+    /// Transactions in flight here, by phase (for metrics and fault injection).
+    pub fn inflight_summary(&self) -> InFlightSummary {
+        self.coord.summary()
+    }
+
+    /// The participants of in-flight transactions whose COMMIT is sent (sorted, unique).
+    pub fn commit_targets(&self) -> Vec<NodeId> {
+        self.coord.commit_targets(self.me)
+    }
+
+    /// How many durable acks a consistency level needs with the current membership.
+    pub fn acks_needed(&self, c: crate::config::Consistency) -> usize {
+        crate::coordinator::acks_needed(&self.members, c)
+    }
+
+    /// Number of row intents held here.
+    pub fn intent_count(&self) -> usize {
+        self.part.intent_count()
+    }
+
+    /// A vote on a transaction: the coordinator's if it is in flight here; a late yes for
+    /// one committed meanwhile is answered with COMMIT so the voter learns it.
+    fn on_vote(&mut self, from: NodeId, id: TxnId, vote: crate::message::Vote) {
+        if !self.coord.is_inflight(id) {
+            if vote == crate::message::Vote::Yes && self.part.outcome(id) == Some(true) {
+                self.send(from, Message::Commit { txn_id: id });
+            }
+            return;
+        }
+        let next = self.coord.on_vote(&mut step!(self), from, id, vote);
+        self.follow(id, next);
+    }
+
+    /// Carry out what the coordinator decided about `id`.
+    fn follow(&mut self, id: TxnId, next: Next) {
+        match next {
+            Next::Nothing => {}
+            Next::CommitLocal => self.part.commit_local(&mut step!(self), id),
+            Next::Abort { targets, req, reply } => {
+                self.decide_abort(id, &targets);
+                self.reply(req, reply);
+            }
+        }
+    }
+
+    /// Abort `id` everywhere: the local participant and every target.
+    fn decide_abort(&mut self, id: TxnId, targets: &[NodeId]) {
+        self.part.note_aborted(id);
+        Coordinator::announce_abort(&mut step!(self), id, targets);
+    }
+
+    /// What this node can tell others about a transaction.
+    fn status_of(&self, id: TxnId) -> crate::message::TxnStatus {
+        use crate::message::TxnStatus;
+        if let Some(c) = self.part.outcome(id) {
+            return if c { TxnStatus::Committed } else { TxnStatus::Aborted };
+        }
+        if let Some(s) = self.coord.status(id) {
+            return s;
+        }
+        if self.part.is_prepared(id) {
+            return TxnStatus::Pending;
+        }
+        TxnStatus::Unknown
     }
 
     /// Snapshots being fetched, and how far each has come.

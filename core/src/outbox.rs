@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::CoreConfig;
-use crate::hlc::{Hlc, TxnId};
+use crate::hlc::{Hlc, HlcClock, TxnId};
 use crate::io::{Effect, Observation, OpId, Reply, ReqId, StoreRead, StoreWrite, Timer};
 use crate::message::{Envelope, Message};
 use crate::types::NodeId;
@@ -30,8 +30,8 @@ pub(crate) enum PendingOp {
     TrimLog { database: String, watermark: u64 },
 }
 
-/// What a concern is handed for one call: the time, the configuration, the clock reading
-/// its messages carry, and the outbox. Built by the node with [`step!`] (a macro, so that
+/// What a concern is handed for one call: the time, the configuration, the clock, who the
+/// node is, and the outbox. Built by the node with [`step!`] (a macro, so that
 /// the borrows stay on the node's fields and the concern's own state can be borrowed
 /// beside them).
 pub(crate) struct Step<'a> {
@@ -39,8 +39,11 @@ pub(crate) struct Step<'a> {
     pub(crate) now: Millis,
     /// The node's configuration.
     pub(crate) cfg: &'a CoreConfig,
-    /// The clock reading messages carry (the node's last HLC reading).
-    pub(crate) stamp: Hlc,
+    /// The node's clock: messages carry its last reading; the coordinator takes
+    /// transaction ids from it.
+    pub(crate) clock: &'a mut HlcClock,
+    /// The node itself.
+    pub(crate) me: NodeId,
     /// Where effects go.
     pub(crate) out: &'a mut Outbox,
 }
@@ -48,14 +51,14 @@ pub(crate) struct Step<'a> {
 impl Step<'_> {
     /// Send `msg` to `to`.
     pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
-        self.out.send(self.stamp, to, msg);
+        self.out.send(self.clock.last(), to, msg);
     }
 }
 
 /// The [`Step`] of node `$n` (a `&mut Node` or `self`).
 macro_rules! step {
     ($n:expr) => {
-        crate::outbox::Step { now: $n.now, cfg: &$n.cfg, stamp: $n.clock.last(), out: &mut $n.out }
+        crate::outbox::Step { now: $n.now, cfg: &$n.cfg, clock: &mut $n.clock, me: $n.me, out: &mut $n.out }
     };
 }
 pub(crate) use step;

@@ -14,16 +14,16 @@ use std::collections::BTreeMap;
 
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreWrite};
+use crate::membership::Membership;
 use crate::message::{Message, TxnStatus, Vote};
-use crate::node::Node;
-use crate::outbox::PendingOp;
+use crate::outbox::{PendingOp, Step};
 use crate::types::{IntentKey, NodeId, RowKey, Txn, SCHEMA_TABLE};
 use crate::Millis;
 
 /// A transaction prepared at this node.
 #[derive(Clone, Debug)]
 pub(crate) struct Prepared {
-    pub(crate) txn: Txn,
+    txn: Txn,
     last_heard: Millis,
     durable: bool,
     committing: bool,
@@ -31,13 +31,16 @@ pub(crate) struct Prepared {
     answers: BTreeMap<NodeId, TxnStatus>,
 }
 
-/// Prepared transactions and the intents they hold.
+/// Prepared transactions, the intents they hold, and the outcomes known here.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Participant {
-    pub(crate) prepared: BTreeMap<TxnId, Prepared>,
+    prepared: BTreeMap<TxnId, Prepared>,
     intents: BTreeMap<IntentKey, TxnId>,
     /// Commits whose persist failed, to issue again on the next tick.
     commit_retries: Vec<TxnId>,
+    /// Outcomes known here: true = committed. The participant is their only writer: what
+    /// the coordinator decides, catch-up learns or recovery finds is recorded through it.
+    decided: BTreeMap<TxnId, bool>,
 }
 
 impl Participant {
@@ -80,7 +83,7 @@ impl Participant {
     }
 
     /// Drop a prepared transaction and release its intents.
-    pub(crate) fn forget(&mut self, id: TxnId) -> Option<Prepared> {
+    fn forget(&mut self, id: TxnId) -> Option<Prepared> {
         let p = self.prepared.remove(&id)?;
         for r in p.txn.rows.iter() {
             let k = r.intent_key();
@@ -99,97 +102,141 @@ impl Participant {
         }
     }
 
-    /// Commits to issue again.
     /// Whether the local commit of `id` has been issued (the decision is known here).
     pub(crate) fn is_committing(&self, id: TxnId) -> bool {
         self.prepared.get(&id).is_some_and(|p| p.committing)
     }
 
-    pub(crate) fn take_commit_retries(&mut self) -> Vec<TxnId> {
-        std::mem::take(&mut self.commit_retries)
+    /// Whether `id` is prepared here.
+    pub(crate) fn is_prepared(&self, id: TxnId) -> bool {
+        self.prepared.contains_key(&id)
+    }
+
+    /// Issue again the commits whose persist failed.
+    pub(crate) fn retry_commits(&mut self, st: &mut Step) {
+        for id in std::mem::take(&mut self.commit_retries) {
+            self.commit_local(st, id);
+        }
     }
 
     /// Number of intents held.
     pub(crate) fn intent_count(&self) -> usize {
         self.intents.len()
     }
-}
 
-impl Node {
-    /// Number of row intents held here.
-    pub fn intent_count(&self) -> usize {
-        self.part.intent_count()
+    /// The outcome of `id` known here (true: committed).
+    pub(crate) fn outcome(&self, id: TxnId) -> Option<bool> {
+        self.decided.get(&id).copied()
     }
 
-    pub(crate) fn on_prepare(&mut self, from: NodeId, txn: Txn) {
+    /// Record an outcome learned from storage at startup.
+    pub(crate) fn restore_outcome(&mut self, id: TxnId, committed: bool) {
+        self.decided.insert(id, committed);
+    }
+
+    /// Record that `id` is aborted, unless an outcome is already known.
+    pub(crate) fn note_aborted(&mut self, id: TxnId) {
+        self.decided.entry(id).or_insert(false);
+    }
+
+    /// `id` committed somewhere (its entry was applied from a peer's log): a prepared copy
+    /// here can commit too; otherwise remember the outcome.
+    pub(crate) fn learned_committed(&mut self, st: &mut Step, id: TxnId) {
+        if self.prepared.contains_key(&id) {
+            self.commit_local(st, id);
+        } else {
+            self.decided.entry(id).or_insert(true);
+        }
+    }
+
+    /// PREPARE of `txn` from its coordinator `from`.
+    pub(crate) fn on_prepare(&mut self, st: &mut Step, from: NodeId, txn: Txn) {
         let id = txn.id;
         match self.decided.get(&id) {
             Some(true) => {
                 // COMMIT overtook PREPARE: apply it now.
-                if !self.part.prepared.contains_key(&id) {
-                    self.part.install(txn, self.now, false);
-                    self.commit_local(id);
+                if !self.prepared.contains_key(&id) {
+                    self.install(txn, st.now, false);
+                    self.commit_local(st, id);
                 }
                 return;
             }
             Some(false) => return,
             None => {}
         }
-        if let Some(p) = self.part.prepared.get(&id) {
+        if let Some(p) = self.prepared.get(&id) {
             if p.durable {
-                self.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
+                st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
             }
             return;
         }
-        if !self.part.conflicts(&txn).is_empty() {
-            self.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+        if !self.conflicts(&txn).is_empty() {
+            st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
             return;
         }
-        self.part.install(txn.clone(), self.now, false);
-        self.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
+        self.install(txn.clone(), st.now, false);
+        st.out.persist(StoreWrite::Prepare { txn }, PendingOp::Prepare { txn_id: id });
     }
 
     /// The store found the transaction captured against an older schema, or (under
     /// first-committer-wins) a row changed since the transaction read it: nothing was
     /// recorded; vote conflict (the client retries on what is there now).
-    pub(crate) fn on_prepare_store_conflict(&mut self, id: TxnId) {
-        if self.part.is_committing(id) {
+    pub(crate) fn on_prepare_store_conflict(&mut self, st: &mut Step, id: TxnId) {
+        if self.is_committing(id) {
             return; // decided committed meanwhile: the commit applies it on the new schema
         }
-        let Some(p) = self.part.forget(id) else { return };
-        self.send(p.txn.coordinator, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+        let Some(p) = self.forget(id) else { return };
+        st.send(p.txn.coordinator, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
     }
 
-    pub(crate) fn on_prepared_durable(&mut self, id: TxnId) {
-        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+    /// The PREPARE of `id` could not be made durable: vote no, and forget it. Returns
+    /// whether the transaction was given up (false: its commit was decided and issued
+    /// meanwhile, and is retried until it applies).
+    pub(crate) fn on_prepare_failed(&mut self, st: &mut Step, id: TxnId) -> bool {
+        if self.is_committing(id) {
+            return false;
+        }
+        let coord = self.prepared.get(&id).map(|p| p.txn.coordinator);
+        self.forget(id);
+        if let Some(c) = coord {
+            st.send(c, Message::PrepareReply { txn_id: id, vote: Vote::Refused });
+        }
+        true
+    }
+
+    /// The PREPARE of `id` is durable: vote yes.
+    pub(crate) fn on_prepared_durable(&mut self, st: &mut Step, id: TxnId) {
+        let Some(p) = self.prepared.get_mut(&id) else { return };
         p.durable = true;
         let coord = p.txn.coordinator;
-        self.send(coord, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
+        st.send(coord, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
     }
 
     /// Make a prepared transaction's commit durable here (idempotent).
-    pub(crate) fn commit_local(&mut self, id: TxnId) {
-        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+    pub(crate) fn commit_local(&mut self, st: &mut Step, id: TxnId) {
+        let Some(p) = self.prepared.get_mut(&id) else { return };
         if p.committing {
             return;
         }
         p.committing = true;
         let txn = p.txn.clone();
-        self.persist(StoreWrite::Commit { txn }, PendingOp::Commit { txn_id: id });
+        st.out.persist(StoreWrite::Commit { txn }, PendingOp::Commit { txn_id: id });
     }
 
-    pub(crate) fn on_committed_durable(&mut self, id: TxnId) {
-        let Some(p) = self.part.forget(id) else { return };
+    /// The commit of `id` is durable here: tell its coordinator.
+    pub(crate) fn on_committed_durable(&mut self, st: &mut Step, id: TxnId) {
+        let Some(p) = self.forget(id) else { return };
         self.decided.insert(id, true);
-        if p.txn.coordinator != self.me {
-            self.observe(Observation::TxnDecided { txn_id: id, committed: true });
+        if p.txn.coordinator != st.me {
+            st.out.observe(Observation::TxnDecided { txn_id: id, committed: true });
         }
-        self.send(p.txn.coordinator, Message::CommitAck { txn_id: id });
+        st.send(p.txn.coordinator, Message::CommitAck { txn_id: id });
     }
 
-    pub(crate) fn on_commit(&mut self, _from: NodeId, id: TxnId) {
-        if self.part.prepared.contains_key(&id) {
-            self.commit_local(id);
+    /// COMMIT of `id`.
+    pub(crate) fn on_commit(&mut self, st: &mut Step, id: TxnId) {
+        if self.prepared.contains_key(&id) {
+            self.commit_local(st, id);
         } else if self.decided.get(&id) != Some(&false) {
             // Not prepared here (yet): remember the outcome; the rows arrive with a late
             // PREPARE or through catch-up.
@@ -197,75 +244,86 @@ impl Node {
         }
     }
 
-    pub(crate) fn on_abort(&mut self, id: TxnId) {
-        if let Some(p) = self.part.prepared.get(&id) {
+    /// ABORT of `id`.
+    pub(crate) fn on_abort(&mut self, st: &mut Step, id: TxnId) {
+        if let Some(p) = self.prepared.get(&id) {
             if p.committing {
                 return;
             }
-            self.part.forget(id);
-            self.persist(StoreWrite::Abort { txn_id: id }, PendingOp::Abort);
+            self.forget(id);
+            st.out.persist(StoreWrite::Abort { txn_id: id }, PendingOp::Abort);
         }
         self.decided.entry(id).or_insert(false);
     }
 
-    pub(crate) fn on_heartbeat(&mut self, from: NodeId, ids: &[TxnId]) {
+    /// The coordinator `from` is alive and still working on `ids`.
+    pub(crate) fn on_heartbeat(&mut self, now: Millis, from: NodeId, ids: &[TxnId]) {
         for id in ids {
-            if let Some(p) = self.part.prepared.get_mut(id) {
+            if let Some(p) = self.prepared.get_mut(id) {
                 if p.txn.coordinator == from {
-                    p.last_heard = self.now;
+                    p.last_heard = now;
                 }
             }
         }
     }
 
     /// Ask about prepared transactions whose coordinator went silent.
-    pub(crate) fn resolve_stale(&mut self) {
-        let now = self.now;
-        let requery = self.cfg.gossip_interval_ms * 2;
+    pub(crate) fn resolve_stale(&mut self, st: &mut Step, members: &Membership) {
+        let now = st.now;
+        let me = st.me;
+        let requery = st.cfg.gossip_interval_ms * 2;
+        let timeout = st.cfg.heartbeat_timeout_ms;
         let stale: Vec<TxnId> = self
-            .part
             .prepared
             .values()
-            .filter(|p| p.durable && !p.committing && p.txn.coordinator != self.me)
-            .filter(|p| now.saturating_sub(p.last_heard) > self.cfg.heartbeat_timeout_ms)
+            .filter(|p| p.durable && !p.committing && p.txn.coordinator != me)
+            .filter(|p| now.saturating_sub(p.last_heard) > timeout)
             .filter(|p| p.last_query.is_none_or(|q| now.saturating_sub(q) >= requery))
             .map(|p| p.txn.id)
             .collect();
-        let peers = self.members.live_peers();
+        let peers = members.live_peers();
         for id in stale {
-            if let Some(p) = self.part.prepared.get_mut(&id) {
+            if let Some(p) = self.prepared.get_mut(&id) {
                 p.last_query = Some(now);
             }
             for peer in &peers {
-                self.send(*peer, Message::StatusQuery { txn_id: id });
+                st.send(*peer, Message::StatusQuery { txn_id: id });
             }
-            self.maybe_abort_orphan(id);
+            self.maybe_abort_orphan(st, members, id);
         }
     }
 
-    pub(crate) fn on_status_reply(&mut self, from: NodeId, id: TxnId, status: TxnStatus) {
-        let Some(p) = self.part.prepared.get_mut(&id) else { return };
+    /// A peer's answer about `id`.
+    pub(crate) fn on_status_reply(
+        &mut self,
+        st: &mut Step,
+        members: &Membership,
+        from: NodeId,
+        id: TxnId,
+        status: TxnStatus,
+    ) {
+        let Some(p) = self.prepared.get_mut(&id) else { return };
         p.answers.insert(from, status);
         let coord = p.txn.coordinator;
         match status {
-            TxnStatus::Committed => self.commit_local(id),
-            TxnStatus::Aborted | TxnStatus::Unknown if from == coord => self.on_abort(id),
-            _ => self.maybe_abort_orphan(id),
+            TxnStatus::Committed => self.commit_local(st, id),
+            TxnStatus::Aborted | TxnStatus::Unknown if from == coord => self.on_abort(st, id),
+            _ => self.maybe_abort_orphan(st, members, id),
         }
     }
 
     /// A transaction whose coordinator was REMOVED and that no live peer reports
     /// committed can never commit: abort it.
-    fn maybe_abort_orphan(&mut self, id: TxnId) {
-        let Some(p) = self.part.prepared.get(&id) else { return };
-        if !self.members.is_removed(p.txn.coordinator) {
+    fn maybe_abort_orphan(&mut self, st: &mut Step, members: &Membership, id: TxnId) {
+        let Some(p) = self.prepared.get(&id) else { return };
+        if !members.is_removed(p.txn.coordinator) {
             return;
         }
-        let peers = self.members.live_peers();
+        let peers = members.live_peers();
         let all_answered = peers.iter().all(|n| p.answers.contains_key(n));
         let any_committed = p.answers.values().any(|s| *s == TxnStatus::Committed);
         if all_answered && !any_committed {
-            self.on_abort(id);
+            self.on_abort(st, id);
         }
     }
 }

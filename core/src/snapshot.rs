@@ -64,11 +64,6 @@ pub struct FetchProgress {
     pub total: u64,
 }
 
-/// Too far behind (`l`) for delta sync?
-pub(crate) fn past_thresholds(cfg: &CoreConfig, l: &Lag) -> bool {
-    cfg.anti_entropy && (l.transactions > cfg.delta_sync_threshold_txns || l.behind_ms > cfg.delta_sync_threshold_ms)
-}
-
 impl Snapshots {
     /// Snapshots being fetched, and how far each has come.
     pub(crate) fn progress(&self) -> Vec<FetchProgress> {
@@ -130,7 +125,7 @@ impl Snapshots {
         let live = members.live_peers();
         let over: BTreeSet<(NodeId, String)> = lags
             .into_iter()
-            .filter(|l| past_thresholds(st.cfg, l) && live.contains(&l.peer))
+            .filter(|l| l.past_thresholds(st.cfg) && live.contains(&l.peer))
             .map(|l| (l.peer, l.database))
             .collect();
         let persistent: Vec<(NodeId, String)> = over.intersection(&self.over).cloned().collect();
@@ -253,20 +248,56 @@ pub(crate) struct Chunk {
 
 #[cfg(test)]
 mod tests {
-    use crate::io::{Effect, Input, RecoveredState, Timer};
-    use crate::message::{Envelope, Message};
-    use crate::{CoreConfig, Node};
+    use super::*;
+    use crate::hlc::{Hlc, HlcClock};
+    use crate::io::Effect;
+    use crate::membership::{MemberDigest, MemberState};
+    use crate::message::Envelope;
+    use crate::outbox::Outbox;
 
-    fn chunk(offset: u64, len: usize) -> Input {
-        let msg = Message::SnapshotChunk {
-            database: "db".into(),
-            snapshot: 7,
-            offset,
-            total: 4000,
-            sha256: vec![1; 32],
-            data: vec![0; len],
-        };
-        Input::Peer(Envelope { from: 2, to: 1, clock: Default::default(), msg })
+    /// Node 1 fetching from node 2, with its clock, outbox and membership.
+    struct Fetcher {
+        snapshots: Snapshots,
+        cfg: CoreConfig,
+        clock: HlcClock,
+        out: Outbox,
+        members: Membership,
+    }
+
+    impl Fetcher {
+        fn new(cfg: CoreConfig) -> Self {
+            let mut members = Membership::new(1, "n1".into(), MemberState::Alive, 1);
+            let peer = MemberDigest {
+                id: 2,
+                addr: "n2".into(),
+                state: MemberState::Alive,
+                incarnation: 1,
+                admin_gen: 0,
+                removed: false,
+                sentinel: false,
+            };
+            members.add_peer(peer, 0);
+            Fetcher {
+                snapshots: Snapshots::default(),
+                cfg,
+                clock: HlcClock::new(1, Hlc::default()),
+                out: Outbox::new(1),
+                members,
+            }
+        }
+
+        /// Run `f` at `now`; the effects it produced.
+        fn at(&mut self, now: Millis, f: impl FnOnce(&mut Snapshots, &mut Step, &Membership)) -> Vec<Effect> {
+            let mut st = Step { now, cfg: &self.cfg, clock: &mut self.clock, me: 1, out: &mut self.out };
+            f(&mut self.snapshots, &mut st, &self.members);
+            let mut effects = Vec::new();
+            self.out.drain_into(&mut effects);
+            effects
+        }
+    }
+
+    fn chunk(offset: u64, len: usize) -> Chunk {
+        Chunk { database: "db".into(), snapshot: 7, offset, total: 4000, sha256: vec![1; 32], data: vec![0; len] }
     }
 
     fn requests(out: &[Effect]) -> Vec<u64> {
@@ -280,26 +311,51 @@ mod tests {
 
     #[test]
     fn snapshot_fetches_are_paced_to_the_configured_rate() {
-        let cfg = CoreConfig { snapshot_bytes_per_sec: 10_000, ..CoreConfig::default() };
-        let mut n = Node::new(cfg, 1, "n1".into(), vec![(2, "n2".into())], 1, RecoveredState::default());
-        let mut out = Vec::new();
-        n.handle(1000, Input::Start, &mut out);
-        n.start_snapshot("db", 2);
-        n.out.drain_into(&mut Vec::new()); // the first request
-                                           // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
-        out.clear();
-        n.handle(1000, chunk(0, 1000), &mut out);
+        let mut n = Fetcher::new(CoreConfig { snapshot_bytes_per_sec: 10_000, ..CoreConfig::default() });
+        let first = n.at(1000, |s, st, m| s.start(st, m, "db", 2));
+        assert_eq!(requests(&first), vec![0]);
+        // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
+        let out = n.at(1000, |s, st, _| s.on_chunk(st, 2, 1, chunk(0, 1000)));
         assert!(requests(&out).is_empty(), "asked again at once: {out:?}");
         assert!(out.contains(&Effect::SetTimer { timer: Timer::SnapshotPace, at: 1100 }), "{out:?}");
-        out.clear();
-        n.handle(1050, Input::Timer(Timer::SnapshotPace), &mut out);
+        let out = n.at(1050, |s, st, _| s.on_pace(st));
         assert!(requests(&out).is_empty(), "asked again early: {out:?}");
-        n.handle(1100, Input::Timer(Timer::SnapshotPace), &mut out);
+        let out = n.at(1100, |s, st, _| s.on_pace(st));
         assert_eq!(requests(&out), vec![1000]);
         // A late chunk (the budget is already spent) is followed at once.
-        out.clear();
-        n.handle(1300, chunk(1000, 1000), &mut out);
+        let out = n.at(1300, |s, st, _| s.on_chunk(st, 2, 1, chunk(1000, 1000)));
         assert_eq!(requests(&out), vec![2000]);
-        assert_eq!(n.snapshot_fetches()[0].received, 2000);
+        assert_eq!(n.snapshots.progress()[0].received, 2000);
+        // A chunk from someone else than the donor is ignored.
+        let out = n.at(1400, |s, st, _| s.on_chunk(st, 3, 1, chunk(2000, 1000)));
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(n.snapshots.progress()[0].received, 2000);
+    }
+
+    #[test]
+    fn a_sentinel_is_never_asked_for_a_snapshot() {
+        let mut n = Fetcher::new(CoreConfig::default());
+        n.members.add_peer(
+            MemberDigest {
+                id: 3,
+                addr: "n3".into(),
+                state: MemberState::Alive,
+                incarnation: 1,
+                admin_gen: 0,
+                removed: false,
+                sentinel: true,
+            },
+            0,
+        );
+        let out = n.at(1000, |s, st, m| s.start(st, m, "db", 3));
+        let to: Vec<NodeId> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(env) => Some(env.to),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(to, vec![2], "asked the sentinel: {out:?}");
+        assert_eq!(n.snapshots.progress()[0].donor, 2);
     }
 }

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::hlc::TxnId;
 use crate::lww::Version;
 
-/// A node's identity in the cluster.
-pub type NodeId = u64;
+pub use crate::NodeId;
 
 /// One SQLite value. Kept exactly (no text round trip) so replicas hold identical bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
