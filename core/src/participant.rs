@@ -73,6 +73,8 @@ impl Participant {
     /// Hold intents for `txn` and remember it as prepared (`durable`: recovered from
     /// storage rather than just received).
     pub(crate) fn install(&mut self, txn: Txn, now: Millis, durable: bool) {
+        debug_assert!(!self.prepared.contains_key(&txn.id), "{} prepared twice", txn.id);
+        debug_assert_ne!(self.decided.get(&txn.id), Some(&false), "{} prepared after it was aborted here", txn.id);
         for r in txn.rows.iter() {
             self.intents.insert(r.intent_key(), txn.id);
         }
@@ -218,6 +220,7 @@ impl Participant {
         if p.committing {
             return;
         }
+        debug_assert_ne!(self.decided.get(&id), Some(&false), "{id} committed after it was aborted here");
         p.committing = true;
         let txn = p.txn.clone();
         st.out.persist(StoreWrite::Commit { txn }, PendingOp::Commit { txn_id: id });
