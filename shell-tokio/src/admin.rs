@@ -17,8 +17,9 @@ use marmot_core::io::AdminCmd;
 use serde_json::json;
 
 use crate::auth::Secret;
+use crate::cluster_status::ClusterStatus;
 use crate::drain::DrainState;
-use crate::engine::{ClusterStatus, Engine};
+use crate::engine::Engine;
 
 /// What the handlers need.
 pub struct AdminState {
@@ -191,7 +192,13 @@ async fn drain(
         return unauthorized();
     }
     let timeout = std::time::Duration::from_secs(p.timeout_seconds.unwrap_or(30));
-    match crate::drain::drain(&state.engine, timeout).await {
+    let engine = &state.engine;
+    let removed = match engine.status().await {
+        Ok(s) => s.local_state() == "REMOVED",
+        Err(e) => return json_answer(StatusCode::BAD_REQUEST, json!({"success": false, "message": e.to_string()})),
+    };
+    let leave = async { engine.admin(marmot_core::io::AdminCmd::Leave).await.unwrap_or_else(|e| Err(e.to_string())) };
+    match crate::drain::drain(&engine.drain, engine.node_id, removed, timeout, leave).await {
         Ok(message) => json_answer(StatusCode::OK, json!({"success": true, "message": message})),
         Err(e) => json_answer(StatusCode::BAD_REQUEST, json!({"success": false, "message": e})),
     }

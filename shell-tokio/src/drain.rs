@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use marmot_core::io::AdminCmd;
-
-use crate::engine::Engine;
+use marmot_core::NodeId;
 
 /// Where a node is in a drain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,16 +92,23 @@ impl Drain {
     }
 }
 
-/// Drain `engine`'s node: refuse new work, wait up to `timeout` for the work in flight,
-/// then leave the cluster. The message says how it went.
-pub async fn drain(engine: &Engine, timeout: Duration) -> Result<String, String> {
-    let status = engine.status().await.map_err(|e| e.to_string())?;
-    if status.local_state() == "REMOVED" {
-        return Err(format!("node {} is already REMOVED (drained or removed)", engine.node_id));
+/// Drain node `node_id` (`removed`: it already is): refuse new work, wait up to `timeout`
+/// for the work in flight, then `leave` the cluster. The message says how it went.
+pub async fn drain<Leave>(
+    d: &Drain,
+    node_id: NodeId,
+    removed: bool,
+    timeout: Duration,
+    leave: Leave,
+) -> Result<String, String>
+where
+    Leave: std::future::Future<Output = Result<(), String>>,
+{
+    if removed {
+        return Err(format!("node {node_id} is already REMOVED (drained or removed)"));
     }
-    let d = &engine.drain;
     if d.state.compare_exchange(DrainState::Serving as u8, DrainState::Draining as u8, SeqCst, SeqCst).is_err() {
-        return Err(format!("node {} is already {}", engine.node_id, d.state().as_str()));
+        return Err(format!("node {node_id} is already {}", d.state().as_str()));
     }
     let open = d.busy.load(SeqCst);
     tracing::info!(open, timeout_s = timeout.as_secs(), "draining: refusing new work, waiting for open transactions");
@@ -112,8 +117,7 @@ pub async fn drain(engine: &Engine, timeout: Duration) -> Result<String, String>
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cut_off = d.busy.load(SeqCst);
-    let left = engine.admin(AdminCmd::Leave).await.unwrap_or_else(|e| Err(e.to_string()));
-    if let Err(e) = left {
+    if let Err(e) = leave.await {
         d.set(DrainState::Serving);
         return Err(e);
     }
@@ -121,8 +125,7 @@ pub async fn drain(engine: &Engine, timeout: Duration) -> Result<String, String>
     tracing::info!(open, cut_off, waited_ms = start.elapsed().as_millis() as u64, "drained: left the cluster");
     let finished = open.saturating_sub(cut_off);
     let mut message = format!(
-        "node {} drained and left the cluster ({finished} transactions in flight finished in {} ms",
-        engine.node_id,
+        "node {node_id} drained and left the cluster ({finished} transactions in flight finished in {} ms",
         start.elapsed().as_millis()
     );
     if cut_off > 0 {

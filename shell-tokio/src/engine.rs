@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
-use marmot_core::catchup::Lag;
+use crate::cluster_status::ClusterStatus;
 use marmot_core::io::{AdminCmd, Reply};
 use marmot_core::{Consistency, CoreConfig, Envelope, Input, Node, NodeId, Observation, RowChange, WriteError};
 use tokio::sync::oneshot;
@@ -46,70 +46,11 @@ enum Request {
     Stop,
 }
 
-/// One member as the admin API shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemberView {
-    /// Node id.
-    pub node_id: NodeId,
-    /// Advertised address.
-    pub address: String,
-    /// `ALIVE`, `SUSPECT`, `DEAD`, `JOINING` or `REMOVED`.
-    pub status: &'static str,
-    /// Its incarnation.
-    pub incarnation: u64,
-    /// A sentinel (votes, holds no table data).
-    pub sentinel: bool,
-}
-
-/// The local view of the cluster.
-#[derive(Clone, Debug, Default)]
-pub struct ClusterStatus {
-    /// This node.
-    pub local_node_id: NodeId,
-    /// Every member known, sorted by id.
-    pub members: Vec<MemberView>,
-    /// Members that are not REMOVED.
-    pub total_membership: usize,
-    /// Members that are ALIVE.
-    pub alive_count: usize,
-    /// Acknowledgements a QUORUM write needs.
-    pub quorum_size: usize,
-    /// How far behind each peer's log this node is.
-    pub lag: Vec<Lag>,
-    /// Snapshots being fetched.
-    pub snapshot_fetches: Vec<marmot_core::snapshot::FetchProgress>,
-    /// This node's schema version per database.
-    pub schema_versions: BTreeMap<String, u64>,
-}
-
-impl ClusterStatus {
-    /// This node's own state in its view (`UNKNOWN` if it is not listed).
-    pub fn local_state(&self) -> &'static str {
-        self.members.iter().find(|m| m.node_id == self.local_node_id).map_or("UNKNOWN", |m| m.status)
-    }
-
-    fn of(node: &Node, now: u64) -> Self {
-        let m = node.membership();
-        ClusterStatus {
-            local_node_id: node.id(),
-            members: m
-                .members()
-                .map(|x| MemberView {
-                    node_id: x.digest.id,
-                    address: x.digest.addr.clone(),
-                    status: x.state().as_str(),
-                    incarnation: x.digest.incarnation,
-                    sentinel: x.digest.sentinel,
-                })
-                .collect(),
-            total_membership: m.total_membership(),
-            alive_count: m.alive_count(),
-            quorum_size: m.quorum(),
-            lag: node.replication_lag(now),
-            snapshot_fetches: node.snapshot_fetches(),
-            schema_versions: node.schema_versions().clone(),
-        }
-    }
+/// Delivers envelopes to peers (the gRPC transport in production): best effort, never
+/// blocking the engine thread.
+pub trait PeerLink: Send + Sync {
+    /// Send `env` to the peer at `addr`.
+    fn send(&self, addr: &str, env: &Envelope);
 }
 
 /// How a node reaches its cluster.
@@ -120,7 +61,7 @@ pub struct Network {
     /// Peers known at start (the seeds that answered), by id and address.
     pub peers: Vec<(NodeId, String)>,
     /// Sends envelopes to peers (none: a node alone).
-    pub transport: Option<std::sync::Arc<crate::transport::Transport>>,
+    pub transport: Option<std::sync::Arc<dyn PeerLink>>,
     /// Counters shared with the transport (none: the engine makes its own).
     pub metrics: Option<Arc<Metrics>>,
 }

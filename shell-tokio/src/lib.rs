@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod cluster_status;
 pub mod config;
 pub mod dashboard;
 pub mod drain;

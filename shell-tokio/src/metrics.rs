@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use marmot_core::catchup::Lag;
 
-use crate::engine::ClusterStatus;
+use crate::cluster_status::ClusterStatus;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -206,9 +206,11 @@ impl Transport {
     pub fn new(runtime: tokio::runtime::Handle, link: LinkConfig, signer: Signer, metrics: Arc<Metrics>) -> Self {
         Transport { runtime, links: Mutex::new(BTreeMap::new()), link, signer, metrics }
     }
+}
 
+impl crate::engine::PeerLink for Transport {
     /// Queue `env` for the peer at `addr`; never blocks.
-    pub fn send(&self, addr: &str, env: &Envelope) {
+    fn send(&self, addr: &str, env: &Envelope) {
         let mut links = self.links.lock().expect("links");
         let link = links.entry(addr.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);

@@ -7,7 +7,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::{is_space, kw, rewrite};
+use super::tokens::{is_space, kw};
 
 /// The arguments of the call whose `(` is at `open` (token slices split at top-level
 /// commas) and the index just after its `)`.
@@ -54,10 +54,6 @@ fn words(toks: &[Token]) -> Vec<String> {
     toks.iter().filter(|t| !is_space(t)).map(|t| kw(t).unwrap_or_else(|| t.to_string())).collect()
 }
 
-fn rw(toks: &[Token]) -> String {
-    rewrite(toks).trim().to_string()
-}
-
 /// `CAST(x AS type)` for a MySQL type name (`words`), if SQLite needs help with it.
 fn cast(x: &str, ty: &[String]) -> Option<String> {
     let first = ty.first()?.as_str();
@@ -75,7 +71,10 @@ fn cast(x: &str, ty: &[String]) -> Option<String> {
 }
 
 /// If the word at `i` starts one of the calls above, its SQLite text and the index after it.
-pub fn call(toks: &[Token], i: usize) -> Option<(String, usize)> {
+/// Its arguments are translated with `rewrite` (the translation this is part of: passed
+/// in, so that this module does not depend on the one that calls it).
+pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option<(String, usize)> {
+    let rw = |toks: &[Token]| rewrite(toks).trim().to_string();
     let name = kw(&toks[i])?;
     if !matches!(
         name.as_str(),

@@ -6,7 +6,7 @@ use marmot_core::Value;
 
 use super::error::MyError;
 use super::results::Outcome;
-use super::session::Session;
+use super::session_reads::SessionReads;
 use super::sql::quote_str;
 
 fn ident(name: &str) -> String {
@@ -31,7 +31,7 @@ fn rows_of(out: Outcome) -> Vec<Vec<Value>> {
 
 /// The MySQL `CREATE TABLE` statement of `table` in the current database, or `None` if
 /// there is no such table. Views come back as SQLite stored them.
-pub fn create_table(s: &mut Session, table: &str) -> Result<Option<String>, MyError> {
+pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<String>, MyError> {
     let t = quote_str(table);
     let master =
         rows_of(s.read(&format!("SELECT type, sql FROM sqlite_master WHERE name = {t} AND type IN ('table','view')"))?);

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
 use super::error::{sqlite_error, store_err, MyError};
-use super::sql::{kw, significant, text};
+use super::tokens::{kw, significant, text};
 use super::translate;
 use marmot_store::guard::as_client;
 

@@ -1,7 +1,7 @@
 //! Date arithmetic and parsing: `DATE_ADD` / `DATE_SUB` / `ADDDATE` / `SUBDATE` (the
 //! translator turns `INTERVAL n UNIT` into the arguments `n, 'UNIT'`) and `STR_TO_DATE`.
 
-use super::functions::DateTime;
+use super::datetime::DateTime;
 
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {

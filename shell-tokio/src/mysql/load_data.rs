@@ -4,7 +4,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::{is_space, kw, text};
+use super::tokens::{is_space, kw, text};
 
 /// What to do with a row whose key exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

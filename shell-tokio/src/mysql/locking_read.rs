@@ -16,7 +16,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::{is_space, kw};
+use super::tokens::{is_space, kw};
 
 /// A locking read's tables and the text its row keys are read with.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,8 +6,9 @@ use sqlparser::tokenizer::Token;
 use super::error::MyError;
 use super::proto::{ColType, Column};
 use super::results::Outcome;
-use super::session::Session;
-use super::sql::{kw, quote_str, text};
+use super::session_reads::SessionReads;
+use super::sql::quote_str;
+use super::tokens::{kw, text};
 use marmot_store::schema::is_internal;
 
 fn rows(names: &[&str], rows: Vec<Vec<Value>>) -> Outcome {
@@ -49,7 +50,7 @@ fn from_db(sig: &[&Token]) -> Option<String> {
 }
 
 /// `SHOW …`.
-pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
+pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError> {
     let words: Vec<String> = sig.iter().skip(1).filter_map(|t| kw(t)).collect();
     let first = words.first().cloned().unwrap_or_default();
     let full = first == "FULL";
@@ -118,14 +119,14 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
                 return Err(no_such_table(s, qualifier, &name));
             }
             if let Some(db) = &qualifier {
-                if !s.engine_databases().contains(db) {
+                if !s.databases().contains(db) {
                     return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
                 }
             }
-            let saved = qualifier.clone().map(|db| s.info.lock().expect("session info").db.replace(db));
+            let saved = qualifier.clone().map(|db| s.swap_db(db));
             let found = super::create_table::create_table(s, &name);
             if let Some(saved) = saved {
-                s.info.lock().expect("session info").db = saved;
+                s.restore_db(saved);
             }
             match found? {
                 Some(sql) => Ok(rows(&["Table", "Create Table"], vec![vec![t(name), t(sql)]])),
@@ -186,7 +187,7 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
         }
         "WARNINGS" | "ERRORS" => {
             let r = s
-                .warnings
+                .warnings()
                 .iter()
                 .map(|(l, c, m)| vec![t(l.clone()), Value::Integer(*c as i64), t(m.clone())])
                 .collect();
@@ -212,10 +213,7 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
             vec![vec![t("utf8mb4"), t("UTF-8 Unicode"), t("utf8mb4_general_ci"), Value::Integer(4)]],
         )),
         "PROCESSLIST" => {
-            let (id, user, db) = {
-                let i = s.info.lock().expect("info");
-                (i.conn_id, i.user.clone(), i.db.clone())
-            };
+            let ((id, user), db) = (s.connection(), s.db());
             Ok(rows(
                 &["Id", "User", "Host", "db", "Command", "Time", "State", "Info"],
                 vec![vec![
@@ -258,7 +256,7 @@ pub fn show(s: &mut Session, sig: &[&Token]) -> Result<Outcome, MyError> {
 }
 
 /// `DESCRIBE t` / `DESC t`.
-pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
+pub fn describe(s: &mut dyn SessionReads, rest: &[&Token]) -> Result<Outcome, MyError> {
     match (rest.first().and_then(|t| text(t)), rest.get(1), rest.get(2).and_then(|t| text(t))) {
         (Some(db), Some(Token::Period), Some(table)) => columns(s, Some(db), &table, false),
         (table, _, _) => columns(s, None, &table.unwrap_or_default(), false),
@@ -266,11 +264,11 @@ pub fn describe(s: &mut Session, rest: &[&Token]) -> Result<Outcome, MyError> {
 }
 
 /// 1146 for `table`: missing, or one of marmot's own (which clients never see).
-fn no_such_table(s: &Session, db: Option<String>, table: &str) -> MyError {
+fn no_such_table(s: &dyn SessionReads, db: Option<String>, table: &str) -> MyError {
     MyError::new(1146, "42S02", format!("Table '{}.{table}' doesn't exist", db.or(s.db()).unwrap_or_default()))
 }
 
-fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {
+fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool) -> Result<Outcome, MyError> {
     if is_internal(table) {
         return Err(no_such_table(s, db, table));
     }
@@ -326,7 +324,7 @@ fn columns(s: &mut Session, db: Option<String>, table: &str, full: bool) -> Resu
     })
 }
 
-fn indexes(s: &mut Session, table: &str) -> Result<Outcome, MyError> {
+fn indexes(s: &mut dyn SessionReads, table: &str) -> Result<Outcome, MyError> {
     if is_internal(table) {
         return Err(no_such_table(s, None, table));
     }

@@ -10,7 +10,8 @@
 use rusqlite::Connection;
 use sqlparser::tokenizer::{Token, Whitespace};
 
-use super::sql::{kw, quote_ident, rewrite, significant, text};
+use super::sql::{quote_ident, rewrite};
+use super::tokens::{kw, significant, text};
 
 /// How to run a multi-table statement.
 #[derive(Clone, Debug, PartialEq, Eq)]

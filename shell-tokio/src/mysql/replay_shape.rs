@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::{kw, significant};
+use super::tokens::{kw, significant};
 use marmot_store::replay::{loose_text, Literals, Replay};
 
 /// The shape of one statement's tokens.

@@ -75,7 +75,7 @@ pub(crate) fn sysvar(info: &SessionInfo, name: &str) -> Value {
 }
 
 pub(crate) fn mysql_datetime(ms: u64) -> String {
-    super::functions::DateTime::from_unix((ms / 1000) as i64).to_mysql()
+    super::datetime::DateTime::from_unix((ms / 1000) as i64).to_mysql()
 }
 
 pub(crate) fn to_sql(v: Value) -> rusqlite::types::Value {

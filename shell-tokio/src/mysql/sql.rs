@@ -15,6 +15,8 @@
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace, Word};
 
+use super::tokens::{is_space, kw, text};
+
 /// A tokenizing error, with sqlparser's message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("You have an error in your SQL syntax: {0}")]
@@ -111,36 +113,6 @@ pub fn split(tokens: Vec<Token>) -> Vec<Vec<Token>> {
     out
 }
 
-/// Whether a token is white space.
-pub fn is_space(t: &Token) -> bool {
-    matches!(t, Token::Whitespace(_))
-}
-
-/// The significant (non-space) tokens.
-pub fn significant(tokens: &[Token]) -> Vec<&Token> {
-    tokens.iter().filter(|t| !is_space(t)).collect()
-}
-
-/// Upper-cased keyword text of a token if it is an unquoted word.
-pub fn kw(t: &Token) -> Option<String> {
-    match t {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
-/// The value of a word or string token (identifiers, names in `SHOW … LIKE 'x'`).
-pub fn text(t: &Token) -> Option<String> {
-    match t {
-        Token::Word(w) => Some(w.value.clone()),
-        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
-            Some(s.clone())
-        }
-        Token::Number(n, _) => Some(n.clone()),
-        _ => None,
-    }
-}
-
 /// An SQL string literal.
 pub fn quote_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -188,7 +160,7 @@ pub fn rewrite(tokens: &[Token]) -> String {
     };
     while i < toks.len() {
         let t = toks[i];
-        if let Some((text, next)) = super::call_syntax::call(tokens, i) {
+        if let Some((text, next)) = super::call_syntax::call(tokens, i, rewrite) {
             out.push_str(&text);
             i = next;
             continue;

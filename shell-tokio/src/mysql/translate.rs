@@ -7,9 +7,8 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::{
-    is_space, kw, matching_paren, print, quote_ident, quote_str, rewrite, significant, spaced, split_commas, text,
-};
+use super::sql::{matching_paren, print, quote_ident, quote_str, rewrite, spaced, split_commas};
+use super::tokens::{is_space, kw, significant, text};
 
 /// Translate one MySQL statement (its tokens) to SQLite statements (usually one;
 /// `CREATE TABLE` with inline indexes gives several).

@@ -34,8 +34,9 @@ use super::proto::{ColType, Column};
 use super::results::{client_label, col_type, done, query_rows, run_query, DeferredRead, Outcome, RowSink};
 use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
 use super::session_functions::{as_session, register_functions, InfoSource, SessionInfo};
-use super::sql::{self, kw, significant, text};
+use super::sql::{self};
 use super::stmt_cache::StatementCache;
+use super::tokens::{kw, significant, text};
 use super::translate;
 use crate::engine::{wall_ms, Engine};
 use marmot_store::capture::TxnLimits;
@@ -143,11 +144,6 @@ impl Session {
 
     fn info(&self) -> std::sync::MutexGuard<'_, SessionInfo> {
         self.info.lock().expect("session info lock")
-    }
-
-    /// The user databases of this node.
-    pub fn engine_databases(&self) -> Vec<String> {
-        self.engine.databases()
     }
 
     /// The current database.
@@ -722,6 +718,45 @@ impl Session {
     /// The user databases.
     pub fn databases(&self) -> Vec<String> {
         self.engine.databases()
+    }
+}
+
+impl super::session_reads::SessionReads for Session {
+    fn db(&self) -> Option<String> {
+        Session::db(self)
+    }
+
+    fn databases(&self) -> Vec<String> {
+        Session::databases(self)
+    }
+
+    fn read(&mut self, sqlite: &str) -> Result<Outcome, MyError> {
+        Session::read(self, sqlite)
+    }
+
+    fn read_in(&mut self, db: &str, sqlite: &str) -> Result<Outcome, MyError> {
+        Session::read_in(self, db, sqlite)
+    }
+
+    fn query_value(&mut self, sqlite: &str) -> Value {
+        Session::query_value(self, sqlite)
+    }
+
+    fn swap_db(&mut self, db: String) -> Option<String> {
+        self.info().db.replace(db)
+    }
+
+    fn restore_db(&mut self, db: Option<String>) {
+        self.info().db = db;
+    }
+
+    fn warnings(&self) -> Vec<(String, u16, String)> {
+        self.warnings.clone()
+    }
+
+    fn connection(&self) -> (u32, String) {
+        let i = self.info();
+        (i.conn_id, i.user.clone())
     }
 }
 
