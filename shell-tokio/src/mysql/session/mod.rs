@@ -14,6 +14,8 @@
 //! readers never wait for the writer), outside the async runtime's worker slots.
 
 mod ddl;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use std::collections::BTreeMap;
@@ -45,9 +47,6 @@ use marmot_store::ddl::ddl_change;
 use marmot_store::guard::{as_client, refused_statement};
 use marmot_store::replay::Replay;
 use marmot_store::{Location, Store, StoreError};
-
-/// The server version clients see.
-pub const SERVER_VERSION: &str = "8.0.35-marmot";
 
 /// One client session.
 pub struct Session {
