@@ -48,7 +48,7 @@ impl Session {
             }
             marmot_store::valid_name(&name)
                 .map_err(|_| MyError::new(1102, "42000", format!("Incorrect database name '{name}'")))?;
-            if self.in_txn {
+            if self.tx.is_open() {
                 self.commit().await?;
             }
             // Created on every node by the replicated (empty) schema change; a database
@@ -69,7 +69,7 @@ impl Session {
                     Err(MyError::new(1008, "HY000", format!("Can't drop database '{name}'; database doesn't exist")))
                 };
             }
-            if self.in_txn {
+            if self.tx.is_open() {
                 self.commit().await?;
             }
             let version = self.schema_version_of(&name).await?;
@@ -97,7 +97,7 @@ impl Session {
     /// is rolled back, then replicated and run by every node as it applies the transaction.
     pub(super) async fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
-        if self.in_txn {
+        if self.tx.is_open() {
             // MySQL: DDL commits the open transaction first.
             self.commit().await?;
         }

@@ -16,6 +16,7 @@
 mod ddl;
 #[cfg(test)]
 mod tests;
+mod txn;
 mod write;
 
 use std::collections::BTreeMap;
@@ -56,9 +57,8 @@ pub struct Session {
     cache: Arc<StatementCache>,
     /// Facts shared with SQL functions.
     pub info: Arc<Mutex<SessionInfo>>,
-    /// In an explicit transaction.
-    pub in_txn: bool,
-    pending: Vec<RowChange>,
+    /// The open transaction, if any.
+    tx: txn::TxState,
     /// Read connections, one per database used.
     conns: BTreeMap<String, Connection>,
     /// Warnings of the last statement: (level, code, message).
@@ -72,20 +72,10 @@ pub struct Session {
     pub load_data_batch_rows: usize,
     /// How big a transaction may grow.
     pub limits: TxnLimits,
-    /// Wall time the open transaction started (for serialization-failure detection).
-    txn_started_ms: u64,
-    /// Savepoints of the open transaction: name and the pending changes at that point.
-    savepoints: Vec<(String, Vec<RowChange>)>,
     /// The node's row locks, of which this session's open transaction holds some.
     locks: Arc<RowLocks>,
     /// The statement running may leave a plain read as [`Outcome::Deferred`].
     defer_read: bool,
-    /// Rows the open transaction read with `FOR UPDATE`, as checks of the rows as read
-    /// (see [`super::locking_read`]): a later write of one was based on that read, and one
-    /// it does not write is committed as the check.
-    locked_reads: BTreeMap<RowId, RowChange>,
-    /// Counts the open transaction as work in flight, which a drain waits for.
-    txn_busy: Option<crate::drain::Busy>,
 }
 
 impl Drop for Session {
@@ -107,23 +97,18 @@ impl Session {
             limits: TxnLimits::default(),
             cache,
             info: Arc::new(Mutex::new(info)),
-            in_txn: false,
-            pending: Vec::new(),
+            tx: txn::TxState::Idle,
             conns: BTreeMap::new(),
             warnings: Vec::new(),
             found_rows_flag: false,
-            txn_started_ms: 0,
-            savepoints: Vec::new(),
             locks,
             defer_read: false,
-            locked_reads: BTreeMap::new(),
-            txn_busy: None,
         }
     }
 
     /// Whether a transaction is open (its writes wait for COMMIT).
     pub(super) fn in_transaction(&self) -> bool {
-        self.in_txn || !self.autocommit()
+        self.tx.is_open() || !self.autocommit()
     }
 
     /// The lock owner of this session's transactions.
@@ -133,11 +118,7 @@ impl Session {
 
     /// End the open transaction without committing: its changes and locks go.
     fn end_txn(&mut self) {
-        self.pending.clear();
-        self.savepoints.clear();
-        self.locked_reads.clear();
-        self.in_txn = false;
-        self.txn_busy = None;
+        self.tx = txn::TxState::Idle;
         self.locks.release(self.owner());
     }
 
@@ -161,7 +142,7 @@ impl Session {
         if self.autocommit() {
             s |= super::proto::status::AUTOCOMMIT;
         }
-        if self.in_txn {
+        if self.tx.is_open() {
             s |= super::proto::status::IN_TRANS;
         }
         s
@@ -235,7 +216,7 @@ impl Session {
         // Taken before the check (see `Drain::busy`): a drain either refuses this statement
         // or waits for it.
         let _running = self.engine.drain.busy();
-        if self.engine.drain.refusing() && !self.in_txn {
+        if self.engine.drain.refusing() && !self.tx.is_open() {
             return vec![Outcome::Error(MyError::new(
                 1053,
                 "08S01",
@@ -247,12 +228,10 @@ impl Session {
         }
         let out = self.run_statements(text, defer_last).await;
         // An open transaction is work in flight until it ends.
-        if self.in_txn {
-            if self.txn_busy.is_none() {
-                self.txn_busy = Some(self.engine.drain.busy());
+        if let Some(t) = self.tx.get_mut() {
+            if t.busy.is_none() {
+                t.busy = Some(self.engine.drain.busy());
             }
-        } else {
-            self.txn_busy = None;
         }
         out
     }
@@ -275,8 +254,8 @@ impl Session {
             if let Outcome::Error(e) = &o {
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let pending: Vec<String> =
-                        self.pending.iter().map(|p| format!("{}:{:?}:{:?}", p.table, p.op, p.key.0)).collect();
-                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(s), ?pending, in_txn = self.in_txn, "statement failed");
+                        self.tx.pending().iter().map(|p| format!("{}:{:?}:{:?}", p.table, p.op, p.key.0)).collect();
+                    tracing::debug!(conn = self.info().conn_id, code = e.code, error = %e.msg, statement = %sql::rewrite(s), ?pending, in_txn = self.tx.is_open(), "statement failed");
                 }
             }
             let failed = matches!(o, Outcome::Error(_));
@@ -356,18 +335,17 @@ impl Session {
             "SET" => {
                 let was_autocommit = self.autocommit();
                 let out = self.set(&sig)?;
-                if !was_autocommit && self.autocommit() && self.in_txn {
+                if !was_autocommit && self.autocommit() && self.tx.is_open() {
                     // MySQL: switching autocommit on commits the open transaction.
                     self.commit().await?;
                 }
                 Ok(out)
             }
             "BEGIN" | "START" => {
-                if self.in_txn {
+                if self.tx.is_open() {
                     self.commit().await?;
                 }
-                self.in_txn = true;
-                self.txn_started_ms = wall_ms();
+                self.tx.open(wall_ms());
                 Ok(done(0))
             }
             "COMMIT" => {
@@ -380,20 +358,30 @@ impl Session {
             }
             "SAVEPOINT" | "ROLLBACK" | "RELEASE" => {
                 let name = sig.last().and_then(|t| text(t)).unwrap_or_default().to_ascii_lowercase();
-                let pos = self.savepoints.iter().rposition(|(n, _)| *n == name);
+                if k0 == "SAVEPOINT" && self.in_transaction() {
+                    self.tx.open(wall_ms());
+                }
+                let Some(t) = self.tx.get_mut() else {
+                    // With autocommit a savepoint ends with the statement that set it.
+                    return match k0.as_str() {
+                        "SAVEPOINT" => Ok(done(0)),
+                        _ => Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
+                    };
+                };
+                let pos = t.savepoints.iter().rposition(|(n, _)| *n == name);
                 match (k0.as_str(), pos) {
                     ("SAVEPOINT", _) => {
                         if let Some(i) = pos {
-                            self.savepoints.remove(i);
+                            t.savepoints.remove(i);
                         }
-                        self.savepoints.push((name, self.pending.clone()));
+                        t.savepoints.push((name, t.pending.clone()));
                     }
                     ("ROLLBACK", Some(i)) => {
                         // Back to the savepoint; it stays, later ones go.
-                        self.pending = self.savepoints[i].1.clone();
-                        self.savepoints.truncate(i + 1);
+                        t.pending = t.savepoints[i].1.clone();
+                        t.savepoints.truncate(i + 1);
                     }
-                    ("RELEASE", Some(i)) => self.savepoints.truncate(i),
+                    ("RELEASE", Some(i)) => t.savepoints.truncate(i),
                     _ => return Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
                 }
                 Ok(done(0))
@@ -549,7 +537,7 @@ impl Session {
                 }
             });
         }
-        if (on_writer || !self.pending.is_empty()) && !info_schema {
+        if (on_writer || !self.tx.pending().is_empty()) && !info_schema {
             // The open transaction's rows must show: on the writer, written first in a
             // savepoint that is rolled back.
             let res = self

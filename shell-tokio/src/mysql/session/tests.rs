@@ -159,3 +159,19 @@ fn failures_are_mysql_errors_and_leave_nothing_behind() {
     // marmot's own tables are closed to clients.
     assert_eq!(n.code(&mut a, "SELECT * FROM __marmot_log"), 1142);
 }
+
+#[test]
+fn a_savepoint_belongs_to_its_transaction() {
+    let n = Node::start();
+    let mut a = n.session(1);
+    n.rows(&mut a, "CREATE DATABASE d; USE d; CREATE TABLE t (id INT PRIMARY KEY)");
+    // With autocommit, a savepoint ends with the statement that set it (MySQL: 1305 after).
+    n.rows(&mut a, "SAVEPOINT s");
+    assert_eq!(a.status_flags() & status::IN_TRANS, 0);
+    assert_eq!(n.code(&mut a, "ROLLBACK TO SAVEPOINT s"), 1305);
+    // Without autocommit, SAVEPOINT opens the transaction it belongs to.
+    n.rows(&mut a, "SET autocommit = 0; SAVEPOINT s; INSERT INTO t VALUES (1); ROLLBACK TO SAVEPOINT s");
+    assert_ne!(a.status_flags() & status::IN_TRANS, 0);
+    n.rows(&mut a, "INSERT INTO t VALUES (2); COMMIT");
+    assert_eq!(ids(n.rows(&mut a, "SELECT id FROM t")), vec!["2"]);
+}

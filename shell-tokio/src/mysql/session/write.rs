@@ -27,7 +27,7 @@ impl Session {
             Ok(v) => v,
             Err(e) => {
                 let err = sqlite_error(&e);
-                if err.code == 1062 && self.in_txn && self.concurrent_commit_since_start(&db, &err.msg) {
+                if err.code == 1062 && self.tx.is_open() && self.concurrent_commit_since_start(&db, &err.msg) {
                     // Another transaction committed to this table since ours began: the
                     // key we saw absent is there now. InnoDB reports this race (gap locks)
                     // as a deadlock and rolls the transaction back; so do we, and the
@@ -82,7 +82,7 @@ impl Session {
         let deadline = Instant::now() + self.engine.lock_wait;
         let mut pause = std::time::Duration::from_millis(2);
         loop {
-            let pending = std::mem::take(&mut self.pending);
+            let pending = self.tx.get_mut().map(|t| std::mem::take(&mut t.pending)).unwrap_or_default();
             let (info, attach, db, body, replay) =
                 (self.info.clone(), self.attach.clone(), db.to_string(), body.clone(), replay.clone());
             let (locks, owner, limits) = (lock_rows.then(|| self.locks.clone()), self.owner(), self.limits);
@@ -103,7 +103,9 @@ impl Session {
                 .await;
             let (out, blocked) = match ran {
                 Ok((pending, out, blocked)) => {
-                    self.pending = pending;
+                    if let Some(t) = self.tx.get_mut() {
+                        t.pending = pending;
+                    }
                     (out, blocked)
                 }
                 Err(e) => return Err(MyError::new(1105, "HY000", e.to_string())),
@@ -157,7 +159,8 @@ impl Session {
         loop {
             let (db, from, tables, locks, owner) =
                 (db.clone(), from.clone(), tables.clone(), self.locks.clone(), self.owner());
-            let (limits, held) = (self.limits, self.pending.len() + self.locked_reads.len());
+            let held = self.tx.get().map_or(0, |t| t.pending.len() + t.locked_reads.len());
+            let limits = self.limits;
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
@@ -172,10 +175,7 @@ impl Session {
                 .map_err(|e| MyError::new(1105, "HY000", e.to_string()))?
                 .map_err(|e| sqlite_error(&e))?;
             let (checks, blocked) = ran;
-            if !self.in_txn {
-                self.txn_started_ms = wall_ms();
-                self.in_txn = true;
-            }
+            self.tx.open(wall_ms());
             if let Some(holder) = blocked {
                 if read.nowait {
                     return Err(MyError::new(
@@ -187,8 +187,9 @@ impl Session {
                 self.wait_for_lock(holder, &row_ids(&checks), deadline).await?;
                 continue;
             }
+            let t = self.tx.open(wall_ms());
             for check in checks {
-                self.locked_reads.entry(row_id(&check)).or_insert(check);
+                t.locked_reads.entry(row_id(&check)).or_insert(check);
             }
             return Ok(());
         }
@@ -197,19 +198,16 @@ impl Session {
     /// A captured write's rows: into the open transaction, or (autocommit) replicated now.
     pub(crate) async fn finish_write(&mut self, mut changes: Vec<RowChange>) -> Result<(), MyError> {
         // A row read FOR UPDATE earlier: its write is based on what that read saw.
-        if !self.locked_reads.is_empty() {
+        if let Some(t) = self.tx.get().filter(|t| !t.locked_reads.is_empty()) {
             for c in changes.iter_mut() {
-                if let Some(read) = self.locked_reads.get(&row_id(c)) {
+                if let Some(read) = t.locked_reads.get(&row_id(c)) {
                     c.read_version = read.read_version;
                 }
             }
         }
         if self.in_transaction() {
-            if !self.in_txn {
-                self.txn_started_ms = wall_ms();
-            }
-            self.in_txn = true;
-            self.pending = merge(std::mem::take(&mut self.pending), changes);
+            let t = self.tx.open(wall_ms());
+            t.pending = merge(std::mem::take(&mut t.pending), changes);
             return Ok(());
         }
         let out = self.replicate(changes).await;
@@ -221,7 +219,7 @@ impl Session {
     /// since the open transaction started.
     pub(super) fn concurrent_commit_since_start(&mut self, db: &str, msg: &str) -> bool {
         let Some(table) = msg.rsplit(": ").next().and_then(|c| c.split('.').next()) else { return false };
-        let since = self.txn_started_ms;
+        let since = self.tx.get().map_or(0, |t| t.started_ms);
         let Ok(conn) = self.conn(db) else { return false };
         conn.query_row(
             "SELECT 1 FROM __marmot_row_versions WHERE tbl = ?1 AND wall >= ?2 LIMIT 1",
@@ -262,10 +260,12 @@ impl Session {
     }
 
     pub(super) async fn commit(&mut self) -> Result<(), MyError> {
-        let mut changes = std::mem::take(&mut self.pending);
+        // The transaction ends here; its drain token is kept until the outcome is known.
+        let mut txn = self.tx.end().unwrap_or_default();
+        let mut changes = std::mem::take(&mut txn.pending);
         // Rows read FOR UPDATE and not written (or written with their own values, which
         // captures nothing) commit as checks: the transaction's outcome rests on them.
-        let checks = std::mem::take(&mut self.locked_reads);
+        let checks = std::mem::take(&mut txn.locked_reads);
         if !checks.is_empty() {
             let written: std::collections::BTreeSet<RowId> = row_ids(&changes).into_iter().collect();
             changes.extend(checks.into_iter().filter(|(id, _)| !written.contains(id)).map(|(_, c)| c));
@@ -274,6 +274,7 @@ impl Session {
         // statement on the rows this commit leaves, not on those before it.
         let out = self.replicate(changes).await;
         self.end_txn();
+        drop(txn);
         out
     }
 }
