@@ -6,20 +6,9 @@ use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
 use super::error::{sqlite_error, store_err, MyError};
-use super::tokens::{kw, significant, text};
+use super::tokens::{significant, text};
 use super::translate;
 use marmot_store::guard::as_client;
-
-/// Whether `ALTER TABLE t …` (significant tokens) changes only table options (COMMENT,
-/// ENGINE, character set, collation, row format, AUTO_INCREMENT), nothing SQLite stores.
-pub(crate) fn only_table_options(sig: &[&Token]) -> bool {
-    const OPTIONS: [&str; 8] =
-        ["COMMENT", "ENGINE", "DEFAULT", "CHARSET", "CHARACTER", "COLLATE", "ROW_FORMAT", "AUTO_INCREMENT"];
-    const CHANGES: [&str; 9] = ["ADD", "DROP", "MODIFY", "CHANGE", "RENAME", "ALTER", "CONVERT", "DISABLE", "ENABLE"];
-    let rest = sig.get(3..).unwrap_or_default();
-    rest.first().and_then(|t| kw(t)).is_some_and(|k| OPTIONS.contains(&k.as_str()))
-        && !rest.iter().any(|t| kw(t).is_some_and(|k| CHANGES.contains(&k.as_str())))
-}
 
 /// `ALTER TABLE a RENAME [TO|AS] b`: (a, b).
 pub(crate) fn renamed_table(toks: &[Token], k0: &str, k1: &str) -> Option<(String, String)> {

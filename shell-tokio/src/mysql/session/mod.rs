@@ -28,7 +28,7 @@ use marmot_core::{Op, RowChange, Value};
 use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
-use super::ddl_check::{only_table_options, renamed_table, DdlCheck};
+use super::ddl_check::{renamed_table, DdlCheck};
 use super::error::{locked_out, sqlite_error, store_err, MyError};
 use super::locking_read::LockingRead;
 use super::multi_table::delete_multi;
@@ -38,6 +38,7 @@ use super::results::{client_label, col_type, done, query_rows, run_query, Deferr
 use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
 use super::session_functions::{as_session, register_functions, InfoSource, SessionInfo};
 use super::sql::{self};
+use super::statement::{classify, SavepointOp, Statement};
 use super::stmt_cache::StatementCache;
 use super::tokens::{kw, significant, text};
 use super::translate;
@@ -309,12 +310,10 @@ impl Session {
 
     async fn local_statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let sig = significant(toks);
-        let k0 = sig.first().and_then(|t| kw(t)).unwrap_or_default();
-        let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
-        match k0.as_str() {
-            "SELECT" | "WITH" | "VALUES" | "TABLE" | "(" => self.select(toks).await,
-            "SHOW" => super::meta::show(self, &sig),
-            "LOAD" => match super::load_data::parse(toks) {
+        match classify(&sig) {
+            Statement::Query => self.select(toks).await,
+            Statement::Show => super::meta::show(self, &sig),
+            Statement::LoadData => match super::load_data::parse(toks) {
                 Some(Ok(spec)) if spec.local => {
                     Err(MyError::new(1148, "42000", "LOAD DATA LOCAL must be the only statement of its query"))
                 }
@@ -322,17 +321,12 @@ impl Session {
                 Some(Err(e)) => Err(MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {e}"))),
                 None => Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near 'LOAD'")),
             },
-            "DESCRIBE" | "DESC" | "EXPLAIN"
-                if sig.len() >= 2 && !matches!(k1.as_str(), "SELECT" | "UPDATE" | "DELETE" | "INSERT") =>
-            {
-                super::meta::describe(self, &sig[1..])
-            }
-            "USE" => {
-                let db = sig.get(1).and_then(|t| text(t)).unwrap_or_default();
+            Statement::Describe => super::meta::describe(self, &sig[1..]),
+            Statement::Use(db) => {
                 self.use_db(&db)?;
                 Ok(done(0))
             }
-            "SET" => {
+            Statement::Set => {
                 let was_autocommit = self.autocommit();
                 let out = self.set(&sig)?;
                 if !was_autocommit && self.autocommit() && self.tx.is_open() {
@@ -341,103 +335,83 @@ impl Session {
                 }
                 Ok(out)
             }
-            "BEGIN" | "START" => {
+            Statement::Begin => {
                 if self.tx.is_open() {
                     self.commit().await?;
                 }
                 self.tx.open(wall_ms());
                 Ok(done(0))
             }
-            "COMMIT" => {
+            Statement::Commit => {
                 self.commit().await?;
                 Ok(done(0))
             }
-            "ROLLBACK" if !sig.iter().any(|t| kw(t).as_deref() == Some("TO")) => {
+            Statement::Rollback => {
                 self.end_txn();
                 Ok(done(0))
             }
-            "SAVEPOINT" | "ROLLBACK" | "RELEASE" => {
-                let name = sig.last().and_then(|t| text(t)).unwrap_or_default().to_ascii_lowercase();
-                if k0 == "SAVEPOINT" && self.in_transaction() {
+            Statement::Savepoint(op, name) => {
+                if op == SavepointOp::Set && self.in_transaction() {
                     self.tx.open(wall_ms());
                 }
+                let missing = |name: &str| MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"));
                 let Some(t) = self.tx.get_mut() else {
                     // With autocommit a savepoint ends with the statement that set it.
-                    return match k0.as_str() {
-                        "SAVEPOINT" => Ok(done(0)),
-                        _ => Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
-                    };
+                    return if op == SavepointOp::Set { Ok(done(0)) } else { Err(missing(&name)) };
                 };
                 let pos = t.savepoints.iter().rposition(|(n, _)| *n == name);
-                match (k0.as_str(), pos) {
-                    ("SAVEPOINT", _) => {
+                match (op, pos) {
+                    (SavepointOp::Set, _) => {
                         if let Some(i) = pos {
                             t.savepoints.remove(i);
                         }
                         t.savepoints.push((name, t.pending.clone()));
                     }
-                    ("ROLLBACK", Some(i)) => {
+                    (SavepointOp::RollbackTo, Some(i)) => {
                         // Back to the savepoint; it stays, later ones go.
                         t.pending = t.savepoints[i].1.clone();
                         t.savepoints.truncate(i + 1);
                     }
-                    ("RELEASE", Some(i)) => t.savepoints.truncate(i),
-                    _ => return Err(MyError::new(1305, "42000", format!("SAVEPOINT {name} does not exist"))),
+                    (SavepointOp::Release, Some(i)) => t.savepoints.truncate(i),
+                    (_, None) => return Err(missing(&name)),
                 }
                 Ok(done(0))
             }
-            "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => self.write(toks).await,
-            "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => self.database_ddl(&sig).await,
-            "ALTER" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => {
+            Statement::Write => self.write(toks).await,
+            Statement::DatabaseDdl => self.database_ddl(&sig).await,
+            Statement::AlterDatabase(name) => {
                 // Only character set, collation and options can change; SQLite files have
                 // none of them, so there is nothing to change on any node. The database
                 // must exist, as in MySQL.
-                let name = sig.get(2).and_then(|t| text(t)).filter(|n| {
-                    !matches!(n.to_ascii_uppercase().as_str(), "CHARACTER" | "CHARSET" | "COLLATE" | "DEFAULT")
-                });
                 let name = name.or_else(|| self.info().db.clone()).unwrap_or_default();
                 if !self.engine.databases().contains(&name) {
                     return Err(MyError::new(1049, "42000", format!("Unknown database '{name}'")));
                 }
                 Ok(done(1))
             }
-            "TRUNCATE" => {
+            Statement::Truncate(table) => {
                 // SQLite has no TRUNCATE: delete every row, replicated like any delete.
-                let table = sig.iter().skip(1).filter_map(|t| text(t)).find(|n| !n.eq_ignore_ascii_case("TABLE"));
                 let table = table.ok_or_else(|| MyError::new(1064, "42000", "TRUNCATE needs a table name"))?;
                 let toks = sql::tokenize(&format!("DELETE FROM {}", sql::quote_ident(&table)))
                     .map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                 self.write(&toks).await.map(|_| done(0))
             }
-            "ALTER"
-                if sig.len() == 5
-                    && matches!(kw(sig[3]).as_deref(), Some("DISABLE" | "ENABLE"))
-                    && kw(sig[4]).as_deref() == Some("KEYS") =>
-            {
-                // mariadb-dump brackets its INSERTs with these; SQLite indexes are always on.
-                Ok(done(0))
-            }
-            "RENAME" if k1 == "TABLE" => {
+            // mariadb-dump brackets its INSERTs with these; SQLite indexes are always on.
+            Statement::ToggleKeys => Ok(done(0)),
+            Statement::RenameTables(pairs) => {
                 // RENAME TABLE a TO b [, c TO d ...]: each pair as ALTER TABLE ... RENAME TO.
-                let words: Vec<String> = sig.iter().skip(2).filter_map(|t| text(t)).collect();
-                let well_formed = !words.is_empty()
-                    && words.len().is_multiple_of(3)
-                    && words.chunks(3).all(|c| c[1].eq_ignore_ascii_case("TO"));
-                if !well_formed {
-                    return Err(MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"));
-                }
-                for pair in words.chunks(3) {
-                    let (from, to) = (&pair[0], &pair[2]);
-                    let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(from), sql::quote_ident(to));
+                let pairs =
+                    pairs.ok_or_else(|| MyError::new(1064, "42000", "RENAME TABLE needs old_name TO new_name"))?;
+                for (from, to) in pairs {
+                    let alter = format!("ALTER TABLE {} RENAME TO {}", sql::quote_ident(&from), sql::quote_ident(&to));
                     let toks = sql::tokenize(&alter).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                     self.ddl(&toks, "ALTER", "TABLE").await?;
                 }
                 Ok(done(0))
             }
-            "ALTER" if k1 == "TABLE" && only_table_options(&sig) => {
+            Statement::TableOptions(table) => {
                 // ALTER TABLE t COMMENT = '…' / ENGINE = … / DEFAULT CHARSET = …: options
                 // SQLite has no place for; accepted for a table that exists.
-                let table = sig.get(2).and_then(|t| text(t)).unwrap_or_default();
                 let db = self.need_db()?;
                 let exists: bool = self
                     .conn(&db)?
@@ -452,18 +426,18 @@ impl Session {
                 }
                 Ok(done(0))
             }
-            "DROP" if k1 == "INDEX" && sig.iter().any(|t| kw(t).as_deref() == Some("ON")) => {
+            Statement::DropIndexOn => {
                 let drop = self.drop_index_on(&sig)?;
                 let toks = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                 self.ddl(&toks, "DROP", "INDEX").await
             }
-            "CREATE" | "DROP" | "ALTER" | "RENAME" => self.ddl(toks, &k0, &k1).await,
-            "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
+            Statement::Ddl(k0, k1) => self.ddl(toks, &k0, &k1).await,
+            Statement::Ignored(k0) => {
                 self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
                 Ok(done(0))
             }
-            "DO" => Ok(done(0)),
-            _ => Err(MyError::new(
+            Statement::Do => Ok(done(0)),
+            Statement::Unknown => Err(MyError::new(
                 1064,
                 "42000",
                 format!("You have an error in your SQL syntax near '{}'", sql::rewrite(toks)),
