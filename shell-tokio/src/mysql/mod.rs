@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod bulk_load;
 pub mod call_syntax;
+pub mod command;
 pub mod create_table;
 pub mod crossdb;
 pub mod datetime;
@@ -25,6 +26,7 @@ pub mod proto;
 pub mod regexp;
 pub mod replay_shape;
 pub mod results;
+pub mod row_encoding;
 pub mod row_locks;
 pub mod server;
 pub mod session;

@@ -16,11 +16,13 @@ use super::stmt_cache::StatementCache;
 use super::stmt_params::{bind, decode_values};
 
 use super::auth::PasswordHash;
+use super::command::Command;
 use super::error::MyError;
 use super::load_data::LoadData;
 use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
 use super::proto::{self, cap, ColType, Column};
 use super::results::Outcome;
+use super::row_encoding::{binary_columns, binary_row, text_row};
 use super::session::Session;
 use super::session_functions::SERVER_VERSION;
 use super::sql;
@@ -292,24 +294,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     async fn run(&mut self) -> Result<(), PacketError> {
         loop {
             let Some(pkt) = self.io.read().await? else { return Ok(()) };
-            let Some((&cmd, body)) = pkt.split_first() else {
+            let Some(command) = Command::parse(&pkt) else {
                 return Err(PacketError::Malformed("empty command"));
             };
             if tracing::enabled!(tracing::Level::DEBUG) {
+                let body = &pkt[1..];
                 let shown: String = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-                tracing::debug!(conn = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0), cmd, body = %shown, "command");
+                tracing::debug!(conn = self.session.info.lock().map(|i| i.conn_id).unwrap_or(0), cmd = pkt[0], body = %shown, "command");
             }
-            let result = match cmd {
-                0x01 => return Ok(()),
-                0x02 => {
-                    let db = String::from_utf8_lossy(body).into_owned();
+            let result = match command {
+                Command::Quit => return Ok(()),
+                Command::InitDb(db) => {
+                    let db = String::from_utf8_lossy(db).into_owned();
                     match self.session.use_db(&db) {
                         Ok(()) => self.ok(0, 0),
                         Err(e) => self.error(&e),
                     }
                     Ok(())
                 }
-                0x03 => {
+                Command::Query(body) => {
                     let text = sql::decode_query(body);
                     if let Some(spec) = local_infile(&text) {
                         let outcome = self.local_infile(spec).await?;
@@ -321,59 +324,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                     self.answer(outcomes, false);
                     Ok(())
                 }
-                0x04 => self.field_list(body),
-                0x0e => {
+                Command::FieldList(body) => self.field_list(body),
+                Command::Ping => {
                     self.ok(0, 0);
                     Ok(())
                 }
-                0x11 => self.change_user(body).await,
-                0x16 => self.prepare(body),
-                0x17 => self.execute(body).await,
-                0x18 => {
+                Command::ChangeUser(body) => self.change_user(body).await,
+                Command::StmtPrepare(body) => self.prepare(body),
+                Command::StmtExecute(body) => self.execute(body).await,
+                Command::StmtSendLongData(body) => {
                     // COM_STMT_SEND_LONG_DATA has no reply, not even an error: problems
                     // surface at the execute.
                     self.long_data(body);
                     Ok(())
                 }
-                0x19 => {
-                    if body.len() >= 4 {
-                        let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+                Command::StmtClose(id) => {
+                    if let Some(id) = id {
                         self.stmts.remove(&id);
                     }
                     Ok(())
                 }
-                0x1a => {
-                    // COM_STMT_RESET: forget the long data sent so far.
-                    if let Some(stmt) =
-                        body.get(..4).and_then(|b| self.stmts.get_mut(&u32::from_le_bytes(b.try_into().expect("4"))))
-                    {
+                Command::StmtReset(id) => {
+                    // Forget the long data sent so far.
+                    if let Some(stmt) = id.and_then(|id| self.stmts.get_mut(&id)) {
                         stmt.long_data.clear();
                         stmt.long_data_overflow = false;
                     }
                     self.ok(0, 0);
                     Ok(())
                 }
-                0x1b => {
-                    // COM_SET_OPTION: 0 = multi-statements on, 1 = off.
-                    if body.len() >= 2 {
-                        let on = body[0] == 0;
-                        if on {
-                            self.caps |= cap::MULTI_STATEMENTS;
-                        } else {
-                            self.caps &= !cap::MULTI_STATEMENTS;
-                        }
+                Command::SetOption(multi_statements) => {
+                    match multi_statements {
+                        Some(true) => self.caps |= cap::MULTI_STATEMENTS,
+                        Some(false) => self.caps &= !cap::MULTI_STATEMENTS,
+                        None => {}
                     }
                     let status = self.session.status_flags();
                     self.io.queue(&proto::eof(status, 0));
                     Ok(())
                 }
-                0x1f => {
+                Command::ResetConnection => {
                     self.session.reset();
                     self.stmts.clear();
                     self.ok(0, 0);
                     Ok(())
                 }
-                _ => {
+                Command::Unknown(cmd) => {
                     self.error(&MyError::new(1047, "08S01", format!("Unknown command {cmd:#04x}")));
                     Ok(())
                 }
@@ -723,75 +719,4 @@ impl<S: AsyncRead + AsyncWrite + Unpin> super::results::RowSink for IoSink<'_, S
         }
         Ok(())
     }
-}
-
-/// Column types as sent in the binary protocol: dates and decimals travel as strings.
-fn binary_columns(mut columns: Vec<Column>) -> Vec<Column> {
-    for c in columns.iter_mut() {
-        if matches!(c.ty, ColType::DateTime | ColType::Date | ColType::NewDecimal) {
-            c.ty = ColType::VarString;
-            c.charset = proto::charset::UTF8MB4;
-        }
-    }
-    columns
-}
-
-fn text_value(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Null => out.push(0xfb),
-        Value::Integer(i) => put_lenenc_str(out, i.to_string().as_bytes()),
-        Value::Real(f) => put_lenenc_str(out, format_real(*f).as_bytes()),
-        Value::Text(s) => put_lenenc_str(out, s.as_bytes()),
-        Value::Blob(b) => put_lenenc_str(out, b),
-    }
-}
-
-fn format_real(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.0}")
-    } else {
-        format!("{f}")
-    }
-}
-
-fn text_row(row: &[Value]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(row.len() * 8);
-    for v in row {
-        text_value(&mut b, v);
-    }
-    b
-}
-
-fn binary_row(columns: &[Column], row: &[Value]) -> Vec<u8> {
-    let mut b = vec![0u8];
-    let bitmap_len = (columns.len() + 7 + 2) / 8;
-    let start = b.len();
-    b.resize(start + bitmap_len, 0);
-    for (i, (c, v)) in columns.iter().zip(row).enumerate() {
-        let bit = i + 2;
-        match (c.ty, v) {
-            (_, Value::Null) => b[start + bit / 8] |= 1 << (bit % 8),
-            (ColType::LongLong, Value::Integer(x)) => b.extend_from_slice(&x.to_le_bytes()),
-            (ColType::LongLong, Value::Real(x)) => b.extend_from_slice(&(*x as i64).to_le_bytes()),
-            (ColType::Double, Value::Real(x)) => b.extend_from_slice(&x.to_le_bytes()),
-            (ColType::Double, Value::Integer(x)) => b.extend_from_slice(&(*x as f64).to_le_bytes()),
-            (ColType::LongLong | ColType::Double, other) => {
-                // A text value in a numeric column: send what parses, else zero.
-                let s = match other {
-                    Value::Text(s) => s.clone(),
-                    _ => String::new(),
-                };
-                if c.ty == ColType::LongLong {
-                    b.extend_from_slice(&s.trim().parse::<i64>().unwrap_or(0).to_le_bytes());
-                } else {
-                    b.extend_from_slice(&s.trim().parse::<f64>().unwrap_or(0.0).to_le_bytes());
-                }
-            }
-            (_, Value::Integer(x)) => put_lenenc_str(&mut b, x.to_string().as_bytes()),
-            (_, Value::Real(x)) => put_lenenc_str(&mut b, format_real(*x).as_bytes()),
-            (_, Value::Text(s)) => put_lenenc_str(&mut b, s.as_bytes()),
-            (_, Value::Blob(x)) => put_lenenc_str(&mut b, x),
-        }
-    }
-    b
 }
