@@ -43,8 +43,10 @@ fn main() {
 fn outcome(scenario: Scenario, seed: u64) -> String {
     match run_one(scenario, seed) {
         Ok(r) => format!("{:016x}", r.trace_hash),
+        // The first violation: what failed, so that a diff shows a change of failure too.
         Err(e) => {
-            format!("FAILED {}", e.lines().find(|l| l.contains("violations") || l.starts_with("  ")).unwrap_or(""))
+            let first = e.lines().skip_while(|l| !l.contains("violations:")).nth(1).unwrap_or("").trim();
+            format!("FAILED {first}")
         }
     }
 }
