@@ -343,7 +343,31 @@ impl Cluster {
         }
         let c = Cluster { nodes, _dirs: dirs };
         c.wait_writable(0);
+        c.wait_all_alive();
         c
+    }
+
+    /// Wait (up to 30 s) until node 1 sees every node ALIVE. Node 1 may accept its first
+    /// write while it is still alone (a quorum of one); a test's next write must not race
+    /// the other nodes' joining. A node port that speaks only TLS gives no plain-HTTP
+    /// answer: then every node must accept a write instead (a node does once it has joined).
+    pub fn wait_all_alive(&self) {
+        let n = self.nodes.len() as u64;
+        let secret = Some(self.nodes[0].secret.as_str()).filter(|s| !s.is_empty());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (code, body) = self.nodes[0].http("GET", "/admin/cluster/members", secret);
+            if code == 0 {
+                (1..self.nodes.len()).for_each(|i| self.wait_writable(i));
+                return;
+            }
+            let alive = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["alive_count"].as_u64());
+            if code == 200 && alive == Some(n) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "node 1 never saw all {n} nodes ALIVE: {code} {body}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Start one more node (with `extra` config) joining through node 1, with node 1's secret.
