@@ -2,7 +2,10 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/marmot.proto");
-    let fds = protox::compile(["proto/marmot.proto"], ["proto"])?;
-    tonic_prost_build::configure().compile_fds(fds)?;
+    #[cfg(feature = "grpc")]
+    {
+        let fds = protox::compile(["proto/marmot.proto"], ["proto"])?;
+        tonic_prost_build::configure().compile_fds(fds)?;
+    }
     Ok(())
 }

@@ -12,9 +12,11 @@
 //!   [`marmot_core::Envelope`], used by the simulator's UDP transport. A node refuses
 //!   frames of a newer version with a clear error instead of misreading them.
 
+#[cfg(feature = "grpc")]
 pub mod convert;
 
 /// Generated protobuf messages and the tonic client and server of `marmot.v1.Marmot`.
+#[cfg(feature = "grpc")]
 #[allow(missing_docs, clippy::all)]
 pub mod pb {
     tonic::include_proto!("marmot.v1");
@@ -70,6 +72,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "grpc")]
     fn protobuf_round_trip_and_bad_messages() {
         use marmot_core::membership::MemberDigest;
         use marmot_core::{ColumnValue, MemberState, Op, RowChange, RowKey, Txn, Value};
