@@ -177,7 +177,7 @@ impl Coordinator {
         }
         let id = st.clock.now(st.now);
         st.out.observe(Observation::ClockIssued(id));
-        let txn = Txn { id, coordinator: st.me, rows: rows.into(), first_committer_wins };
+        let txn = Txn { id, coordinator: st.me(), rows: rows.into(), first_committer_wins };
         let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
         self.inflight.insert(
             id,
@@ -209,7 +209,7 @@ impl Coordinator {
                 f.yes.insert(from);
                 if f.commit_sent {
                     st.send(from, Message::Commit { txn_id: id });
-                } else if !f.committing && f.yes.len() >= f.needed && f.yes.contains(&st.me) {
+                } else if !f.committing && f.yes.len() >= f.needed && f.yes.contains(&st.me()) {
                     f.committing = true;
                     return Next::CommitLocal;
                 }
@@ -219,7 +219,7 @@ impl Coordinator {
                 let f = self.inflight.remove(&id).expect("present");
                 Next::Abort { targets: f.targets, req: f.req, reply: Reply::Failed(WriteError::Conflict) }
             }
-            Vote::Refused if from == st.me && !f.committing => {
+            Vote::Refused if from == st.me() && !f.committing => {
                 let f = self.inflight.remove(&id).expect("present");
                 let err = f.storage_error.unwrap_or_else(|| "local prepare refused".into());
                 Next::Abort { targets: f.targets, req: f.req, reply: Reply::Failed(WriteError::Storage(err)) }
@@ -232,7 +232,7 @@ impl Coordinator {
     /// participant: only then does COMMIT go to the other participants.
     pub(crate) fn on_commit_ack(&mut self, st: &mut Step, members: &Membership, from: NodeId, id: TxnId) {
         let Some(f) = self.inflight.get_mut(&id) else {
-            if from == st.me {
+            if from == st.me() {
                 // A commit re-driven after a restart: tell everyone, they may still hold intents.
                 let peers = members.live_peers();
                 for p in &peers {
@@ -245,10 +245,10 @@ impl Coordinator {
             return;
         };
         f.commit_acks.insert(from);
-        if from == st.me && !f.commit_sent {
+        if from == st.me() && !f.commit_sent {
             debug_assert!(f.committing, "the local commit is durable but the commit was never decided");
             f.commit_sent = true;
-            let others: Vec<NodeId> = f.targets.iter().copied().filter(|t| *t != st.me).collect();
+            let others: Vec<NodeId> = f.targets.iter().copied().filter(|t| *t != st.me()).collect();
             let slack_ms = f.slack_ms;
             st.out.observe(Observation::TxnDecided { txn_id: id, committed: true });
             for t in others {
@@ -257,7 +257,7 @@ impl Coordinator {
             st.out.timer_at(Timer::CommitTimeout(id), st.now + st.cfg.commit_timeout_ms + slack_ms);
         }
         let f = &self.inflight[&id];
-        if f.commit_acks.len() >= f.needed && f.commit_acks.contains(&st.me) {
+        if f.commit_acks.len() >= f.needed && f.commit_acks.contains(&st.me()) {
             let f = self.inflight.remove(&id).expect("present");
             debug_assert!(f.commit_sent, "a client answered before the commit was durable here");
             st.out.reply(f.req, Reply::Committed { txn_id: id });
@@ -270,7 +270,7 @@ impl Coordinator {
     /// heartbeat timeout.
     fn await_remaining_acks(&mut self, st: &mut Step, id: TxnId, f: &InFlight) {
         let waiting: BTreeSet<NodeId> =
-            f.targets.iter().copied().filter(|t| *t != st.me && !f.commit_acks.contains(t)).collect();
+            f.targets.iter().copied().filter(|t| *t != st.me() && !f.commit_acks.contains(t)).collect();
         self.await_commit_acks(st, id, waiting);
     }
 
@@ -315,7 +315,7 @@ impl Coordinator {
     pub(crate) fn announce_abort(st: &mut Step, id: TxnId, targets: &[NodeId]) {
         st.out.observe(Observation::TxnDecided { txn_id: id, committed: false });
         let mut all: BTreeSet<NodeId> = targets.iter().copied().collect();
-        all.insert(st.me);
+        all.insert(st.me());
         for t in all {
             st.send(t, Message::Abort { txn_id: id });
         }
@@ -326,7 +326,7 @@ impl Coordinator {
         let mut by_target: BTreeMap<NodeId, Vec<TxnId>> = BTreeMap::new();
         for (id, f) in &self.inflight {
             for t in &f.targets {
-                if *t != st.me {
+                if *t != st.me() {
                     by_target.entry(*t).or_default().push(*id);
                 }
             }

@@ -135,25 +135,25 @@ impl Node {
         self.out.drain_into(out);
     }
 
-    // ----- plumbing used by every concern -----
+    // ----- effects of the node's own routing (concerns are handed a `Step`) -----
 
-    pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
+    fn send(&mut self, to: NodeId, msg: Message) {
         self.out.send(self.clock.last(), to, msg);
     }
 
-    pub(crate) fn persist(&mut self, write: StoreWrite, why: PendingOp) {
+    fn persist(&mut self, write: StoreWrite, why: PendingOp) {
         self.out.persist(write, why);
     }
 
-    pub(crate) fn timer(&mut self, timer: Timer, after: u64) {
+    fn timer(&mut self, timer: Timer, after: u64) {
         self.out.timer_at(timer, self.now + after);
     }
 
-    pub(crate) fn reply(&mut self, req: ReqId, reply: Reply) {
+    fn reply(&mut self, req: ReqId, reply: Reply) {
         self.out.reply(req, reply);
     }
 
-    pub(crate) fn observe(&mut self, o: Observation) {
+    fn observe(&mut self, o: Observation) {
         self.out.observe(o);
     }
 
@@ -163,14 +163,14 @@ impl Node {
         }
     }
 
-    pub(crate) fn persist_membership(&mut self) {
+    fn persist_membership(&mut self) {
         let incarnation = self.members.local().digest.incarnation;
         let members = self.members.digests();
         self.persist(StoreWrite::Membership { incarnation, members }, PendingOp::Membership);
     }
 
     /// A uniformly drawn index below `n` (n > 0) from the node's seeded RNG.
-    pub(crate) fn draw(&mut self, n: usize) -> usize {
+    fn draw(&mut self, n: usize) -> usize {
         (self.rng.next_u64() % n as u64) as usize
     }
 
@@ -259,7 +259,7 @@ impl Node {
     /// Tell every live peer at once: used when the local node's own state changes
     /// (caught up, refuted a suspicion, operator action), which peers must not learn
     /// a round late.
-    pub(crate) fn announce(&mut self) {
+    fn announce(&mut self) {
         let peers = self.members.live_peers();
         self.gossip_to(peers);
     }
@@ -336,7 +336,7 @@ impl Node {
             }
             Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
-                self.snapshots.on_chunk(&mut step!(self), from, self.me, chunk)
+                self.snapshots.on_chunk(&mut step!(self), from, chunk)
             }
         }
     }
@@ -527,11 +527,6 @@ impl Node {
         self.coord.commit_targets(self.me)
     }
 
-    /// How many durable acks a consistency level needs with the current membership.
-    pub fn acks_needed(&self, c: crate::config::Consistency) -> usize {
-        crate::coordinator::acks_needed(&self.members, c)
-    }
-
     /// Number of row intents held here.
     pub fn intent_count(&self) -> usize {
         self.part.intent_count()
@@ -589,7 +584,7 @@ impl Node {
     }
 
     /// Start fetching a snapshot of `db` from `donor`.
-    pub(crate) fn start_snapshot(&mut self, db: &str, donor: NodeId) {
+    fn start_snapshot(&mut self, db: &str, donor: NodeId) {
         self.snapshots.start(&mut step!(self), &self.members, db, donor);
     }
 
@@ -604,7 +599,7 @@ impl Node {
     }
 
     /// Mark the local node ALIVE once it has caught up with its peers.
-    pub(crate) fn maybe_caught_up(&mut self) {
+    fn maybe_caught_up(&mut self) {
         if self.members.local().digest.state != MemberState::Joining {
             return;
         }

@@ -42,13 +42,16 @@ pub(crate) struct Step<'a> {
     /// The node's clock: messages carry its last reading; the coordinator takes
     /// transaction ids from it.
     pub(crate) clock: &'a mut HlcClock,
-    /// The node itself.
-    pub(crate) me: NodeId,
     /// Where effects go.
     pub(crate) out: &'a mut Outbox,
 }
 
 impl Step<'_> {
+    /// The node itself.
+    pub(crate) fn me(&self) -> NodeId {
+        self.out.me
+    }
+
     /// Send `msg` to `to`.
     pub(crate) fn send(&mut self, to: NodeId, msg: Message) {
         self.out.send(self.clock.last(), to, msg);
@@ -58,7 +61,7 @@ impl Step<'_> {
 /// The [`Step`] of node `$n` (a `&mut Node` or `self`).
 macro_rules! step {
     ($n:expr) => {
-        crate::outbox::Step { now: $n.now, cfg: &$n.cfg, clock: &mut $n.clock, me: $n.me, out: &mut $n.out }
+        crate::outbox::Step { now: $n.now, cfg: &$n.cfg, clock: &mut $n.clock, out: &mut $n.out }
     };
 }
 pub(crate) use step;

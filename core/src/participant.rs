@@ -230,7 +230,7 @@ impl Participant {
     pub(crate) fn on_committed_durable(&mut self, st: &mut Step, id: TxnId) {
         let Some(p) = self.forget(id) else { return };
         self.decided.insert(id, true);
-        if p.txn.coordinator != st.me {
+        if p.txn.coordinator != st.me() {
             st.out.observe(Observation::TxnDecided { txn_id: id, committed: true });
         }
         st.send(p.txn.coordinator, Message::CommitAck { txn_id: id });
@@ -273,7 +273,7 @@ impl Participant {
     /// Ask about prepared transactions whose coordinator went silent.
     pub(crate) fn resolve_stale(&mut self, st: &mut Step, members: &Membership) {
         let now = st.now;
-        let me = st.me;
+        let me = st.me();
         let requery = st.cfg.gossip_interval_ms * 2;
         let timeout = st.cfg.heartbeat_timeout_ms;
         let stale: Vec<TxnId> = self

@@ -152,7 +152,7 @@ impl Snapshots {
 
     /// A chunk arrived from `from`: keep it, ask for the next one (paced by the rate
     /// limit), or have the whole snapshot verified and installed.
-    pub(crate) fn on_chunk(&mut self, st: &mut Step, from: NodeId, me: NodeId, chunk: Chunk) {
+    pub(crate) fn on_chunk(&mut self, st: &mut Step, from: NodeId, chunk: Chunk) {
         let now = st.now;
         let Some(f) = self.fetches.get_mut(&chunk.database) else { return };
         if f.donor != from || f.installing {
@@ -205,7 +205,7 @@ impl Snapshots {
         f.installing = true;
         let write = StoreWrite::InstallSnapshot {
             database: chunk.database.clone(),
-            me,
+            me: st.me(),
             donor: from,
             bytes: std::mem::take(&mut f.data),
             sha256: f.sha256.clone(),
@@ -288,7 +288,7 @@ mod tests {
 
         /// Run `f` at `now`; the effects it produced.
         fn at(&mut self, now: Millis, f: impl FnOnce(&mut Snapshots, &mut Step, &Membership)) -> Vec<Effect> {
-            let mut st = Step { now, cfg: &self.cfg, clock: &mut self.clock, me: 1, out: &mut self.out };
+            let mut st = Step { now, cfg: &self.cfg, clock: &mut self.clock, out: &mut self.out };
             f(&mut self.snapshots, &mut st, &self.members);
             let mut effects = Vec::new();
             self.out.drain_into(&mut effects);
@@ -315,7 +315,7 @@ mod tests {
         let first = n.at(1000, |s, st, m| s.start(st, m, "db", 2));
         assert_eq!(requests(&first), vec![0]);
         // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
-        let out = n.at(1000, |s, st, _| s.on_chunk(st, 2, 1, chunk(0, 1000)));
+        let out = n.at(1000, |s, st, _| s.on_chunk(st, 2, chunk(0, 1000)));
         assert!(requests(&out).is_empty(), "asked again at once: {out:?}");
         assert!(out.contains(&Effect::SetTimer { timer: Timer::SnapshotPace, at: 1100 }), "{out:?}");
         let out = n.at(1050, |s, st, _| s.on_pace(st));
@@ -323,11 +323,11 @@ mod tests {
         let out = n.at(1100, |s, st, _| s.on_pace(st));
         assert_eq!(requests(&out), vec![1000]);
         // A late chunk (the budget is already spent) is followed at once.
-        let out = n.at(1300, |s, st, _| s.on_chunk(st, 2, 1, chunk(1000, 1000)));
+        let out = n.at(1300, |s, st, _| s.on_chunk(st, 2, chunk(1000, 1000)));
         assert_eq!(requests(&out), vec![2000]);
         assert_eq!(n.snapshots.progress()[0].received, 2000);
         // A chunk from someone else than the donor is ignored.
-        let out = n.at(1400, |s, st, _| s.on_chunk(st, 3, 1, chunk(2000, 1000)));
+        let out = n.at(1400, |s, st, _| s.on_chunk(st, 3, chunk(2000, 1000)));
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(n.snapshots.progress()[0].received, 2000);
     }
