@@ -2,7 +2,9 @@
 # Runs marmot's whole test suite, installing what it needs first.
 # Usage: ./scripts/test-all.sh          (SIM_SEEDS=N for more simulation seeds)
 #        ./scripts/test-all.sh --long   also the long tests: a cluster mixing this revision
-#                                       with the previous release (tag v0.1.0, built here)
+#                                       with the previous release (tag v0.1.0, built here),
+#                                       and the simulation at 10x CI's seeds (about 15 min
+#                                       on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +39,5 @@ cargo test --workspace --all-targets
 if [ "${1:-}" = "--long" ]; then
   git rev-parse -q --verify "v0.1.0^{commit}" >/dev/null || { echo "tag v0.1.0 missing: git fetch --tags"; exit 1; }
   cargo test -p marmot-e2e --test mixed_versions -- --ignored
+  SIM_SEEDS=160 cargo test --release -p sim-scenarios
 fi

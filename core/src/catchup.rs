@@ -35,6 +35,12 @@ pub(crate) struct CatchUp {
     behind_since: BTreeMap<Pos, Millis>,
     /// Schema version per database.
     schemas: BTreeMap<String, u64>,
+    /// Databases installed from a snapshot since this node started. What they lack is
+    /// what was written while the snapshot travelled, and delta sync closes that: judged
+    /// by the thresholds again, a node whose transfer is paced slower than the write rate
+    /// would fetch snapshot after snapshot and never catch up. Only a gap (the log
+    /// collected) sends them back to a snapshot.
+    snapshotted: BTreeSet<String>,
 }
 
 /// Raise each entry of `into` to the value in `from` (versions and heads only grow).
@@ -122,6 +128,7 @@ impl CatchUp {
     /// After a snapshot of `db`: the positions it stands for replace ours, and gaps and
     /// pulls of `db` are forgotten.
     pub(crate) fn reset_positions(&mut self, db: &str, positions: BTreeMap<NodeId, u64>) {
+        self.snapshotted.insert(db.to_string());
         self.progress.retain(|(_, d), _| d != db);
         self.gaps.retain(|(_, d)| d != db);
         self.pulls.retain(|(_, d), _| d != db);
@@ -225,13 +232,13 @@ impl CatchUp {
     }
 
     /// Pull `db` from `peer` if a pull is due: returns [`Pull::Snapshot`] instead when this
-    /// node is joining and holds nothing of `db` yet or is past the delta-sync thresholds.
+    /// node is joining and holds nothing of `db` yet, or is past the delta-sync thresholds
+    /// and has not installed a snapshot of `db` since it started.
     pub(crate) fn pull(&mut self, st: &mut Step, peer: NodeId, db: &str, joining: bool) -> Pull {
         let fresh = self.never_applied(db);
-        if joining
-            && self.due(peer, db).is_some()
-            && (fresh || self.lag(&(peer, db.to_string()), st.now).past_thresholds(st.cfg))
-        {
+        let far_behind =
+            !self.snapshotted.contains(db) && self.lag(&(peer, db.to_string()), st.now).past_thresholds(st.cfg);
+        if joining && self.due(peer, db).is_some() && (fresh || far_behind) {
             return Pull::Snapshot;
         }
         if let Some(after) = self.due(peer, db) {
@@ -324,4 +331,28 @@ pub(crate) enum Chunk {
     Gap,
     /// Its entries are being applied.
     Applying,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlc::{Hlc, HlcClock};
+    use crate::outbox::Outbox;
+
+    /// A joining node past the thresholds starts from a snapshot; once one is installed,
+    /// what was written while it travelled comes by delta sync, however much it is (a
+    /// paced transfer slower than the write rate would otherwise never end).
+    #[test]
+    fn after_a_snapshot_the_rest_comes_by_delta_sync() {
+        let cfg = CoreConfig { delta_sync_threshold_txns: 10, ..CoreConfig::default() };
+        let mut clock = HlcClock::new(1, Hlc { wall: 0, logical: 0, node: 1 });
+        let mut out = Outbox::new(1);
+        let mut st = Step { now: 1_000, cfg: &cfg, clock: &mut clock, out: &mut out };
+        let mut c = CatchUp::new(BTreeMap::from([("app".to_string(), 5)]), BTreeMap::new(), BTreeMap::new());
+        c.on_peer_heads(2, BTreeMap::from([("app".to_string(), 500)]), true, 1_000);
+        assert_eq!(c.pull(&mut st, 2, "app", true), Pull::Snapshot);
+        // The snapshot stands for 300 of peer 2's entries; 200 more came meanwhile.
+        c.reset_positions("app", BTreeMap::from([(2, 300)]));
+        assert_eq!(c.pull(&mut st, 2, "app", true), Pull::Asked);
+    }
 }

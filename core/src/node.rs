@@ -522,6 +522,11 @@ impl Node {
         self.coord.summary()
     }
 
+    /// Transactions other nodes coordinate, by phase here (for fault injection).
+    pub fn participant_summary(&self) -> crate::participant::ParticipantSummary {
+        self.part.summary(self.me)
+    }
+
     /// The participants of in-flight transactions whose COMMIT is sent (sorted, unique).
     pub fn commit_targets(&self) -> Vec<NodeId> {
         self.coord.commit_targets(self.me)

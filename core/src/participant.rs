@@ -10,7 +10,7 @@
 //! a REMOVED coordinator with no peer reporting a commit aborts it. It is never aborted
 //! on a guess.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreWrite};
@@ -31,11 +31,26 @@ pub(crate) struct Prepared {
     answers: BTreeMap<NodeId, TxnStatus>,
 }
 
+/// How many transactions other nodes coordinate are in each participant phase here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParticipantSummary {
+    /// PREPARE received, its record not durable yet (no vote sent).
+    pub voting: usize,
+    /// Durably prepared and voted yes; the outcome not known here.
+    pub voted: usize,
+    /// COMMIT known here, its durable write not done yet.
+    pub committing: usize,
+}
+
 /// Prepared transactions, the intents they hold, and the outcomes known here.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Participant {
     prepared: BTreeMap<TxnId, Prepared>,
-    intents: BTreeMap<IntentKey, TxnId>,
+    /// Row -> the prepared transactions holding an intent on it. Usually one; more when a
+    /// transaction already decided committed (its COMMIT overtook its PREPARE) is applied
+    /// over a row another prepared transaction holds: neither may release the other's
+    /// intent, or a third transaction could prepare over a row still in doubt.
+    intents: BTreeMap<IntentKey, BTreeSet<TxnId>>,
     /// Commits whose persist failed, to issue again on the next tick.
     commit_retries: Vec<TxnId>,
     /// Outcomes known here: true = committed. The participant is their only writer: what
@@ -49,7 +64,9 @@ impl Participant {
         let mut out: Vec<TxnId> = txn
             .rows
             .iter()
-            .filter_map(|r| self.intents.get(&r.intent_key()).copied())
+            .filter_map(|r| self.intents.get(&r.intent_key()))
+            .flatten()
+            .copied()
             .filter(|owner| *owner != txn.id)
             .collect();
         // A schema change excludes row writes of its database, and the other way round.
@@ -61,7 +78,7 @@ impl Participant {
                 self.intents
                     .range(from..)
                     .take_while(|((d, t, _), _)| *d == db && (schema || t == SCHEMA_TABLE))
-                    .map(|(_, owner)| *owner)
+                    .flat_map(|(_, owners)| owners.iter().copied())
                     .filter(|owner| *owner != txn.id),
             );
         }
@@ -76,7 +93,7 @@ impl Participant {
         debug_assert!(!self.prepared.contains_key(&txn.id), "{} prepared twice", txn.id);
         debug_assert_ne!(self.decided.get(&txn.id), Some(&false), "{} prepared after it was aborted here", txn.id);
         for r in txn.rows.iter() {
-            self.intents.insert(r.intent_key(), txn.id);
+            self.intents.entry(r.intent_key()).or_default().insert(txn.id);
         }
         self.prepared.insert(
             txn.id,
@@ -89,8 +106,11 @@ impl Participant {
         let p = self.prepared.remove(&id)?;
         for r in p.txn.rows.iter() {
             let k = r.intent_key();
-            if self.intents.get(&k) == Some(&id) {
-                self.intents.remove(&k);
+            if let Some(owners) = self.intents.get_mut(&k) {
+                owners.remove(&id);
+                if owners.is_empty() {
+                    self.intents.remove(&k);
+                }
             }
         }
         Some(p)
@@ -121,9 +141,24 @@ impl Participant {
         }
     }
 
+    /// Transactions coordinated elsewhere, by phase here (for fault injection).
+    pub(crate) fn summary(&self, me: NodeId) -> ParticipantSummary {
+        let mut s = ParticipantSummary::default();
+        for p in self.prepared.values().filter(|p| p.txn.coordinator != me) {
+            if p.committing {
+                s.committing += 1;
+            } else if p.durable {
+                s.voted += 1;
+            } else {
+                s.voting += 1;
+            }
+        }
+        s
+    }
+
     /// Number of intents held.
     pub(crate) fn intent_count(&self) -> usize {
-        self.intents.len()
+        self.intents.values().map(BTreeSet::len).sum()
     }
 
     /// The outcome of `id` known here (true: committed).
@@ -352,6 +387,24 @@ mod tests {
 
     fn txn(wall: u64, rows: Vec<RowChange>) -> Txn {
         Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows: rows.into(), first_committer_wins: true }
+    }
+
+    #[test]
+    fn a_commit_applied_over_a_prepared_row_leaves_that_rows_intent() {
+        // Seed 154 of `lost_update`: a COMMIT overtook its PREPARE, the late PREPARE was
+        // applied over a row another transaction held prepared, and its commit released
+        // that other intent; a third transaction then prepared over the row in doubt.
+        let mut p = Participant::default();
+        let held = txn(1, vec![change("a", "t", 1)]);
+        p.install(held.clone(), 0, true);
+        let overtaken = txn(2, vec![change("a", "t", 1)]);
+        p.install(overtaken.clone(), 0, false);
+        assert_eq!(p.intent_count(), 2);
+        p.forget(overtaken.id);
+        assert_eq!(p.conflicts(&txn(3, vec![change("a", "t", 1)])), vec![held.id]);
+        p.forget(held.id);
+        assert!(p.conflicts(&txn(4, vec![change("a", "t", 1)])).is_empty());
+        assert_eq!(p.intent_count(), 0);
     }
 
     #[test]

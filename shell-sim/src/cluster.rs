@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use marmot_core::coordinator::InFlightSummary;
 use marmot_core::io::AdminCmd;
+use marmot_core::participant::ParticipantSummary;
 use marmot_core::{Consistency, CoreConfig, Millis, NodeId, Observation, RowChange, TxnId};
 use marmot_store::{Location, Store, Synchronous};
 use tokio::sync::mpsc::UnboundedSender;
@@ -107,7 +108,7 @@ pub struct Shared {
     trace: RefCell<u64>,
     incarnations: RefCell<BTreeMap<NodeId, u64>>,
     /// What each running node coordinates right now, and its COMMIT targets.
-    phases: RefCell<BTreeMap<NodeId, (InFlightSummary, Vec<NodeId>)>>,
+    phases: RefCell<BTreeMap<NodeId, Phases>>,
     /// Row intents each running node holds (in memory: they are rebuilt from the prepared
     /// records at recovery, not stored).
     intents: RefCell<BTreeMap<NodeId, usize>>,
@@ -115,9 +116,20 @@ pub struct Shared {
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
     /// Snapshot chunks still to be corrupted in transit (one byte flipped each).
     corrupt_chunks: RefCell<u32>,
+    /// Nodes stalled (a GC-like pause) until this sim time, ms.
+    paused_until: RefCell<BTreeMap<NodeId, u64>>,
+    /// Prefix of this run's in-memory database names.
+    run_ns: String,
+    /// Disks lost so far (each replacement disk gets a name of its own).
+    disks_lost: RefCell<u64>,
 }
 
 impl Shared {
+    /// How long `id` stays stalled from sim time `at` (ms; 0: it runs).
+    pub(crate) fn pause_left(&self, id: NodeId, at: u64) -> u64 {
+        self.paused_until.borrow().get(&id).map_or(0, |until| until.saturating_sub(at))
+    }
+
     /// Whether the next snapshot chunk sent should be corrupted (and count it).
     pub(crate) fn take_corruption(&self) -> bool {
         let mut n = self.corrupt_chunks.borrow_mut();
@@ -190,8 +202,8 @@ impl Shared {
         self.violations.borrow_mut().push(v);
     }
 
-    pub(crate) fn set_phases(&self, id: NodeId, s: InFlightSummary, commit_targets: Vec<NodeId>, intents: usize) {
-        self.phases.borrow_mut().insert(id, (s, commit_targets));
+    pub(crate) fn set_phases(&self, id: NodeId, phases: Phases, intents: usize) {
+        self.phases.borrow_mut().insert(id, phases);
         self.intents.borrow_mut().insert(id, intents);
     }
 
@@ -226,14 +238,7 @@ impl SimCluster {
         let run_ns = format!("sim{:x}-{}", spec.seed, unique());
         let mut stores = Vec::new();
         for id in 1..=spec.nodes {
-            let loc = Location::Memory(format!("{run_ns}-n{id}"));
-            let mut store = Store::open(loc, Synchronous::Normal, Some(spec.seed ^ id)).map_err(|e| e.to_string())?;
-            store.set_sentinel(spec.sentinels.contains(&id));
-            for (db, sql) in &spec.schema {
-                store.ensure_database(db).map_err(|e| e.to_string())?;
-                store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;
-            }
-            stores.push(Rc::new(RefCell::new(store)));
+            stores.push(Rc::new(RefCell::new(empty_store(&spec, &format!("{run_ns}-n{id}"), id)?)));
         }
         let mut b = turmoil::Builder::new();
         b.rng_seed(spec.seed)
@@ -255,6 +260,9 @@ impl SimCluster {
             incarnations: RefCell::new(BTreeMap::new()),
             last_issued: RefCell::new(BTreeMap::new()),
             corrupt_chunks: RefCell::new(0),
+            paused_until: RefCell::new(BTreeMap::new()),
+            run_ns,
+            disks_lost: RefCell::new(0),
             phases: RefCell::new(BTreeMap::new()),
             intents: RefCell::new(BTreeMap::new()),
             spec,
@@ -348,8 +356,31 @@ impl SimCluster {
         }
     }
 
-    /// What a running node is coordinating right now, and where its COMMITs are going.
-    pub fn phases(&self, node: NodeId) -> (InFlightSummary, Vec<NodeId>) {
+    /// A crashed node's disk is lost for good: when restarted it comes back under its
+    /// old id with an empty store (the schema only), as a replaced machine would.
+    pub fn lose_disk(&mut self, node: NodeId) -> Result<(), String> {
+        if !self.is_down(node) {
+            return Err(format!("node {node} is running; crash it first"));
+        }
+        let k = {
+            let mut n = self.shared.disks_lost.borrow_mut();
+            *n += 1;
+            *n
+        };
+        let name = format!("{}-n{node}-disk{k}", self.shared.run_ns);
+        let fresh = empty_store(&self.shared.spec, &name, node)?;
+        *self.shared.stores[node as usize - 1].borrow_mut() = fresh;
+        Ok(())
+    }
+
+    /// Record an invariant violation found by the runner.
+    pub fn note_violation(&self, v: String) {
+        self.shared.violation(v);
+    }
+
+    /// What a running node is coordinating and taking part in right now, and where its
+    /// COMMITs are going.
+    pub fn phases(&self, node: NodeId) -> Phases {
         self.shared.phases.borrow().get(&node).cloned().unwrap_or_default()
     }
 
@@ -378,7 +409,27 @@ impl SimCluster {
         }
     }
 
-    /// Repair every link.
+    /// Drop everything `from` sends to `to`, while `to` still reaches `from` (an
+    /// asymmetric partition: one side hears the other, not the other way round).
+    pub fn partition_oneway(&mut self, from: &[NodeId], to: &[NodeId]) {
+        for x in from {
+            for y in to {
+                self.sim.partition_oneway(host_name(*x), host_name(*y));
+            }
+        }
+    }
+
+    /// Stall a node for `ms` (a long GC pause, a frozen VM): it handles no message,
+    /// timer or client request until then, and then goes on from where it was; what
+    /// reached it meanwhile waits in its socket.
+    pub fn pause(&mut self, node: NodeId, ms: u64) {
+        let until = self.elapsed_ms() + ms;
+        let mut p = self.shared.paused_until.borrow_mut();
+        let e = p.entry(node).or_insert(0);
+        *e = (*e).max(until);
+    }
+
+    /// Repair every link (one-way cuts included).
     pub fn heal(&mut self) {
         for x in 1..=self.shared.spec.nodes {
             for y in (x + 1)..=self.shared.spec.nodes {
@@ -438,6 +489,29 @@ impl SimCluster {
     pub fn incarnations(&self) -> BTreeMap<NodeId, u64> {
         self.shared.incarnations.borrow().clone()
     }
+}
+
+/// Where a running node's transactions stand after its last step (to aim crashes at).
+#[derive(Clone, Debug, Default)]
+pub struct Phases {
+    /// Transactions it coordinates, by phase.
+    pub coordinating: InFlightSummary,
+    /// Where its COMMITs are going.
+    pub commit_targets: Vec<NodeId>,
+    /// Transactions others coordinate, by phase here.
+    pub participating: ParticipantSummary,
+}
+
+/// A node's store as a freshly installed node has it: the schema, no data, no log.
+fn empty_store(spec: &ClusterSpec, name: &str, id: NodeId) -> Result<Store, String> {
+    let loc = Location::Memory(name.to_string());
+    let mut store = Store::open(loc, Synchronous::Normal, Some(spec.seed ^ id)).map_err(|e| e.to_string())?;
+    store.set_sentinel(spec.sentinels.contains(&id));
+    for (db, sql) in &spec.schema {
+        store.ensure_database(db).map_err(|e| e.to_string())?;
+        store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;
+    }
+    Ok(store)
 }
 
 /// A process-unique number so concurrent simulations never share in-memory databases.

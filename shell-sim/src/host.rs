@@ -22,6 +22,13 @@ pub fn host_name(id: NodeId) -> String {
     format!("n{id}")
 }
 
+/// `SIM_TRACE=1` prints every input a node is fed and every output it produces (to
+/// stderr), to read a failing seed's history step by step.
+fn tracing_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("SIM_TRACE").is_some_and(|v| v == "1"))
+}
+
 struct Host {
     id: NodeId,
     shared: Rc<Shared>,
@@ -40,6 +47,9 @@ impl Host {
 
     fn dispatch(&mut self, outs: Vec<Output>) {
         for o in outs {
+            if tracing_on() {
+                eprintln!("[{} n{}] out {:?}", self.now(), self.id, o);
+            }
             match o {
                 Output::Send(mut env) => {
                     if let marmot_core::Message::SnapshotChunk { data, .. } = &mut env.msg {
@@ -73,7 +83,12 @@ impl Host {
         }
         self.shared.fold_trace(self.id, self.driver.trace_hash().unwrap_or(0));
         let node = self.driver.node();
-        self.shared.set_phases(self.id, node.inflight_summary(), node.commit_targets(), node.intent_count());
+        let phases = crate::cluster::Phases {
+            coordinating: node.inflight_summary(),
+            commit_targets: node.commit_targets(),
+            participating: node.participant_summary(),
+        };
+        self.shared.set_phases(self.id, phases, node.intent_count());
     }
 
     /// Run `f` in a group commit, as the production engine does: its writes commit
@@ -91,6 +106,9 @@ impl Host {
 
     fn feed(&mut self, input: Input) {
         let now = self.now();
+        if tracing_on() {
+            eprintln!("[{now} n{}] in {input:?}", self.id);
+        }
         let outs = self.batched(|driver, store| driver.handle(store, now, input));
         self.dispatch(outs);
     }
@@ -142,6 +160,12 @@ impl Host {
         self.feed(Input::Start);
         let mut buf = vec![0u8; 8 << 20];
         loop {
+            let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+            let stalled = self.shared.pause_left(self.id, elapsed);
+            if stalled > 0 {
+                tokio::time::sleep(Duration::from_millis(stalled)).await;
+                continue;
+            }
             let now = self.now();
             let wait = self.driver.next_timer().map_or(1000, |at| at.saturating_sub(now));
             tokio::select! {

@@ -13,4 +13,4 @@
 pub mod cluster;
 mod host;
 
-pub use cluster::{ClientOutcome, ClientResult, ClientTxn, ClusterSpec, SimCluster};
+pub use cluster::{ClientOutcome, ClientResult, ClientTxn, ClusterSpec, Phases, SimCluster};

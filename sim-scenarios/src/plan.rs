@@ -57,11 +57,17 @@ pub enum Scenario {
     /// no increment is lost (the sentinel refuses a read older than the version it
     /// recorded), and the sentinel's tables stay empty.
     Sentinel,
+    /// Disks lost for good: a coordinator crashes inside a commit window and comes back
+    /// empty, then another node's disk is lost outright, while hot counters are
+    /// incremented at QUORUM and ALL from every node. Each comes back under its old id
+    /// with nothing, and starts over from snapshots. No acknowledged write or increment
+    /// is lost, no transaction is decided both ways, and all nodes end equal.
+    DiskLoss,
 }
 
 impl Scenario {
     /// Every scenario, in declaration order.
-    pub const ALL: [Scenario; 16] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::SteadyState,
         Scenario::Partition,
         Scenario::CoordinatorCrash,
@@ -78,6 +84,7 @@ impl Scenario {
         Scenario::LogGc,
         Scenario::LostUpdate,
         Scenario::Sentinel,
+        Scenario::DiskLoss,
     ];
 
     /// The test function that runs it (for the replay command).
@@ -99,6 +106,7 @@ impl Scenario {
             Scenario::LogGc => "log_gc",
             Scenario::LostUpdate => "lost_update",
             Scenario::Sentinel => "sentinel",
+            Scenario::DiskLoss => "disk_loss",
         }
     }
 }
@@ -113,21 +121,31 @@ pub enum CrashPhase {
     /// COMMITs in flight; the links to some participants are cut first, so only part of
     /// them ever receive it.
     PartialCommit,
+    /// A participant: PREPARE received, its record not durable, no vote sent.
+    ParticipantVoting,
+    /// A participant: durably prepared and voted yes, the outcome unknown to it.
+    ParticipantVoted,
+    /// A participant: COMMIT received, its durable write not done.
+    ParticipantCommitting,
 }
 
 /// A fault or operator action at a point in simulated time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
-    /// From now on, crash `node` the first moment it coordinates a transaction in
-    /// `phase` (or after 3 s regardless), and restart it `down_ms` later.
+    /// From now on, crash `node` the first moment one of its transactions is in `phase`
+    /// (or after 3 s regardless), and restart it `down_ms` later.
     CrashIn {
-        /// The coordinator.
+        /// The coordinator or participant.
         node: NodeId,
         /// Which window.
         phase: CrashPhase,
         /// Downtime.
         down_ms: u64,
+        /// Whether its disk is lost with it (it comes back empty).
+        disk_lost: bool,
     },
+    /// Crash a node and lose its disk for good: restarted, it comes back empty.
+    CrashLosingDisk(NodeId),
     /// Cut links between two groups.
     Partition(Vec<NodeId>, Vec<NodeId>),
     /// Repair all links.
@@ -138,6 +156,21 @@ pub enum Fault {
     Restart(NodeId),
     /// Start a node that was not running yet (a late joiner).
     Join(NodeId),
+    /// Drop everything the `from` nodes send to the `to` nodes (the other way still
+    /// works) until the next heal.
+    PartitionOneWay {
+        /// Senders cut off.
+        from: Vec<NodeId>,
+        /// Receivers that stop hearing them.
+        to: Vec<NodeId>,
+    },
+    /// Stall `node` for `ms` (a GC-like pause: alive, but handling nothing).
+    Pause {
+        /// The node.
+        node: NodeId,
+        /// How long.
+        ms: u64,
+    },
     /// Corrupt the next `n` snapshot chunks in transit.
     CorruptSnapshotChunks(u32),
     /// Set the per-tick link failure rate.
@@ -274,6 +307,20 @@ impl Draw {
     }
 }
 
+/// Increments of counters `0..counters` from random nodes at QUORUM or ALL, from 500 ms
+/// until `until`, one every 1..2×`every` ms.
+fn increments(d: &mut Draw, n: u64, until: u64, every: u64, counters: u64) -> Vec<(u64, NodeId, ClientTxn)> {
+    let mut w = Vec::new();
+    let mut t = 500;
+    while t < until {
+        let node = 1 + below(&mut d.rng, n);
+        let cons = [Consistency::Quorum, Consistency::All][below(&mut d.rng, 2) as usize];
+        w.push((t, node, counter_increment(below(&mut d.rng, counters), cons)));
+        t += 1 + below(&mut d.rng, every * 2);
+    }
+    w
+}
+
 /// Workload writes at a steady rate on the given nodes.
 fn writes(
     d: &mut Draw,
@@ -383,7 +430,7 @@ impl Plan {
                         [below(&mut d.rng, 3) as usize];
                     let down_ms = d.range(&format!("crash{cycle}_down_ms"), 300, 4000);
                     d.note(&format!("crash{cycle}_phase"), phase);
-                    faults.push((t, Fault::CrashIn { node: c, phase, down_ms }));
+                    faults.push((t, Fault::CrashIn { node: c, phase, down_ms, disk_lost: false }));
                     t += down_ms + 3000;
                 }
                 min_io_latency = 1;
@@ -397,10 +444,27 @@ impl Plan {
                 let mut t = 0;
                 for cycle in 0..d.range("crash_cycles", 1, 3) {
                     t += d.range(&format!("crash{cycle}_after_ms"), 1500, 5000);
-                    faults.push((t, Fault::Crash(p)));
-                    t += d.range(&format!("crash{cycle}_down_ms"), 300, 6000);
-                    faults.push((t, Fault::Restart(p)));
+                    let down_ms = d.range(&format!("crash{cycle}_down_ms"), 300, 6000);
+                    // A crash at a random moment, or aimed at a participant phase.
+                    let aimed = [
+                        None,
+                        Some(CrashPhase::ParticipantVoting),
+                        Some(CrashPhase::ParticipantVoted),
+                        Some(CrashPhase::ParticipantCommitting),
+                    ][below(&mut d.rng, 4) as usize];
+                    d.note(&format!("crash{cycle}_phase"), format!("{aimed:?}"));
+                    match aimed {
+                        None => {
+                            faults.push((t, Fault::Crash(p)));
+                            faults.push((t + down_ms, Fault::Restart(p)));
+                        }
+                        Some(phase) => {
+                            faults.push((t, Fault::CrashIn { node: p, phase, down_ms, disk_lost: false }));
+                        }
+                    }
+                    t += down_ms + 3000;
                 }
+                min_io_latency = 1;
             }
             Scenario::SameRows => {
                 n = 3;
@@ -570,15 +634,7 @@ impl Plan {
                 max_latency = d.range("max_latency_ms", 1, 40);
                 let counters = d.range("counters", 1, 3);
                 let every = d.range("write_every_ms", 5, 30);
-                let mut w = Vec::new();
-                let mut t = 500;
-                while t < 15_000 {
-                    let node = 1 + below(&mut d.rng, n);
-                    let cons = [Consistency::Quorum, Consistency::All][below(&mut d.rng, 2) as usize];
-                    w.push((t, node, counter_increment(below(&mut d.rng, counters), cons)));
-                    t += 1 + below(&mut d.rng, every * 2);
-                }
-                wl = w;
+                wl = increments(&mut d, n, 15_000, every, counters);
                 if d.range("partitioned", 0, 1) == 1 {
                     let cut = 1 + below(&mut d.rng, n - 1);
                     let start = d.range("partition_at_ms", 2000, 6000);
@@ -591,8 +647,36 @@ impl Plan {
                 let crash_at = d.range("crash_at_ms", 3000, 10_000);
                 let node = 1 + below(&mut d.rng, n);
                 let down_ms = d.range("down_ms", 500, 4000);
-                faults.push((crash_at, Fault::CrashIn { node, phase, down_ms }));
+                faults.push((crash_at, Fault::CrashIn { node, phase, down_ms, disk_lost: false }));
                 expectations.push(Expectation::CountersMatchAcks { counters });
+            }
+            Scenario::DiskLoss => {
+                let skew = d.range("max_skew_ms", 0, 500) as i64;
+                for s in skews.iter_mut() {
+                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
+                }
+                max_latency = d.range("max_latency_ms", 1, 20);
+                let counters = d.range("counters", 1, 3);
+                let every = d.range("write_every_ms", 5, 30);
+                let mut w = writes(&mut d, &all(n), 500, 16_000, every * 2, keys, None);
+                w.extend(increments(&mut d, n, 16_000, every, counters));
+                wl = w;
+                let phase = [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]
+                    [below(&mut d.rng, 3) as usize];
+                d.note("crash_phase", phase);
+                let first = 1 + below(&mut d.rng, n);
+                let crash_at = d.range("crash_at_ms", 2000, 5000);
+                let down_ms = d.range("down_ms", 300, 3000);
+                faults.push((crash_at, Fault::CrashIn { node: first, phase, down_ms, disk_lost: true }));
+                // The second loss waits until the first node has caught up again (its
+                // snapshots are small): a majority losing its disks at once loses data
+                // that no protocol can keep.
+                let second = 1 + (first + below(&mut d.rng, n - 1)) % n;
+                let second_at = crash_at + 3000 + down_ms + d.range("second_after_ms", 3000, 6000);
+                faults.push((second_at, Fault::CrashLosingDisk(second)));
+                faults.push((second_at + d.range("second_down_ms", 300, 3000), Fault::Restart(second)));
+                expectations.push(Expectation::CountersMatchAcks { counters });
+                min_io_latency = 1;
             }
             Scenario::Sentinel => {
                 n = 3;
@@ -675,7 +759,7 @@ impl Plan {
                 let mut t = 0;
                 for _ in 0..events {
                     t += 500 + below(&mut d.rng, 3000);
-                    match below(&mut d.rng, 3) {
+                    match below(&mut d.rng, 5) {
                         0 if (down.len() as u64) < (n - 1) / 2 => {
                             let x = 1 + below(&mut d.rng, n);
                             if !down.contains(&x) {
@@ -691,7 +775,27 @@ impl Plan {
                             faults.push((t, Fault::Partition(a, b)));
                             faults.push((t + 500 + below(&mut d.rng, 6000), Fault::Heal));
                         }
-                        _ => faults.push((t, Fault::Loss(below(&mut d.rng, 30) as f64 / 1000.0))),
+                        2 => faults.push((t, Fault::Loss(below(&mut d.rng, 30) as f64 / 1000.0))),
+                        3 => {
+                            // One node stops hearing the others, or they stop hearing it.
+                            let x = 1 + below(&mut d.rng, n);
+                            let others: Vec<NodeId> = (1..=n).filter(|o| *o != x).collect();
+                            let (from, to) =
+                                if below(&mut d.rng, 2) == 0 { (vec![x], others) } else { (others, vec![x]) };
+                            faults.push((t, Fault::PartitionOneWay { from, to }));
+                            faults.push((t + 500 + below(&mut d.rng, 6000), Fault::Heal));
+                        }
+                        _ => {
+                            // A stall; one in four outlasts the heartbeat timeout, so its
+                            // prepared transactions meet the stale-transaction resolution.
+                            let x = 1 + below(&mut d.rng, n);
+                            let ms = if below(&mut d.rng, 4) == 0 {
+                                core.heartbeat_timeout_ms + 500 + below(&mut d.rng, 3000)
+                            } else {
+                                50 + below(&mut d.rng, 4000)
+                            };
+                            faults.push((t, Fault::Pause { node: x, ms }));
+                        }
                     }
                 }
                 let every = d.range("write_every_ms", 10, 60);

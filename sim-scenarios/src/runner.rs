@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use marmot_core::io::AdminCmd;
 use marmot_core::{Consistency, NodeId, Observation};
-use marmot_shell_sim::{ClientOutcome, ClientTxn, SimCluster};
+use marmot_shell_sim::{ClientOutcome, ClientResult, ClientTxn, SimCluster};
 
 use std::collections::BTreeMap;
 
@@ -50,6 +50,7 @@ struct Armed {
     node: u64,
     phase: CrashPhase,
     down_ms: u64,
+    disk_lost: bool,
     deadline: u64,
 }
 
@@ -67,11 +68,15 @@ impl Pending {
         let mut i = 0;
         while i < self.armed.len() {
             let a = &self.armed[i];
-            let (s, targets) = c.phases(a.node);
+            let ph = c.phases(a.node);
+            let (s, targets, p) = (ph.coordinating, ph.commit_targets, ph.participating);
             let hit = match a.phase {
                 CrashPhase::Preparing => s.preparing > 0,
                 CrashPhase::Deciding => s.deciding > 0,
                 CrashPhase::PartialCommit => s.committing > 0 && !targets.is_empty(),
+                CrashPhase::ParticipantVoting => p.voting > 0,
+                CrashPhase::ParticipantVoted => p.voted > 0,
+                CrashPhase::ParticipantCommitting => p.committing > 0,
             };
             if !hit && now < a.deadline {
                 i += 1;
@@ -91,6 +96,9 @@ impl Pending {
                 self.hits.push(a.phase);
             }
             c.crash(a.node);
+            if a.disk_lost {
+                c.lose_disk(a.node).unwrap_or_else(|e| c.note_violation(format!("losing node {}'s disk: {e}", a.node)));
+            }
             self.restarts.push((now + a.down_ms, a.node, partial));
         }
         let mut j = 0;
@@ -110,11 +118,21 @@ impl Pending {
 
 fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
     match f {
-        Fault::CrashIn { node, phase, down_ms } => {
-            pending.armed.push(Armed { node: *node, phase: *phase, down_ms: *down_ms, deadline: c.elapsed_ms() + 3000 })
+        Fault::CrashIn { node, phase, down_ms, disk_lost } => pending.armed.push(Armed {
+            node: *node,
+            phase: *phase,
+            down_ms: *down_ms,
+            disk_lost: *disk_lost,
+            deadline: c.elapsed_ms() + 3000,
+        }),
+        Fault::CrashLosingDisk(n) => {
+            c.crash(*n);
+            c.lose_disk(*n).unwrap_or_else(|e| c.note_violation(format!("losing node {n}'s disk: {e}")));
         }
         Fault::Partition(a, b) => c.partition(a, b),
         Fault::Heal => c.heal(),
+        Fault::PartitionOneWay { from, to } => c.partition_oneway(from, to),
+        Fault::Pause { node, ms } => c.pause(*node, *ms),
         Fault::Join(n) => c.start(*n),
         Fault::Crash(n) => c.crash(*n),
         Fault::Restart(n) => c.restart(*n),
@@ -297,20 +315,31 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     }
     let deadline = c.elapsed_ms() + plan.liveness_ms;
     let converged_at = converge(&mut c, deadline)?;
-    // Every node accepts a QUORUM write once healed, and the cluster converges again.
-    let mut probes = Vec::new();
+    // Every node accepts a QUORUM write within 10 s of healing, and the cluster converges
+    // again. A node still catching up answers "still joining … retry shortly", and the
+    // probe retries as a client would; a node that never finishes fails the run.
+    let probe = |n: NodeId| ClientTxn {
+        database: "app".into(),
+        statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],
+        consistency: Consistency::Quorum,
+        schema_change: false,
+    };
     // (A sentinel takes no client writes: it serves no MySQL.)
-    for n in (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)) {
-        let txn = ClientTxn {
-            database: "app".into(),
-            statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],
-            consistency: Consistency::Quorum,
-            schema_change: false,
-        };
-        probes.push(c.submit(n, txn));
-    }
+    let mut probes: Vec<usize> =
+        (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)).map(|n| c.submit(n, probe(n))).collect();
     let probe_deadline = c.elapsed_ms() + 10_000;
-    while c.elapsed_ms() < probe_deadline && probes.iter().any(|i| c.results()[*i].outcome.is_none()) {
+    while c.elapsed_ms() < probe_deadline {
+        let results = c.results();
+        if probes.iter().all(|i| probe_settled(&results[*i])) {
+            break;
+        }
+        for i in probes.iter_mut() {
+            let r = &results[*i];
+            let retry_due = r.answered_ms.is_some_and(|t| c.elapsed_ms() >= t + 100);
+            if !probe_settled(r) && r.outcome.is_some() && retry_due {
+                *i = c.submit(r.node, probe(r.node));
+            }
+        }
         c.step()?;
     }
     let mut v = Vec::new();
@@ -344,6 +373,11 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         crash_hits: pending.hits,
         failures,
     })
+}
+
+/// Whether a post-heal probe has its final answer (a "still joining" refusal is retried).
+fn probe_settled(r: &ClientResult) -> bool {
+    r.outcome.as_ref().is_some_and(|o| failure_kind(o) != Some("joining"))
 }
 
 fn converge(c: &mut SimCluster, deadline: u64) -> Result<u64, String> {
@@ -391,10 +425,12 @@ pub fn seeds(default_seeds: u64) -> Vec<u64> {
     (base..base + n).collect()
 }
 
-/// Run a scenario over its seeds; panic with the replay command on the first failure.
+/// Run a scenario over its seeds; panic at the end naming every failing seed, each with
+/// its replay command (a failure does not hide the seeds after it).
 pub fn run_many(scenario: Scenario, default_seeds: u64) -> Vec<RunReport> {
     let started = Instant::now();
     let mut reports = Vec::new();
+    let mut failures: Vec<(u64, String)> = Vec::new();
     for seed in seeds(default_seeds) {
         match run_one(scenario, seed) {
             Ok(r) => {
@@ -404,16 +440,33 @@ pub fn run_many(scenario: Scenario, default_seeds: u64) -> Vec<RunReport> {
                 );
                 reports.push(r);
             }
-            Err(e) => panic!("{e}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failures.push((seed, e));
+            }
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let runs = reports.len() + failures.len();
     eprintln!(
-        "{:?}: {} seeds in {:.1} s ({:.1} seeds/min)",
+        "{:?}: {} seeds in {:.1} s ({:.1} seeds/min), {} failed",
         scenario,
-        reports.len(),
+        runs,
         secs,
-        reports.len() as f64 * 60.0 / secs.max(0.001)
+        runs as f64 * 60.0 / secs.max(0.001),
+        failures.len()
     );
+    if !failures.is_empty() {
+        let seeds: Vec<String> = failures.iter().map(|(s, _)| s.to_string()).collect();
+        let details: Vec<&str> = failures.iter().map(|(_, e)| e.as_str()).collect();
+        panic!(
+            "scenario {:?}: {} of {} seeds failed: {}\n\n{}",
+            scenario,
+            failures.len(),
+            runs,
+            seeds.join(", "),
+            details.join("\n\n")
+        );
+    }
     reports
 }

@@ -104,6 +104,12 @@ fn sentinel() {
     run_many(Scenario::Sentinel, SEEDS);
 }
 
+#[test]
+#[ignore = "a node back with an empty disk loses updates: being fixed (issue 17)"]
+fn disk_loss() {
+    run_many(Scenario::DiskLoss, SEEDS);
+}
+
 /// The control: under Marmot's last-writer-wins the same scenario does lose increments,
 /// so `lost_update` passing means the rule, not a workload too gentle to race.
 #[test]
