@@ -41,6 +41,8 @@ pub(crate) struct CatchUp {
     /// would fetch snapshot after snapshot and never catch up. Only a gap (the log
     /// collected) sends them back to a snapshot.
     snapshotted: BTreeSet<String>,
+    /// Databases whose log floor is being raised (see [`CatchUp::needs_floor`]).
+    raising_floor: BTreeSet<String>,
 }
 
 /// Raise each entry of `into` to the value in `from` (versions and heads only grow).
@@ -97,6 +99,19 @@ impl CatchUp {
 
     pub(crate) fn merge_heads(&mut self, heads: &BTreeMap<String, u64>) {
         merge_max(&mut self.heads, heads);
+    }
+
+    /// A peer reports having applied our log of `db` up to `pos`: past our head, our log
+    /// lost entries it had (a disk lost or rolled back), and its floor must be raised
+    /// before anything new is logged at a sequence that peer takes for one it has. True
+    /// when that raise should be issued now (once until it completes).
+    pub(crate) fn needs_floor(&mut self, db: &str, pos: u64) -> bool {
+        pos > self.heads.get(db).copied().unwrap_or(0) && self.raising_floor.insert(db.to_string())
+    }
+
+    /// The raise of `db`'s log floor completed or failed (its head arrives with the outcome).
+    pub(crate) fn floor_raised(&mut self, db: &str) {
+        self.raising_floor.remove(db);
     }
 
     fn position(&self, peer: NodeId, db: &str) -> u64 {

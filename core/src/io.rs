@@ -145,6 +145,17 @@ pub enum StoreWrite {
         /// Entries before this HLC go regardless (maximum retention), if set.
         force_before: Option<Hlc>,
     },
+    /// Peers have applied this node's log of `database` up to `floor`, past its head: the
+    /// log lost entries (the disk was lost or rolled back). Renumber the entries it holds
+    /// above `floor` and never use a sequence number at or below it again, so peers pull
+    /// what comes next instead of taking it for what they already have. A no-op when the
+    /// head is already at or past `floor`. Reports the new head.
+    RaiseLogFloor {
+        /// Database.
+        database: String,
+        /// The highest position a peer reported applied.
+        floor: u64,
+    },
     /// Persist membership and the local incarnation.
     Membership {
         /// Local incarnation.

@@ -301,7 +301,13 @@ impl Membership {
             me.digest.removed = d.removed;
             durable = true;
         }
-        if matches!(d.state, MemberState::Suspect | MemberState::Dead) && d.incarnation >= me.digest.incarnation {
+        // Refute a suspicion; and a view of a later or other life of this node (its disk was
+        // lost, so it restarted at a lower incarnation than peers knew, or as JOINING at
+        // the incarnation they hold ALIVE): peers must learn what it is now.
+        let suspected = matches!(d.state, MemberState::Suspect | MemberState::Dead);
+        let other_life = d.incarnation > me.digest.incarnation
+            || (d.state == MemberState::Alive && me.digest.state == MemberState::Joining);
+        if (suspected || other_life) && d.incarnation >= me.digest.incarnation {
             me.digest.incarnation = d.incarnation + 1;
             durable = true;
         }
@@ -444,6 +450,22 @@ mod tests {
         assert_eq!(other.state_of(2), Some(MemberState::Suspect));
         other.merge(&[d(2, MemberState::Alive, 2, 0, false)], 0);
         assert_eq!(other.state_of(2), Some(MemberState::Alive));
+    }
+
+    #[test]
+    fn a_node_back_from_a_lost_disk_outbids_what_peers_knew_of_it() {
+        // It restarts at incarnation 1 while peers hold it ALIVE at 3 (its crash went
+        // unnoticed), then while they hold it ALIVE at its own incarnation.
+        let mut m = Membership::new(1, "n1".into(), MemberState::Joining, 1);
+        m.add_peer(d(2, MemberState::Alive, 1, 0, false), 0);
+        m.merge(&[d(1, MemberState::Alive, 3, 0, false)], 0);
+        assert_eq!(m.local().digest.incarnation, 4);
+        m.merge(&[d(1, MemberState::Alive, 4, 0, false)], 0);
+        assert_eq!(m.local().digest.incarnation, 5, "peers must see it JOINING, not ALIVE");
+        // Once ALIVE itself, their ALIVE view of it is no news.
+        m.set_local_state(MemberState::Alive);
+        m.merge(&[d(1, MemberState::Alive, 5, 0, false)], 0);
+        assert_eq!(m.local().digest.incarnation, 5);
     }
 
     fn arb_digest() -> impl Strategy<Value = MemberDigest> {

@@ -18,7 +18,7 @@ use crate::io::{
     StoreOutcome, StoreWrite, Timer,
 };
 use crate::membership::{MemberDigest, MemberState, Membership, Transition};
-use crate::message::{Envelope, LogEntry, Message};
+use crate::message::{Envelope, LogEntry, Message, Vote};
 use crate::outbox::{step, Outbox, PendingOp};
 use crate::participant::Participant;
 use crate::types::NodeId;
@@ -136,6 +136,11 @@ impl Node {
     }
 
     // ----- effects of the node's own routing (concerns are handed a `Step`) -----
+
+    /// Whether this node is still joining (catching up after a start).
+    fn joining(&self) -> bool {
+        self.members.local().digest.state == MemberState::Joining
+    }
 
     fn send(&mut self, to: NodeId, msg: Message) {
         self.out.send(self.clock.last(), to, msg);
@@ -295,6 +300,12 @@ impl Node {
         match env.msg {
             Message::Gossip { members, heads, applied, schemas } => {
                 for (db, pos) in &applied {
+                    // Before GC hears it: a position past our head is from our log's
+                    // previous life, and must not let GC trim what peers never pulled.
+                    if self.catchup.needs_floor(db, *pos) {
+                        let write = StoreWrite::RaiseLogFloor { database: db.clone(), floor: *pos };
+                        self.out.persist(write, PendingOp::RaiseLogFloor { database: db.clone() });
+                    }
                     self.gc.note(from, db, *pos);
                 }
                 let incarnation = self.members.local().digest.incarnation;
@@ -309,6 +320,14 @@ impl Node {
                 }
                 self.on_peer_heads(from, heads);
                 self.on_peer_schemas(from, schemas);
+            }
+            Message::Prepare { txn }
+                if self.joining() && self.part.outcome(txn.id).is_none() && !self.part.is_prepared(txn.id) =>
+            {
+                // A joining node does not vote: it may lack what quorum intersection relies
+                // on (back from a lost disk, it holds nothing it voted for before). A peer
+                // that still counts it as ALIVE waits for the other votes.
+                self.send(from, Message::PrepareReply { txn_id: txn.id, vote: Vote::Refused });
             }
             Message::Prepare { txn } => self.part.on_prepare(&mut step!(self), from, txn),
             Message::PrepareReply { txn_id, vote } => self.on_vote(from, txn_id, vote),
@@ -385,6 +404,7 @@ impl Node {
             PendingOp::TrimLog { database, watermark } => {
                 self.gc.on_trimmed(database, watermark, outcome.trimmed, &mut self.out)
             }
+            PendingOp::RaiseLogFloor { database } => self.catchup.floor_raised(&database),
             PendingOp::Abort | PendingOp::Membership | PendingOp::ServeLog { .. } | PendingOp::ServeSnapshot { .. } => {
             }
             PendingOp::ApplyLog { peer, database, last_seq, head, txn_ids } => {
@@ -403,6 +423,7 @@ impl Node {
             PendingOp::ApplyLog { peer, database, .. } => self.catchup.clear_pull(peer, &database),
             PendingOp::InstallSnapshot { database, .. } => self.snapshots.finished(&database),
             PendingOp::TrimLog { database, .. } => self.gc.on_trim_failed(&database),
+            PendingOp::RaiseLogFloor { database } => self.catchup.floor_raised(&database),
             // A commit is idempotent: try again on the next tick (the decision may already
             // be durable, and the client and the other participants are waiting on it).
             PendingOp::Commit { txn_id } => self.part.retry_commit(txn_id),
@@ -462,7 +483,7 @@ impl Node {
     }
 
     fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {
-        let joining = self.members.local().digest.state == MemberState::Joining;
+        let joining = self.joining();
         for db in self.catchup.on_peer_heads(from, heads, joining, self.now) {
             self.pull_if_due(from, &db);
         }
@@ -481,7 +502,7 @@ impl Node {
         if self.snapshots.fetching(db) {
             return;
         }
-        let joining = self.members.local().digest.state == MemberState::Joining;
+        let joining = self.joining();
         if self.catchup.pull(&mut step!(self), peer, db, joining) == Pull::Snapshot {
             self.start_snapshot(db, peer);
         }

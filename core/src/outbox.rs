@@ -28,6 +28,7 @@ pub(crate) enum PendingOp {
     ServeSnapshot { to: NodeId, database: String, offset: u64 },
     InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
     TrimLog { database: String, watermark: u64 },
+    RaiseLogFloor { database: String },
 }
 
 /// What a concern is handed for one call: the time, the configuration, the clock, who the

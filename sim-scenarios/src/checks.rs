@@ -147,9 +147,16 @@ pub fn divergence(snaps: &BTreeMap<NodeId, NodeSnap>) -> Option<String> {
         for (db, d) in &first.dbs {
             let Some(o) = s.dbs.get(db) else { return Some(format!("node {id} lacks database {db}")) };
             if o.applied != d.applied {
-                let only_first = d.applied.difference(&o.applied).count();
-                let only_other = o.applied.difference(&d.applied).count();
-                return Some(format!("{db}: node {first_id} and node {id} differ in applied transactions ({only_first} vs {only_other} unique)"));
+                let only_first: Vec<String> = d.applied.difference(&o.applied).map(|t| t.to_string()).collect();
+                let only_other: Vec<String> = o.applied.difference(&d.applied).map(|t| t.to_string()).collect();
+                let sample = |v: &[String]| v.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                return Some(format!(
+                    "{db}: node {first_id} and node {id} differ in applied transactions ({} vs {} unique: [{}] vs [{}])",
+                    only_first.len(),
+                    only_other.len(),
+                    sample(&only_first),
+                    sample(&only_other)
+                ));
             }
             if o.schema != d.schema {
                 return Some(format!(

@@ -658,7 +658,12 @@ impl Plan {
                 max_latency = d.range("max_latency_ms", 1, 20);
                 let counters = d.range("counters", 1, 3);
                 let every = d.range("write_every_ms", 5, 30);
+                // Counters in `app`; the mixed workload in `shop` only (there it would
+                // overwrite the counter rows).
                 let mut w = writes(&mut d, &all(n), 500, 16_000, every * 2, keys, None);
+                for (_, _, txn) in w.iter_mut() {
+                    txn.database = "shop".into();
+                }
                 w.extend(increments(&mut d, n, 16_000, every, counters));
                 wl = w;
                 let phase = [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]

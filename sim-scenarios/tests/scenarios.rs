@@ -105,7 +105,6 @@ fn sentinel() {
 }
 
 #[test]
-#[ignore = "a node back with an empty disk loses updates: being fixed (issue 17)"]
 fn disk_loss() {
     run_many(Scenario::DiskLoss, SEEDS);
 }

@@ -95,14 +95,39 @@ pub fn is_applied(conn: &Connection, txn: &Txn) -> Result<bool, StoreError> {
 /// sentinel) only the rows' versions are recorded, not their contents.
 pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn, images: bool) -> Result<Option<u64>, StoreError> {
     let Some(mine) = apply_unlogged(conn, database, txn, images)? else { return Ok(None) };
-    conn.prepare_cached("INSERT INTO __marmot_log (txn_id, payload) VALUES (?1, ?2)")?
-        .execute(params![txn_id_bytes(txn.id), to_blob(&mine)])?;
-    Ok(Some(conn.last_insert_rowid() as u64))
+    let seq = log_head(conn)? + 1;
+    conn.prepare_cached("INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)")?.execute(params![
+        seq,
+        txn_id_bytes(txn.id),
+        to_blob(&mine)
+    ])?;
+    Ok(Some(seq))
 }
 
-/// The head of this node's log of a database: the last sequence number used.
+/// The head of this node's log of a database: the last sequence number used, or its
+/// floor (see [`raise_log_floor`]) if that is higher.
 pub fn log_head(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM __marmot_log")?.query_row([], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(seq) FROM __marmot_log), 0),
+                        coalesce((SELECT seq FROM __marmot_log_floor WHERE id = 0), 0))",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Peers applied this log up to `floor`, past its head: it lost entries (a disk lost or
+/// rolled back). Renumber the entries held above `floor` (in order) and record the floor,
+/// so no sequence number a peer already consumed is used again. Returns the new head.
+pub fn raise_log_floor(conn: &Connection, floor: u64) -> Result<u64, StoreError> {
+    let head = log_head(conn)?;
+    if floor <= head {
+        return Ok(head);
+    }
+    tracing::warn!(head, floor, "peers had applied this log past its head: it lost entries; numbering goes on above");
+    // Every new number is above the old maximum, so no update collides with a row not yet moved.
+    conn.prepare_cached("UPDATE __marmot_log SET seq = seq + ?1")?.execute([floor])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO __marmot_log_floor (id, seq) VALUES (0, ?1)")?.execute([floor])?;
+    log_head(conn)
 }
 
 /// Delete log entries at or below `upto` older than `keep_from`, and all entries older

@@ -415,6 +415,7 @@ impl Store {
             StoreWrite::Commit { txn } => txn.databases().into_iter().collect(),
             StoreWrite::ApplyLog { database, .. }
             | StoreWrite::TrimLog { database, .. }
+            | StoreWrite::RaiseLogFloor { database, .. }
             | StoreWrite::InstallSnapshot { database, .. } => BTreeSet::from([database.clone()]),
             // The system database only: no session writes it.
             StoreWrite::Prepare { .. } | StoreWrite::Abort { .. } | StoreWrite::Membership { .. } => BTreeSet::new(),
@@ -471,6 +472,11 @@ impl Store {
             StoreWrite::Abort { txn_id } => self.abort(*txn_id),
             StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
             StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
+            StoreWrite::RaiseLogFloor { database, floor } => {
+                let Some(db) = self.dbs.get(database.as_str()) else { return Ok(StoreOutcome::default()) };
+                let head = apply::raise_log_floor(&db.writer, *floor)?;
+                Ok(StoreOutcome { heads: BTreeMap::from([(database.clone(), head)]), ..Default::default() })
+            }
             StoreWrite::TrimLog { database, upto, keep_from, force_before } => {
                 let Some(db) = self.dbs.get(database.as_str()) else { return Ok(StoreOutcome::default()) };
                 let trimmed = apply::trim_log(&db.writer, *upto, *keep_from, *force_before)?;

@@ -4,7 +4,9 @@
 //! - `__marmot_row_versions`: LWW version (HLC, origin) and tombstone flag per row key;
 //! - `__marmot_applied`: the applied-transaction marker (exactly-once apply);
 //! - `__marmot_log`: this node's log of applied transactions, `seq` = per-node sequence;
-//! - `__marmot_progress`: position consumed in each peer's log of this database.
+//! - `__marmot_progress`: position consumed in each peer's log of this database;
+//! - `__marmot_log_floor`: sequence numbers at or below it are never used again (raised
+//!   when peers had consumed more of this log than it holds: a lost disk).
 //!
 //! In the system database `__marmot_system`: identity and incarnation (`meta`),
 //! membership, transaction records (a prepared record holds the transaction's payload,
@@ -33,6 +35,7 @@ CREATE TABLE IF NOT EXISTS __marmot_row_versions (
 CREATE TABLE IF NOT EXISTS __marmot_applied (txn_id BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS __marmot_log (seq INTEGER PRIMARY KEY, txn_id BLOB NOT NULL, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS __marmot_progress (peer INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS __marmot_log_floor (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS __marmot_columns (tbl TEXT NOT NULL, col TEXT NOT NULL, mysql_type TEXT NOT NULL,
   extra TEXT NOT NULL DEFAULT '', PRIMARY KEY (tbl, col)) WITHOUT ROWID;
 ";

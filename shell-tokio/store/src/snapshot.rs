@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use marmot_core::NodeId;
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, MAIN_DB};
+use rusqlite::{Connection, OptionalExtension, MAIN_DB};
 use sha2::{Digest, Sha256};
 
 use super::apply::log_head;
@@ -114,6 +114,9 @@ pub fn install(
     mem.execute_batch(super::schema::DATABASE_TABLES)?;
     let head = log_head(target)?;
     let donor_head = log_head(&mem)?;
+    // The log floor is this node's, like its log: not the donor's.
+    let own_floor: Option<u64> =
+        target.query_row("SELECT seq FROM __marmot_log_floor WHERE id = 0", [], |r| r.get(0)).optional()?;
     let own: Vec<(u64, Vec<u8>, Vec<u8>)> = {
         let mut st = target.prepare("SELECT seq, txn_id, payload FROM __marmot_log ORDER BY seq")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -122,6 +125,10 @@ pub fn install(
     {
         let tx = mem.transaction()?;
         tx.execute("DELETE FROM __marmot_log", [])?;
+        tx.execute("DELETE FROM __marmot_log_floor", [])?;
+        if let Some(floor) = own_floor {
+            tx.execute("INSERT INTO __marmot_log_floor (id, seq) VALUES (0, ?1)", [floor])?;
+        }
         for (seq, id, payload) in &own {
             tx.execute(
                 "INSERT INTO __marmot_log (seq, txn_id, payload) VALUES (?1, ?2, ?3)",

@@ -45,6 +45,32 @@ fn names(dir: &std::path::Path) -> Vec<(i64, String)> {
 }
 
 #[test]
+fn a_log_that_lost_entries_peers_had_numbers_on_above_them() {
+    let (dir, mut s) = fresh();
+    for i in 1..=2u64 {
+        let t = capture(&mut s, &format!("INSERT INTO notes (body) VALUES ('n{i}')"), hlc(i * 10, 1));
+        s.write(&StoreWrite::Commit { txn: t }).unwrap();
+    }
+    // A peer had applied 7 entries of this log before the disk was lost.
+    let out = s.write(&StoreWrite::RaiseLogFloor { database: "app".into(), floor: 7 }).unwrap();
+    assert_eq!(out.heads.get("app"), Some(&9), "the two entries held move above the floor");
+    // Idempotent, and never lowers the head.
+    let out = s.write(&StoreWrite::RaiseLogFloor { database: "app".into(), floor: 5 }).unwrap();
+    assert_eq!(out.heads.get("app"), Some(&9));
+    let ReadOutcome::Log { entries, .. } =
+        s.read(&StoreRead::LogRange { database: "app".into(), after: 7, limit: 100 }).unwrap()
+    else {
+        panic!("log entries expected")
+    };
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![8, 9]);
+    // New entries follow, also across a restart.
+    drop(s);
+    let mut s = open(dir.path());
+    let t = capture(&mut s, "INSERT INTO notes (body) VALUES ('n3')", hlc(30, 1));
+    assert_eq!(s.write(&StoreWrite::Commit { txn: t }).unwrap().heads.get("app"), Some(&10));
+}
+
+#[test]
 fn capture_records_exact_images_and_leaves_the_table_untouched() {
     let (dir, mut s) = fresh();
     let bytes = vec![0xff, 0x00, 0xfe, 0x80];
