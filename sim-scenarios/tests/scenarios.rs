@@ -1,9 +1,20 @@
 //! One test per scenario, each over many seeds (`SIM_SEEDS`, `SIM_SEED` to replay).
 
 use sim_scenarios::runner::run_plan;
-use sim_scenarios::{run_many, run_one, CrashPhase, Plan, Scenario};
+use sim_scenarios::{run_many, run_one, CrashPhase, Plan, RunReport, Scenario};
 
 const SEEDS: u64 = 16;
+
+/// Over a run of many seeds (not a replay), each of `phases` was hit by some crash.
+fn assert_every_phase_hit(reports: &[RunReport], phases: &[CrashPhase]) {
+    if std::env::var("SIM_SEED").is_ok() {
+        return;
+    }
+    for phase in phases {
+        let hits = reports.iter().flat_map(|r| &r.crash_hits).filter(|p| *p == phase).count();
+        assert!(hits > 0, "no seed crashed a node while {phase:?}; widen the scenario");
+    }
+}
 
 #[test]
 fn steady_state() {
@@ -18,23 +29,32 @@ fn partition() {
 #[test]
 fn coordinator_crash() {
     let reports = run_many(Scenario::CoordinatorCrash, SEEDS);
-    if std::env::var("SIM_SEED").is_err() {
-        // Over its seeds the scenario must really crash a coordinator in each window.
-        for phase in [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit] {
-            let hits = reports.iter().flat_map(|r| &r.crash_hits).filter(|p| **p == phase).count();
-            assert!(hits > 0, "no seed crashed a coordinator while {phase:?}; widen the scenario");
-        }
-    }
+    // Over its seeds the scenario must really crash a coordinator in each window.
+    assert_every_phase_hit(&reports, &[CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]);
 }
 
 #[test]
 fn participant_crash() {
-    run_many(Scenario::ParticipantCrash, SEEDS);
+    let reports = run_many(Scenario::ParticipantCrash, SEEDS);
+    // Over its seeds the scenario must really crash a participant in each phase.
+    assert_every_phase_hit(
+        &reports,
+        &[CrashPhase::ParticipantVoting, CrashPhase::ParticipantVoted, CrashPhase::ParticipantCommitting],
+    );
 }
 
 #[test]
 fn same_rows() {
-    run_many(Scenario::SameRows, SEEDS);
+    let reports = run_many(Scenario::SameRows, SEEDS);
+    // The same rows written from two nodes at once must really collide: a run where no
+    // conflict is ever detected proves nothing about how they are resolved.
+    let conflicts: usize = reports.iter().filter_map(|r| r.failures.get("conflict")).sum();
+    let seeds_with = reports.iter().filter(|r| r.failures.get("conflict").is_some_and(|n| *n > 0)).count();
+    assert!(
+        seeds_with * 2 >= reports.len(),
+        "conflicts in only {seeds_with} of {} seeds ({conflicts} in all); sharpen the scenario",
+        reports.len()
+    );
 }
 
 #[test]
@@ -106,7 +126,9 @@ fn sentinel() {
 
 #[test]
 fn disk_loss() {
-    run_many(Scenario::DiskLoss, SEEDS);
+    let reports = run_many(Scenario::DiskLoss, SEEDS);
+    // The coordinator whose disk is lost must go down inside each commit window.
+    assert_every_phase_hit(&reports, &[CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]);
 }
 
 /// The control: under Marmot's last-writer-wins the same scenario does lose increments,
