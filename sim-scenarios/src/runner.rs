@@ -7,7 +7,7 @@ use marmot_core::io::AdminCmd;
 use marmot_core::{Consistency, NodeId, Observation};
 use marmot_shell_sim::{ClientOutcome, ClientResult, ClientTxn, SimCluster};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks::{check_counters, check_final, divergence, snapshots, NodeSnap};
 use crate::plan::{CrashPhase, Expectation, Fault, Plan, Scenario};
@@ -29,6 +29,24 @@ pub struct RunReport {
     pub crash_hits: Vec<CrashPhase>,
     /// Failed client transactions by reason.
     pub failures: std::collections::BTreeMap<&'static str, usize>,
+    /// Pairs of transactions of different nodes that wrote the same row with equal HLC
+    /// readings (wall and logical): LWW had to fall back on the node id.
+    pub hlc_ties: usize,
+}
+
+/// Count pairs of transactions from different nodes writing the same row at the same
+/// (wall, logical) reading.
+fn hlc_ties(archive: &BTreeMap<marmot_core::TxnId, marmot_core::Txn>) -> usize {
+    /// (database, table, row key, HLC wall, HLC logical).
+    type RowAtReading = (String, String, Vec<u8>, u64, u32);
+    let mut by_row: BTreeMap<RowAtReading, BTreeSet<NodeId>> = BTreeMap::new();
+    for txn in archive.values() {
+        for r in txn.rows.iter().filter(|r| !r.is_schema_change()) {
+            let key = (r.database.clone(), r.table.clone(), r.key.0.clone(), txn.id.wall, txn.id.logical);
+            by_row.entry(key).or_default().insert(txn.id.node);
+        }
+    }
+    by_row.values().map(|nodes| nodes.len() * nodes.len().saturating_sub(1) / 2).sum()
 }
 
 /// A short category for a failed outcome.
@@ -372,6 +390,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         trace_hash: c.trace_hash(),
         crash_hits: pending.hits,
         failures,
+        hlc_ties: hlc_ties(&c.archived_txns()),
     })
 }
 

@@ -55,6 +55,12 @@ fn same_rows() {
         "conflicts in only {seeds_with} of {} seeds ({conflicts} in all); sharpen the scenario",
         reports.len()
     );
+    // And equal HLC readings must really meet on a row, so the node-id tie-break is tested.
+    if std::env::var("SIM_SEED").is_err() {
+        let ties: usize = reports.iter().map(|r| r.hlc_ties).sum();
+        assert!(ties > 0, "no two nodes wrote a row at equal HLC readings; sharpen the scenario");
+        eprintln!("same_rows: {ties} equal-HLC pairs on a row, {conflicts} conflicts");
+    }
 }
 
 #[test]
