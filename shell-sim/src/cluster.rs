@@ -62,7 +62,10 @@ pub struct ClientTxn {
 pub enum ClientOutcome {
     /// Committed at the requested consistency.
     Committed(TxnId),
-    /// Refused or failed, with the error text.
+    /// The write was refused or failed, with the node's error (typed: checks classify
+    /// failures by kind, never by their text).
+    Refused(marmot_core::WriteError),
+    /// Failed before reaching the core (capture) or an admin command failed, with the text.
     Failed(String),
     /// The statements changed no row.
     NoChange,

@@ -66,7 +66,7 @@ impl Host {
                     if let Some(idx) = self.waiting.remove(&req) {
                         let outcome = match reply {
                             Reply::Committed { txn_id } => ClientOutcome::Committed(txn_id),
-                            Reply::Failed(e) => ClientOutcome::Failed(e.to_string()),
+                            Reply::Failed(e) => ClientOutcome::Refused(e),
                             Reply::AdminOk => ClientOutcome::AdminOk,
                             Reply::AdminErr(e) => ClientOutcome::Failed(e),
                         };

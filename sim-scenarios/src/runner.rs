@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use marmot_core::io::AdminCmd;
-use marmot_core::{Consistency, NodeId, Observation};
+use marmot_core::{Consistency, NodeId, Observation, WriteError};
 use marmot_shell_sim::{ClientOutcome, ClientResult, ClientTxn, SimCluster};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,11 +52,14 @@ fn hlc_ties(archive: &BTreeMap<marmot_core::TxnId, marmot_core::Txn>) -> usize {
 /// A short category for a failed outcome.
 pub fn failure_kind(o: &ClientOutcome) -> Option<&'static str> {
     match o {
-        ClientOutcome::Failed(e) if e.starts_with("Deadlock") => Some("conflict"),
-        ClientOutcome::Failed(e) if e.contains("not enough acknowledgements") => Some("no_quorum"),
-        ClientOutcome::Failed(e) if e.contains("confirmed it in time") => Some("unconfirmed"),
-        ClientOutcome::Failed(e) if e.contains("removed") => Some("removed"),
-        ClientOutcome::Failed(e) if e.contains("still joining") => Some("joining"),
+        ClientOutcome::Refused(e) => Some(match e {
+            WriteError::Conflict => "conflict",
+            WriteError::NotEnoughAcks { .. } => "no_quorum",
+            WriteError::CommitUnconfirmed { .. } => "unconfirmed",
+            WriteError::Removed => "removed",
+            WriteError::Joining => "joining",
+            WriteError::Storage(_) | WriteError::Empty => "other",
+        }),
         ClientOutcome::Failed(_) => Some("other"),
         ClientOutcome::HostDown => Some("host_down"),
         _ => None,
@@ -166,7 +169,7 @@ fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
 }
 
 fn is_quorum_failure(o: &ClientOutcome) -> bool {
-    matches!(o, ClientOutcome::Failed(e) if e.contains("not enough acknowledgements"))
+    matches!(o, ClientOutcome::Refused(WriteError::NotEnoughAcks { .. }))
 }
 
 /// Whether `node` reported an observation matching `what` at or after `after` ms.
