@@ -453,6 +453,11 @@ impl SimCluster {
         self.sim.set_fail_rate(fail);
     }
 
+    /// The outcome of client request `idx`, once answered.
+    pub fn result_outcome(&self, idx: usize) -> Option<ClientOutcome> {
+        self.shared.results.borrow().get(idx).and_then(|r| r.outcome.clone())
+    }
+
     /// Every client request so far.
     pub fn results(&self) -> Vec<ClientResult> {
         self.shared.results.borrow().clone()

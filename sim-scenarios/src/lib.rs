@@ -13,5 +13,5 @@ pub mod plan;
 pub mod runner;
 pub mod workload;
 
-pub use plan::{CrashPhase, Fault, Plan, Scenario};
+pub use plan::{CausalChain, CrashPhase, Fault, Plan, Scenario};
 pub use runner::{run_many, run_one, RunReport};

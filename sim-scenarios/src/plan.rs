@@ -129,6 +129,34 @@ pub enum CrashPhase {
     ParticipantCommitting,
 }
 
+/// One causal chain of [`Expectation::CausalChains`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct CausalChain {
+    /// When the first write is sent.
+    pub at: u64,
+    /// Node of the first write.
+    pub first: NodeId,
+    /// Node of the second write, sent when the first is acknowledged.
+    pub second: NodeId,
+    /// Row `k` of `app.kv` both write (no other write touches it).
+    pub key: u64,
+}
+
+impl CausalChain {
+    /// The `step`th (1 or 2) write of the chain.
+    pub fn write(&self, step: u64) -> ClientTxn {
+        ClientTxn {
+            database: "app".into(),
+            statements: vec![format!(
+                "INSERT INTO kv (k, v, n) VALUES ({k}, 'chain', {step}) ON CONFLICT(k) DO UPDATE SET n = {step}",
+                k = self.key
+            )],
+            consistency: Consistency::Quorum,
+            schema_change: false,
+        }
+    }
+}
+
 /// A fault or operator action at a point in simulated time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
@@ -231,6 +259,11 @@ pub enum Expectation {
     },
     /// Without faults, the only acceptable failure is a write conflict (1213).
     OnlyConflictsFail,
+    /// Causal chains: at `at`, a client writes row `key` on node `first` (QUORUM); the
+    /// moment that is acknowledged it writes the same row on node `second` (QUORUM). If
+    /// both commit, the second must be ordered after the first (win LWW against what the
+    /// client saw), whatever the clocks of the two nodes.
+    CausalChains(Vec<CausalChain>),
     /// The node reported catching up (JOINING → ALIVE) after `after` ms.
     CaughtUp {
         /// Which node.
@@ -494,6 +527,22 @@ impl Plan {
                 let every = d.range("write_every_ms", 20, 60);
                 wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
                 expectations.push(Expectation::OnlyConflictsFail);
+                // A client writes on one node, then on another, often from the node with
+                // the fastest clock to the one with the slowest.
+                let fastest = (1..=n).max_by_key(|i| skews[*i as usize - 1]).unwrap_or(1);
+                let slowest = (1..=n).min_by_key(|i| skews[*i as usize - 1]).unwrap_or(2);
+                let chains = (0..d.range("causal_chains", 10, 30))
+                    .map(|i| {
+                        let (first, second) = if below(&mut d.rng, 2) == 0 && fastest != slowest {
+                            (fastest, slowest)
+                        } else {
+                            let a = 1 + below(&mut d.rng, n);
+                            (a, 1 + (a + below(&mut d.rng, n - 1)) % n)
+                        };
+                        CausalChain { at: 1000 + below(&mut d.rng, 13_000), first, second, key: 100_000 + i }
+                    })
+                    .collect();
+                expectations.push(Expectation::CausalChains(chains));
             }
             Scenario::MessageLoss => {
                 max_latency = d.range("max_latency_ms", 5, 60);

@@ -10,7 +10,7 @@ use marmot_shell_sim::{ClientOutcome, ClientResult, ClientTxn, SimCluster};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks::{check_counters, check_final, divergence, snapshots, NodeSnap};
-use crate::plan::{CrashPhase, Expectation, Fault, Plan, Scenario};
+use crate::plan::{CausalChain, CrashPhase, Expectation, Fault, Plan, Scenario};
 
 /// What a successful run measured.
 #[derive(Clone, Debug)]
@@ -32,6 +32,8 @@ pub struct RunReport {
     /// Pairs of transactions of different nodes that wrote the same row with equal HLC
     /// readings (wall and logical): LWW had to fall back on the node id.
     pub hlc_ties: usize,
+    /// Causal chains whose two writes both committed (and were checked for order).
+    pub chains_completed: usize,
 }
 
 /// Count pairs of transactions from different nodes writing the same row at the same
@@ -299,6 +301,8 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
                 }
             }
             Expectation::CountersMatchAcks { counters } => v.extend(check_counters(c, snaps, *counters)),
+            // Checked by `check_chains`, which knows which writes the chains sent.
+            Expectation::CausalChains(_) => {}
             Expectation::IncarnationBumped { node, at_least } => {
                 let inc = c.incarnations().get(node).copied().unwrap_or(0);
                 if inc < *at_least {
@@ -316,6 +320,13 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     let mut faults = plan.faults.iter().peekable();
     let mut writes = plan.writes.iter().peekable();
     let mut pending = Pending::default();
+    let mut chains: Vec<Chained> = plan
+        .expectations
+        .iter()
+        .filter_map(|e| if let Expectation::CausalChains(cs) = e { Some(cs.clone()) } else { None })
+        .flatten()
+        .map(|chain| Chained { chain, first: None, second: None })
+        .collect();
     // Safety phase.
     while c.elapsed_ms() < plan.safety_ms {
         let now = c.elapsed_ms();
@@ -326,6 +337,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         while let Some((_, node, txn)) = writes.next_if(|(t, _, _)| *t <= now) {
             c.submit(*node, txn.clone());
         }
+        drive_chains(&mut c, &mut chains);
         c.step()?;
     }
     // Liveness phase: heal everything and require convergence within the bound.
@@ -373,6 +385,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     let deadline = c.elapsed_ms() + plan.liveness_ms;
     converge(&mut c, deadline)?;
     let snaps = snapshots(&c);
+    v.extend(check_chains(&c, &chains));
     v.extend(check_final(&c, &snaps));
     v.extend(check_expectations(plan, &c, &snaps));
     if !v.is_empty() {
@@ -394,7 +407,64 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         crash_hits: pending.hits,
         failures,
         hlc_ties: hlc_ties(&c.archived_txns()),
+        chains_completed: chains
+            .iter()
+            .filter(|ch| {
+                [ch.first, ch.second].iter().all(|i| {
+                    i.and_then(|i| c.result_outcome(i)).is_some_and(|o| matches!(o, ClientOutcome::Committed(_)))
+                })
+            })
+            .count(),
     })
+}
+
+/// A causal chain under way: the indices of its two client writes once sent.
+struct Chained {
+    chain: CausalChain,
+    first: Option<usize>,
+    second: Option<usize>,
+}
+
+/// Send each chain's first write when due, and its second the moment the first is
+/// acknowledged (as a client that saw its write and went on to another node).
+fn drive_chains(c: &mut SimCluster, chains: &mut [Chained]) {
+    let now = c.elapsed_ms();
+    for ch in chains.iter_mut() {
+        match (ch.first, ch.second) {
+            (None, _) if now >= ch.chain.at => ch.first = Some(c.submit(ch.chain.first, ch.chain.write(1))),
+            (Some(i), None) => {
+                if let Some(outcome) = c.result_outcome(i) {
+                    if matches!(outcome, ClientOutcome::Committed(_)) {
+                        ch.second = Some(c.submit(ch.chain.second, ch.chain.write(2)));
+                    } else {
+                        ch.second = Some(usize::MAX); // the chain ends here
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Chains whose two writes both committed with the second ordered before the first: the
+/// client's later write lost to what it had already seen.
+fn check_chains(c: &SimCluster, chains: &[Chained]) -> Vec<String> {
+    let results = c.results();
+    let committed = |i: Option<usize>| match i.and_then(|i| results.get(i)).and_then(|r| r.outcome.clone()) {
+        Some(ClientOutcome::Committed(id)) => Some(id),
+        _ => None,
+    };
+    chains
+        .iter()
+        .filter_map(|ch| match (committed(ch.first), committed(ch.second)) {
+            (Some(a), Some(b)) if b <= a => Some(format!(
+                "causality: row {} written on node {} as {a}, then (after that was acknowledged) on node {} as {b}, \
+                 ordered before it: the later write loses",
+                ch.chain.key, ch.chain.first, ch.chain.second
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether a post-heal probe has its final answer (a "still joining" refusal is retried).

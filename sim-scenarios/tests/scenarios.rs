@@ -65,7 +65,12 @@ fn same_rows() {
 
 #[test]
 fn clock_skew() {
-    run_many(Scenario::ClockSkew, SEEDS);
+    let reports = run_many(Scenario::ClockSkew, SEEDS);
+    // Causal chains (write on one node, then on another once acknowledged) must really
+    // complete, or their order check proves nothing.
+    let completed: usize = reports.iter().map(|r| r.chains_completed).sum();
+    assert!(std::env::var("SIM_SEED").is_ok() || completed > 0, "no causal chain completed; sharpen the scenario");
+    eprintln!("clock_skew: {completed} causal chains completed, each ordered after what its client saw");
 }
 
 #[test]
