@@ -119,6 +119,9 @@ pub struct Shared {
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
     /// Snapshot chunks still to be corrupted in transit (one byte flipped each).
     corrupt_chunks: RefCell<u32>,
+    /// Every transaction decided so far: (committed, by node, at ms), to catch a second,
+    /// contrary decision the moment it is made.
+    decided: RefCell<BTreeMap<marmot_core::TxnId, (bool, NodeId, u64)>>,
     /// Nodes stalled (a GC-like pause) until this sim time, ms.
     paused_until: RefCell<BTreeMap<NodeId, u64>>,
     /// Prefix of this run's in-memory database names.
@@ -197,7 +200,27 @@ impl Shared {
     pub(crate) fn observe(&self, id: NodeId, o: Observation) {
         if !matches!(o, Observation::ClockIssued(_)) {
             let at = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+            if let Observation::TxnDecided { txn_id, committed } = &o {
+                self.check_decision(at, id, *txn_id, *committed);
+            }
             self.observations.borrow_mut().push((at, id, o));
+        }
+    }
+
+    /// No transaction is decided both ways, checked as decisions happen so the report
+    /// names the moment and the node (the end-of-run check only knows that it happened).
+    fn check_decision(&self, at: u64, id: NodeId, txn: marmot_core::TxnId, committed: bool) {
+        let mut decided = self.decided.borrow_mut();
+        match decided.get(&txn) {
+            Some((was, by, when)) if *was != committed => self.violation(format!(
+                "at {at} ms node {id} decided {txn} {}, but node {by} decided it {} at {when} ms",
+                if committed { "committed" } else { "aborted" },
+                if *was { "committed" } else { "aborted" },
+            )),
+            Some(_) => {}
+            None => {
+                decided.insert(txn, (committed, id, at));
+            }
         }
     }
 
@@ -264,6 +287,7 @@ impl SimCluster {
             last_issued: RefCell::new(BTreeMap::new()),
             corrupt_chunks: RefCell::new(0),
             paused_until: RefCell::new(BTreeMap::new()),
+            decided: RefCell::new(BTreeMap::new()),
             run_ns,
             disks_lost: RefCell::new(0),
             phases: RefCell::new(BTreeMap::new()),
