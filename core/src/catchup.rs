@@ -15,7 +15,7 @@ use crate::config::CoreConfig;
 use crate::hlc::TxnId;
 use crate::io::{Observation, StoreRead, StoreWrite};
 use crate::message::{LogEntry, Message};
-use crate::outbox::{PendingOp, Step};
+use crate::outbox::{Outbox, PendingOp, Step};
 use crate::types::NodeId;
 use crate::Millis;
 
@@ -41,7 +41,7 @@ pub(crate) struct CatchUp {
     /// would fetch snapshot after snapshot and never catch up. Only a gap (the log
     /// collected) sends them back to a snapshot.
     snapshotted: BTreeSet<String>,
-    /// Databases whose log floor is being raised (see [`CatchUp::needs_floor`]).
+    /// Databases whose log floor is being raised (see [`CatchUp::on_peer_applied`]).
     raising_floor: BTreeSet<String>,
 }
 
@@ -102,11 +102,14 @@ impl CatchUp {
     }
 
     /// A peer reports having applied our log of `db` up to `pos`: past our head, our log
-    /// lost entries it had (a disk lost or rolled back), and its floor must be raised
-    /// before anything new is logged at a sequence that peer takes for one it has. True
-    /// when that raise should be issued now (once until it completes).
-    pub(crate) fn needs_floor(&mut self, db: &str, pos: u64) -> bool {
-        pos > self.heads.get(db).copied().unwrap_or(0) && self.raising_floor.insert(db.to_string())
+    /// lost entries it had (a disk lost or rolled back), and its floor is raised before
+    /// anything new is logged at a sequence that peer takes for one it has (issued once
+    /// until it completes).
+    pub(crate) fn on_peer_applied(&mut self, out: &mut Outbox, db: &str, pos: u64) {
+        if pos > self.heads.get(db).copied().unwrap_or(0) && self.raising_floor.insert(db.to_string()) {
+            let write = StoreWrite::RaiseLogFloor { database: db.to_string(), floor: pos };
+            out.persist(write, PendingOp::RaiseLogFloor { database: db.to_string() });
+        }
     }
 
     /// The raise of `db`'s log floor completed or failed (its head arrives with the outcome).
@@ -352,7 +355,6 @@ pub(crate) enum Chunk {
 mod tests {
     use super::*;
     use crate::hlc::{Hlc, HlcClock};
-    use crate::outbox::Outbox;
 
     /// A joining node past the thresholds starts from a snapshot; once one is installed,
     /// what was written while it travelled comes by delta sync, however much it is (a

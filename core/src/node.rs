@@ -18,7 +18,7 @@ use crate::io::{
     StoreOutcome, StoreWrite, Timer,
 };
 use crate::membership::{MemberDigest, MemberState, Membership, Transition};
-use crate::message::{Envelope, LogEntry, Message, Vote};
+use crate::message::{Envelope, LogEntry, Message};
 use crate::outbox::{step, Outbox, PendingOp};
 use crate::participant::Participant;
 use crate::types::NodeId;
@@ -302,10 +302,7 @@ impl Node {
                 for (db, pos) in &applied {
                     // Before GC hears it: a position past our head is from our log's
                     // previous life, and must not let GC trim what peers never pulled.
-                    if self.catchup.needs_floor(db, *pos) {
-                        let write = StoreWrite::RaiseLogFloor { database: db.clone(), floor: *pos };
-                        self.out.persist(write, PendingOp::RaiseLogFloor { database: db.clone() });
-                    }
+                    self.catchup.on_peer_applied(&mut self.out, db, *pos);
                     self.gc.note(from, db, *pos);
                 }
                 let incarnation = self.members.local().digest.incarnation;
@@ -321,15 +318,10 @@ impl Node {
                 self.on_peer_heads(from, heads);
                 self.on_peer_schemas(from, schemas);
             }
-            Message::Prepare { txn }
-                if self.joining() && self.part.outcome(txn.id).is_none() && !self.part.is_prepared(txn.id) =>
-            {
-                // A joining node does not vote: it may lack what quorum intersection relies
-                // on (back from a lost disk, it holds nothing it voted for before). A peer
-                // that still counts it as ALIVE waits for the other votes.
-                self.send(from, Message::PrepareReply { txn_id: txn.id, vote: Vote::Refused });
+            Message::Prepare { txn } => {
+                let joining = self.joining();
+                self.part.on_prepare(&mut step!(self), from, txn, joining)
             }
-            Message::Prepare { txn } => self.part.on_prepare(&mut step!(self), from, txn),
             Message::PrepareReply { txn_id, vote } => self.on_vote(from, txn_id, vote),
             Message::Commit { txn_id } => self.part.on_commit(&mut step!(self), txn_id),
             Message::CommitAck { txn_id } => self.coord.on_commit_ack(&mut step!(self), &self.members, from, txn_id),

@@ -186,8 +186,11 @@ impl Participant {
         }
     }
 
-    /// PREPARE of `txn` from its coordinator `from`.
-    pub(crate) fn on_prepare(&mut self, st: &mut Step, from: NodeId, txn: Txn) {
+    /// PREPARE of `txn` from its coordinator `from`. A `joining` node applies a decided
+    /// commit and repeats a durable vote, but casts no new vote: it may lack what quorum
+    /// intersection relies on (back from a lost disk, it holds nothing it voted for
+    /// before); a peer that still counts it as ALIVE waits for the other votes.
+    pub(crate) fn on_prepare(&mut self, st: &mut Step, from: NodeId, txn: Txn, joining: bool) {
         let id = txn.id;
         match self.decided.get(&id) {
             Some(true) => {
@@ -205,6 +208,10 @@ impl Participant {
             if p.durable {
                 st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Yes });
             }
+            return;
+        }
+        if joining {
+            st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Refused });
             return;
         }
         if !self.conflicts(&txn).is_empty() {

@@ -171,7 +171,7 @@ impl Shared {
     }
 
     pub(crate) fn complete(&self, idx: usize, outcome: ClientOutcome, _now: Millis) {
-        let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+        let elapsed = sim_ms();
         let mut r = self.results.borrow_mut();
         r[idx].outcome = Some(outcome);
         r[idx].answered_ms = Some(elapsed);
@@ -199,7 +199,7 @@ impl Shared {
 
     pub(crate) fn observe(&self, id: NodeId, o: Observation) {
         if !matches!(o, Observation::ClockIssued(_)) {
-            let at = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
+            let at = sim_ms();
             if let Observation::TxnDecided { txn_id, committed } = &o {
                 self.check_decision(at, id, *txn_id, *committed);
             }
@@ -477,9 +477,9 @@ impl SimCluster {
         self.sim.set_fail_rate(fail);
     }
 
-    /// The outcome of client request `idx`, once answered.
-    pub fn result_outcome(&self, idx: usize) -> Option<ClientOutcome> {
-        self.shared.results.borrow().get(idx).and_then(|r| r.outcome.clone())
+    /// Client request `idx` (one, without copying them all as [`SimCluster::results`] does).
+    pub fn result(&self, idx: usize) -> Option<ClientResult> {
+        self.shared.results.borrow().get(idx).cloned()
     }
 
     /// Every client request so far.
@@ -544,6 +544,11 @@ fn empty_store(spec: &ClusterSpec, name: &str, id: NodeId) -> Result<Store, Stri
         store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;
     }
     Ok(store)
+}
+
+/// Simulated time since the start, ms.
+pub(crate) fn sim_ms() -> u64 {
+    turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64
 }
 
 /// A process-unique number so concurrent simulations never share in-memory databases.

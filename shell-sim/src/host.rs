@@ -160,8 +160,7 @@ impl Host {
         self.feed(Input::Start);
         let mut buf = vec![0u8; 8 << 20];
         loop {
-            let elapsed = turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64;
-            let stalled = self.shared.pause_left(self.id, elapsed);
+            let stalled = self.shared.pause_left(self.id, crate::cluster::sim_ms());
             if stalled > 0 {
                 tokio::time::sleep(Duration::from_millis(stalled)).await;
                 continue;

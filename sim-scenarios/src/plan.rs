@@ -330,6 +330,14 @@ struct Draw {
 }
 
 impl Draw {
+    /// Draw `max_skew_ms` up to `max`, then each clock's skew within ±that.
+    fn skew_clocks(&mut self, skews: &mut [i64], max: u64) {
+        let skew = self.range("max_skew_ms", 0, max) as i64;
+        for s in skews.iter_mut() {
+            *s = below(&mut self.rng, (2 * skew + 1) as u64) as i64 - skew;
+        }
+    }
+
     fn range(&mut self, name: &str, lo: u64, hi: u64) -> u64 {
         let v = lo + below(&mut self.rng, hi - lo + 1);
         self.options.push((name.into(), v.to_string()));
@@ -688,10 +696,7 @@ impl Plan {
                 }
             }
             Scenario::LostUpdate => {
-                let skew = d.range("max_skew_ms", 0, 2000) as i64;
-                for s in skews.iter_mut() {
-                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
-                }
+                d.skew_clocks(&mut skews, 2000);
                 max_latency = d.range("max_latency_ms", 1, 40);
                 let counters = d.range("counters", 1, 3);
                 let every = d.range("write_every_ms", 5, 30);
@@ -712,10 +717,7 @@ impl Plan {
                 expectations.push(Expectation::CountersMatchAcks { counters });
             }
             Scenario::DiskLoss => {
-                let skew = d.range("max_skew_ms", 0, 500) as i64;
-                for s in skews.iter_mut() {
-                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
-                }
+                d.skew_clocks(&mut skews, 500);
                 max_latency = d.range("max_latency_ms", 1, 20);
                 let counters = d.range("counters", 1, 3);
                 let every = d.range("write_every_ms", 5, 30);
@@ -813,10 +815,7 @@ impl Plan {
             }
             Scenario::Swarm => {
                 n = d.range("nodes", 3, 5);
-                let skew = d.range("max_skew_ms", 0, 2000) as i64;
-                for s in skews.iter_mut() {
-                    *s = below(&mut d.rng, (2 * skew + 1) as u64) as i64 - skew;
-                }
+                d.skew_clocks(&mut skews, 2000);
                 max_latency = d.range("max_latency_ms", 1, 40);
                 let loss = d.range("loss_per_mille", 0, 20) as f64 / 1000.0;
                 faults.push((0, Fault::Loss(loss)));

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use marmot_core::io::AdminCmd;
-use marmot_core::{Consistency, NodeId, Observation, WriteError};
+use marmot_core::{Consistency, NodeId, Observation, TxnId, WriteError};
 use marmot_shell_sim::{ClientOutcome, ClientResult, ClientTxn, SimCluster};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -362,12 +362,11 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)).map(|n| c.submit(n, probe(n))).collect();
     let probe_deadline = c.elapsed_ms() + 10_000;
     while c.elapsed_ms() < probe_deadline {
-        let results = c.results();
-        if probes.iter().all(|i| probe_settled(&results[*i])) {
+        let current: Vec<ClientResult> = probes.iter().filter_map(|i| c.result(*i)).collect();
+        if current.iter().all(probe_settled) {
             break;
         }
-        for i in probes.iter_mut() {
-            let r = &results[*i];
+        for (i, r) in probes.iter_mut().zip(&current) {
             let retry_due = r.answered_ms.is_some_and(|t| c.elapsed_ms() >= t + 100);
             if !probe_settled(r) && r.outcome.is_some() && retry_due {
                 *i = c.submit(r.node, probe(r.node));
@@ -407,14 +406,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         crash_hits: pending.hits,
         failures,
         hlc_ties: hlc_ties(&c.archived_txns()),
-        chains_completed: chains
-            .iter()
-            .filter(|ch| {
-                [ch.first, ch.second].iter().all(|i| {
-                    i.and_then(|i| c.result_outcome(i)).is_some_and(|o| matches!(o, ClientOutcome::Committed(_)))
-                })
-            })
-            .count(),
+        chains_completed: chains.iter().filter(|ch| ch.committed(&c).1.is_some()).count(),
     })
 }
 
@@ -425,23 +417,28 @@ struct Chained {
     second: Option<usize>,
 }
 
+impl Chained {
+    /// The ids its writes committed as (the second only if both did).
+    fn committed(&self, c: &SimCluster) -> (Option<TxnId>, Option<TxnId>) {
+        let id = |i: Option<usize>| match i.and_then(|i| c.result(i)).and_then(|r| r.outcome) {
+            Some(ClientOutcome::Committed(id)) => Some(id),
+            _ => None,
+        };
+        let first = id(self.first);
+        (first, first.and(id(self.second)))
+    }
+}
+
 /// Send each chain's first write when due, and its second the moment the first is
-/// acknowledged (as a client that saw its write and went on to another node).
+/// acknowledged (as a client that saw its write and went on to another node); a chain
+/// whose first write failed ends there.
 fn drive_chains(c: &mut SimCluster, chains: &mut [Chained]) {
     let now = c.elapsed_ms();
     for ch in chains.iter_mut() {
-        match (ch.first, ch.second) {
-            (None, _) if now >= ch.chain.at => ch.first = Some(c.submit(ch.chain.first, ch.chain.write(1))),
-            (Some(i), None) => {
-                if let Some(outcome) = c.result_outcome(i) {
-                    if matches!(outcome, ClientOutcome::Committed(_)) {
-                        ch.second = Some(c.submit(ch.chain.second, ch.chain.write(2)));
-                    } else {
-                        ch.second = Some(usize::MAX); // the chain ends here
-                    }
-                }
-            }
-            _ => {}
+        if ch.first.is_none() && now >= ch.chain.at {
+            ch.first = Some(c.submit(ch.chain.first, ch.chain.write(1)));
+        } else if ch.second.is_none() && ch.committed(c).0.is_some() {
+            ch.second = Some(c.submit(ch.chain.second, ch.chain.write(2)));
         }
     }
 }
@@ -449,14 +446,9 @@ fn drive_chains(c: &mut SimCluster, chains: &mut [Chained]) {
 /// Chains whose two writes both committed with the second ordered before the first: the
 /// client's later write lost to what it had already seen.
 fn check_chains(c: &SimCluster, chains: &[Chained]) -> Vec<String> {
-    let results = c.results();
-    let committed = |i: Option<usize>| match i.and_then(|i| results.get(i)).and_then(|r| r.outcome.clone()) {
-        Some(ClientOutcome::Committed(id)) => Some(id),
-        _ => None,
-    };
     chains
         .iter()
-        .filter_map(|ch| match (committed(ch.first), committed(ch.second)) {
+        .filter_map(|ch| match ch.committed(c) {
             (Some(a), Some(b)) if b <= a => Some(format!(
                 "causality: row {} written on node {} as {a}, then (after that was acknowledged) on node {} as {b}, \
                  ordered before it: the later write loses",
