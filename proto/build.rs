@@ -2,10 +2,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/marmot.proto");
-    #[cfg(feature = "grpc")]
-    {
-        let fds = protox::compile(["proto/marmot.proto"], ["proto"])?;
-        tonic_prost_build::configure().compile_fds(fds)?;
-    }
+    let fds = protox::compile(["proto/marmot.proto"], ["proto"])?;
+    tonic_prost_build::configure().compile_fds(fds)?;
     Ok(())
 }

@@ -75,6 +75,11 @@ pub struct MemberDigest {
     /// A sentinel: votes, holds no table data (never a snapshot donor).
     #[serde(default)]
     pub sentinel: bool,
+    /// Started on an empty store (a new node, or one whose disk was lost) and not caught
+    /// up yet: it may have forgotten transactions it once voted for, so it cannot vouch
+    /// for what the cluster committed (see `Node::maybe_caught_up`).
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 /// One member in the local view.
@@ -141,6 +146,7 @@ impl Membership {
                     admin_gen: 0,
                     removed: false,
                     sentinel: false,
+                    fresh: false,
                 },
                 last_contact: 0,
             },
@@ -162,6 +168,13 @@ impl Membership {
     pub fn set_local_state(&mut self, state: MemberState) {
         if let Some(m) = self.members.get_mut(&self.me) {
             m.digest.state = state;
+        }
+    }
+
+    /// Whether the local node started on an empty store and has not caught up yet.
+    pub fn set_local_fresh(&mut self, fresh: bool) {
+        if let Some(m) = self.members.get_mut(&self.me) {
+            m.digest.fresh = fresh;
         }
     }
 
@@ -273,6 +286,7 @@ impl Membership {
                         }
                         m.digest.incarnation = d.incarnation;
                         m.digest.state = d.state;
+                        m.digest.fresh = d.fresh;
                     }
                     if m.digest.addr != d.addr && d.incarnation >= m.digest.incarnation {
                         m.digest.addr = d.addr.clone();
@@ -384,7 +398,16 @@ mod tests {
     use proptest::prelude::*;
 
     fn d(id: NodeId, state: MemberState, inc: u64, gen: u64, removed: bool) -> MemberDigest {
-        MemberDigest { id, addr: format!("n{id}"), state, incarnation: inc, admin_gen: gen, removed, sentinel: false }
+        MemberDigest {
+            id,
+            addr: format!("n{id}"),
+            state,
+            incarnation: inc,
+            admin_gen: gen,
+            removed,
+            sentinel: false,
+            fresh: false,
+        }
     }
 
     fn view() -> Membership {

@@ -81,11 +81,14 @@ impl Node {
                     admin_gen: 0,
                     removed: false,
                     sentinel: false,
+                    fresh: false,
                 },
                 0,
             );
         }
         members.set_local_sentinel(cfg.sentinel);
+        // No earlier life on this store: a new node, or one whose disk was lost.
+        members.set_local_fresh(recovered.incarnation == 0);
         let rng_seed = seed ^ me.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation.rotate_left(32);
         Self {
             me,
@@ -202,7 +205,10 @@ impl Node {
         for (txn, state) in rec.txns {
             self.recover_txn(txn, state);
         }
-        self.timer(Timer::Gossip, 0);
+        // Everyone hears a starting node at once (and answers it if caught up): it
+        // becomes ALIVE only after hearing from enough peers.
+        self.announce();
+        self.timer(Timer::Gossip, self.cfg.gossip_interval_ms);
         self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
     }
 
@@ -312,8 +318,14 @@ impl Node {
                 if durable {
                     self.persist_membership();
                 }
+                let sender_joining = members.iter().any(|d| d.id == from && d.state == MemberState::Joining);
                 if refuted {
                     self.announce();
+                } else if sender_joining && self.members.local().state() == MemberState::Alive {
+                    // A joining node waits to hear log heads from peers that can vouch
+                    // for the cluster (see `maybe_caught_up`): answer at once instead of
+                    // when the random fanout next picks it.
+                    self.gossip_to(vec![from]);
                 }
                 self.on_peer_heads(from, heads);
                 self.on_peer_schemas(from, schemas);
@@ -617,16 +629,30 @@ impl Node {
     }
 
     /// Mark the local node ALIVE once it has caught up with its peers.
+    ///
+    /// "Its peers" means a quorum (itself included) of peers it has heard log heads from
+    /// that can vouch for what the cluster committed. A peer that started on an empty
+    /// store and is still joining cannot: it may have lost its disk and forgotten
+    /// transactions it voted for. Two such nodes vouching for each other once declared
+    /// an empty database caught up while the only node holding the data was out of reach,
+    /// and the cluster lost every acknowledged increment (simulation `disk_loss`, seed 2,
+    /// over the gRPC transport). Having heard every member is always enough: being level
+    /// with all their heads, this node holds whatever any of them holds (a new cluster
+    /// starts this way).
     fn maybe_caught_up(&mut self) {
         if self.members.local().digest.state != MemberState::Joining {
             return;
         }
         let peers = self.members.live_peers();
         let heard: BTreeSet<NodeId> = self.catchup.heard_from();
-        let heard_live = peers.iter().filter(|p| heard.contains(p)).count();
-        let enough = peers.is_empty() || heard_live + 1 >= self.members.quorum().min(peers.len() + 1);
+        let amnesiac =
+            |p: &NodeId| self.members.get(*p).is_some_and(|m| m.digest.fresh && m.digest.state == MemberState::Joining);
+        let vouching = peers.iter().filter(|p| heard.contains(p) && !amnesiac(p)).count();
+        let all_heard = peers.iter().all(|p| heard.contains(p));
+        let enough = all_heard || vouching + 1 >= self.members.quorum().min(peers.len() + 1);
         if enough && self.catchup.level_with_join_targets() && self.snapshots.idle() {
             self.members.set_local_state(MemberState::Alive);
+            self.members.set_local_fresh(false);
             self.observe(Observation::CaughtUp);
             self.observe(Observation::MemberChanged {
                 id: self.me,

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catchup::Lag;
 use crate::config::CoreConfig;
 use crate::io::{Observation, StoreRead, StoreWrite, Timer};
-use crate::membership::Membership;
+use crate::membership::{MemberState, Membership};
 use crate::message::Message;
 use crate::outbox::{PendingOp, Step};
 use crate::types::NodeId;
@@ -88,14 +88,22 @@ impl Snapshots {
 
     /// Start fetching a snapshot of `db` from `donor`.
     pub(crate) fn start(&mut self, st: &mut Step, members: &Membership, db: &str, donor: NodeId) {
-        // A sentinel holds no table data: ask a live data node instead (none: not now).
-        let donor = if members.is_sentinel(donor) {
-            match members.live_peers().into_iter().find(|p| !members.is_sentinel(*p)) {
+        // A sentinel holds no table data. A joining peer has not caught up: its snapshot
+        // would set a caught-up node back (what it applied from other logs is lost until
+        // pulled again, and where those logs were collected meanwhile, the next snapshot
+        // comes from a node as stale; simulation `log_gc`, seed 10, over the gRPC
+        // transport). Ask another live data node instead (none: not now; the
+        // anti-entropy check tries again).
+        let joining = |p: NodeId| members.get(p).is_some_and(|m| m.state() == MemberState::Joining);
+        let local_joining = members.local().state() == MemberState::Joining;
+        let usable = |p: NodeId| !members.is_sentinel(p) && (local_joining || !joining(p));
+        let donor = if usable(donor) {
+            donor
+        } else {
+            match members.live_peers().into_iter().find(|p| usable(*p)) {
                 Some(p) => p,
                 None => return,
             }
-        } else {
-            donor
         };
         if self.fetching(db) {
             return;
@@ -275,6 +283,7 @@ mod tests {
                 admin_gen: 0,
                 removed: false,
                 sentinel: false,
+                fresh: false,
             };
             members.add_peer(peer, 0);
             Fetcher {
@@ -344,6 +353,7 @@ mod tests {
                 admin_gen: 0,
                 removed: false,
                 sentinel: true,
+                fresh: false,
             },
             0,
         );

@@ -130,6 +130,7 @@ pub fn digest(d: &MemberDigest) -> pb::MemberDigest {
         admin_gen: d.admin_gen,
         removed: d.removed,
         sentinel: d.sentinel,
+        fresh: d.fresh,
     }
 }
 
@@ -150,6 +151,7 @@ pub fn from_digest(d: pb::MemberDigest) -> Result<MemberDigest, Invalid> {
         admin_gen: d.admin_gen,
         removed: d.removed,
         sentinel: d.sentinel,
+        fresh: d.fresh,
     })
 }
 

@@ -8,59 +8,23 @@
 //!   are never reused; new information arrives as new fields or new oneof cases, which
 //!   older nodes skip (an unknown message kind is dropped with a log line, and the
 //!   protocol's retries cover it).
-//! - [`encode`] / [`decode`]: a version byte followed by the postcard encoding of a
-//!   [`marmot_core::Envelope`], used by the simulator's UDP transport. A node refuses
-//!   frames of a newer version with a clear error instead of misreading them.
+//! - [`link`]: the links between nodes (batching, large messages in pieces, reconnection
+//!   with backoff, the receiving side), used by the production host and the simulator
+//!   alike, so that the simulator's faults meet the code that runs in production.
 
-#[cfg(feature = "grpc")]
 pub mod convert;
+pub mod link;
 
 /// Generated protobuf messages and the tonic client and server of `marmot.v1.Marmot`.
-#[cfg(feature = "grpc")]
 #[allow(missing_docs, clippy::all)]
 pub mod pb {
     tonic::include_proto!("marmot.v1");
 }
 
-use marmot_core::Envelope;
-
-/// Current frame version.
-pub const VERSION: u8 = 1;
-
-/// Why a frame could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DecodeError {
-    /// Zero-length frame.
-    #[error("empty frame")]
-    Empty,
-    /// A version this node does not speak.
-    #[error("unsupported frame version {0} (this node speaks up to {VERSION})")]
-    Version(u8),
-    /// The payload is not a valid message.
-    #[error("malformed frame: {0}")]
-    Malformed(String),
-}
-
-/// Encode an envelope as one frame.
-pub fn encode(env: &Envelope) -> Vec<u8> {
-    let mut out = vec![VERSION];
-    out.extend(postcard::to_stdvec(env).expect("envelopes always serialize"));
-    out
-}
-
-/// Decode one frame.
-pub fn decode(frame: &[u8]) -> Result<Envelope, DecodeError> {
-    let (&v, body) = frame.split_first().ok_or(DecodeError::Empty)?;
-    if v != VERSION {
-        return Err(DecodeError::Version(v));
-    }
-    postcard::from_bytes(body).map_err(|e| DecodeError::Malformed(e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use marmot_core::{Hlc, Message};
+    use marmot_core::{Envelope, Hlc, Message};
 
     fn env() -> Envelope {
         Envelope {
@@ -72,7 +36,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(feature = "grpc")]
     fn protobuf_round_trip_and_bad_messages() {
         use marmot_core::membership::MemberDigest;
         use marmot_core::{ColumnValue, MemberState, Op, RowChange, RowKey, Txn, Value};
@@ -109,6 +72,7 @@ mod tests {
                     admin_gen: 1,
                     removed: true,
                     sentinel: true,
+                    fresh: true,
                 }],
                 heads: [("db".to_string(), 12)].into_iter().collect(),
                 applied: [("db".to_string(), 9)].into_iter().collect(),
@@ -145,20 +109,5 @@ mod tests {
         let mut bad = convert::envelope(&env());
         bad.clock = None;
         assert!(convert::from_envelope(bad).is_err());
-    }
-
-    #[test]
-    fn round_trip() {
-        assert_eq!(decode(&encode(&env())).unwrap(), env());
-    }
-
-    #[test]
-    fn refuses_garbage_and_unknown_versions() {
-        assert_eq!(decode(&[]), Err(DecodeError::Empty));
-        assert_eq!(decode(&[9, 1, 2]), Err(DecodeError::Version(9)));
-        let mut truncated = encode(&env());
-        truncated.truncate(4);
-        assert!(matches!(decode(&truncated), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode(&[VERSION, 0xff, 0xff, 0xff]), Err(DecodeError::Malformed(_))));
     }
 }

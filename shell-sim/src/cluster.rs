@@ -2,7 +2,7 @@
 //! client results, observations, the trace hash).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -255,6 +255,14 @@ pub struct SimCluster {
     sim: turmoil::Sim<'static>,
     shared: Rc<Shared>,
     down: BTreeMap<NodeId, bool>,
+    /// Links cut by a partition, both ways or one way (until [`SimCluster::heal`]).
+    cut: BTreeSet<(NodeId, NodeId)>,
+    /// Links stalled by a loss, and until when (ms).
+    stalled: BTreeMap<(NodeId, NodeId), u64>,
+    /// Per tick and link, the chance that a segment is lost (see [`SimCluster::set_loss`]).
+    loss: f64,
+    /// Draws the losses (seeded: a run replays exactly).
+    loss_rng: rand_chacha::ChaCha8Rng,
 }
 
 impl SimCluster {
@@ -272,8 +280,7 @@ impl SimCluster {
             .simulation_duration(Duration::from_secs(24 * 3600))
             .tick_duration(Duration::from_millis(1))
             .min_message_latency(Duration::from_millis(spec.min_latency_ms))
-            .max_message_latency(Duration::from_millis(spec.max_latency_ms))
-            .udp_capacity(1 << 16);
+            .max_message_latency(Duration::from_millis(spec.max_latency_ms));
         let sim = b.build();
         let shared = Rc::new(Shared {
             inboxes: RefCell::new(vec![None; spec.nodes as usize]),
@@ -294,7 +301,16 @@ impl SimCluster {
             intents: RefCell::new(BTreeMap::new()),
             spec,
         });
-        let mut c = Self { sim, shared, down: BTreeMap::new() };
+        let loss_rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(c_seed(&shared.spec));
+        let mut c = Self {
+            sim,
+            shared,
+            down: BTreeMap::new(),
+            cut: BTreeSet::new(),
+            stalled: BTreeMap::new(),
+            loss: 0.0,
+            loss_rng,
+        };
         for id in 1..=c.shared.spec.nodes {
             if !c.shared.spec.late_nodes.contains(&id) {
                 c.start(id);
@@ -320,7 +336,40 @@ impl SimCluster {
 
     /// Advance one tick (1 ms of simulated time).
     pub fn step(&mut self) -> Result<(), String> {
+        self.draw_losses();
         self.sim.step().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Loss on TCP: a lost segment is sent again after the retransmission timeout, so
+    /// the connection stalls for a while (here 200–600 ms) and then delivers everything
+    /// in order. A link that is cut stays cut.
+    fn draw_losses(&mut self) {
+        let now = self.elapsed_ms();
+        let ended: Vec<(NodeId, NodeId)> =
+            self.stalled.iter().filter(|(_, until)| **until <= now).map(|(l, _)| *l).collect();
+        for link in ended {
+            self.stalled.remove(&link);
+            if !self.cut.contains(&link) {
+                self.sim.release(host_name(link.0), host_name(link.1));
+            }
+        }
+        if self.loss <= 0.0 {
+            return;
+        }
+        for x in 1..=self.shared.spec.nodes {
+            for y in (x + 1)..=self.shared.spec.nodes {
+                let link = (x, y);
+                if self.cut.contains(&link) || self.stalled.contains_key(&link) {
+                    continue;
+                }
+                let draw = rand_core::Rng::next_u64(&mut self.loss_rng) as f64 / u64::MAX as f64;
+                if draw < self.loss {
+                    let stall = 200 + rand_core::Rng::next_u64(&mut self.loss_rng) % 401;
+                    self.stalled.insert(link, now + stall);
+                    self.sim.hold(host_name(x), host_name(y));
+                }
+            }
+        }
     }
 
     /// Run until `ms` of simulated time have passed since the start.
@@ -427,28 +476,39 @@ impl SimCluster {
         }
     }
 
-    /// Cut every link between the two groups.
+    /// Cut every link between the two groups. Nodes talk over TCP, which retransmits
+    /// what a cut link drops: what was sent meanwhile is held and arrives when the link
+    /// heals, unless an end gave up on the connection first (the HTTP/2 keepalive of
+    /// [`marmot_proto::link`] closes a connection whose pings go unanswered; a new one
+    /// cannot be opened across the cut). Turmoil's dropping partition instead leaves a
+    /// permanent hole in a TCP stream, which no real network does.
     pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) {
         for x in a {
             for y in b {
-                self.sim.partition(host_name(*x), host_name(*y));
+                self.cut.insert((*x.min(y), *x.max(y)));
+                self.sim.hold(host_name(*x), host_name(*y));
             }
         }
     }
 
     /// Drop everything `from` sends to `to`, while `to` still reaches `from` (an
-    /// asymmetric partition: one side hears the other, not the other way round).
+    /// asymmetric partition: one side hears the other, not the other way round). Over
+    /// TCP this stalls the connections from `from` to `to` (their data and pings never
+    /// arrive) until the keepalive closes them, while `to`'s connections to `from` go on
+    /// delivering.
     pub fn partition_oneway(&mut self, from: &[NodeId], to: &[NodeId]) {
         for x in from {
             for y in to {
+                self.cut.insert((*x.min(y), *x.max(y)));
                 self.sim.partition_oneway(host_name(*x), host_name(*y));
             }
         }
     }
 
-    /// Stall a node for `ms` (a long GC pause, a frozen VM): it handles no message,
-    /// timer or client request until then, and then goes on from where it was; what
-    /// reached it meanwhile waits in its socket.
+    /// Stall a node for `ms` (a long GC-like pause of its event loop): it handles no
+    /// message, timer or client request until then, and then goes on from where it was;
+    /// what reached it meanwhile waits in its inbox (its gRPC server, like the
+    /// production node's, runs apart from the event loop and keeps its connections).
     pub fn pause(&mut self, node: NodeId, ms: u64) {
         let until = self.elapsed_ms() + ms;
         let mut p = self.shared.paused_until.borrow_mut();
@@ -461,8 +521,11 @@ impl SimCluster {
         for x in 1..=self.shared.spec.nodes {
             for y in (x + 1)..=self.shared.spec.nodes {
                 self.sim.repair(host_name(x), host_name(y));
+                self.sim.release(host_name(x), host_name(y));
             }
         }
+        self.cut.clear();
+        self.stalled.clear();
     }
 
     /// Flip one byte in each of the next `n` snapshot chunks sent, as a faulty network
@@ -471,10 +534,12 @@ impl SimCluster {
         *self.shared.corrupt_chunks.borrow_mut() = n;
     }
 
-    /// Random message loss: each tick, each link drops what it carries with
-    /// probability `fail` (and recovers on the next tick).
+    /// Random segment loss: each tick, each link loses a segment with probability
+    /// `fail / 20` and, TCP retransmitting it, stalls for 200–600 ms (see
+    /// `draw_losses`). Turmoil's own loss would drop the segment for good, leaving a
+    /// hole in the TCP stream that kills the connection until the keepalive notices.
     pub fn set_loss(&mut self, fail: f64) {
-        self.sim.set_fail_rate(fail);
+        self.loss = fail / 20.0;
     }
 
     /// Client request `idx` (one, without copying them all as [`SimCluster::results`] does).
@@ -556,4 +621,9 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The seed of the loss draws: apart from turmoil's, so that loss does not shift its draws.
+fn c_seed(spec: &ClusterSpec) -> u64 {
+    spec.seed ^ 0x10_55_10_55
 }

@@ -6,15 +6,16 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use marmot_core::io::Reply;
+use marmot_core::Envelope;
 use marmot_core::{Input, Millis, Node, NodeId, Observation, ReqId};
+use marmot_proto::link::Links;
 use marmot_store::driver::{Driver, Output};
 use marmot_store::Store;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
-use turmoil::net::UdpSocket;
 
 use crate::cluster::{ClientOutcome, HostRequest, Shared};
 
-/// UDP port every simulated node listens on.
+/// The node port every simulated node serves gRPC on.
 pub const PORT: u16 = 9000;
 
 /// Host name of a node.
@@ -34,7 +35,7 @@ struct Host {
     shared: Rc<Shared>,
     store: Rc<RefCell<Store>>,
     driver: Driver,
-    sock: UdpSocket,
+    links: Links<crate::net::Unsigned>,
     /// Client requests awaiting their reply: req -> index into the shared results.
     waiting: BTreeMap<ReqId, usize>,
     next_req: ReqId,
@@ -58,9 +59,8 @@ impl Host {
                             data[middle] ^= 0x5a;
                         }
                     }
-                    let bytes = marmot_proto::encode(&env);
-                    // Loss is part of the model: an unreachable peer just drops it.
-                    let _ = self.sock.try_send_to(&bytes, (host_name(env.to), PORT));
+                    // Loss is part of the model: a full queue to a peer drops it.
+                    let _ = self.links.send(&format!("{}:{PORT}", host_name(env.to)), &env);
                 }
                 Output::Reply(req, reply) => {
                     if let Some(idx) = self.waiting.remove(&req) {
@@ -156,9 +156,12 @@ impl Host {
         }
     }
 
-    async fn run(mut self, mut inbox: UnboundedReceiver<HostRequest>) -> turmoil::Result {
+    async fn run(
+        mut self,
+        mut inbox: UnboundedReceiver<HostRequest>,
+        mut peers: UnboundedReceiver<Envelope>,
+    ) -> turmoil::Result {
         self.feed(Input::Start);
-        let mut buf = vec![0u8; 8 << 20];
         loop {
             let stalled = self.shared.pause_left(self.id, crate::cluster::sim_ms());
             if stalled > 0 {
@@ -169,13 +172,7 @@ impl Host {
             let wait = self.driver.next_timer().map_or(1000, |at| at.saturating_sub(now));
             tokio::select! {
                 biased;
-                r = self.sock.recv_from(&mut buf) => {
-                    let (n, _from) = r?;
-                    match marmot_proto::decode(&buf[..n]) {
-                        Ok(env) => self.feed(Input::Peer(env)),
-                        Err(e) => self.shared.violation(format!("node {} got an undecodable message: {e}", self.id)),
-                    }
-                }
+                Some(env) = peers.recv() => self.feed(Input::Peer(env)),
                 Some(req) = inbox.recv() => self.on_request(req),
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {
                     let now = self.now();
@@ -202,7 +199,13 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         shared.spec.seed ^ incarnation.wrapping_mul(0x5851_F42D_4C95_7F2D),
         recovered,
     );
-    let sock = UdpSocket::bind(("0.0.0.0", PORT)).await?;
+    let (peer_tx, peer_rx) = unbounded_channel();
+    let server_shared = shared.clone();
+    tokio::task::spawn_local(async move {
+        if let Err(e) = crate::net::serve(PORT, peer_tx).await {
+            server_shared.violation(format!("node {id}: its gRPC server stopped: {e}"));
+        }
+    });
     let (tx, rx) = unbounded_channel();
     shared.set_inbox(id, tx);
     let tap_shared = shared.clone();
@@ -212,9 +215,9 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         shared: shared.clone(),
         store,
         driver: Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms).with_write_tap(tap),
-        sock,
+        links: crate::net::links(shared.spec.core.prepare_timeout_ms),
         waiting: BTreeMap::new(),
         next_req: 1,
     };
-    host.run(rx).await
+    host.run(rx, peer_rx).await
 }

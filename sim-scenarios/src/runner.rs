@@ -348,9 +348,12 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     }
     let deadline = c.elapsed_ms() + plan.liveness_ms;
     let converged_at = converge(&mut c, deadline)?;
-    // Every node accepts a QUORUM write within 10 s of healing, and the cluster converges
-    // again. A node still catching up answers "still joining … retry shortly", and the
-    // probe retries as a client would; a node that never finishes fails the run.
+    // Every node accepts a QUORUM write within 10 s of healing, plus the time the
+    // transport may need to notice a connection that died under a one-way cut or a crash
+    // (the HTTP/2 keepalive: 10 s of silence, then 3 s for the ping), and the cluster
+    // converges again. A node still catching up answers "still joining … retry shortly",
+    // and one whose link to a peer is still being replaced answers "not enough acks";
+    // the probe retries both as a client would. A node that never succeeds fails the run.
     let probe = |n: NodeId| ClientTxn {
         database: "app".into(),
         statements: vec![format!("INSERT INTO kv (k, v, n) VALUES ({}, 'probe', {n})", 1_000_000 + n)],
@@ -360,7 +363,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     // (A sentinel takes no client writes: it serves no MySQL.)
     let mut probes: Vec<usize> =
         (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)).map(|n| c.submit(n, probe(n))).collect();
-    let probe_deadline = c.elapsed_ms() + 10_000;
+    let probe_deadline = c.elapsed_ms() + 10_000 + KEEPALIVE_DETECTION_MS;
     while c.elapsed_ms() < probe_deadline {
         let current: Vec<ClientResult> = probes.iter().filter_map(|i| c.result(*i)).collect();
         if current.iter().all(probe_settled) {
@@ -460,8 +463,12 @@ fn check_chains(c: &SimCluster, chains: &[Chained]) -> Vec<String> {
 }
 
 /// Whether a post-heal probe has its final answer (a "still joining" refusal is retried).
+/// How long the production link takes to notice a dead connection at its default
+/// `[grpc_client]` keepalive (`keepalive_time_seconds` + `keepalive_timeout_seconds`).
+const KEEPALIVE_DETECTION_MS: u64 = 13_000;
+
 fn probe_settled(r: &ClientResult) -> bool {
-    r.outcome.as_ref().is_some_and(|o| failure_kind(o) != Some("joining"))
+    r.outcome.as_ref().is_some_and(|o| !matches!(failure_kind(o), Some("joining" | "no_quorum")))
 }
 
 fn converge(c: &mut SimCluster, deadline: u64) -> Result<u64, String> {

@@ -197,6 +197,7 @@ pub fn peer_messages() -> Vec<Vec<u8>> {
         admin_gen: 1,
         removed: false,
         sentinel: false,
+        fresh: false,
     };
     let msgs = vec![
         Message::Prepare { txn: txn.clone() },
