@@ -96,3 +96,113 @@ impl Gc {
         self.running.remove(database);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Effect;
+    use crate::membership::MemberState;
+
+    fn cfg() -> CoreConfig {
+        CoreConfig { gc_interval_ms: 1000, gc_min_retention_ms: 500, gc_max_retention_ms: 0, ..CoreConfig::default() }
+    }
+
+    fn members() -> Membership {
+        Membership::new(1, "n1".into(), MemberState::Alive, 1)
+    }
+
+    fn heads() -> BTreeMap<String, u64> {
+        BTreeMap::from([("d".to_string(), 10)])
+    }
+
+    /// The trims `f` asks for.
+    fn trims(f: impl FnOnce(&mut Outbox)) -> Vec<StoreWrite> {
+        let mut out = Outbox::new(1);
+        f(&mut out);
+        let mut effects = Vec::new();
+        out.drain_into(&mut effects);
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist { write: w @ StoreWrite::TrimLog { .. }, .. } => Some(w),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn observed(f: impl FnOnce(&mut Outbox)) -> usize {
+        let mut out = Outbox::new(1);
+        f(&mut out);
+        let mut effects = Vec::new();
+        out.drain_into(&mut effects);
+        effects.iter().filter(|e| matches!(e, Effect::Observe(Observation::LogTrimmed { .. }))).count()
+    }
+
+    #[test]
+    fn trims_once_per_interval_and_one_at_a_time_per_database() {
+        let (cfg, m) = (cfg(), members());
+        let mut gc = Gc::default();
+        assert_eq!(trims(|o| gc.maybe_collect(1000, &cfg, &m, &heads(), o)).len(), 1);
+        // Not before the interval has passed, even one millisecond before.
+        assert!(trims(|o| gc.maybe_collect(1001, &cfg, &m, &heads(), o)).is_empty());
+        assert!(trims(|o| gc.maybe_collect(1999, &cfg, &m, &heads(), o)).is_empty());
+        // The interval passed, but the first trim is still in flight: no second one.
+        assert!(trims(|o| gc.maybe_collect(2000, &cfg, &m, &heads(), o)).is_empty());
+        gc.on_trimmed("d".into(), 10, 3, &mut Outbox::new(1));
+        assert_eq!(trims(|o| gc.maybe_collect(3000, &cfg, &m, &heads(), o)).len(), 1);
+    }
+
+    #[test]
+    fn a_failed_trim_is_tried_again_at_the_next_interval() {
+        let (cfg, m) = (cfg(), members());
+        let mut gc = Gc::default();
+        assert_eq!(trims(|o| gc.maybe_collect(1000, &cfg, &m, &heads(), o)).len(), 1);
+        gc.on_trim_failed("d");
+        assert_eq!(trims(|o| gc.maybe_collect(2000, &cfg, &m, &heads(), o)).len(), 1);
+    }
+
+    #[test]
+    fn only_a_trim_that_removed_entries_is_reported() {
+        let mut gc = Gc::default();
+        assert_eq!(observed(|o| gc.on_trimmed("d".into(), 10, 0, o)), 0);
+        assert_eq!(observed(|o| gc.on_trimmed("d".into(), 10, 1, o)), 1);
+        assert_eq!(observed(|o| gc.on_trimmed("d".into(), 10, 7, o)), 1);
+    }
+
+    #[test]
+    fn the_watermark_is_the_slowest_non_removed_peer_and_never_past_the_head() {
+        let mut m = members();
+        for (id, removed) in [(2, false), (3, false), (4, true)] {
+            let d = crate::membership::MemberDigest {
+                id,
+                addr: format!("n{id}"),
+                state: MemberState::Alive,
+                incarnation: 1,
+                admin_gen: u64::from(removed),
+                removed,
+                sentinel: false,
+                fresh: false,
+            };
+            m.add_peer(d, 0);
+        }
+        let mut gc = Gc::default();
+        gc.note(2, "d", 8);
+        gc.note(2, "d", 5); // watermarks only grow
+        gc.note(4, "d", 1); // removed: does not hold the log back
+        assert_eq!(gc.collectable(&m, "d", 10), 0, "peer 3 was never heard from");
+        gc.note(3, "d", 6);
+        assert_eq!(gc.collectable(&m, "d", 10), 6);
+        gc.note(3, "d", 50);
+        assert_eq!(gc.collectable(&m, "d", 10), 8);
+        assert_eq!(gc.collectable(&m, "d", 7), 7);
+        let upto = |w: &StoreWrite| match w {
+            StoreWrite::TrimLog { upto, keep_from, force_before, .. } => {
+                (*upto, keep_from.wall, force_before.map(|h| h.wall))
+            }
+            _ => unreachable!(),
+        };
+        let cfg = CoreConfig { gc_max_retention_ms: 4000, ..cfg() };
+        let got = trims(|o| gc.maybe_collect(10_000, &cfg, &m, &heads(), o));
+        assert_eq!(got.iter().map(upto).collect::<Vec<_>>(), vec![(8, 9_500, Some(6_000))]);
+    }
+}
