@@ -67,3 +67,32 @@ fn a_new_cluster_of_empty_nodes_starts_once_every_member_is_heard() {
     assert!(!caught_up(&mut n3, 10, gossip(2, MemberState::Joining, true, 0)));
     assert!(caught_up(&mut n3, 20, gossip(1, MemberState::Joining, true, 0)));
 }
+
+/// The `fresh` flag a node gossips about itself.
+fn gossiped_fresh(node: &mut Node, now: u64, input: Input) -> Vec<bool> {
+    let mut out = Vec::new();
+    node.handle(now, input, &mut out);
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Send(Envelope { msg: Message::Gossip { members, .. }, .. }) => {
+                members.iter().find(|d| d.id == 3).map(|d| d.fresh)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_on_an_empty_store_says_so_until_it_has_caught_up() {
+    let peers = vec![(1, "n1".to_string()), (2, "n2".to_string())];
+    let mut n3 = Node::new(CoreConfig::default(), 3, "n3".into(), peers.clone(), 7, RecoveredState::default());
+    let said = gossiped_fresh(&mut n3, 0, Input::Start);
+    assert!(!said.is_empty() && said.iter().all(|f| *f), "{said:?}");
+    let said = gossiped_fresh(&mut n3, 10, gossip(1, MemberState::Alive, false, 0));
+    assert!(!said.is_empty() && said.iter().all(|f| !*f), "caught up, it must say it is not fresh: {said:?}");
+    // A node that ran before on this store is not fresh, even while joining.
+    let before = RecoveredState { incarnation: 4, ..RecoveredState::default() };
+    let mut again = Node::new(CoreConfig::default(), 3, "n3".into(), peers, 7, before);
+    let said = gossiped_fresh(&mut again, 0, Input::Start);
+    assert!(!said.is_empty() && said.iter().all(|f| !*f), "{said:?}");
+}
