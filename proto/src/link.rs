@@ -135,6 +135,14 @@ pub async fn receive(
     Ok(tonic::Response::new(pb::Ack {}))
 }
 
+/// The seed's `[grpc_client] keepalive_time_seconds` default: the HTTP/2 ping interval.
+/// Production config, the simulator's links and its liveness bounds all read it from here.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(10);
+/// The seed's `[grpc_client] keepalive_timeout_seconds` default.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The seed's `[grpc_client] retry_backoff_ms` default.
+pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How links to peers behave: `[grpc_client]` keepalive and backoff, and the connect
 /// timeout (from `[coordinator] prepare_timeout_ms`).
 #[derive(Clone, Debug)]
@@ -152,6 +160,24 @@ pub struct LinkConfig {
 }
 
 impl LinkConfig {
+    /// The seed's `[grpc_client]` defaults, plain HTTP/2, giving up connecting after
+    /// `connect_timeout`.
+    pub fn with_defaults(connect_timeout: Duration) -> Self {
+        Self {
+            connect_timeout,
+            keepalive: DEFAULT_KEEPALIVE,
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            retry_backoff: DEFAULT_RETRY_BACKOFF,
+            tls: None,
+        }
+    }
+
+    /// How long a link takes at most to notice a dead connection: a ping after
+    /// `keepalive` of silence, unanswered for `keepalive_timeout`.
+    pub fn dead_link_detection(&self) -> Duration {
+        self.keepalive + self.keepalive_timeout
+    }
+
     /// The endpoint of the peer at `addr`.
     pub fn endpoint(&self, addr: &str) -> Result<Endpoint, String> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };

@@ -301,7 +301,7 @@ impl SimCluster {
             intents: RefCell::new(BTreeMap::new()),
             spec,
         });
-        let loss_rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(c_seed(&shared.spec));
+        let loss_rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(loss_seed(&shared.spec));
         let mut c = Self {
             sim,
             shared,
@@ -624,6 +624,6 @@ fn unique() -> u64 {
 }
 
 /// The seed of the loss draws: apart from turmoil's, so that loss does not shift its draws.
-fn c_seed(spec: &ClusterSpec) -> u64 {
+fn loss_seed(spec: &ClusterSpec) -> u64 {
     spec.seed ^ 0x10_55_10_55
 }

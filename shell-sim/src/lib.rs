@@ -19,3 +19,4 @@ mod host;
 mod net;
 
 pub use cluster::{ClientOutcome, ClientResult, ClientTxn, ClusterSpec, Phases, SimCluster};
+pub use net::link_config;

@@ -26,16 +26,16 @@ fn unsigned(r: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> 
     Ok(r)
 }
 
+/// The production defaults of `[grpc_client]`, connecting for as long as a PREPARE may
+/// wait (at least 1 s).
+pub fn link_config(prepare_timeout_ms: u64) -> LinkConfig {
+    LinkConfig::with_defaults(Duration::from_millis(prepare_timeout_ms.max(1000)))
+}
+
 /// The links of one simulated host to its peers, with the production defaults of
 /// `[grpc_client]` and `[coordinator]`.
 pub fn links(prepare_timeout_ms: u64) -> Links<Unsigned> {
-    let config = LinkConfig {
-        connect_timeout: Duration::from_millis(prepare_timeout_ms.max(1000)),
-        keepalive: Duration::from_secs(10),
-        keepalive_timeout: Duration::from_secs(3),
-        retry_backoff: Duration::from_millis(100),
-        tls: None,
-    };
+    let config = link_config(prepare_timeout_ms);
     type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TokioIo<TcpStream>>> + Send>>;
     let dial: Dial = Arc::new(|endpoint| {
         let connector = tower::service_fn(|uri: tonic::codegen::http::Uri| {

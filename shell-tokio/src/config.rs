@@ -60,13 +60,13 @@ section!(
     /// `[grpc_client]`
     GrpcClient {
         /// Keepalive ping interval.
-        keepalive_time_seconds: u64 = 10,
+        keepalive_time_seconds: u64 = marmot_proto::link::DEFAULT_KEEPALIVE.as_secs(),
         /// Keepalive ping timeout.
-        keepalive_timeout_seconds: u64 = 3,
+        keepalive_timeout_seconds: u64 = marmot_proto::link::DEFAULT_KEEPALIVE_TIMEOUT.as_secs(),
         /// Retry attempts.
         max_retries: u64 = 3,
         /// Retry backoff.
-        retry_backoff_ms: u64 = 100,
+        retry_backoff_ms: u64 = marmot_proto::link::DEFAULT_RETRY_BACKOFF.as_millis() as u64,
     }
 );
 

@@ -363,7 +363,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
     // (A sentinel takes no client writes: it serves no MySQL.)
     let mut probes: Vec<usize> =
         (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)).map(|n| c.submit(n, probe(n))).collect();
-    let probe_deadline = c.elapsed_ms() + 10_000 + KEEPALIVE_DETECTION_MS;
+    let probe_deadline = c.elapsed_ms() + 10_000 + keepalive_detection_ms();
     while c.elapsed_ms() < probe_deadline {
         let current: Vec<ClientResult> = probes.iter().filter_map(|i| c.result(*i)).collect();
         if current.iter().all(probe_settled) {
@@ -462,11 +462,13 @@ fn check_chains(c: &SimCluster, chains: &[Chained]) -> Vec<String> {
         .collect()
 }
 
-/// Whether a post-heal probe has its final answer (a "still joining" refusal is retried).
 /// How long the production link takes to notice a dead connection at its default
 /// `[grpc_client]` keepalive (`keepalive_time_seconds` + `keepalive_timeout_seconds`).
-const KEEPALIVE_DETECTION_MS: u64 = 13_000;
+fn keepalive_detection_ms() -> u64 {
+    marmot_shell_sim::link_config(0).dead_link_detection().as_millis() as u64
+}
 
+/// Whether a post-heal probe has its final answer (a "still joining" refusal is retried).
 fn probe_settled(r: &ClientResult) -> bool {
     r.outcome.as_ref().is_some_and(|o| !matches!(failure_kind(o), Some("joining" | "no_quorum")))
 }
