@@ -1,0 +1,256 @@
+//! The commit protocol as a client sees it, on whole clusters of real nodes (model store,
+//! instant network): what is answered, when, and what every node holds afterwards.
+
+mod support;
+
+use marmot_core::coordinator::InFlightSummary;
+use marmot_core::io::Reply;
+use marmot_core::participant::ParticipantSummary;
+use marmot_core::{Consistency, Version, WriteError};
+use support::{committed, put, value, Cluster};
+
+const Q: Option<Consistency> = Some(Consistency::Quorum);
+
+fn not_enough(got: usize, needed: usize, consistency: &str) -> Reply {
+    Reply::Failed(WriteError::NotEnoughAcks { got, needed, consistency: consistency.into() })
+}
+
+#[test]
+fn a_quorum_write_commits_and_reaches_every_node() {
+    let mut c = Cluster::of(3);
+    let r = c.commit(1, vec![put("app", 1, 10)], Q);
+    assert!(committed(&r), "{r:?}");
+    c.run_for(100);
+    for n in 1..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
+        assert_eq!(c.node(n).intent_count(), 0, "node {n} holds an intent after the commit");
+    }
+    assert_eq!(c.node(1).inflight_summary(), InFlightSummary::default());
+}
+
+#[test]
+fn a_quorum_write_fails_at_the_prepare_timeout_without_a_majority_and_leaves_nothing() {
+    let mut c = Cluster::of(3);
+    c.crash(2);
+    c.crash(3);
+    let start = c.now;
+    let req = c.write(1, vec![put("app", 1, 10)], Q);
+    c.run_for(1990);
+    assert_eq!(c.replies.get(&req), None, "answered before the prepare timeout");
+    assert_eq!(c.answer(req, 100), Some(not_enough(1, 2, "QUORUM")));
+    assert!(c.now - start <= 2020, "answered at {} ms", c.now - start);
+    assert_eq!(value(&c, 1, "app", 1), None);
+    assert_eq!(c.node(1).intent_count(), 0);
+}
+
+#[test]
+fn known_dead_members_are_not_asked_and_the_client_hears_at_once() {
+    let mut c = Cluster::of(3);
+    c.crash(2);
+    c.crash(3);
+    c.run_for(20_000);
+    let prepares = c.count_sent("prepare");
+    let req = c.write(1, vec![put("app", 1, 10)], Q);
+    assert_eq!(c.replies.get(&req), Some(&not_enough(1, 2, "QUORUM")));
+    assert_eq!(c.count_sent("prepare"), prepares);
+    // ONE still commits on the coordinator's word.
+    assert!(committed(&c.commit(1, vec![put("app", 1, 11)], Some(Consistency::One))));
+    // The others get it when they come back.
+    c.restart(2);
+    c.restart(3);
+    c.run_for(5_000);
+    for n in 1..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(11), "node {n}");
+    }
+}
+
+#[test]
+fn all_needs_every_member_and_quorum_a_majority() {
+    let mut c = Cluster::of(5);
+    c.crash(5);
+    assert_eq!(c.commit(1, vec![put("app", 1, 1)], Some(Consistency::All)), not_enough(4, 5, "ALL"));
+    c.crash(4);
+    assert!(committed(&c.commit(1, vec![put("app", 1, 2)], Q)));
+    c.crash(3);
+    assert_eq!(c.commit(1, vec![put("app", 2, 3)], Q), not_enough(2, 3, "QUORUM"));
+    assert_eq!(value(&c, 2, "app", 1), Some(2));
+}
+
+#[test]
+fn the_client_is_answered_only_after_the_coordinator_made_the_commit_durable() {
+    let mut c = Cluster::of(3);
+    c.slow_disk.insert(1);
+    let req = c.write(1, vec![put("app", 1, 10)], Q);
+    c.run_for(1000);
+    assert_eq!(c.replies.get(&req), None);
+    // Nobody else is told to commit before the coordinator's own commit is durable.
+    assert_eq!(c.count_sent("commit"), 0);
+    assert_eq!(value(&c, 2, "app", 1), None);
+    c.release_disk(1);
+    assert!(committed(&c.answer(req, 100).expect("an answer")));
+}
+
+#[test]
+fn phases_are_reported_while_a_transaction_is_in_flight() {
+    let mut c = Cluster::of(3);
+    c.slow_disk.extend([1, 2, 3]);
+    c.write(1, vec![put("app", 1, 10)], Q);
+    let s = c.node(1).inflight_summary();
+    assert_eq!((s.preparing, s.deciding, s.committing), (1, 0, 0));
+    assert_eq!(c.node(2).participant_summary(), ParticipantSummary { voting: 1, voted: 0, committing: 0 });
+    c.release_disk(2);
+    c.drain();
+    assert_eq!(c.node(2).participant_summary(), ParticipantSummary { voting: 0, voted: 1, committing: 0 });
+    // Node 1's prepare becomes durable: with node 2's vote it decides; its commit waits.
+    c.release_disk(1);
+    c.slow_disk.insert(1);
+    c.drain();
+    let s = c.node(1).inflight_summary();
+    assert_eq!((s.preparing, s.deciding, s.committing), (0, 1, 0), "{s:?}");
+    assert!(c.node(1).commit_targets().is_empty());
+    c.slow_disk.insert(2);
+    c.release_disk(1);
+    c.drain();
+    let s = c.node(1).inflight_summary();
+    assert_eq!((s.preparing, s.deciding, s.committing), (0, 0, 1), "{s:?}");
+    assert_eq!(c.node(1).commit_targets(), vec![2, 3]);
+    assert_eq!(c.node(2).participant_summary(), ParticipantSummary { voting: 0, voted: 0, committing: 1 });
+    // (Node 3 learned the outcome before its own vote was durable.)
+    assert_eq!(c.node(3).participant_summary(), ParticipantSummary { voting: 0, voted: 0, committing: 1 });
+    c.release_disk(2);
+    c.release_disk(3);
+    c.run_for(100);
+    assert_eq!(c.node(1).inflight_summary(), InFlightSummary::default());
+    for n in 1..=3 {
+        assert_eq!(c.node(n).participant_summary(), ParticipantSummary::default(), "node {n}");
+        assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
+    }
+}
+
+#[test]
+fn a_lost_commit_is_resent_until_every_participant_confirms() {
+    let mut c = Cluster::of(3);
+    // (Catch-up would bring the row too: keep it out of this test.)
+    c.drop_kinds.extend(["commit", "log_chunk"]);
+    let req = c.write(1, vec![put("app", 1, 10)], Q);
+    let start = c.now;
+    let r = c.answer(req, 5_000).expect("an answer");
+    assert_eq!(r, Reply::Failed(WriteError::CommitUnconfirmed { got: 1, needed: 2 }));
+    assert!(c.now - start >= 2000 && c.now - start <= 2020, "answered at {} ms", c.now - start);
+    assert_eq!(value(&c, 2, "app", 1), None);
+    c.drop_kinds.clear();
+    c.run_for(1_500);
+    for n in 2..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
+        assert_eq!(c.node(n).intent_count(), 0, "node {n}");
+    }
+    // Confirmed: the resending stops.
+    let commits = c.count_sent("commit");
+    c.run_for(5_000);
+    assert_eq!(c.count_sent("commit"), commits);
+}
+
+#[test]
+fn commits_to_a_silent_participant_stop_after_the_heartbeat_timeout() {
+    let mut c = Cluster::of(3);
+    c.drop_kinds.insert("commit_ack");
+    let r = c.commit(1, vec![put("app", 1, 10)], Q);
+    assert_eq!(r, Reply::Failed(WriteError::CommitUnconfirmed { got: 1, needed: 2 }));
+    // The participants committed; only their confirmations were lost.
+    for n in 2..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
+    }
+    c.run_for(3_000);
+    let resent = c.count_sent("commit");
+    c.run_for(3_000);
+    assert!(c.count_sent("commit") > resent, "no COMMIT resent while unconfirmed");
+    c.run_for(10_000);
+    let resent = c.count_sent("commit");
+    c.run_for(5_000);
+    assert_eq!(c.count_sent("commit"), resent, "COMMIT resent forever");
+}
+
+#[test]
+fn a_committed_quorum_write_confirmed_by_a_majority_is_answered_even_if_one_is_silent() {
+    let mut c = Cluster::of(3);
+    c.cut.insert((1, 3));
+    let r = c.commit(1, vec![put("app", 1, 10)], Q);
+    assert!(committed(&r), "{r:?}");
+    assert_eq!(value(&c, 3, "app", 1), None);
+    c.heal();
+    c.run_for(2_000);
+    assert_eq!(value(&c, 3, "app", 1), Some(10));
+    assert_eq!(c.node(3).intent_count(), 0);
+}
+
+#[test]
+fn a_row_held_by_another_transaction_is_a_conflict_for_the_second() {
+    let mut c = Cluster::of(3);
+    c.slow_disk.extend([1, 2, 3]);
+    let first = c.write(1, vec![put("app", 1, 10)], Q);
+    let second = c.write(2, vec![put("app", 1, 20)], Q);
+    assert_eq!(c.replies.get(&second), Some(&Reply::Failed(WriteError::Conflict)));
+    for n in 1..=3 {
+        c.release_disk(n);
+    }
+    assert!(committed(&c.answer(first, 1000).expect("an answer")));
+    c.run_for(100);
+    for n in 1..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
+        assert_eq!(c.node(n).intent_count(), 0, "node {n}");
+    }
+}
+
+#[test]
+fn a_write_over_a_row_changed_since_it_was_read_is_a_conflict() {
+    let mut c = Cluster::of(3);
+    let Reply::Committed { txn_id } = c.commit(1, vec![put("app", 1, 10)], Q) else { panic!("not committed") };
+    c.run_for(100);
+    // Read before that commit (row absent): stale under first-committer-wins.
+    let stale = c.commit(2, vec![put("app", 1, 20)], Q);
+    assert_eq!(stale, Reply::Failed(WriteError::Conflict));
+    for n in 1..=3 {
+        assert_eq!(c.node(n).intent_count(), 0, "node {n}");
+    }
+    let mut fresh = put("app", 1, 30);
+    fresh.read_version = Some(Version(txn_id));
+    assert!(committed(&c.commit(2, vec![fresh], Q)));
+    c.run_for(100);
+    for n in 1..=3 {
+        assert_eq!(value(&c, n, "app", 1), Some(30), "node {n}");
+    }
+    // Last-writer-wins for ONE: no check.
+    assert!(committed(&c.commit(3, vec![put("app", 1, 40)], Some(Consistency::One))));
+}
+
+#[test]
+fn a_failed_local_prepare_is_reported_and_releases_every_node() {
+    let mut c = Cluster::of(3);
+    c.failing_disk.insert(1);
+    let r = c.commit(1, vec![put("app", 1, 10)], Q);
+    let Reply::Failed(WriteError::Storage(e)) = &r else { panic!("{r:?}") };
+    assert!(e.contains("disk full"), "{e}");
+    c.run_for(100);
+    for n in 1..=3 {
+        assert_eq!(value(&c, n, "app", 1), None, "node {n}");
+        assert_eq!(c.node(n).intent_count(), 0, "node {n}");
+    }
+    c.failing_disk.clear();
+    assert!(committed(&c.commit(1, vec![put("app", 1, 11)], Q)));
+}
+
+#[test]
+fn a_participant_with_a_failing_disk_votes_no_and_a_majority_still_commits() {
+    let mut c = Cluster::of(3);
+    c.failing_disk.insert(3);
+    assert!(committed(&c.commit(1, vec![put("app", 1, 10)], Q)));
+    assert_eq!(c.node(3).intent_count(), 0);
+    c.failing_disk.insert(2);
+    assert_eq!(c.commit(1, vec![put("app", 2, 10)], Q), not_enough(1, 2, "QUORUM"));
+}
+
+#[test]
+fn an_empty_write_is_refused() {
+    let mut c = Cluster::of(3);
+    assert_eq!(c.commit(1, vec![], Q), Reply::Failed(WriteError::Empty));
+}
