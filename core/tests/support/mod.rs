@@ -46,6 +46,8 @@ pub struct Cluster {
     pub failing_disk: BTreeSet<NodeId>,
     /// Message kinds dropped everywhere (e.g. "commit").
     pub drop_kinds: BTreeSet<&'static str>,
+    /// Changes messages on their way (e.g. corrupts a snapshot chunk).
+    pub tamper: Option<Box<dyn FnMut(&mut Envelope)>>,
     held: Vec<(NodeId, Input)>,
     next_req: ReqId,
     seed: u64,
@@ -70,6 +72,7 @@ impl Cluster {
             slow_disk: BTreeSet::new(),
             failing_disk: BTreeSet::new(),
             drop_kinds: BTreeSet::new(),
+            tamper: None,
             held: Vec::new(),
             next_req: 1,
             seed: 7,
@@ -188,7 +191,10 @@ impl Cluster {
 
     fn effect(&mut self, id: NodeId, e: Effect) {
         match e {
-            Effect::Send(env) => {
+            Effect::Send(mut env) => {
+                if let Some(t) = self.tamper.as_mut() {
+                    t(&mut env);
+                }
                 let dropped = self.down.contains(&env.to)
                     || self.cut.contains(&(env.from, env.to))
                     || self.drop_kinds.contains(env.msg.kind());

@@ -1,0 +1,113 @@
+//! Membership as operators and peers see it: failure detection at the configured
+//! timeouts, refutation on return, operator removal that sticks across restarts until
+//! allowed, and drains.
+
+mod support;
+
+use marmot_core::io::{AdminCmd, Reply};
+use marmot_core::{Consistency, MemberState, WriteError};
+use support::{committed, put, value, Cluster};
+
+const Q: Option<Consistency> = Some(Consistency::Quorum);
+
+/// Runs in steps of 100 ms until node `at` sees `of` in `state`; the time it took.
+fn time_until(c: &mut Cluster, at: u64, of: u64, state: MemberState, max_ms: u64) -> u64 {
+    let start = c.now;
+    while c.state_of(at, of) != Some(state) {
+        assert!(c.now - start < max_ms, "node {at} never saw node {of} {state:?} (sees {:?})", c.state_of(at, of));
+        c.run_for(100);
+    }
+    c.now - start
+}
+
+#[test]
+fn a_silent_member_turns_suspect_then_dead_at_the_timeouts_and_alive_when_back() {
+    let mut c = Cluster::of(3);
+    c.crash(3);
+    let suspect = time_until(&mut c, 1, 3, MemberState::Suspect, 20_000);
+    assert!((5_000..=6_200).contains(&suspect), "SUSPECT after {suspect} ms (suspect_timeout 5 s)");
+    let dead = suspect + time_until(&mut c, 1, 3, MemberState::Dead, 20_000);
+    assert!((10_000..=11_200).contains(&dead), "DEAD after {dead} ms (dead_timeout 10 s)");
+    assert_eq!(c.state_of(1, 2), Some(MemberState::Alive), "a member that talks is never suspected");
+    c.restart(3);
+    let back = time_until(&mut c, 1, 3, MemberState::Alive, 10_000);
+    assert!(back <= 3_000, "ALIVE again only after {back} ms");
+    assert_eq!(c.state_of(3, 1), Some(MemberState::Alive));
+    // Dead members still count toward the quorum size: 5 nodes, 2 dead, 3 needed.
+    let mut c = Cluster::of(5);
+    c.crash(4);
+    c.crash(5);
+    c.run_for(15_000);
+    assert_eq!(c.state_of(1, 5), Some(MemberState::Dead));
+    assert!(committed(&c.commit(1, vec![put("app", 1, 1)], Q)));
+    c.crash(3);
+    c.run_for(15_000);
+    let r = c.commit(1, vec![put("app", 2, 1)], Q);
+    assert_eq!(r, Reply::Failed(WriteError::NotEnoughAcks { got: 2, needed: 3, consistency: "QUORUM".into() }));
+}
+
+#[test]
+fn a_removed_member_stays_removed_across_its_restarts_until_allowed() {
+    let mut c = Cluster::of(3);
+    let req = c.admin(1, AdminCmd::Remove(3));
+    assert_eq!(c.replies.get(&req), Some(&Reply::AdminOk));
+    c.run_for(3_000);
+    for n in 1..=3 {
+        assert_eq!(c.state_of(n, 3), Some(MemberState::Removed), "at node {n}");
+    }
+    // Removed: it coordinates nothing, and it is not counted (a majority of {1, 2} is 2).
+    assert_eq!(c.commit(3, vec![put("app", 1, 1)], Q), Reply::Failed(WriteError::Removed));
+    assert!(committed(&c.commit(1, vec![put("app", 2, 1)], Q)));
+    assert_eq!(value(&c, 3, "app", 2), None, "a removed member was sent the write");
+    c.crash(3);
+    c.restart(3);
+    c.run_for(5_000);
+    for n in 1..=3 {
+        assert_eq!(c.state_of(n, 3), Some(MemberState::Removed), "a restart revived node 3 at node {n}");
+    }
+    let req = c.admin(2, AdminCmd::Allow(3));
+    assert_eq!(c.replies.get(&req), Some(&Reply::AdminOk));
+    c.run_for(5_000);
+    for n in 1..=3 {
+        assert_eq!(c.state_of(n, 3), Some(MemberState::Alive), "node 3 not back at node {n}");
+    }
+    assert!(committed(&c.commit(3, vec![put("app", 3, 1)], Q)));
+    c.run_for(3_000);
+    assert_eq!(value(&c, 3, "app", 2), Some(1), "node 3 did not catch up after it was allowed back");
+}
+
+#[test]
+fn a_drained_node_leaves_and_a_node_cannot_remove_itself() {
+    let mut c = Cluster::of(3);
+    let req = c.admin(1, AdminCmd::Remove(1));
+    assert!(matches!(c.replies.get(&req), Some(Reply::AdminErr(_))), "{:?}", c.replies.get(&req));
+    let req = c.admin(1, AdminCmd::Remove(9));
+    assert!(matches!(c.replies.get(&req), Some(Reply::AdminErr(_))), "{:?}", c.replies.get(&req));
+    let req = c.admin(3, AdminCmd::Leave);
+    assert_eq!(c.replies.get(&req), Some(&Reply::AdminOk));
+    c.run_for(2_000);
+    for n in 1..=3 {
+        assert_eq!(c.state_of(n, 3), Some(MemberState::Removed), "at node {n}");
+    }
+    assert_eq!(c.commit(3, vec![put("app", 1, 1)], Q), Reply::Failed(WriteError::Removed));
+    c.admin(1, AdminCmd::Allow(3));
+    c.run_for(5_000);
+    assert_eq!(c.state_of(2, 3), Some(MemberState::Alive));
+}
+
+#[test]
+fn a_one_way_cut_makes_the_deaf_side_suspect_its_peer_and_healing_clears_it() {
+    let mut c = Cluster::of(3);
+    c.cut.insert((3, 1));
+    c.run_for(7_000);
+    // Node 1 hears node 3 only through node 2's gossip, which is not contact.
+    assert_eq!(c.state_of(1, 3), Some(MemberState::Suspect));
+    c.heal();
+    let t = time_until(&mut c, 1, 3, MemberState::Alive, 10_000);
+    assert!(t <= 3_000, "still suspect {t} ms after healing");
+    for n in 1..=3 {
+        for m in 1..=3 {
+            assert_eq!(c.state_of(n, m), Some(MemberState::Alive), "node {n} sees {m}");
+        }
+    }
+}
