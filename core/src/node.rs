@@ -291,6 +291,12 @@ impl Node {
         if from != self.me {
             if self.members.is_removed(from) {
                 self.observe(Observation::RefusedRemoved { from });
+                if matches!(env.msg, Message::Gossip { .. }) {
+                    // Tell it: a removed node that never heard of its removal would go on
+                    // coordinating writes nobody answers (its clients would see timeouts,
+                    // not "removed"), and suspect every peer.
+                    self.gossip_to(vec![from]);
+                }
                 return;
             }
             if self.members.local().state() == MemberState::Removed {

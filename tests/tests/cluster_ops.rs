@@ -77,6 +77,12 @@ fn admin_api_needs_the_secret_and_manages_membership() {
     assert_eq!(v["total_membership"], 2);
     assert_eq!(v["quorum_size"], 2);
     wait_until("node 2 sees node 3 REMOVED", Duration::from_secs(10), || members_in(n2, "REMOVED") == vec![3]);
+    // The removed node learns it too (its gossip is answered with the news), so its
+    // clients hear why their writes fail instead of waiting out a timeout.
+    let n3 = &c.nodes[2];
+    wait_until("node 3 knows it was removed", Duration::from_secs(10), || members_in(n3, "REMOVED") == vec![3]);
+    let (ok, _, err) = mariadb(n3.mysql, "root", None, None, "CREATE DATABASE on_removed_node");
+    assert!(!ok && err.contains("1290") && err.contains("removed"), "{err}");
     query(n1.mysql, None, "CREATE DATABASE after_removal");
     // Node 3 no longer receives writes.
     std::thread::sleep(Duration::from_secs(1));

@@ -19,6 +19,9 @@ use marmot_core::{
 
 pub use store::Store;
 
+/// Changes a message on its way.
+pub type Tamper = Box<dyn FnMut(&mut Envelope)>;
+
 /// The cluster under test.
 pub struct Cluster {
     /// Current time (every node's clock).
@@ -47,7 +50,7 @@ pub struct Cluster {
     /// Message kinds dropped everywhere (e.g. "commit").
     pub drop_kinds: BTreeSet<&'static str>,
     /// Changes messages on their way (e.g. corrupts a snapshot chunk).
-    pub tamper: Option<Box<dyn FnMut(&mut Envelope)>>,
+    pub tamper: Option<Tamper>,
     held: Vec<(NodeId, Input)>,
     next_req: ReqId,
     seed: u64,
