@@ -180,7 +180,10 @@ impl Cluster {
 
     /// Deliver every pending input (at the current time).
     pub fn drain(&mut self) {
+        let mut handled = 0u64;
         while let Some((id, input)) = self.inbox.pop_front() {
+            handled += 1;
+            assert!(handled < 1_000_000, "livelock: a million inputs at {} ms without time passing", self.now);
             if self.down.contains(&id) {
                 continue;
             }
@@ -240,8 +243,11 @@ impl Cluster {
     /// Run `ms` of time: deliver everything, fire due timers in order, repeat.
     pub fn run_for(&mut self, ms: u64) {
         let until = self.now + ms;
+        let mut fired = 0u64;
         loop {
             self.drain();
+            fired += 1;
+            assert!(fired < 1_000_000, "livelock: a million timers between {} ms and {until} ms", self.now);
             let Some(first) = self.timers.first().copied() else { break };
             if first.0 > until {
                 break;

@@ -33,6 +33,8 @@ pub struct Store {
     pub decided: BTreeMap<TxnId, bool>,
     /// Position consumed in each peer's log.
     pub progress: BTreeMap<(NodeId, String), u64>,
+    /// Schema version per database: how many schema changes it has applied.
+    pub schemas: BTreeMap<String, u64>,
     /// Persisted membership.
     pub membership: Option<(u64, Vec<MemberDigest>)>,
     /// Snapshots taken here, by id.
@@ -68,7 +70,7 @@ impl Store {
             txns: self.txns.values().cloned().collect(),
             decided: self.decided.iter().map(|(k, v)| (*k, *v)).collect(),
             heads: self.heads.clone(),
-            schemas: BTreeMap::new(),
+            schemas: self.schemas.clone(),
             progress: self.progress.clone(),
             max_hlc,
         }
@@ -95,11 +97,18 @@ impl Store {
                 self.rows.insert(id, (Version(txn.id), r.after.clone()));
             }
         }
+        if rows.iter().any(|r| r.is_schema_change()) {
+            *self.schemas.entry(database.to_string()).or_default() += 1;
+        }
         let head = self.heads.entry(database.to_string()).or_default();
         *head += 1;
         let entry = LogEntry { seq: *head, txn: Txn { rows: rows.into(), ..txn.clone() } };
         self.logs.entry(database.to_string()).or_default().push(entry);
         true
+    }
+
+    fn schemas_of(&self, databases: &[String]) -> BTreeMap<String, u64> {
+        databases.iter().map(|d| (d.clone(), self.schemas.get(d).copied().unwrap_or(0))).collect()
     }
 
     fn heads_of(&self, databases: &[String]) -> BTreeMap<String, u64> {
@@ -111,6 +120,17 @@ impl Store {
         let mut outcome = StoreOutcome::default();
         match write {
             StoreWrite::Prepare { txn } => {
+                for db in txn.databases() {
+                    let captured = txn.rows.iter().filter(|r| r.database == db).map(|r| r.schema_version).min();
+                    let here = self.schemas.get(&db).copied().unwrap_or(0);
+                    if here > captured.unwrap_or(0) {
+                        outcome.schema_conflict = true;
+                        return Ok(outcome);
+                    }
+                    if here < captured.unwrap_or(0) {
+                        return Err(format!("schema of {db} is behind here"));
+                    }
+                }
                 if txn.first_committer_wins {
                     outcome.row_conflict = txn.rows.iter().any(|r| {
                         let id = (r.database.clone(), r.table.clone(), r.key.clone());
@@ -129,6 +149,7 @@ impl Store {
                     self.apply(&txn, db);
                 }
                 outcome.heads = self.heads_of(&dbs);
+                outcome.schemas = self.schemas_of(&dbs);
             }
             StoreWrite::Abort { txn_id } => {
                 self.txns.remove(&txn_id);
@@ -142,6 +163,7 @@ impl Store {
                     *pos = (*pos).max(e.seq);
                 }
                 outcome.heads = self.heads_of(std::slice::from_ref(&database));
+                outcome.schemas = self.schemas_of(std::slice::from_ref(&database));
             }
             StoreWrite::InstallSnapshot { database, me, donor: _, bytes, sha256 } => {
                 if checksum(&bytes) != sha256 {
