@@ -203,11 +203,6 @@ impl CatchUp {
         self.peer_heads.keys().map(|key| self.lag(key, now)).collect()
     }
 
-    /// The schema version of `db` here.
-    pub(crate) fn schema_of(&self, db: &str) -> u64 {
-        self.schemas.get(db).copied().unwrap_or(0)
-    }
-
     /// `from` reported its log heads: note them (the first report heard from each peer
     /// while joining sets the targets to reach before this node is ALIVE). Returns the
     /// databases reported, to pull from.

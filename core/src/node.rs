@@ -310,7 +310,9 @@ impl Node {
             self.members.touch(from, self.now);
         }
         match env.msg {
-            Message::Gossip { members, heads, applied, schemas } => {
+            // (A newer schema at a peer needs no pull of its own: a schema change is a
+            // logged transaction, so the peer's head moved past it too.)
+            Message::Gossip { members, heads, applied, schemas: _ } => {
                 for (db, pos) in &applied {
                     // Before GC hears it: a position past our head is from our log's
                     // previous life, and must not let GC trim what peers never pulled.
@@ -334,7 +336,6 @@ impl Node {
                     self.gossip_to(vec![from]);
                 }
                 self.on_peer_heads(from, heads);
-                self.on_peer_schemas(from, schemas);
             }
             Message::Prepare { txn } => {
                 let joining = self.joining();
@@ -480,16 +481,6 @@ impl Node {
     /// This node's schema version per database.
     pub fn schema_versions(&self) -> &BTreeMap<String, u64> {
         self.catchup.schemas()
-    }
-
-    /// A peer's schema versions: a newer schema there than here means schema changes to
-    /// pull (they travel in the peer's log like any transaction).
-    fn on_peer_schemas(&mut self, from: NodeId, schemas: BTreeMap<String, u64>) {
-        for (db, v) in schemas {
-            if v > self.catchup.schema_of(&db) {
-                self.pull_if_due(from, &db);
-            }
-        }
     }
 
     fn on_peer_heads(&mut self, from: NodeId, heads: BTreeMap<String, u64>) {

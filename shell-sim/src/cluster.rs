@@ -2,7 +2,7 @@
 //! client results, observations, the trace hash).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -42,6 +42,9 @@ pub struct ClusterSpec {
     pub late_nodes: Vec<NodeId>,
     /// Sentinels: they vote and keep versions and the log, but hold no table data.
     pub sentinels: Vec<NodeId>,
+    /// Stores compare snapshots with their SHA-256 before installing them (false only
+    /// in the control run that shows the data checks catch what the checksum keeps out).
+    pub verify_snapshot_checksums: bool,
 }
 
 /// A client transaction: statements run together on one node.
@@ -119,6 +122,9 @@ pub struct Shared {
     last_issued: RefCell<BTreeMap<NodeId, marmot_core::Hlc>>,
     /// Snapshot chunks still to be corrupted in transit (one byte flipped each).
     corrupt_chunks: RefCell<u32>,
+    /// Where in a chunk the flipped byte goes: a seeded RNG of its own, so corruption
+    /// shifts no other draw.
+    corrupt_rng: RefCell<rand_chacha::ChaCha8Rng>,
     /// Every transaction decided so far: (committed, by node, at ms), to catch a second,
     /// contrary decision the moment it is made.
     decided: RefCell<BTreeMap<marmot_core::TxnId, (bool, NodeId, u64)>>,
@@ -136,12 +142,19 @@ impl Shared {
         self.paused_until.borrow().get(&id).map_or(0, |until| until.saturating_sub(at))
     }
 
-    /// Whether the next snapshot chunk sent should be corrupted (and count it).
-    pub(crate) fn take_corruption(&self) -> bool {
+    /// Which byte of a snapshot chunk of `len` bytes at image offset `offset` to flip, if
+    /// corruption is pending (and count it). Only bytes past the first page are chosen:
+    /// table and index pages, where a flipped byte may change a row without breaking the
+    /// file's structure, and not only the header page SQLite itself checks on opening.
+    pub(crate) fn take_corruption(&self, offset: u64, len: usize) -> Option<usize> {
         let mut n = self.corrupt_chunks.borrow_mut();
-        let hit = *n > 0;
-        *n = n.saturating_sub(1);
-        hit
+        let first = FIRST_DATA_PAGE.saturating_sub(offset) as usize;
+        if *n == 0 || first >= len {
+            return None;
+        }
+        *n -= 1;
+        let span = (len - first) as u64;
+        Some(first + (rand_core::Rng::next_u64(&mut *self.corrupt_rng.borrow_mut()) % span) as usize)
     }
 
     pub(crate) fn clock_of(&self, id: NodeId) -> Millis {
@@ -255,8 +268,9 @@ pub struct SimCluster {
     sim: turmoil::Sim<'static>,
     shared: Rc<Shared>,
     down: BTreeMap<NodeId, bool>,
-    /// Links cut by a partition, both ways or one way (until [`SimCluster::heal`]).
-    cut: BTreeSet<(NodeId, NodeId)>,
+    /// Links cut by partitions, both ways or one way, and by how many (until
+    /// [`SimCluster::heal`], or until each cut is lifted by [`SimCluster::unpartition`]).
+    cut: BTreeMap<(NodeId, NodeId), u32>,
     /// Links stalled by a loss, and until when (ms).
     stalled: BTreeMap<(NodeId, NodeId), u64>,
     /// Per tick and link, the chance that a segment is lost (see [`SimCluster::set_loss`]).
@@ -293,6 +307,7 @@ impl SimCluster {
             incarnations: RefCell::new(BTreeMap::new()),
             last_issued: RefCell::new(BTreeMap::new()),
             corrupt_chunks: RefCell::new(0),
+            corrupt_rng: RefCell::new(rand_core::SeedableRng::seed_from_u64(spec.seed ^ 0xC0_22_07)),
             paused_until: RefCell::new(BTreeMap::new()),
             decided: RefCell::new(BTreeMap::new()),
             run_ns,
@@ -306,7 +321,7 @@ impl SimCluster {
             sim,
             shared,
             down: BTreeMap::new(),
-            cut: BTreeSet::new(),
+            cut: BTreeMap::new(),
             stalled: BTreeMap::new(),
             loss: 0.0,
             loss_rng,
@@ -349,7 +364,7 @@ impl SimCluster {
             self.stalled.iter().filter(|(_, until)| **until <= now).map(|(l, _)| *l).collect();
         for link in ended {
             self.stalled.remove(&link);
-            if !self.cut.contains(&link) {
+            if !self.cut.contains_key(&link) {
                 self.sim.release(host_name(link.0), host_name(link.1));
             }
         }
@@ -359,7 +374,7 @@ impl SimCluster {
         for x in 1..=self.shared.spec.nodes {
             for y in (x + 1)..=self.shared.spec.nodes {
                 let link = (x, y);
-                if self.cut.contains(&link) || self.stalled.contains_key(&link) {
+                if self.cut.contains_key(&link) || self.stalled.contains_key(&link) {
                     continue;
                 }
                 let draw = rand_core::Rng::next_u64(&mut self.loss_rng) as f64 / u64::MAX as f64;
@@ -485,8 +500,27 @@ impl SimCluster {
     pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) {
         for x in a {
             for y in b {
-                self.cut.insert((*x.min(y), *x.max(y)));
+                *self.cut.entry((*x.min(y), *x.max(y))).or_default() += 1;
                 self.sim.hold(host_name(*x), host_name(*y));
+            }
+        }
+    }
+
+    /// Lift one [`SimCluster::partition`] of the links between the two groups: a link
+    /// another partition still cuts stays cut (a fault's own cut must not heal the
+    /// scenario's partition).
+    pub fn unpartition(&mut self, a: &[NodeId], b: &[NodeId]) {
+        for x in a {
+            for y in b {
+                let link = (*x.min(y), *x.max(y));
+                let Some(n) = self.cut.get_mut(&link) else { continue };
+                *n -= 1;
+                if *n == 0 {
+                    self.cut.remove(&link);
+                    if !self.stalled.contains_key(&link) {
+                        self.sim.release(host_name(*x), host_name(*y));
+                    }
+                }
             }
         }
     }
@@ -499,7 +533,7 @@ impl SimCluster {
     pub fn partition_oneway(&mut self, from: &[NodeId], to: &[NodeId]) {
         for x in from {
             for y in to {
-                self.cut.insert((*x.min(y), *x.max(y)));
+                *self.cut.entry((*x.min(y), *x.max(y))).or_default() += 1;
                 self.sim.partition_oneway(host_name(*x), host_name(*y));
             }
         }
@@ -604,6 +638,9 @@ fn empty_store(spec: &ClusterSpec, name: &str, id: NodeId) -> Result<Store, Stri
     let loc = Location::Memory(name.to_string());
     let mut store = Store::open(loc, Synchronous::Normal, Some(spec.seed ^ id)).map_err(|e| e.to_string())?;
     store.set_sentinel(spec.sentinels.contains(&id));
+    if !spec.verify_snapshot_checksums {
+        store.skip_snapshot_checksums();
+    }
     for (db, sql) in &spec.schema {
         store.ensure_database(db).map_err(|e| e.to_string())?;
         store.conn(db).map_err(|e| e.to_string())?.execute_batch(sql).map_err(|e| e.to_string())?;
@@ -622,6 +659,10 @@ fn unique() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// Where a snapshot image's table pages start: past SQLite's first page (4 KiB, the
+/// default page size), which holds the file header and the schema.
+const FIRST_DATA_PAGE: u64 = 4096;
 
 /// The seed of the loss draws: apart from turmoil's, so that loss does not shift its draws.
 fn loss_seed(spec: &ClusterSpec) -> u64 {

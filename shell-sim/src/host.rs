@@ -53,10 +53,9 @@ impl Host {
             }
             match o {
                 Output::Send(mut env) => {
-                    if let marmot_core::Message::SnapshotChunk { data, .. } = &mut env.msg {
-                        if !data.is_empty() && self.shared.take_corruption() {
-                            let middle = data.len() / 2;
-                            data[middle] ^= 0x5a;
+                    if let marmot_core::Message::SnapshotChunk { data, offset, .. } = &mut env.msg {
+                        if let Some(at) = self.shared.take_corruption(*offset, data.len()) {
+                            data[at] ^= 0x5a;
                         }
                     }
                     // Loss is part of the model: a full queue to a peer drops it.

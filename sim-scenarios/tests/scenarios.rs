@@ -1,5 +1,6 @@
 //! One test per scenario, each over many seeds (`SIM_SEEDS`, `SIM_SEED` to replay).
 
+use sim_scenarios::plan::{Expectation, Fault};
 use sim_scenarios::runner::run_plan;
 use sim_scenarios::{run_many, run_one, CrashPhase, Plan, RunReport, Scenario};
 
@@ -177,4 +178,33 @@ fn a_sentinel_without_the_read_check_loses_updates_in_the_same_scenario() {
         matches!(run_plan(&plan), Err(e) if e.contains("lost update"))
     });
     assert!(lost, "no seed lost an increment under last_writer_wins: the sentinel workload does not race");
+}
+
+/// The snapshot checksum's control: the `snapshot_catch_up` plans, with chunks corrupted in
+/// their table pages and the checksum left unchecked, must fail a data check in some seed
+/// (a flipped byte that SQLite's own integrity check lets through changes a row or a
+/// version). So the data checks see corruption, and `snapshot_catch_up` passing means the
+/// checksum kept every corrupt image out.
+#[test]
+fn without_the_snapshot_checksum_corrupt_images_fail_the_data_checks() {
+    if std::env::var("SIM_SEED").is_ok() {
+        return;
+    }
+    let mut outcomes = Vec::new();
+    let caught = (1..=16).any(|seed| {
+        let mut plan = Plan::draw(Scenario::SnapshotCatchUp, seed);
+        plan.spec.verify_snapshot_checksums = false;
+        plan.faults.retain(|(_, f)| !matches!(f, Fault::CorruptSnapshotChunks(_)));
+        plan.faults.insert(0, (0, Fault::CorruptSnapshotChunks(4)));
+        plan.expectations.retain(|e| !matches!(e, Expectation::StorageErrorSeen(_)));
+        let r = run_plan(&plan);
+        let first = r
+            .as_ref()
+            .err()
+            .and_then(|e| e.lines().find(|l| l.contains("differ") || l.contains("expected")).map(str::to_string));
+        eprintln!("checksum off, seed {seed}: {first:?}");
+        outcomes.push((seed, first));
+        matches!(&r, Err(e) if e.contains("differ") || e.contains("expected"))
+    });
+    assert!(caught, "corrupt snapshots installed unchecked passed every data check: {outcomes:#?}");
 }

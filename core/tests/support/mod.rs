@@ -37,6 +37,8 @@ pub struct Cluster {
     pub replies: BTreeMap<ReqId, Reply>,
     /// Every observation, in order.
     pub observed: Vec<(u64, NodeId, Observation)>,
+    /// Every durable write asked for: (time, node, kind).
+    pub persisted: Vec<(u64, NodeId, &'static str)>,
     /// Every message sent, delivered or not.
     pub sent: Vec<Envelope>,
     /// Crashed nodes.
@@ -70,6 +72,7 @@ impl Cluster {
             replies: BTreeMap::new(),
             observed: Vec::new(),
             sent: Vec::new(),
+            persisted: Vec::new(),
             down: BTreeSet::new(),
             cut: BTreeSet::new(),
             slow_disk: BTreeSet::new(),
@@ -214,6 +217,7 @@ impl Cluster {
                 self.timers.insert((at.max(self.now), self.timer_seq, id, timer));
             }
             Effect::Persist { op, write } => {
+                self.persisted.push((self.now, id, write_kind(&write)));
                 let result = if self.failing_disk.contains(&id) {
                     Err("disk full".to_string())
                 } else {
@@ -293,6 +297,21 @@ impl Cluster {
     /// Messages sent from `from` to `to` of `kind`.
     pub fn sent_between(&self, from: NodeId, to: NodeId, kind: &str) -> Vec<&Message> {
         self.sent.iter().filter(|e| e.from == from && e.to == to && e.msg.kind() == kind).map(|e| &e.msg).collect()
+    }
+}
+
+/// A short name for a durable write.
+pub fn write_kind(w: &marmot_core::StoreWrite) -> &'static str {
+    use marmot_core::StoreWrite as W;
+    match w {
+        W::Prepare { .. } => "prepare",
+        W::Commit { .. } => "commit",
+        W::Abort { .. } => "abort",
+        W::ApplyLog { .. } => "apply_log",
+        W::InstallSnapshot { .. } => "install_snapshot",
+        W::TrimLog { .. } => "trim_log",
+        W::RaiseLogFloor { .. } => "raise_log_floor",
+        W::Membership { .. } => "membership",
     }
 }
 

@@ -1,0 +1,164 @@
+//! Logs that break: a peer's log collected past what a node needs (a gap, repaired by a
+//! snapshot), a log that lost its disk (its floor raised, again after a second loss), a
+//! failed apply retried at once, and snapshots that reset one database's positions only.
+
+mod support;
+
+use marmot_core::{Consistency, CoreConfig, Message, Observation};
+use support::{committed, put, value, Cluster};
+
+const Q: Option<Consistency> = Some(Consistency::Quorum);
+const ONE: Option<Consistency> = Some(Consistency::One);
+
+fn write_many(c: &mut Cluster, db: &str, at: u64, keys: std::ops::Range<i64>) {
+    for k in keys {
+        let r = c.commit(at, vec![put(db, k, k * 10)], Q);
+        assert!(committed(&r), "write {k}: {r:?}");
+    }
+}
+
+fn assert_has(c: &Cluster, node: u64, db: &str, keys: std::ops::Range<i64>) {
+    for k in keys {
+        assert_eq!(value(c, node, db, k), Some(k * 10), "node {node}, {db} key {k}");
+    }
+}
+
+fn floor_raises(c: &Cluster, node: u64) -> usize {
+    c.persisted.iter().filter(|(_, n, kind)| *n == node && *kind == "raise_log_floor").count()
+}
+
+/// Node 1 loses its disk and comes back; then, cut off from the others, it writes alone:
+/// they can get those writes from its log only.
+fn lose_node_1s_disk_and_write_alone(c: &mut Cluster, keys: std::ops::Range<i64>) {
+    c.crash(1);
+    c.replace_disk(1);
+    c.run_for(5_000);
+    c.partition(&[1], &[2, 3]);
+    for k in keys.clone() {
+        assert!(committed(&c.commit(1, vec![put("app", k, k * 10)], ONE)));
+    }
+    c.heal();
+    c.run_for(5_000);
+    for n in 2..=3 {
+        assert_has(c, n, "app", keys.clone());
+    }
+}
+
+#[test]
+fn a_log_that_lost_its_disk_twice_is_raised_each_time_and_only_then() {
+    let mut c = Cluster::of(3);
+    write_many(&mut c, "app", 1, 0..10);
+    c.run_for(5_000);
+    assert_eq!(floor_raises(&c, 1), 0, "a healthy log's floor was raised");
+    lose_node_1s_disk_and_write_alone(&mut c, 20..25);
+    let first = floor_raises(&c, 1);
+    assert!(first >= 1);
+    c.run_for(5_000);
+    assert_eq!(floor_raises(&c, 1), first, "raised again with nothing lost");
+    lose_node_1s_disk_and_write_alone(&mut c, 30..35);
+    assert!(floor_raises(&c, 1) > first, "the second loss was not handled");
+}
+
+#[test]
+fn a_failed_apply_of_pulled_entries_is_pulled_again_once_the_disk_works() {
+    let mut c = Cluster::of(3);
+    assert!(committed(&c.commit(1, vec![put("app", 1000, 1)], Some(Consistency::All))));
+    c.crash(3);
+    write_many(&mut c, "app", 1, 0..20);
+    c.failing_disk.insert(3);
+    c.restart(3);
+    c.run_for(2_000);
+    assert_eq!(value(&c, 3, "app", 0), None);
+    c.failing_disk.clear();
+    c.run_for(1_500);
+    assert_has(&c, 3, "app", 0..20);
+}
+
+#[test]
+fn a_gap_left_by_a_collected_log_is_repaired_by_a_snapshot() {
+    let cfg = CoreConfig {
+        gc_interval_ms: 500,
+        gc_min_retention_ms: 0,
+        gc_max_retention_ms: 2_000,
+        anti_entropy_interval_ms: 3_000,
+        ..CoreConfig::default()
+    };
+    let mut c = Cluster::new(3, cfg);
+    write_many(&mut c, "app", 1, 0..5);
+    c.run_for(3_000);
+    c.crash(3);
+    write_many(&mut c, "app", 1, 5..20);
+    c.run_for(6_000);
+    c.restart(3);
+    c.run_for(15_000);
+    assert!(c.seen(3, |o| matches!(o, Observation::LogGap { .. })) >= 1, "no gap: the test did not collect the log");
+    assert!(c.seen(3, |o| matches!(o, Observation::SnapshotInstalled { .. })) >= 1);
+    assert_has(&c, 3, "app", 0..20);
+    // The gap is closed: node 3 follows node 1's log again.
+    c.partition(&[2], &[1, 3]);
+    for k in 40..43 {
+        assert!(committed(&c.commit(1, vec![put("app", k, k * 10)], ONE)));
+    }
+    c.run_for(3_000);
+    assert_has(&c, 3, "app", 40..43);
+}
+
+#[test]
+fn an_empty_node_takes_a_snapshot_of_every_database() {
+    let mut c = Cluster::of(3);
+    write_many(&mut c, "app", 1, 0..5);
+    write_many(&mut c, "other", 2, 0..5);
+    c.crash(3);
+    c.replace_disk(3);
+    c.run_for(5_000);
+    assert_has(&c, 3, "app", 0..5);
+    assert_has(&c, 3, "other", 0..5);
+    for db in ["app", "other"] {
+        let n = c.seen(3, |o| matches!(o, Observation::SnapshotInstalled { database, .. } if database == db));
+        assert_eq!(n, 1, "{db}");
+    }
+}
+
+#[test]
+fn a_snapshot_of_one_database_leaves_the_others_where_they_were() {
+    let mut c = Cluster::new(3, CoreConfig { delta_sync_threshold_txns: 30, ..CoreConfig::default() });
+    write_many(&mut c, "app", 1, 0..3);
+    write_many(&mut c, "other", 1, 0..3);
+    c.run_for(3_000);
+    c.crash(3);
+    write_many(&mut c, "app", 1, 3..60);
+    write_many(&mut c, "other", 1, 3..8);
+    let pulls_from_start = |c: &Cluster| {
+        c.sent
+            .iter()
+            .filter(|e| {
+                e.from == 3 && matches!(&e.msg, Message::PullLog { database, after: 0, .. } if database == "other")
+            })
+            .count()
+    };
+    let before = pulls_from_start(&c);
+    c.restart(3);
+    c.run_for(5_000);
+    assert_eq!(c.seen(3, |o| matches!(o, Observation::SnapshotInstalled { database, .. } if database == "app")), 1);
+    assert_eq!(pulls_from_start(&c), before, "node 3 pulled `other` from the start again after a snapshot of `app`");
+    assert_has(&c, 3, "app", 0..60);
+    assert_has(&c, 3, "other", 0..8);
+}
+
+#[test]
+fn an_unanswered_pull_is_repeated_only_after_the_catch_up_timeout() {
+    let mut c = Cluster::of(3);
+    assert!(committed(&c.commit(1, vec![put("app", 1000, 1)], Some(Consistency::All))));
+    c.crash(3);
+    write_many(&mut c, "app", 1, 0..5);
+    c.drop_kinds.insert("log_chunk");
+    c.restart(3);
+    let pulls = |c: &Cluster| c.sent_between(3, 1, "pull_log").len();
+    c.run_for(2_500);
+    assert_eq!(pulls(&c), 1, "pulled again before the 3 s catch-up timeout");
+    c.run_for(2_000);
+    assert_eq!(pulls(&c), 2, "not pulled again after the catch-up timeout");
+    c.drop_kinds.clear();
+    c.run_for(3_000);
+    assert_has(&c, 3, "app", 0..5);
+}
