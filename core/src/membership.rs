@@ -310,7 +310,11 @@ impl Membership {
     fn merge_self(&mut self, d: &MemberDigest) -> bool {
         let me = self.members.get_mut(&self.me).expect("local member always present");
         let mut durable = false;
-        if d.admin_gen > me.digest.admin_gen {
+        // The same tie-break as for peers: at one generation, a removal beats an allow
+        // (else a node allowed and removed at once would think itself in while every
+        // peer refuses it).
+        if d.admin_gen > me.digest.admin_gen || (d.admin_gen == me.digest.admin_gen && d.removed && !me.digest.removed)
+        {
             me.digest.admin_gen = d.admin_gen;
             me.digest.removed = d.removed;
             durable = true;

@@ -52,6 +52,10 @@ fn a_paced_snapshot_arrives_at_the_configured_rate_with_progress() {
     assert_eq!(fetches.len(), 1, "{fetches:?}");
     let f = &fetches[0];
     assert!(f.received > 0 && f.received < f.total, "{f:?}");
+    // Until the snapshot is in, node 3 is still joining and coordinates nothing.
+    assert_eq!(c.state_of(3, 3), Some(marmot_core::MemberState::Joining));
+    let r = c.commit(3, vec![put("app", 500, 1)], Q);
+    assert_eq!(r, marmot_core::io::Reply::Failed(marmot_core::WriteError::Joining));
     c.run_for(30_000);
     let done = installs(&c, 3);
     assert_eq!(done.len(), 1, "{done:?}");
@@ -67,7 +71,10 @@ fn a_paced_snapshot_arrives_at_the_configured_rate_with_progress() {
             _ => None,
         })
         .collect();
-    assert!(progress.len() >= 5 && progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    // One report each time a chunk crosses a tenth of the image (not for the last one).
+    let tenths = (1..bytes.div_ceil(500)).filter(|k| (k - 1) * 500 * 10 / bytes != k * 500 * 10 / bytes).count();
+    assert_eq!(progress.len(), tenths, "{progress:?} of {bytes} bytes");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
     assert!(c.node(3).snapshot_fetches().is_empty());
     assert_has(&c, 3, 0..40);
 }
@@ -81,6 +88,8 @@ fn an_unpaced_snapshot_arrives_at_once() {
     let done = installs(&c, 3);
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].0 - start <= 1_500, "took {} ms", done[0].0 - start);
+    let requests = c.sent.iter().filter(|e| e.from == 3 && e.msg.kind() == "snapshot_request").count() as u64;
+    assert_eq!(requests, done[0].1.div_ceil(500), "one request per 500-byte chunk of {} bytes", done[0].1);
     assert_has(&c, 3, 0..40);
 }
 
@@ -110,7 +119,17 @@ fn a_fetch_from_a_donor_that_went_silent_is_given_up_and_taken_elsewhere() {
     c.run_for(1_500);
     let donor = c.node(3).snapshot_fetches()[0].donor;
     c.crash(donor);
+    let crashed_at = c.now;
     c.run_for(60_000);
+    // Given up after 2 × catchup_timeout (6 s) without a chunk, then asked elsewhere.
+    let elsewhere = c
+        .sent
+        .iter()
+        .zip(&c.sent_ms)
+        .find(|(e, t)| **t > crashed_at && e.from == 3 && e.to != donor && e.msg.kind() == "snapshot_request")
+        .map(|(_, t)| t - crashed_at)
+        .expect("never asked another donor");
+    assert!((5_000..=8_000).contains(&elsewhere), "asked another donor {elsewhere} ms after the first went silent");
     let done: Vec<_> = c
         .observed
         .iter()
@@ -132,7 +151,25 @@ fn a_live_node_that_stays_too_far_behind_is_repaired_by_the_anti_entropy_check()
     write_many(&mut c, 1, 0..30);
     c.heal();
     c.drop_kinds.insert("log_chunk");
+    let healed = c.now;
     c.run_for(20_000);
-    assert!(!installs(&c, 3).is_empty(), "never repaired");
+    let done = installs(&c, 3);
+    assert!(!done.is_empty(), "never repaired");
+    // Two checks 5 s apart must both find it too far behind: not before the second.
+    assert!(done[0].0 - healed >= 5_000, "repaired {} ms after the lag began", done[0].0 - healed);
     assert_has(&c, 3, 0..30);
+}
+
+#[test]
+fn after_a_snapshot_the_logs_are_pulled_at_once_for_what_came_since() {
+    let cfg = CoreConfig { snapshot_chunk: 500, snapshot_bytes_per_sec: 2_000, ..CoreConfig::default() };
+    let mut c = empty_node_3(cfg);
+    c.run_for(1_000);
+    // Written while the snapshot is on its way (node 3 is joining: no votes asked).
+    write_many(&mut c, 1, 40..45);
+    c.run_for(30_000);
+    let (at, _) = installs(&c, 3)[0];
+    let applied_then = c.persisted.iter().any(|(t, n, k)| *t == at && *n == 3 && *k == "apply_log");
+    assert!(applied_then, "the writes made during the transfer were not pulled when it ended");
+    assert_has(&c, 3, 0..45);
 }

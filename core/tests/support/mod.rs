@@ -26,7 +26,6 @@ pub type Tamper = Box<dyn FnMut(&mut Envelope)>;
 pub struct Cluster {
     /// Current time (every node's clock).
     pub now: u64,
-    cfg: CoreConfig,
     nodes: BTreeMap<NodeId, Node>,
     /// Each node's durable state (kept across crashes).
     pub stores: BTreeMap<NodeId, Store>,
@@ -41,6 +40,11 @@ pub struct Cluster {
     pub persisted: Vec<(u64, NodeId, &'static str)>,
     /// Every message sent, delivered or not.
     pub sent: Vec<Envelope>,
+    /// When each of `sent` was sent.
+    pub sent_ms: Vec<u64>,
+    /// Each node's configuration, and the address it starts with.
+    cfgs: BTreeMap<NodeId, CoreConfig>,
+    addrs: BTreeMap<NodeId, String>,
     /// Crashed nodes.
     pub down: BTreeSet<NodeId>,
     /// Links that drop everything, as (from, to).
@@ -61,9 +65,13 @@ pub struct Cluster {
 impl Cluster {
     /// `n` nodes that all know each other, started and settled (every one ALIVE).
     pub fn new(n: u64, cfg: CoreConfig) -> Self {
+        Self::with(n, |_| cfg.clone())
+    }
+
+    /// Like [`Cluster::new`], each node with its own configuration.
+    pub fn with(n: u64, cfg_of: impl Fn(NodeId) -> CoreConfig) -> Self {
         let mut c = Self {
             now: 0,
-            cfg,
             nodes: BTreeMap::new(),
             stores: BTreeMap::new(),
             inbox: VecDeque::new(),
@@ -72,6 +80,9 @@ impl Cluster {
             replies: BTreeMap::new(),
             observed: Vec::new(),
             sent: Vec::new(),
+            sent_ms: Vec::new(),
+            cfgs: BTreeMap::new(),
+            addrs: BTreeMap::new(),
             persisted: Vec::new(),
             down: BTreeSet::new(),
             cut: BTreeSet::new(),
@@ -85,6 +96,8 @@ impl Cluster {
         };
         for id in 1..=n {
             c.stores.insert(id, Store::default());
+            c.cfgs.insert(id, cfg_of(id));
+            c.addrs.insert(id, format!("n{id}"));
         }
         for id in 1..=n {
             c.boot(id);
@@ -105,7 +118,8 @@ impl Cluster {
         let ids: Vec<NodeId> = self.stores.keys().copied().collect();
         let peers = ids.iter().filter(|p| **p != id).map(|p| (*p, format!("n{p}"))).collect();
         self.seed += 1;
-        let node = Node::new(self.cfg.clone(), id, format!("n{id}"), peers, self.seed, self.stores[&id].recover());
+        let (cfg, addr) = (self.cfgs[&id].clone(), self.addrs[&id].clone());
+        let node = Node::new(cfg, id, addr, peers, self.seed, self.stores[&id].recover());
         self.nodes.insert(id, node);
         self.inbox.push_back((id, Input::Start));
     }
@@ -132,6 +146,13 @@ impl Cluster {
     pub fn restart(&mut self, id: NodeId) {
         self.down.remove(&id);
         self.boot(id);
+    }
+
+    /// Restart a crashed node at another address, or with another configuration.
+    pub fn restart_as(&mut self, id: NodeId, addr: &str, cfg: CoreConfig) {
+        self.addrs.insert(id, addr.to_string());
+        self.cfgs.insert(id, cfg);
+        self.restart(id);
     }
 
     /// Restart a crashed node on an empty store (its disk was lost).
@@ -208,6 +229,7 @@ impl Cluster {
                     || self.cut.contains(&(env.from, env.to))
                     || self.drop_kinds.contains(env.msg.kind());
                 self.sent.push(env.clone());
+                self.sent_ms.push(self.now);
                 if !dropped {
                     self.inbox.push_back((env.to, Input::Peer(env)));
                 }
