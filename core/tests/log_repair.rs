@@ -67,10 +67,11 @@ fn a_failed_apply_of_pulled_entries_is_pulled_again_once_the_disk_works() {
     write_many(&mut c, "app", 1, 0..20);
     c.failing_disk.insert(3);
     c.restart(3);
-    c.run_for(2_000);
+    c.run_for(500);
     assert_eq!(value(&c, 3, "app", 0), None);
     c.failing_disk.clear();
-    c.run_for(1_500);
+    // Pulled again on the next gossip (1 s), not after the 3 s catch-up timeout.
+    c.run_for(1_000);
     assert_has(&c, 3, "app", 0..20);
 }
 
@@ -161,4 +162,35 @@ fn an_unanswered_pull_is_repeated_only_after_the_catch_up_timeout() {
     c.drop_kinds.clear();
     c.run_for(3_000);
     assert_has(&c, 3, "app", 0..5);
+}
+
+#[test]
+fn a_log_is_raised_again_when_a_peer_later_reports_more_of_its_previous_life() {
+    let mut c = Cluster::of(3);
+    write_many(&mut c, "app", 1, 0..10);
+    c.run_for(3_000);
+    c.crash(2);
+    write_many(&mut c, "app", 1, 10..40);
+    c.run_for(3_000);
+    // Node 3 applied node 1's log up to 40, node 2 up to 10; node 1 then loses its disk
+    // (its new log, renumbered above 10, stays below 40 for a while).
+    c.crash(3);
+    c.crash(1);
+    c.replace_disk(1);
+    c.restart(2);
+    c.run_for(5_000);
+    let first = c.persisted.iter().filter(|(_, n, k)| *n == 1 && *k == "raise_log_floor").count();
+    assert!(first >= 1, "node 2's report did not raise node 1's log floor");
+    c.restart(3);
+    c.run_for(5_000);
+    // Node 1 writes alone, and only its log reaches node 3 (node 2 is cut off).
+    c.partition(&[2], &[1, 3]);
+    c.partition(&[1], &[3]);
+    for k in 20..26 {
+        assert!(committed(&c.commit(1, vec![put("app", k, k * 10)], ONE)));
+    }
+    c.heal();
+    c.partition(&[2], &[1, 3]);
+    c.run_for(5_000);
+    assert_has(&c, 3, "app", 20..26);
 }
