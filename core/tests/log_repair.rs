@@ -194,3 +194,48 @@ fn a_log_is_raised_again_when_a_peer_later_reports_more_of_its_previous_life() {
     c.run_for(5_000);
     assert_has(&c, 3, "app", 20..26);
 }
+
+#[test]
+fn a_live_node_facing_a_gap_is_repaired_by_the_anti_entropy_check() {
+    let cfg = CoreConfig {
+        gc_interval_ms: 500,
+        gc_min_retention_ms: 0,
+        gc_max_retention_ms: 2_000,
+        anti_entropy_interval_ms: 3_000,
+        ..CoreConfig::default()
+    };
+    let mut c = Cluster::new(3, cfg);
+    write_many(&mut c, "app", 1, 0..5);
+    c.run_for(3_000);
+    // Node 3 stays up but hears nothing while the others write and collect their logs.
+    c.partition(&[3], &[1, 2]);
+    write_many(&mut c, "app", 1, 5..20);
+    c.run_for(6_000);
+    // The first snapshot that repairs the gap arrives corrupt: refused, and the gap
+    // stays open until the anti-entropy check fetches one again, from another donor.
+    let mut corrupted = None;
+    c.tamper = Some(Box::new(move |env| {
+        if let Message::SnapshotChunk { data, .. } = &mut env.msg {
+            if corrupted.is_none() && !data.is_empty() {
+                data[0] ^= 0x55;
+                corrupted = Some(env.from);
+            }
+        }
+    }));
+    c.heal();
+    c.run_for(15_000);
+    assert!(c.seen(3, |o| matches!(o, Observation::LogGap { .. })) >= 1, "no gap: the test did not collect the log");
+    assert!(c.seen(3, |o| matches!(o, Observation::StorageError(e) if e.contains("checksum"))) >= 1);
+    let donors: Vec<u64> = c
+        .observed
+        .iter()
+        .filter_map(|(_, n, o)| match o {
+            Observation::SnapshotInstalled { donor, .. } if *n == 3 => Some(*donor),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(donors.len(), 1, "the gap was never repaired: {donors:?}");
+    let first = c.sent.iter().find(|e| e.from == 3 && e.msg.kind() == "snapshot_request").map(|e| e.to);
+    assert_ne!(Some(donors[0]), first, "asked the donor of the corrupt snapshot again");
+    assert_has(&c, 3, "app", 0..20);
+}
