@@ -239,3 +239,18 @@ fn a_live_node_facing_a_gap_is_repaired_by_the_anti_entropy_check() {
     assert_ne!(Some(donors[0]), first, "asked the donor of the corrupt snapshot again");
     assert_has(&c, 3, "app", 0..20);
 }
+
+#[test]
+fn a_database_created_while_a_node_was_down_comes_to_it_by_snapshot() {
+    let mut c = Cluster::of(3);
+    write_many(&mut c, "app", 1, 0..5);
+    c.run_for(3_000);
+    c.crash(3);
+    write_many(&mut c, "other", 1, 0..5);
+    c.restart(3);
+    c.run_for(5_000);
+    assert_has(&c, 3, "other", 0..5);
+    let other = c.seen(3, |o| matches!(o, Observation::SnapshotInstalled { database, .. } if database == "other"));
+    let app = c.seen(3, |o| matches!(o, Observation::SnapshotInstalled { database, .. } if database == "app"));
+    assert_eq!((app, other), (0, 1), "snapshots of (app, other): app was level, other new to node 3");
+}

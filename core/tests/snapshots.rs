@@ -44,7 +44,9 @@ fn empty_node_3(cfg: CoreConfig) -> Cluster {
 
 #[test]
 fn a_paced_snapshot_arrives_at_the_configured_rate_with_progress() {
-    let cfg = CoreConfig { snapshot_chunk: 500, snapshot_bytes_per_sec: 2_000, ..CoreConfig::default() };
+    // Chunks much smaller than a tenth of the image, so progress is reported per tenth,
+    // not per chunk.
+    let cfg = CoreConfig { snapshot_chunk: 100, snapshot_bytes_per_sec: 2_000, ..CoreConfig::default() };
     let mut c = empty_node_3(cfg);
     let start = c.now;
     c.run_for(1_500);
@@ -72,7 +74,7 @@ fn a_paced_snapshot_arrives_at_the_configured_rate_with_progress() {
         })
         .collect();
     // One report each time a chunk crosses a tenth of the image (not for the last one).
-    let tenths = (1..bytes.div_ceil(500)).filter(|k| (k - 1) * 500 * 10 / bytes != k * 500 * 10 / bytes).count();
+    let tenths = (1..bytes.div_ceil(100)).filter(|k| (k - 1) * 100 * 10 / bytes != k * 100 * 10 / bytes).count();
     assert_eq!(progress.len(), tenths, "{progress:?} of {bytes} bytes");
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
     assert!(c.node(3).snapshot_fetches().is_empty());
