@@ -14,7 +14,8 @@ use crate::workload::{
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
-    /// No faults; 3 or 5 nodes; every consistency level.
+    /// No faults but, in half the runs, one planned restart (catch-up by delta sync);
+    /// 3 or 5 nodes; every consistency level.
     SteadyState,
     /// A minority/majority partition, then healing.
     Partition,
@@ -456,7 +457,21 @@ impl Plan {
             Scenario::SteadyState => {
                 let every = d.range("write_every_ms", 20, 80);
                 wl = writes(&mut d, &all(n), 500, 15_000, every, keys, None);
-                expectations.push(Expectation::OnlyConflictsFail { except: Vec::new() });
+                // Half the runs restart one node, as an operator upgrading it would: it
+                // misses a few seconds of writes and catches up by delta sync. Writes around
+                // its absence may fail for want of it (ALL, or sent to it).
+                let mut except = Vec::new();
+                if d.range("planned_restart", 0, 1) == 1 {
+                    let r = 1 + below(&mut d.rng, n);
+                    let down_at = d.range("down_at_ms", 3000, 9000);
+                    let up_at = down_at + d.range("down_for_ms", 1000, 4000);
+                    d.note("restarted", r);
+                    faults.push((down_at, Fault::Crash(r)));
+                    faults.push((up_at, Fault::Restart(r)));
+                    expectations.push(Expectation::CaughtUp { node: r, after: up_at });
+                    except.push((down_at.saturating_sub(3000), up_at + 6000));
+                }
+                expectations.push(Expectation::OnlyConflictsFail { except });
             }
             Scenario::Partition => {
                 let minority_size = (n - 1) / 2;
