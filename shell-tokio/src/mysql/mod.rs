@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod bulk_load;
 pub mod call_syntax;
+pub mod column_types;
 pub mod command;
 pub mod create_table;
 pub mod crossdb;
@@ -39,3 +40,4 @@ pub mod stmt_params;
 pub mod strings;
 pub mod tokens;
 pub mod translate;
+pub mod wire_values;

@@ -5,8 +5,9 @@ use marmot_core::Value;
 use marmot_store::codec::from_ref;
 use rusqlite::Connection;
 
+use super::column_types::typed_column;
 use super::error::{sqlite_error, store_err, MyError};
-use super::proto::{ColType, Column};
+use super::proto::Column;
 
 /// The result of one statement.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,38 +59,6 @@ pub(crate) const STREAM_BATCH: usize = 1000;
 
 pub(crate) fn done(affected: u64) -> Outcome {
     Outcome::Done { affected, last_insert_id: 0 }
-}
-
-/// The wire type of a column from its declared (MySQL) type.
-pub(crate) fn col_type(decl: Option<&str>, sample: Option<&Value>) -> ColType {
-    if let Some(d) = decl {
-        let d = d.to_ascii_lowercase();
-        if d.contains("int") {
-            return ColType::LongLong;
-        }
-        if d.contains("blob") || d.contains("binary") {
-            return ColType::Blob;
-        }
-        if d.contains("double") || d.contains("float") || d.contains("real") {
-            return ColType::Double;
-        }
-        if d.contains("decimal") || d.contains("numeric") {
-            return ColType::NewDecimal;
-        }
-        if d.starts_with("datetime") || d.starts_with("timestamp") {
-            return ColType::DateTime;
-        }
-        if d == "date" {
-            return ColType::Date;
-        }
-        return ColType::VarString;
-    }
-    match sample {
-        Some(Value::Integer(_)) => ColType::LongLong,
-        Some(Value::Real(_)) => ColType::Double,
-        Some(Value::Blob(_)) => ColType::Blob,
-        _ => ColType::VarString,
-    }
 }
 
 /// The column label a MySQL client expects: internal variable functions shown as the
@@ -153,8 +122,7 @@ pub(crate) fn query_rows(
             .iter()
             .enumerate()
             .map(|(i, (name, decl))| {
-                let sample = rows.iter().map(|r| &r[i]).find(|v| !matches!(v, Value::Null));
-                let mut c = Column::new(name, col_type(decl.as_deref(), sample));
+                let mut c = typed_column(name, decl.as_deref(), rows.iter().map(|r| &r[i]));
                 if decl.is_some() {
                     c.schema = db.to_string();
                 }

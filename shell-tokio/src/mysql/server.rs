@@ -22,7 +22,7 @@ use super::load_data::LoadData;
 use super::packet::{put_lenenc_int, put_lenenc_str, PacketError, PacketIo, Reader};
 use super::proto::{self, cap, ColType, Column};
 use super::results::Outcome;
-use super::row_encoding::{binary_columns, binary_row, text_row};
+use super::row_encoding::{binary_row, text_row};
 use super::session::Session;
 use super::session_functions::SERVER_VERSION;
 use super::sql;
@@ -498,7 +498,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     }
 
     fn rows(&mut self, columns: Vec<Column>, rows: Vec<Vec<Value>>, status: u16, warnings: u16, binary: bool) {
-        let columns = if binary { binary_columns(columns) } else { columns };
         let deprecate_eof = self.deprecate_eof();
         queue_header(&mut self.io, &columns, deprecate_eof, status, warnings);
         queue_rows(&mut self.io, &columns, rows, binary);
@@ -566,7 +565,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             }
         }
         if !columns.is_empty() {
-            for c in binary_columns(columns) {
+            for c in columns {
                 self.io.queue(&c.encode());
             }
             if !self.deprecate_eof() {
@@ -662,7 +661,7 @@ fn queue_rows<S: AsyncRead + AsyncWrite + Unpin>(
     binary: bool,
 ) {
     for row in rows {
-        let payload = if binary { binary_row(columns, &row) } else { text_row(&row) };
+        let payload = if binary { binary_row(columns, &row) } else { text_row(columns, &row) };
         io.queue(&payload);
     }
 }
@@ -695,7 +694,7 @@ struct IoSink<'a, S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> super::results::RowSink for IoSink<'_, S> {
     fn rows(&mut self, columns: &[Column], rows: Vec<Vec<Value>>) -> Result<(), MyError> {
         if self.columns.is_none() {
-            let columns = if self.binary { binary_columns(columns.to_vec()) } else { columns.to_vec() };
+            let columns = columns.to_vec();
             queue_header(self.io, &columns, self.deprecate_eof, self.status, 0);
             self.columns = Some(columns);
         }

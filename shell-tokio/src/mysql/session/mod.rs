@@ -28,13 +28,14 @@ use marmot_core::{Op, RowChange, Value};
 use rusqlite::Connection;
 use sqlparser::tokenizer::Token;
 
+use super::column_types::typed_column;
 use super::ddl_check::{renamed_table, DdlCheck};
 use super::error::{locked_out, sqlite_error, store_err, MyError};
 use super::locking_read::LockingRead;
 use super::multi_table::delete_multi;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
-use super::results::{client_label, col_type, done, query_rows, run_query, DeferredRead, Outcome, RowSink};
+use super::results::{client_label, done, query_rows, run_query, DeferredRead, Outcome, RowSink};
 use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
 use super::session_functions::{as_session, register_functions, InfoSource, SessionInfo};
 use super::sql::{self};
@@ -645,11 +646,12 @@ impl Session {
                 .columns()
                 .map(|c| {
                     let name = client_label(c.name());
-                    let ty = match c.decl_type() {
-                        None if name.to_ascii_lowercase().starts_with("count(") => ColType::LongLong,
-                        decl => col_type(decl, None),
+                    let mut col = match c.decl_type() {
+                        None if name.to_ascii_lowercase().starts_with("count(") => {
+                            Column::new(&name, ColType::LongLong)
+                        }
+                        decl => typed_column(&name, decl, std::iter::empty()),
                     };
-                    let mut col = Column::new(&name, ty);
                     if c.decl_type().is_some() {
                         col.schema = db.to_string();
                     }
