@@ -69,6 +69,36 @@ const CASES: &[(&str, &str, &str)] = &[
     ("ALTER TABLE options of no such table", "", "ALTER TABLE nope COMMENT 'x'"),
     ("DROP INDEX of no such index", "CREATE TABLE y (id INT PRIMARY KEY)", "DROP INDEX nope ON y"),
     (
+        "parenthesized UNION members with their own ORDER BY and LIMIT",
+        "CREATE TABLE a (id INT); CREATE TABLE b (id INT);
+         INSERT INTO a VALUES (3), (1), (2); INSERT INTO b VALUES (5), (9), (4);",
+        "(SELECT id FROM a ORDER BY id LIMIT 1) UNION ALL (SELECT id FROM b ORDER BY id DESC LIMIT 1) \
+         ORDER BY id DESC LIMIT 2",
+    ),
+    (
+        "DEFAULT as a value",
+        "CREATE TABLE dv (id INT PRIMARY KEY, s VARCHAR(10) DEFAULT 'x', n INT DEFAULT 7);
+         INSERT INTO dv (id, s, n) VALUES (1, DEFAULT, 5), (2, DEFAULT, 6); INSERT INTO dv (id, n) VALUES (3, DEFAULT);",
+        "SELECT id, s, n FROM dv ORDER BY id",
+    ),
+    (
+        "integer columns divide exactly",
+        "CREATE TABLE qd (a INT, b INT); INSERT INTO qd VALUES (7, 2), (15, 10), (9, 3);",
+        "SELECT a / b > 3, a / b * 2 = 7, SUM(a) / COUNT(*) > 10 FROM qd GROUP BY a ORDER BY a",
+    ),
+    (
+        "XOR of columns",
+        "CREATE TABLE xo (a INT, b INT); INSERT INTO xo VALUES (5, 3), (12, 10);",
+        "SELECT a ^ b, a ^ 1 + b FROM xo ORDER BY a",
+    ),
+    (
+        "JSON functions on a column",
+        r#"CREATE TABLE js (id INT PRIMARY KEY, doc JSON);
+         INSERT INTO js VALUES (1, '{"name": "ann", "tags": ["a", "b"], "n": 3}'), (2, '{"name": "bob", "n": 5}');"#,
+        "SELECT id, JSON_EXTRACT(doc, '$.name'), JSON_UNQUOTE(JSON_EXTRACT(doc, '$.name')), JSON_EXTRACT(doc, '$.tags[1]'), \
+         JSON_KEYS(doc) FROM js WHERE JSON_UNQUOTE(JSON_EXTRACT(doc, '$.n')) > 4 ORDER BY id",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",
@@ -121,6 +151,19 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
         if !(ok && out.contains("only_there")) {
             failures.push(format!("SHOW CREATE TABLE other_db.sc on port {p}: {out}"));
         }
+    }
+    // MySQL's `->` and `->>` (MariaDB has neither): JSON_EXTRACT and JSON_UNQUOTE of it,
+    // labelled as written.
+    let (ok, out) = run(
+        port,
+        None,
+        r#"CREATE DATABASE arrows; CREATE TABLE arrows.js (id INT PRIMARY KEY, doc JSON);
+           INSERT INTO arrows.js VALUES (1, '{"name": "ann", "n": 3}'), (2, '{"name": "bob", "n": 5, "tags": ["x", "y"]}');
+           SELECT id, doc->'$.name', doc->>'$.name', doc->'$.tags[1]' FROM arrows.js WHERE doc->>'$.n' > 4"#,
+    );
+    let want = "id\tdoc->'$.name'\tdoc->>'$.name'\tdoc->'$.tags[1]'\n2\t\"bob\"\tbob\t\"y\"\n";
+    if !ok || out != want {
+        failures.push(format!("-> and ->>: want {want:?}, got {out:?}"));
     }
     assert!(failures.is_empty(), "{} of {} cases differ:\n  {}", failures.len(), CASES.len(), failures.join("\n  "));
 }

@@ -1,6 +1,6 @@
 //! MySQL's math functions SQLite lacks or answers differently: MOD, CEIL/CEILING, FLOOR,
 //! TRUNCATE, SQRT, EXP, LN, LOG (1 or 2 arguments), LOG10, LOG2, PI, CONV, BIN, OCT,
-//! CRC32, and HEX of a number (hex digits of the integer, not of its text).
+//! CRC32, HEX of a number (hex digits of the integer, not of its text), and the `^` operator.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -98,6 +98,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             _ => None,
         };
         Ok(v.map_or(SqlValue::Null, real))
+    })?;
+    // `a ^ b` (rewritten so by `expr_passes`): MySQL XORs its operands as unsigned 64-bit
+    // integers (non-integers rounded), and a result past i64 travels as its digits.
+    conn.create_scalar_function("marmot_xor", 2, det, |ctx| {
+        let int = |i: usize| match ctx.get_raw(i) {
+            ValueRef::Integer(n) => Some(n as u64),
+            _ => num(ctx, i).map(|f| f.round() as i64 as u64),
+        };
+        Ok(match (int(0), int(1)) {
+            (Some(a), Some(b)) => match i64::try_from(a ^ b) {
+                Ok(x) => SqlValue::Integer(x),
+                Err(_) => SqlValue::Text((a ^ b).to_string()),
+            },
+            _ => SqlValue::Null,
+        })
     })?;
     conn.create_scalar_function("pi", 0, det, |_| Ok("3.141593".to_string()))?;
     conn.create_scalar_function("truncate", 2, det, |ctx| {

@@ -131,6 +131,7 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
     super::functions::register(conn, seed)?;
     super::regexp::register(conn)?;
     super::numeric::register(conn)?;
+    super::json::register(conn)?;
     super::strings::register(conn)?;
     let f = FunctionFlags::SQLITE_UTF8;
     let i = info.clone();

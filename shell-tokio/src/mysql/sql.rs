@@ -151,6 +151,8 @@ pub(crate) fn print(t: &Token) -> String {
 
 /// The general token rewrite.
 pub fn rewrite(tokens: &[Token]) -> String {
+    let prepared = super::expr_passes::prepare(tokens);
+    let tokens = prepared.as_deref().unwrap_or(tokens);
     let toks: Vec<&Token> = tokens.iter().collect();
     let mut out = String::with_capacity(tokens.len() * 6);
     let mut i = 0;
@@ -163,6 +165,14 @@ pub fn rewrite(tokens: &[Token]) -> String {
         if let Some((text, next)) = super::call_syntax::call(tokens, i, rewrite) {
             out.push_str(&text);
             i = next;
+            continue;
+        }
+        if *t == Token::Div {
+            // MySQL's `/` divides exactly (7 / 2 is 3.5, never 3); SQLite's divides two
+            // integers as integers. `* 1.0` has `/`'s precedence and binds left, so it
+            // applies to the whole left operand.
+            out.push_str(if out.ends_with(' ') { "* 1.0 /" } else { " * 1.0 /" });
+            i += 1;
             continue;
         }
         if *t == Token::Spaceship {
