@@ -175,3 +175,22 @@ fn after_a_snapshot_the_logs_are_pulled_at_once_for_what_came_since() {
     assert!(applied_then, "the writes made during the transfer were not pulled when it ended");
     assert_has(&c, 3, 0..45);
 }
+
+#[test]
+fn a_joining_node_takes_its_snapshot_from_a_joining_peer_that_holds_the_data() {
+    // Node 1 is down; node 2 restarts on its disk (joining: the only other member that
+    // could vouch for it started empty); node 3 comes back on an empty disk. Node 2 is
+    // the only donor there is, and it is joining too: a node that is itself joining may
+    // use it (nothing better can vouch), so node 3 gets the rows instead of waiting for
+    // node 1.
+    let mut c = Cluster::new(3, CoreConfig::default());
+    write_many(&mut c, 1, 0..40);
+    c.crash(1);
+    c.crash(2);
+    c.crash(3);
+    c.restart(2);
+    c.replace_disk(3);
+    c.run_for(5_000);
+    assert!(!installs(&c, 3).is_empty(), "node 3 installed no snapshot");
+    assert_has(&c, 3, 0..40);
+}
