@@ -99,6 +99,13 @@ const CASES: &[(&str, &str, &str)] = &[
          JSON_KEYS(doc) FROM js WHERE JSON_UNQUOTE(JSON_EXTRACT(doc, '$.n')) > 4 ORDER BY id",
     ),
     (
+        "a transaction reads its own write to another database",
+        "CREATE DATABASE {db}_o; CREATE TABLE {db}_o.t (id INT PRIMARY KEY, c TEXT); CREATE TABLE here (id INT);
+         INSERT INTO here VALUES (1);",
+        "BEGIN; INSERT INTO {db}_o.t VALUES (1, 'x'); SELECT id, c FROM {db}_o.t;
+         SELECT here.id, o.c FROM here JOIN {db}_o.t o ON o.id = here.id; ROLLBACK; SELECT COUNT(*) FROM {db}_o.t",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",
@@ -147,9 +154,16 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
                      CREATE TABLE case0.sc (x INT)";
         let (ok, err) = run(p, None, setup);
         assert!(ok, "{err}");
-        let (ok, out) = run(p, Some("case0"), "SHOW CREATE TABLE other_db.sc");
-        if !(ok && out.contains("only_there")) {
-            failures.push(format!("SHOW CREATE TABLE other_db.sc on port {p}: {out}"));
+        for (show, want) in [
+            ("SHOW CREATE TABLE other_db.sc", "only_there"),
+            ("SHOW FULL COLUMNS FROM other_db.sc", "only_there"),
+            ("SHOW COLUMNS FROM sc FROM other_db", "only_there"),
+            ("SHOW INDEX FROM other_db.sc", "PRIMARY"),
+        ] {
+            let (ok, out) = run(p, Some("case0"), show);
+            if !(ok && out.contains(want)) {
+                failures.push(format!("{show} on port {p}: {out}"));
+            }
         }
     }
     // MySQL's `->` and `->>` (MariaDB has neither): JSON_EXTRACT and JSON_UNQUOTE of it,

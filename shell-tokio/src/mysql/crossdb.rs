@@ -40,6 +40,20 @@ pub fn strip(tokens: &[Token], db: &str) -> Vec<Token> {
     out
 }
 
+/// The unqualified words of a statement (neither qualifying a name nor qualified), lower
+/// case: among them are the tables it names without a database.
+pub fn unqualified_words(tokens: &[Token]) -> impl Iterator<Item = String> + '_ {
+    (0..tokens.len()).filter_map(move |i| match &tokens[i] {
+        Token::Word(w)
+            if !matches!(tokens.get(i + 1), Some(Token::Period))
+                && !matches!(i.checked_sub(1).and_then(|p| tokens.get(p)), Some(Token::Period)) =>
+        {
+            Some(w.value.to_lowercase())
+        }
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

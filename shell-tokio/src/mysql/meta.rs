@@ -92,10 +92,8 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
             Ok(if full { rows(&[&col, "Table_type"], r) } else { rows(&[&col], r) })
         }
         "COLUMNS" | "FIELDS" => {
-            let i = sig.iter().position(|t| matches!(kw(t).as_deref(), Some("FROM" | "IN"))).unwrap_or(sig.len());
-            let table = sig.get(i + 1).and_then(|t| text(t)).unwrap_or_default();
-            let rest = &sig[(i + 2).min(sig.len())..];
-            let db = from_db(rest);
+            let (qualifier, table, rest) = table_named(sig);
+            let db = qualifier.or_else(|| from_db(rest));
             columns(s, db, &table, full)
         }
         "CREATE" => {
@@ -134,9 +132,15 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
             }
         }
         "INDEX" | "INDEXES" | "KEYS" => {
-            let i = sig.iter().position(|t| matches!(kw(t).as_deref(), Some("FROM" | "IN"))).unwrap_or(sig.len());
-            let table = sig.get(i + 1).and_then(|t| text(t)).unwrap_or_default();
-            indexes(s, &table)
+            let (qualifier, table, rest) = table_named(sig);
+            let Some(db) = qualifier.or_else(|| from_db(rest)) else { return indexes(s, &table) };
+            if !s.databases().contains(&db) {
+                return Err(MyError::new(1049, "42000", format!("Unknown database '{db}'")));
+            }
+            let saved = s.swap_db(db);
+            let found = indexes(s, &table);
+            s.restore_db(saved);
+            found
         }
         "VARIABLES" => {
             let pat = like_pattern(sig);
@@ -252,6 +256,16 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
             Ok(rows(&["Name", "Engine", "Version", "Row_format", "Rows", "Collation", "Comment"], r))
         }
         _ => Err(MyError::new(1064, "42000", format!("You have an error in your SQL syntax: unsupported SHOW {what}"))),
+    }
+}
+
+/// The table after `FROM` / `IN` of `SHOW COLUMNS|INDEX FROM [db.]t [FROM db]`: its
+/// qualifier, its name, and the tokens after it.
+fn table_named<'a, 'b>(sig: &'a [&'b Token]) -> (Option<String>, String, &'a [&'b Token]) {
+    let i = sig.iter().position(|t| matches!(kw(t).as_deref(), Some("FROM" | "IN"))).unwrap_or(sig.len());
+    match (sig.get(i + 1).and_then(|t| text(t)), sig.get(i + 2), sig.get(i + 3).and_then(|t| text(t))) {
+        (Some(db), Some(Token::Period), Some(table)) => (Some(db), table, &sig[(i + 4).min(sig.len())..]),
+        (table, _, _) => (None, table.unwrap_or_default(), &sig[(i + 2).min(sig.len())..]),
     }
 }
 

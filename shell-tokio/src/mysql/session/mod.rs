@@ -269,6 +269,47 @@ impl Session {
         out
     }
 
+    /// Where a read naming other databases runs. Normally in the current one, with the
+    /// others attached; but the open transaction's rows show only in the database the
+    /// read runs in, so a read of a database the transaction wrote runs there, with the
+    /// current one attached, provided the current one holds none of its rows and no table
+    /// it names unqualified also exists there (it would resolve to the wrong one). Beyond
+    /// that: 1235, never a read that silently misses the transaction's own rows.
+    fn read_target(&mut self, current: &str, quals: &[String], toks: &[Token]) -> Result<String, MyError> {
+        let written: std::collections::BTreeSet<&str> = self.tx.pending().iter().map(|p| p.database.as_str()).collect();
+        let others: Vec<String> =
+            quals.iter().filter(|q| *q != current && written.contains(q.as_str())).cloned().collect();
+        let not_yet = || {
+            MyError::new(
+                1235,
+                "42000",
+                "This version of marmot doesn't yet support 'a read, inside a transaction, of tables of two databases \
+                 that the transaction wrote, or of a table named without its database that both hold'",
+            )
+        };
+        let other = match others.as_slice() {
+            [] => return Ok(current.to_string()),
+            [other] if !written.contains(current) => other.clone(),
+            _ => return Err(not_yet()),
+        };
+        let tables = |s: &mut Self, db: &str| -> Result<std::collections::BTreeSet<String>, MyError> {
+            let conn = s.conn(db)?;
+            let mut stmt = conn
+                .prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')")
+                .map_err(|e| sqlite_error(&store_err(e)))?;
+            let names = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<_, _>>())
+                .map_err(|e| sqlite_error(&store_err(e)));
+            names
+        };
+        let (here, there) = (tables(self, current)?, tables(self, &other)?);
+        if super::crossdb::unqualified_words(toks).any(|w| here.contains(&w) && there.contains(&w)) {
+            return Err(not_yet());
+        }
+        Ok(other)
+    }
+
     async fn statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let words = toks.iter().filter_map(|t| match t {
             Token::Word(w) => Some(w.value.as_str()),
@@ -289,11 +330,16 @@ impl Session {
                     "INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "RENAME"
                 );
                 let target = match (&current, writes) {
-                    (Some(c), false) => c.clone(),
+                    (Some(c), false) => self.read_target(c, &quals, toks)?,
                     _ => quals[0].clone(),
                 };
                 let stripped = super::crossdb::strip(toks, &target);
                 self.attach = quals.into_iter().filter(|q| *q != target).collect();
+                if let Some(c) = current.filter(|c| *c != target && !self.attach.contains(c)) {
+                    // A read moved to the database it must see written (below): the
+                    // current database's tables, named without it, come attached.
+                    self.attach.push(c);
+                }
                 let saved = self.info().db.replace(target);
                 let out = self.local_statement(&stripped).await;
                 self.info().db = saved;
