@@ -12,7 +12,7 @@ fn contents(port: u16, db: &str) -> String {
         None,
         Some(db),
         "SELECT id, name, price, hex(data), created, note FROM items ORDER BY id;
-         SELECT a, b FROM loose ORDER BY a;
+         SELECT a, b, c FROM loose ORDER BY a;
          SHOW CREATE TABLE items; SHOW CREATE TABLE loose;",
     );
     assert!(ok, "{err}");
@@ -30,8 +30,8 @@ fn mariadb_dump_restores_row_for_row_into_another_database() {
          CREATE TABLE items (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, name VARCHAR(191) NOT NULL DEFAULT '',
            price DECIMAL(10,2), data BLOB, created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00', note TEXT,
            PRIMARY KEY (id), KEY by_name (name(20)), UNIQUE KEY uq (name, price)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-         CREATE TABLE loose (a INT, b TEXT);
-         INSERT INTO loose VALUES (1, 'q'), (2, NULL), (3, 'tab\\there');
+         CREATE TABLE loose (a INT, b TEXT, c INT DEFAULT (3+5));
+         INSERT INTO loose (a, b) VALUES (1, 'q'), (2, NULL), (3, 'tab\\there');
          INSERT INTO items (name, price, data, created, note) VALUES
            ('quote''s \\\\ back', 1.5, x'00ff10275c', '2024-02-29 12:00:00', 'émoji 🐹'),
            ('nulls', NULL, NULL, '2020-01-01 00:00:00', NULL);",

@@ -179,5 +179,30 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
     if !ok || out != want {
         failures.push(format!("-> and ->>: want {want:?}, got {out:?}"));
     }
+    // SHOW CREATE TABLE as MySQL writes it: synonyms resolved, expression defaults in
+    // parentheses (bare, a dump would not restore), generated columns with their
+    // expressions.
+    let (ok, out) = run(
+        port,
+        None,
+        "CREATE DATABASE meta; CREATE TABLE meta.g (id INT PRIMARY KEY, b BOOL DEFAULT 0, n NATIONAL CHAR(3), \
+         d INT DEFAULT (3+5), w INT AS (d * 2) VIRTUAL, v INT GENERATED ALWAYS AS (concat(d, 'x')) STORED, \
+         r REAL, nu NUMERIC(5,2), it INTEGER); SHOW CREATE TABLE meta.g; SHOW COLUMNS FROM meta.g",
+    );
+    for want in [
+        "`b` tinyint(1) DEFAULT 0",
+        "`n` char(3) DEFAULT NULL",
+        "`d` int DEFAULT (3 + 5)",
+        "`w` int GENERATED ALWAYS AS (d * 2) VIRTUAL",
+        "`v` int GENERATED ALWAYS AS (concat(d, 'x')) STORED",
+        "`r` double DEFAULT NULL",
+        "`nu` decimal(5,2) DEFAULT NULL",
+        "`it` int DEFAULT NULL",
+        "w\tint\tYES\t\tNULL\tVIRTUAL GENERATED",
+    ] {
+        if !ok || !out.contains(want) {
+            failures.push(format!("SHOW CREATE TABLE / COLUMNS: {want:?} missing from {out:?}"));
+        }
+    }
     assert!(failures.is_empty(), "{} of {} cases differ:\n  {}", failures.len(), CASES.len(), failures.join("\n  "));
 }

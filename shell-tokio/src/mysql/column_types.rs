@@ -74,6 +74,34 @@ pub(crate) fn declared(decl: &str) -> Option<Declared> {
     }
 }
 
+/// A declared type as MySQL shows it (SHOW CREATE TABLE, SHOW COLUMNS, information_schema):
+/// the synonyms MySQL resolves at CREATE time resolved (`bool` → `tinyint(1)`,
+/// `national char(3)` → `char(3)`, `numeric(5,2)` → `decimal(5,2)`, `real` → `double`).
+pub(crate) fn display_type(decl: &str) -> String {
+    let decl = decl.trim();
+    // (The arguments keep their case: ENUM and SET values are case-sensitive text.)
+    let args = decl.find('(').map(|i| &decl[i..]).unwrap_or_default();
+    let lower = decl.find('(').map_or(decl, |i| &decl[..i]).trim().to_ascii_lowercase();
+    let base = lower.as_str();
+    let (base, rest) = match base.split_once(' ') {
+        Some((b, r)) if !matches!(b, "national" | "double" | "character" | "char") => (b, r),
+        _ => (base, ""),
+    };
+    let tail = |s: &str| if rest.is_empty() { s.to_string() } else { format!("{s} {rest}") };
+    match base {
+        "bool" | "boolean" => tail("tinyint(1)"),
+        "integer" => tail(&format!("int{args}")),
+        "real" | "double precision" => tail(&format!("double{args}")),
+        "numeric" | "dec" | "fixed" => tail(&format!("decimal{}", if args.is_empty() { "(10,0)" } else { args })),
+        "decimal" if args.is_empty() => tail("decimal(10,0)"),
+        "national char" | "nchar" | "character" => tail(&format!("char{args}")),
+        "national varchar" | "nvarchar" | "national char varying" | "character varying" | "char varying" => {
+            tail(&format!("varchar{args}"))
+        }
+        _ => format!("{lower}{args}"),
+    }
+}
+
 /// Whether `v` can travel in the binary protocol as a value of type `ty` (integers within
 /// the type's signed width, temporal text that parses).
 fn fits(ty: ColType, v: &Value) -> bool {
@@ -168,6 +196,21 @@ mod tests {
         assert_eq!(ty("varbinary(16)"), Some((ColType::Blob, 0)));
         assert_eq!(ty("varchar(200)"), None);
         assert_eq!(ty("text"), None);
+    }
+
+    #[test]
+    fn synonyms_show_as_mysql_resolves_them() {
+        assert_eq!(display_type("BOOL"), "tinyint(1)");
+        assert_eq!(display_type("national char(3)"), "char(3)");
+        assert_eq!(display_type("nvarchar(10)"), "varchar(10)");
+        assert_eq!(display_type("numeric(5,2)"), "decimal(5,2)");
+        assert_eq!(display_type("decimal"), "decimal(10,0)");
+        assert_eq!(display_type("double precision"), "double");
+        assert_eq!(display_type("real"), "double");
+        assert_eq!(display_type("integer"), "int");
+        assert_eq!(display_type("int(10) unsigned"), "int(10) unsigned");
+        assert_eq!(display_type("varchar(200)"), "varchar(200)");
+        assert_eq!(display_type("ENUM('a','B')"), "enum('a','B')");
     }
 
     #[test]

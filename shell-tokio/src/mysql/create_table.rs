@@ -2,12 +2,17 @@
 //! types recorded when the table was created, so that mariadb-dump output restores on
 //! MySQL and on marmot alike.
 
-use marmot_core::Value;
+use std::collections::BTreeMap;
 
+use marmot_core::Value;
+use sqlparser::tokenizer::Token;
+
+use super::column_types::display_type;
 use super::error::MyError;
 use super::results::Outcome;
 use super::session_reads::SessionReads;
-use super::sql::quote_str;
+use super::sql::{matching_paren, quote_str, split_commas, tokenize};
+use super::tokens::{is_space, kw};
 
 fn ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -29,6 +34,73 @@ fn rows_of(out: Outcome) -> Vec<Vec<Value>> {
     }
 }
 
+/// A column default as MySQL writes it: a literal as it is, an expression in parentheses
+/// (`DEFAULT (3 + 5)`; bare, mariadb-dump's output would not parse).
+fn default_clause(d: &str) -> String {
+    let t = d.trim();
+    let upper = t.to_ascii_uppercase();
+    let literal = t.parse::<f64>().is_ok()
+        || (t.len() >= 2
+            && t.starts_with('\'')
+            && t.ends_with('\'')
+            && !t[1..t.len() - 1].replace("''", "").contains('\''))
+        || matches!(upper.as_str(), "NULL" | "TRUE" | "FALSE")
+        || ["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "NOW()", "LOCALTIMESTAMP"]
+            .iter()
+            .any(|k| upper == *k || upper.strip_prefix(k).is_some_and(|r| r.starts_with('(') && r.ends_with(')')));
+    if literal || (t.starts_with('(') && t.ends_with(')')) {
+        t.to_string()
+    } else {
+        format!("({t})")
+    }
+}
+
+/// The expressions of a table's generated columns (by lower-cased name), from the
+/// `CREATE TABLE` text SQLite keeps, with MySQL's quoting.
+fn generated_expressions(create: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(tokens) = tokenize(create) else { return out };
+    let sig: Vec<&Token> = tokens.iter().filter(|t| !is_space(t)).collect();
+    let Some(open) = sig.iter().position(|t| matches!(t, Token::LParen)) else { return out };
+    let Some(close) = matching_paren(&sig, open) else { return out };
+    for part in split_commas(&sig[open + 1..close]) {
+        // (SQLite's text quotes names with double quotes, which MySQL's tokens call strings.)
+        let name = match part.first() {
+            Some(Token::Word(w)) => w.value.clone(),
+            Some(Token::DoubleQuotedString(n)) => n.clone(),
+            _ => continue,
+        };
+        let Some(at) = part.windows(2).position(|w| kw(w[0]).as_deref() == Some("AS") && *w[1] == Token::LParen) else {
+            continue;
+        };
+        let Some(end) = matching_paren(&part, at + 1) else { continue };
+        let expr: Vec<String> = part[at + 2..end]
+            .iter()
+            .map(|t| match t {
+                Token::Word(w) if w.quote_style.is_some() => ident(&w.value),
+                Token::DoubleQuotedString(n) => ident(n),
+                other => other.to_string(),
+            })
+            .collect();
+        // Spaced token by token; tighten calls and lists back to how they are written.
+        let spaced = expr.join(" ").replace("( ", "(").replace(" )", ")").replace(" ,", ",");
+        let chars: Vec<char> = spaced.chars().collect();
+        let text: String = chars
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                let call = **c == ' '
+                    && chars.get(i + 1) == Some(&'(')
+                    && i.checked_sub(1).is_some_and(|p| chars[p].is_alphanumeric() || chars[p] == '_');
+                !call
+            })
+            .map(|(_, c)| *c)
+            .collect();
+        out.insert(name.to_lowercase(), text);
+    }
+    out
+}
+
 /// The MySQL `CREATE TABLE` statement of `table` in the current database, or `None` if
 /// there is no such table. Views come back as SQLite stored them.
 pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<String>, MyError> {
@@ -39,6 +111,7 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
     if text(&row[0]) == "view" {
         return Ok(Some(text(&row[1])));
     }
+    let generated = generated_expressions(&text(&row[1]));
     let cols = rows_of(s.read(&marmot_store::schema::columns_sql(&t))?);
     let mut lines = Vec::new();
     let mut pk: Vec<(i64, String)> = Vec::new();
@@ -46,19 +119,29 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
         let name = text(&c[0]);
         let ty = match text(&c[1]) {
             ty if ty.is_empty() => "text".to_string(),
-            ty => ty,
+            ty => display_type(&ty),
         };
         let pk_pos = matches!(c[4], Value::Integer(n) if n > 0);
         let not_null = matches!(c[2], Value::Integer(1)) || pk_pos;
         let extra = text(&c[5]);
         let mut line = format!("  {} {ty}", ident(&name));
+        let kind = match c.get(7) {
+            Some(Value::Integer(2)) => Some("VIRTUAL"),
+            Some(Value::Integer(3)) => Some("STORED"),
+            _ => None,
+        };
+        if let (Some(kind), Some(expr)) = (kind, generated.get(&name.to_lowercase())) {
+            line.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
+            lines.push(line);
+            continue;
+        }
         if not_null {
             line.push_str(" NOT NULL");
         }
         match &c[3] {
             Value::Null if !not_null => line.push_str(" DEFAULT NULL"),
             Value::Null => {}
-            d => line.push_str(&format!(" DEFAULT {}", text(d))),
+            d => line.push_str(&format!(" DEFAULT {}", default_clause(&text(d)))),
         }
         if extra.contains("auto_increment") {
             line.push_str(" AUTO_INCREMENT");

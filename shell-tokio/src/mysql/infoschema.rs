@@ -143,7 +143,7 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
                 })?
                 .collect::<Result<_, _>>()?;
             for (cid, name, ty, notnull, default, pk, extra) in cols {
-                let ty = if ty.is_empty() { "text".to_string() } else { ty };
+                let ty = if ty.is_empty() { "text".to_string() } else { super::column_types::display_type(&ty) };
                 let chars = char_len(&ty);
                 let textual = chars.is_some() && !ty.contains("blob") && !ty.contains("binary");
                 conn.execute(

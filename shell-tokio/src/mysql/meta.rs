@@ -302,7 +302,7 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
             _ => String::new(),
         };
         let ty = match &row[1] {
-            Value::Text(x) if !x.is_empty() => x.to_ascii_lowercase(),
+            Value::Text(x) if !x.is_empty() => super::column_types::display_type(x),
             _ => "text".into(),
         };
         let notnull = matches!(row[2], Value::Integer(1));
@@ -312,8 +312,10 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
             Value::Null => Value::Null,
             v => v.clone(),
         };
-        let extra = match &row[5] {
-            Value::Text(e) if !e.is_empty() => e.clone(),
+        let extra = match (&row[5], row.get(7)) {
+            (_, Some(Value::Integer(2))) => "VIRTUAL GENERATED".to_string(),
+            (_, Some(Value::Integer(3))) => "STORED GENERATED".to_string(),
+            (Value::Text(e), _) if !e.is_empty() => e.clone(),
             _ => String::new(),
         };
         let mut v = vec![t(name), t(ty)];

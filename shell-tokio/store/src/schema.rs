@@ -194,13 +194,14 @@ pub fn table_info(conn: &Connection, table: &str) -> Result<TableInfo, StoreErro
 }
 
 /// A query listing the columns of a table in declaration order with the MySQL types and
-/// extras recorded at CREATE time: `name, type, notnull, dflt_value, pk, extra, cid`.
-/// `table` is an SQL expression naming the table (a quoted literal, or a parameter such as
-/// `?1`).
+/// extras recorded at CREATE time: `name, type, notnull, dflt_value, pk, extra, cid,
+/// generated` (`generated`: 0 for a plain column, 2 for a virtual generated one, 3 for a
+/// stored one). `table` is an SQL expression naming the table (a quoted literal, or a
+/// parameter such as `?1`).
 pub fn columns_sql(table: &str) -> String {
     format!(
-        "SELECT p.name, coalesce(m.mysql_type, lower(p.type)), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, ''), p.cid \
-         FROM pragma_table_info({table}) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = {table} AND m.col = p.name \
-         ORDER BY p.cid"
+        "SELECT p.name, coalesce(m.mysql_type, lower(p.type)), p.\"notnull\", p.dflt_value, p.pk, coalesce(m.extra, ''), p.cid, \
+         p.hidden FROM pragma_table_xinfo({table}) AS p LEFT JOIN __marmot_columns AS m ON m.tbl = {table} AND m.col = p.name \
+         WHERE p.hidden IN (0, 2, 3) ORDER BY p.cid"
     )
 }
