@@ -106,6 +106,14 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT here.id, o.c FROM here JOIN {db}_o.t o ON o.id = here.id; ROLLBACK; SELECT COUNT(*) FROM {db}_o.t",
     ),
     (
+        "table and column comments, kept through ALTER and RENAME",
+        "CREATE TABLE cm (id INT PRIMARY KEY COMMENT 'the id', s VARCHAR(5) COMMENT 'it''s s') COMMENT='first';
+         ALTER TABLE cm COMMENT = 'second'; RENAME TABLE cm TO cm2;",
+        "SELECT COLUMN_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'cm2' ORDER BY ORDINAL_POSITION; \
+         SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",
@@ -185,11 +193,13 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
     let (ok, out) = run(
         port,
         None,
-        "CREATE DATABASE meta; CREATE TABLE meta.g (id INT PRIMARY KEY, b BOOL DEFAULT 0, n NATIONAL CHAR(3), \
+        "CREATE DATABASE meta; CREATE TABLE meta.g (id INT PRIMARY KEY COMMENT 'the id', b BOOL DEFAULT 0, n NATIONAL CHAR(3), \
          d INT DEFAULT (3+5), w INT AS (d * 2) VIRTUAL, v INT GENERATED ALWAYS AS (concat(d, 'x')) STORED, \
-         r REAL, nu NUMERIC(5,2), it INTEGER); SHOW CREATE TABLE meta.g; SHOW COLUMNS FROM meta.g",
+         r REAL, nu NUMERIC(5,2), it INTEGER) COMMENT 'gee'; SHOW CREATE TABLE meta.g; SHOW COLUMNS FROM meta.g",
     );
     for want in [
+        "`id` int NOT NULL COMMENT 'the id'",
+        "COLLATE=utf8mb4_general_ci COMMENT='gee'",
         "`b` tinyint(1) DEFAULT 0",
         "`n` char(3) DEFAULT NULL",
         "`d` int DEFAULT (3 + 5)",

@@ -112,6 +112,8 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
         return Ok(Some(text(&row[1])));
     }
     let generated = generated_expressions(&text(&row[1]));
+    let comments = super::comments::of(s, None, table);
+    let comment = |name: &str| comments.get(&name.to_lowercase()).map(|c| format!(" COMMENT {}", quote_str(c)));
     let cols = rows_of(s.read(&marmot_store::schema::columns_sql(&t))?);
     let mut lines = Vec::new();
     let mut pk: Vec<(i64, String)> = Vec::new();
@@ -132,6 +134,7 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
         };
         if let (Some(kind), Some(expr)) = (kind, generated.get(&name.to_lowercase())) {
             line.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
+            line.push_str(&comment(&name).unwrap_or_default());
             lines.push(line);
             continue;
         }
@@ -146,6 +149,7 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
         if extra.contains("auto_increment") {
             line.push_str(" AUTO_INCREMENT");
         }
+        line.push_str(&comment(&name).unwrap_or_default());
         lines.push(line);
         if let Value::Integer(n) = c[4] {
             if n > 0 {
@@ -181,8 +185,9 @@ pub fn create_table(s: &mut dyn SessionReads, table: &str) -> Result<Option<Stri
         lines.push(format!("  {kind} {} ({})", ident(&short), cols.join(",")));
     }
     Ok(Some(format!(
-        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
+        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci{}",
         ident(table),
-        lines.join(",\n")
+        lines.join(",\n"),
+        comments.get("").map(|c| format!(" COMMENT={}", quote_str(c))).unwrap_or_default()
     )))
 }

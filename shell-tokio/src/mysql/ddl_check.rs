@@ -35,6 +35,8 @@ pub(crate) struct DdlCheck {
     pub(crate) dropped: Vec<String>,
     /// A table renamed (from, to).
     pub(crate) renamed: Option<(String, String)>,
+    /// The table comment a CREATE TABLE gives.
+    pub(crate) table_comment: Option<String>,
     /// The statement's first two keywords (`CREATE`, `TABLE`).
     pub(crate) k0: String,
     pub(crate) k1: String,
@@ -72,7 +74,15 @@ impl DdlCheck {
         } else {
             self.stmts
         };
-        if created.is_some() {
+        if let Some(table) = &created {
+            let mut comments: Vec<(String, String)> = self
+                .declared
+                .iter()
+                .filter(|d| !d.comment.is_empty())
+                .map(|d| (d.column.clone(), d.comment.clone()))
+                .collect();
+            comments.extend(self.table_comment.clone().map(|c| (String::new(), c)));
+            batch.extend(super::comments::record(table, &comments));
             for d in &self.declared {
                 batch.push(format!(
                     "INSERT OR REPLACE INTO __marmot_columns (tbl, col, mysql_type, extra) VALUES ({}, {}, {}, {})",
@@ -85,8 +95,10 @@ impl DdlCheck {
         }
         for t in &self.dropped {
             batch.push(format!("DELETE FROM __marmot_columns WHERE tbl = {}", literal(t)));
+            batch.extend(super::comments::dropped(t));
         }
         if let Some((from, to)) = self.renamed {
+            batch.extend(super::comments::renamed(&from, &to));
             let (from, to) = (literal(&from), literal(&to));
             batch.push(format!("UPDATE __marmot_columns SET tbl = {to} WHERE tbl = {from}"));
         }

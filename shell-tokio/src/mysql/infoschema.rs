@@ -122,18 +122,27 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
             let v = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             v
         };
+        // Comments (see `comments`): (table, column) → comment, the table's own under "".
+        let comments: std::collections::BTreeMap<(String, String), String> = src
+            .prepare("SELECT lower(tbl), lower(col), comment FROM __marmot_comments")
+            .and_then(|mut st| st.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?.collect())
+            .unwrap_or_default();
+        let comment_of = |table: &str, col: &str| {
+            comments.get(&(table.to_lowercase(), col.to_lowercase())).cloned().unwrap_or_default()
+        };
         for (table, kind) in tables.into_iter().filter(|(t, _)| !is_internal(t)) {
             let rows: i64 =
                 src.query_row(&format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\"")), [], |r| r.get(0))?;
             conn.execute(
                 "INSERT INTO information_schema.TABLES VALUES ('def', ?1, ?2, ?3, ?4, 10, 'Dynamic', ?5, 0, 0, 0, 0, 0,
-                   NULL, NULL, NULL, NULL, 'utf8mb4_general_ci', NULL, '', '')",
+                   NULL, NULL, NULL, NULL, 'utf8mb4_general_ci', NULL, '', ?6)",
                 params![
                     db,
                     table,
                     if kind == "view" { "VIEW" } else { "BASE TABLE" },
                     if kind == "view" { None } else { Some("InnoDB") },
-                    rows
+                    rows,
+                    comment_of(&table, "")
                 ],
             )?;
             let mut st = src.prepare(&marmot_store::schema::columns_sql("?1"))?;
@@ -148,7 +157,7 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
                 let textual = chars.is_some() && !ty.contains("blob") && !ty.contains("binary");
                 conn.execute(
                     "INSERT INTO information_schema.COLUMNS VALUES ('def', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, NULL,
-                       ?10, ?11, ?12, ?13, ?14, 'select,insert,update,references', '', '')",
+                       ?10, ?11, ?12, ?13, ?14, 'select,insert,update,references', ?15, '')",
                     params![
                         db,
                         table,
@@ -164,6 +173,7 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
                         ty,
                         if pk > 0 { "PRI" } else { "" },
                         extra,
+                        comment_of(&table, &name),
                     ],
                 )?;
                 if pk > 0 {

@@ -295,6 +295,7 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
     if found.is_empty() {
         return Err(no_such_table(s, db, table));
     }
+    let comments = if full { super::comments::of(s, db.as_deref(), table) } else { Default::default() };
     let mut r = Vec::new();
     for row in found {
         let name = match &row[0] {
@@ -318,6 +319,7 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
             (Value::Text(e), _) if !e.is_empty() => e.clone(),
             _ => String::new(),
         };
+        let comment = comments.get(&name.to_lowercase()).cloned().unwrap_or_default();
         let mut v = vec![t(name), t(ty)];
         if full {
             v.push(Value::Null);
@@ -329,7 +331,7 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
             t(extra.as_str()),
         ]);
         if full {
-            v.extend([t("select,insert,update,references"), t("")]);
+            v.extend([t("select,insert,update,references"), t(comment)]);
         }
         r.push(v);
     }

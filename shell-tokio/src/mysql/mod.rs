@@ -9,6 +9,7 @@ pub mod bulk_load;
 pub mod call_syntax;
 pub mod column_types;
 pub mod command;
+pub mod comments;
 pub mod create_table;
 pub mod crossdb;
 pub mod datetime;

@@ -35,6 +35,8 @@ pub struct DeclaredColumn {
     pub mysql_type: String,
     /// `auto_increment` or empty.
     pub extra: String,
+    /// Its `COMMENT '…'`, or empty.
+    pub comment: String,
 }
 
 /// The declared columns of a `CREATE TABLE` (empty for anything else).
@@ -102,6 +104,7 @@ pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
             column: name.value.clone(),
             mysql_type: ty,
             extra: if auto { "auto_increment".into() } else { String::new() },
+            comment: super::comments::comment_in(&p[i..]).unwrap_or_default(),
         });
     }
     out

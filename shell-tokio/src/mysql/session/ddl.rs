@@ -141,6 +141,9 @@ impl Session {
                 Vec::new()
             },
             renamed: renamed_table(toks, k0, k1),
+            table_comment: (k0 == "CREATE")
+                .then(|| super::super::comments::table_comment(&significant(toks)))
+                .flatten(),
             k0: k0.to_string(),
             k1: k1.to_string(),
             idempotent: self.engine.idempotent_ddl,

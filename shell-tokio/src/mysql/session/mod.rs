@@ -471,6 +471,16 @@ impl Session {
                 if !exists {
                     return Err(MyError::new(1146, "42S02", format!("Table '{db}.{table}' doesn't exist")));
                 }
+                // A COMMENT is kept (replicated like any schema change); the rest has no
+                // place in SQLite.
+                if let Some(comment) = super::comments::table_comment(&sig) {
+                    if self.tx.is_open() {
+                        self.commit().await?;
+                    }
+                    let batch = super::comments::record(&table, &[(String::new(), comment)]).join(";\n");
+                    let version = self.schema_version_of(&db).await?;
+                    self.replicate(vec![marmot_store::ddl::ddl_change(&db, batch, version)]).await?;
+                }
                 Ok(done(0))
             }
             Statement::DropIndexOn => {
