@@ -11,6 +11,8 @@
 //! - `col -> '$.path'` / `col ->> '$.path'` become `json_extract(col, '$.path')` /
 //!   `json_unquote(json_extract(col, '$.path'))`, MySQL's meaning (SQLite's own `->>`
 //!   returns SQL values, and JSON `null` as NULL).
+//! - `x + INTERVAL n UNIT` / `x - INTERVAL n UNIT` become `DATE_ADD(x, INTERVAL n UNIT)` /
+//!   `DATE_SUB(…)`, `x` being the atom before the sign.
 //! - `(SELECT …) UNION (SELECT …) ORDER BY … LIMIT …`: SQLite allows neither parentheses
 //!   nor LIMIT on a compound's members, so each parenthesized member becomes
 //!   `SELECT * FROM (SELECT …)`, which keeps its columns, its names and its LIMIT.
@@ -26,7 +28,14 @@ use super::tokens::{is_space, kw};
 /// The statement with every pass applied, or `None` if none applied.
 pub(crate) fn prepare(tokens: &[Token]) -> Option<Vec<Token>> {
     let mut out: Option<Vec<Token>> = None;
-    for pass in [labels as fn(&[Token]) -> Option<Vec<Token>>, xor, arrows, parenthesized_members, insert_defaults] {
+    for pass in [
+        labels as fn(&[Token]) -> Option<Vec<Token>>,
+        xor,
+        arrows,
+        interval_arithmetic,
+        parenthesized_members,
+        insert_defaults,
+    ] {
         if let Some(next) = pass(out.as_deref().unwrap_or(tokens)) {
             out = Some(next);
         }
@@ -171,7 +180,7 @@ fn word(value: &str) -> Token {
 
 /// Tokens whose rewrite changes an expression's text, and so its unaliased label.
 fn relabelled(t: &Token) -> bool {
-    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow)
+    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow) || kw(t).as_deref() == Some("INTERVAL")
 }
 
 /// Unaliased select-list items that the rewrite will change get `AS "<as written>"`.
@@ -314,6 +323,57 @@ fn arrows(tokens: &[Token]) -> Option<Vec<Token>> {
             next.push(Token::RParen);
         }
         next.extend_from_slice(&toks[sig[re] + 1..]);
+        toks = next;
+        changed = true;
+    }
+    changed.then_some(toks)
+}
+
+/// The units `INTERVAL n UNIT` takes (those DATE_ADD understands).
+const INTERVAL_UNITS: [&str; 9] =
+    ["MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"];
+
+/// `x + INTERVAL n UNIT` → `DATE_ADD(x, INTERVAL n UNIT)` (and `-` → `DATE_SUB`).
+fn interval_arithmetic(tokens: &[Token]) -> Option<Vec<Token>> {
+    if !tokens.iter().any(|t| kw(t).as_deref() == Some("INTERVAL")) {
+        return None;
+    }
+    let mut toks = tokens.to_vec();
+    let mut changed = false;
+    loop {
+        let sig = significant(&toks);
+        let sign = (1..sig.len()).find(|p| {
+            matches!(toks[sig[*p]], Token::Plus | Token::Minus)
+                && sig.get(p + 1).is_some_and(|i| kw(&toks[*i]).as_deref() == Some("INTERVAL"))
+        });
+        let Some(sign) = sign else { break };
+        let Some(ls) = atom_before(&toks, &sig, sign - 1) else { break };
+        // The interval runs to its unit, outside any parenthesis of its amount.
+        let mut depth = 0i32;
+        let mut unit = None;
+        for (p, i) in sig.iter().enumerate().skip(sign + 2) {
+            match &toks[*i] {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                t if depth == 0 && kw(t).is_some_and(|k| INTERVAL_UNITS.contains(&k.as_str())) => {
+                    unit = Some(p);
+                    break;
+                }
+                _ => {}
+            }
+            if depth < 0 {
+                break;
+            }
+        }
+        let Some(unit) = unit else { break };
+        let function = if toks[sig[sign]] == Token::Plus { "DATE_ADD" } else { "DATE_SUB" };
+        let mut next = toks[..sig[ls]].to_vec();
+        next.extend([word(function), Token::LParen]);
+        next.extend_from_slice(&toks[sig[ls]..=sig[sign - 1]]);
+        next.extend([Token::Comma, Token::Whitespace(Whitespace::Space)]);
+        next.extend_from_slice(&toks[sig[sign + 1]..=sig[unit]]);
+        next.push(Token::RParen);
+        next.extend_from_slice(&toks[sig[unit] + 1..]);
         toks = next;
         changed = true;
     }
@@ -483,6 +543,15 @@ mod tests {
             tr("SELECT a/b, a ^ 1 AS x, a / 2 y, (a), doc->'$.k' FROM t WHERE a / b > 1"),
             r#"SELECT a * 1.0 /b AS "a/b", marmot_xor(a, 1) AS x, a * 1.0 / 2 y, (a), json_extract(doc, '$.k') AS "doc->'$.k'" FROM t WHERE a * 1.0 / b > 1"#
         );
+    }
+
+    #[test]
+    fn interval_arithmetic_is_date_add_and_date_sub() {
+        assert_eq!(
+            tr("SELECT d FROM t WHERE d > NOW() - INTERVAL 7 DAY AND '2024-03-05' + INTERVAL (1 + 1) WEEK < d"),
+            "SELECT d FROM t WHERE d > DATE_SUB(NOW(), 7, 'DAY') AND DATE_ADD('2024-03-05', (1+1), 'WEEK') < d"
+        );
+        assert_eq!(tr("SELECT t.d + INTERVAL 1 MONTH x FROM t"), "SELECT DATE_ADD(t.d, 1, 'MONTH') x FROM t");
     }
 
     #[test]

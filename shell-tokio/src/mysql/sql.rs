@@ -630,7 +630,8 @@ mod tests {
     fn intervals_become_function_arguments_and_nul_strings_blobs() {
         assert_eq!(
             tr("SELECT DATE_SUB(NOW(), INTERVAL (1 + 2) DAY), 'a\\0b'"),
-            vec!["SELECT DATE_SUB(NOW(), (1+2), 'DAY'), X'610062'"]
+            // (Labelled as written, as MySQL labels it.)
+            vec![r#"SELECT DATE_SUB(NOW(), (1+2), 'DAY') AS "DATE_SUB(NOW(), INTERVAL (1 + 2) DAY)", X'610062'"#]
         );
     }
 
