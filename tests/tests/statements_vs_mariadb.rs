@@ -187,6 +187,15 @@ fn statements_tools_and_orms_send_behave_as_on_mariadb() {
     if !ok || out != want {
         failures.push(format!("-> and ->>: want {want:?}, got {out:?}"));
     }
+    // MySQL's CAST(… AS JSON) (MariaDB has none), and SHOW PLUGINS, which clients read
+    // before they pick an authentication method (PyMySQL's own tests do).
+    let (ok, out) = run(port, None, r#"SELECT CAST('{"a":1, "b":[1,2]}' AS JSON) AS j; SHOW PLUGINS"#);
+    if !ok
+        || !out.contains("j\n{\"a\": 1, \"b\": [1, 2]}\n")
+        || !out.contains("mysql_native_password\tACTIVE\tAUTHENTICATION")
+    {
+        failures.push(format!("CAST AS JSON / SHOW PLUGINS: {out:?}"));
+    }
     // SHOW CREATE TABLE as MySQL writes it: synonyms resolved, expression defaults in
     // parentheses (bare, a dump would not restore), generated columns with their
     // expressions.

@@ -66,6 +66,9 @@ fn cast(x: &str, ty: &[String]) -> Option<String> {
             format!("marmot_cast_decimal({x}, {scale})")
         }
         "CHAR" | "NCHAR" | "VARCHAR" | "BINARY" => format!("CAST({x} AS TEXT)"),
+        // MySQL's JSON printing of the document (SQLite would take `JSON` as a numeric
+        // affinity and turn the text into 0).
+        "JSON" => format!("json_extract({x}, '$')"),
         _ => return None,
     })
 }

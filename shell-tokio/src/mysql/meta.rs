@@ -201,6 +201,15 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
             &["Engine", "Support", "Comment", "Transactions", "XA", "Savepoints"],
             vec![vec![t("InnoDB"), t("DEFAULT"), t("SQLite, replicated by marmot"), t("YES"), t("NO"), t("YES")]],
         )),
+        // The plugins a client can ask for: the one authentication method marmot speaks
+        // (clients check for their method before they try it) and the storage engine.
+        "PLUGINS" => Ok(rows(
+            &["Name", "Status", "Type", "Library", "License"],
+            vec![
+                vec![t("mysql_native_password"), t("ACTIVE"), t("AUTHENTICATION"), Value::Null, t("GPL")],
+                vec![t("InnoDB"), t("ACTIVE"), t("STORAGE ENGINE"), Value::Null, t("GPL")],
+            ],
+        )),
         "COLLATION" => Ok(rows(
             &["Collation", "Charset", "Id", "Default", "Compiled", "Sortlen"],
             vec![vec![
