@@ -435,6 +435,31 @@ fn down_and_back(
     w
 }
 
+/// With a coin drawn under `coin`, one node goes down at a time drawn from `down_at` for a
+/// span drawn from `down_for`, then must catch up. Returns the windows in which writes may
+/// fail for want of it (ALL, or sent to it).
+fn maybe_restart(
+    d: &mut Draw,
+    coin: &str,
+    n: u64,
+    down_at: (u64, u64),
+    down_for: (u64, u64),
+    faults: &mut Vec<(u64, Fault)>,
+    expectations: &mut Vec<Expectation>,
+) -> Vec<(u64, u64)> {
+    if d.range(coin, 0, 1) != 1 {
+        return Vec::new();
+    }
+    let r = 1 + below(&mut d.rng, n);
+    let down_at = d.range("down_at_ms", down_at.0, down_at.1);
+    let up_at = down_at + d.range("down_for_ms", down_for.0, down_for.1);
+    d.note("restarted", r);
+    faults.push((down_at, Fault::Crash(r)));
+    faults.push((up_at, Fault::Restart(r)));
+    expectations.push(Expectation::CaughtUp { node: r, after: up_at });
+    vec![(down_at.saturating_sub(3000), up_at + 6000)]
+}
+
 impl Plan {
     /// Draw the plan of `scenario` for `seed`.
     pub fn draw(scenario: Scenario, seed: u64) -> Plan {
@@ -460,17 +485,15 @@ impl Plan {
                 // Half the runs restart one node, as an operator upgrading it would: it
                 // misses a few seconds of writes and catches up by delta sync. Writes around
                 // its absence may fail for want of it (ALL, or sent to it).
-                let mut except = Vec::new();
-                if d.range("planned_restart", 0, 1) == 1 {
-                    let r = 1 + below(&mut d.rng, n);
-                    let down_at = d.range("down_at_ms", 3000, 9000);
-                    let up_at = down_at + d.range("down_for_ms", 1000, 4000);
-                    d.note("restarted", r);
-                    faults.push((down_at, Fault::Crash(r)));
-                    faults.push((up_at, Fault::Restart(r)));
-                    expectations.push(Expectation::CaughtUp { node: r, after: up_at });
-                    except.push((down_at.saturating_sub(3000), up_at + 6000));
-                }
+                let except = maybe_restart(
+                    &mut d,
+                    "planned_restart",
+                    n,
+                    (3000, 9000),
+                    (1000, 4000),
+                    &mut faults,
+                    &mut expectations,
+                );
                 expectations.push(Expectation::OnlyConflictsFail { except });
             }
             Scenario::Partition => {
@@ -580,17 +603,8 @@ impl Plan {
                 // Half the runs take a node down for a few seconds: it catches up from
                 // logs whose entries carry other nodes' skewed clocks. Writes around its
                 // absence may fail for want of it (ALL, or sent to it).
-                let mut except = Vec::new();
-                if d.range("catch_up", 0, 1) == 1 {
-                    let r = 1 + below(&mut d.rng, n);
-                    let down_at = d.range("down_at_ms", 4000, 8000);
-                    let up_at = down_at + d.range("down_for_ms", 3000, 6000);
-                    d.note("restarted", r);
-                    faults.push((down_at, Fault::Crash(r)));
-                    faults.push((up_at, Fault::Restart(r)));
-                    expectations.push(Expectation::CaughtUp { node: r, after: up_at });
-                    except.push((down_at.saturating_sub(3000), up_at + 6000));
-                }
+                let except =
+                    maybe_restart(&mut d, "catch_up", n, (4000, 8000), (3000, 6000), &mut faults, &mut expectations);
                 expectations.push(Expectation::OnlyConflictsFail { except });
                 // A client writes on one node, then on another, often from the node with
                 // the fastest clock to the one with the slowest.
