@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # compare with (started by the tests on loopback, never as a service), openssl + curl for TLS,
 # WordPress 6.1 with PHP for the WordPress cluster test (served by `php -S` on loopback), and
 # Java with the MariaDB JDBC driver for the metadata test, and Chromium with chromedriver
-# for the dashboard test (headless, no outside network needed).
-APT_PACKAGES=(mariadb-client mariadb-server sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
+# for the dashboard test (headless, no outside network needed), and MariaDB's own test suite
+# (`mariadb-test`: its func_*.test files and their expected results, run on both servers).
+APT_PACKAGES=(mariadb-client mariadb-server mariadb-test sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
   default-jdk-headless libmariadb-java chromium chromium-driver)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

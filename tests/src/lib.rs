@@ -5,6 +5,7 @@
 //! temporary directory and kills it when dropped, so every test process stops by itself.
 
 pub mod mariadb_server;
+pub mod mysqltest_results;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
