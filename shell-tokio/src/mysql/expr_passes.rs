@@ -19,6 +19,7 @@
 //! - `INSERT INTO t (a, b) VALUES (DEFAULT, 1)`: SQLite has no DEFAULT value keyword; a
 //!   column given DEFAULT in every row is left out of the column list, which gives it
 //!   its default (every column: `DEFAULT VALUES`).
+//! - MariaDB's Sequence engine tables (`seq_1_to_10`): see [`super::sequence_tables`].
 
 use sqlparser::tokenizer::{Token, Whitespace, Word};
 
@@ -35,6 +36,7 @@ pub(crate) fn prepare(tokens: &[Token]) -> Option<Vec<Token>> {
         interval_arithmetic,
         parenthesized_members,
         insert_defaults,
+        super::sequence_tables::sequence_tables,
     ] {
         if let Some(next) = pass(out.as_deref().unwrap_or(tokens)) {
             out = Some(next);

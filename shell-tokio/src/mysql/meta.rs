@@ -199,7 +199,17 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
         }
         "ENGINES" => Ok(rows(
             &["Engine", "Support", "Comment", "Transactions", "XA", "Savepoints"],
-            vec![vec![t("InnoDB"), t("DEFAULT"), t("SQLite, replicated by marmot"), t("YES"), t("NO"), t("YES")]],
+            vec![
+                vec![t("InnoDB"), t("DEFAULT"), t("SQLite, replicated by marmot"), t("YES"), t("NO"), t("YES")],
+                vec![
+                    t("SEQUENCE"),
+                    t("YES"),
+                    t("Generated tables of integers (seq_1_to_10)"),
+                    t("YES"),
+                    t("NO"),
+                    t("YES"),
+                ],
+            ],
         )),
         // The plugins a client can ask for: the one authentication method marmot speaks
         // (clients check for their method before they try it) and the storage engine.

@@ -33,6 +33,7 @@ pub mod replay_shape;
 pub mod results;
 pub mod row_encoding;
 pub mod row_locks;
+pub mod sequence_tables;
 pub mod server;
 pub mod session;
 pub mod session_functions;
