@@ -35,25 +35,25 @@ pub(super) fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
     }
 }
 
-fn pad(s: &str, len: usize, fill: &str, left: bool) -> String {
+/// LPAD / RPAD: NULL for a negative length, and (as MySQL does past max_allowed_packet) for
+/// one too long to build, so `RPAD('x', 4294967295, 'y')` cannot exhaust the server's memory.
+fn pad(s: &str, len: i64, fill: &str, left: bool) -> Option<String> {
+    let len = usize::try_from(len).ok().filter(|l| *l <= MAX_RESULT)?;
     let chars: Vec<char> = s.chars().collect();
     if chars.len() >= len {
-        return chars[..len].iter().collect();
+        return Some(chars[..len].iter().collect());
     }
     let fill: Vec<char> = fill.chars().collect();
     if fill.is_empty() {
-        return String::new();
+        return Some(String::new());
     }
     let padding: String = fill.iter().cycle().take(len - chars.len()).collect();
-    if left {
-        padding + s
-    } else {
-        s.to_string() + &padding
-    }
+    Some(if left { padding + s } else { s.to_string() + &padding })
 }
 
-/// Longest string result of REPEAT / SPACE (MySQL's max_allowed_packet).
-const MAX_RESULT: usize = 64 << 20;
+/// Longest string result of REPEAT, SPACE, LPAD, RPAD, HEX (MySQL's max_allowed_packet):
+/// longer ones are NULL, as in MySQL, instead of memory the server does not have.
+pub(crate) const MAX_RESULT: usize = 64 << 20;
 
 /// Register the functions on a connection. `seed` seeds RAND().
 pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
@@ -82,11 +82,11 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("lpad", 3, det, |ctx| {
         let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
-        Ok(Some(pad(&s, n.max(0) as usize, &f, true)))
+        Ok(pad(&s, n, &f, true))
     })?;
     conn.create_scalar_function("rpad", 3, det, |ctx| {
         let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
-        Ok(Some(pad(&s, n.max(0) as usize, &f, false)))
+        Ok(pad(&s, n, &f, false))
     })?;
     conn.create_scalar_function("locate", -1, det, |ctx| {
         let (Some(sub), Some(s)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
@@ -339,6 +339,9 @@ mod tests {
         assert_eq!(eval("lpad('hi', 4, '??')"), "??hi");
         assert_eq!(eval("rpad('hi', 5, 'ab')"), "hiaba");
         assert_eq!(eval("lpad('hello', 2, '?')"), "he");
+        assert_eq!(eval("rpad('hello', -1, '1')"), "NULL");
+        assert_eq!(eval("rpad('hello', 4294967295, '1')"), "NULL", "not 4 GiB of memory");
+        assert_eq!(eval("lpad('hello', 18446744073709551617, '1')"), "NULL");
         assert_eq!(eval("locate('bar', 'foobarbar')"), "4");
         assert_eq!(eval("locate('bar', 'foobarbar', 5)"), "7");
         assert_eq!(eval("ucase('abc')"), "ABC");

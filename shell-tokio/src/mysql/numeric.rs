@@ -6,6 +6,8 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 
+use super::functions::MAX_RESULT;
+
 fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
     match ctx.get_raw(i) {
         ValueRef::Integer(n) => Some(n as f64),
@@ -163,12 +165,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(Some(format!("{:.*}", scale as usize, (v * p).round() / p)))
     })?;
     conn.create_scalar_function("hex", 1, det, |ctx| {
-        let bytes_hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
         Ok(match ctx.get_raw(0) {
             ValueRef::Null => None,
             ValueRef::Integer(i) => Some(format!("{:X}", i as u64)),
             ValueRef::Real(r) => Some(format!("{:X}", r.round() as i64 as u64)),
-            ValueRef::Text(b) | ValueRef::Blob(b) => Some(bytes_hex(b)),
+            // HEX(HEX(…)) doubles each time: past max_allowed_packet MySQL gives NULL.
+            ValueRef::Text(b) | ValueRef::Blob(b) => (b.len() * 2 <= MAX_RESULT).then(|| hex::encode_upper(b)),
         })
     })?;
     Ok(())
@@ -177,6 +179,17 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::leading_number;
+
+    #[test]
+    fn hex_past_max_allowed_packet_is_null_not_memory() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        super::register(&c).unwrap();
+        let hex = |sql: &str| c.query_row(sql, [], |r| r.get::<_, Option<String>>(0)).unwrap();
+        assert_eq!(hex("SELECT hex('\\')").as_deref(), Some("5C"));
+        assert_eq!(hex("SELECT hex(255)").as_deref(), Some("FF"));
+        let nested = (0..45).fold("'\\'".to_string(), |e, _| format!("hex({e})"));
+        assert_eq!(hex(&format!("SELECT {nested}")), None, "2^45 bytes would not fit");
+    }
 
     #[test]
     fn strings_convert_by_their_leading_number() {
