@@ -114,6 +114,17 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
     ),
     (
+        "CREATE TABLE … LIKE, CREATE TABLE … SELECT without AS, DROP TABLE of several tables",
+        "CREATE TABLE src (id INT PRIMARY KEY, s VARCHAR(10) NOT NULL DEFAULT 'q', KEY ks (s));
+         INSERT INTO src VALUES (1, 'x'), (2, 'y'); CREATE TABLE cp LIKE src; CREATE TABLE IF NOT EXISTS cp LIKE src;
+         CREATE TABLE sel SELECT id, s FROM src; CREATE TABLE gc SELECT GROUP_CONCAT(s ORDER BY id) AS g FROM src;
+         CREATE TABLE d1 (a INT); CREATE TABLE d2 (a INT); DROP TABLE d1, d2;",
+        "INSERT INTO cp (id) VALUES (5); SELECT id, s FROM cp; SELECT id, s FROM sel ORDER BY id; SELECT g FROM gc;
+         SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME;
+         SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+         AND TABLE_NAME = 'cp' ORDER BY INDEX_NAME",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

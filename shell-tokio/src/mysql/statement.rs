@@ -55,6 +55,15 @@ pub enum Statement {
     TableOptions(String),
     /// DROP INDEX i ON t.
     DropIndexOn,
+    /// CREATE TABLE [IF NOT EXISTS] `table` LIKE `source` (or `(LIKE source)`).
+    CreateTableLike {
+        /// The table to create.
+        table: String,
+        /// The table whose definition it copies.
+        source: String,
+        /// IF NOT EXISTS was written.
+        if_not_exists: bool,
+    },
     /// Any other CREATE, DROP, ALTER or RENAME, with its first two keywords.
     Ddl(String, String),
     /// Administrative statements accepted and ignored (LOCK, GRANT, FLUSH, …), by keyword.
@@ -63,6 +72,23 @@ pub enum Statement {
     Do,
     /// Nothing marmot knows.
     Unknown,
+}
+
+/// `CREATE TABLE [IF NOT EXISTS] t LIKE s` / `… t (LIKE s)`.
+fn create_table_like(sig: &[&Token]) -> Option<Statement> {
+    let words: Vec<String> =
+        sig.iter().skip(2).filter(|t| !matches!(t, Token::LParen | Token::RParen)).filter_map(|t| text(t)).collect();
+    let is = |w: &String, k: &str| w.eq_ignore_ascii_case(k);
+    let (if_not_exists, rest) = match words.as_slice() {
+        [i, n, e, rest @ ..] if is(i, "IF") && is(n, "NOT") && is(e, "EXISTS") => (true, rest),
+        rest => (false, rest),
+    };
+    match rest {
+        [table, like, source] if is(like, "LIKE") => {
+            Some(Statement::CreateTableLike { table: table.clone(), source: source.clone(), if_not_exists })
+        }
+        _ => None,
+    }
 }
 
 /// Classify a statement from its significant tokens.
@@ -120,6 +146,9 @@ pub fn classify(sig: &[&Token]) -> Statement {
             Statement::TableOptions(name(sig.get(2)).unwrap_or_default())
         }
         "DROP" if k1 == "INDEX" && sig.iter().any(|t| kw(t).as_deref() == Some("ON")) => Statement::DropIndexOn,
+        "CREATE" if k1 == "TABLE" && sig.iter().any(|t| kw(t).as_deref() == Some("LIKE")) => {
+            create_table_like(sig).unwrap_or(Statement::Ddl(k0, k1))
+        }
         "CREATE" | "DROP" | "ALTER" | "RENAME" => Statement::Ddl(k0, k1),
         "LOCK" | "UNLOCK" | "GRANT" | "REVOKE" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "REPAIR" | "XA" => {
             Statement::Ignored(k0)
@@ -173,6 +202,10 @@ mod tests {
             Statement::RenameTables(Some(vec![("a".into(), "b".into()), ("c".into(), "d".into())]))
         );
         assert_eq!(of("RENAME TABLE a b"), Statement::RenameTables(None));
+        let like =
+            |t: &str, s: &str, i| Statement::CreateTableLike { table: t.into(), source: s.into(), if_not_exists: i };
+        assert_eq!(of("CREATE TABLE t2 LIKE t1"), like("t2", "t1", false));
+        assert_eq!(of("create table if not exists `t2` (like `t1`)"), like("t2", "t1", true));
         assert_eq!(of("ALTER TABLE t COMMENT 'x'"), Statement::TableOptions("t".into()));
         assert_eq!(of("ALTER TABLE t ADD COLUMN c INT COMMENT 'x'"), Statement::Ddl("ALTER".into(), "TABLE".into()));
         assert_eq!(of("DROP INDEX i ON t"), Statement::DropIndexOn);

@@ -5,7 +5,7 @@
 //! `UNIQUE KEY` become `CREATE [UNIQUE] INDEX` statements (prefix lengths dropped) — and
 //! the columns' MySQL types as declared, kept for metadata.
 
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, Whitespace};
 
 use super::sql::{matching_paren, print, quote_ident, quote_str, rewrite, spaced, split_commas};
 use super::tokens::{is_space, kw, significant, text};
@@ -16,12 +16,66 @@ pub fn translate(tokens: &[Token]) -> Vec<String> {
     let sig = significant(tokens);
     let first = sig.first().and_then(|t| kw(t)).unwrap_or_default();
     let second = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
-    if first == "CREATE"
-        && (second == "TABLE" || (second == "TEMPORARY" && sig.get(2).and_then(|t| kw(t)).as_deref() == Some("TABLE")))
-    {
+    let third_is_table = sig.get(2).and_then(|t| kw(t)).as_deref() == Some("TABLE");
+    let names_table = second == "TABLE" || (second == "TEMPORARY" && third_is_table);
+    if first == "CREATE" && names_table {
+        if let Some(with_as) = select_with_as(tokens) {
+            return vec![rewrite(&with_as)];
+        }
         return create_table(tokens);
     }
+    if first == "DROP" && names_table {
+        return drop_tables(&sig);
+    }
     vec![rewrite(tokens)]
+}
+
+/// `CREATE TABLE t SELECT …` (MySQL's AS is optional; SQLite's is not) with the AS written
+/// in; `None` when the statement has its AS or no SELECT.
+fn select_with_as(tokens: &[Token]) -> Option<Vec<Token>> {
+    let sig: Vec<usize> = (0..tokens.len()).filter(|i| !is_space(&tokens[*i])).collect();
+    let at = sig.iter().position(|&i| matches!(kw(&tokens[i]).as_deref(), Some("SELECT" | "WITH" | "AS" | "LIKE")))?;
+    let word = kw(&tokens[sig[at]]);
+    let column_list_first = sig[..at].iter().any(|&i| tokens[i] == Token::LParen && i + 1 < sig[at]);
+    if word.as_deref() == Some("AS") || word.as_deref() == Some("LIKE") || column_list_first {
+        return None;
+    }
+    // `CREATE TABLE t (SELECT …)`: the AS goes before the parenthesis.
+    let at = if at > 0 && tokens[sig[at - 1]] == Token::LParen { at - 1 } else { at };
+    let mut out = tokens[..sig[at]].to_vec();
+    out.extend([Token::make_keyword("AS"), Token::Whitespace(Whitespace::Space)]);
+    out.extend_from_slice(&tokens[sig[at]..]);
+    Some(out)
+}
+
+/// `DROP TABLE [IF EXISTS] a, b, c` as one SQLite `DROP TABLE` per table (SQLite drops
+/// one at a time); the schema change runs them together, so a missing table (without IF
+/// EXISTS) drops none of them, as MySQL 8's atomic DDL does.
+fn drop_tables(sig: &[&Token]) -> Vec<String> {
+    let names_at = sig
+        .iter()
+        .position(|t| !matches!(kw(t).as_deref(), Some("DROP" | "TEMPORARY" | "TABLE" | "TABLES" | "IF" | "EXISTS")))
+        .unwrap_or(sig.len());
+    // Words apart, `db.t` kept whole.
+    let owned = |toks: &[&Token]| -> Vec<Token> {
+        let mut out: Vec<Token> = Vec::new();
+        for t in toks {
+            if !out.is_empty() && **t != Token::Period && out.last() != Some(&Token::Period) {
+                out.push(Token::Whitespace(Whitespace::Space));
+            }
+            out.push((*t).clone());
+        }
+        out.push(Token::Whitespace(Whitespace::Space));
+        out
+    };
+    split_commas(&sig[names_at..])
+        .iter()
+        .map(|name| {
+            let name: Vec<&Token> =
+                name.iter().copied().filter(|t| !matches!(kw(t).as_deref(), Some("RESTRICT" | "CASCADE"))).collect();
+            rewrite(&[owned(&sig[..names_at]), owned(&name)].concat())
+        })
+        .collect()
 }
 
 /// A column's type as the client declared it, for metadata.
@@ -48,6 +102,10 @@ pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
         return Vec::new();
     }
     let Some(open) = sig.iter().position(|t| matches!(t, Token::LParen)) else { return Vec::new() };
+    // `CREATE TABLE t [AS] SELECT f(…)`: no declared columns (the first parenthesis is a call).
+    if sig[..(open + 2).min(sig.len())].iter().any(|t| matches!(kw(t).as_deref(), Some("SELECT" | "AS" | "LIKE"))) {
+        return Vec::new();
+    }
     let Some(table) =
         sig[..open].iter().rev().find_map(|t| if let Token::Word(w) = t { Some(w.value.clone()) } else { None })
     else {
@@ -403,5 +461,27 @@ mod tests {
             out,
             vec![r#"CREATE TABLE IF NOT EXISTS "m" ("a" int, "b" varchar(10) COLLATE NOCASE, PRIMARY KEY ("a", "b"))"#]
         );
+    }
+
+    #[test]
+    fn create_table_select_needs_no_as() {
+        assert_eq!(
+            tr("CREATE TABLE t2 SELECT GROUP_CONCAT(f1) FROM t1"),
+            vec![r#"CREATE TABLE t2 AS SELECT GROUP_CONCAT(f1) FROM t1"#]
+        );
+        assert!(tr("create table t3 (select 1 as a)")[0].starts_with("create table t3 AS ("));
+        assert_eq!(tr("CREATE TABLE t AS SELECT 1"), vec!["CREATE TABLE t AS SELECT 1"]);
+        let toks = tokenize("CREATE TABLE t2 SELECT GROUP_CONCAT(f1 ORDER BY f2) FROM t1").unwrap();
+        assert!(declared_columns(&toks).is_empty(), "GROUP_CONCAT is a call, not a table");
+    }
+
+    #[test]
+    fn dropping_several_tables_drops_each() {
+        assert_eq!(tr("DROP TABLE t1,`t2`"), vec![r#"DROP TABLE t1"#, r#"DROP TABLE "t2""#]);
+        assert_eq!(
+            tr("drop table if exists t1, db.t2 cascade"),
+            vec!["drop table if exists t1", "drop table if exists db.t2"]
+        );
+        assert_eq!(tr("DROP TABLE t1"), vec!["DROP TABLE t1"]);
     }
 }

@@ -93,6 +93,28 @@ impl Session {
         v.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?.map_err(|e| sqlite_error(&e))
     }
 
+    /// `CREATE TABLE t LIKE s`: the CREATE TABLE that SHOW CREATE TABLE gives for `s` (its
+    /// columns with their MySQL types, keys and indexes, no rows, no auto-increment
+    /// counter), run under the new name as any CREATE TABLE is.
+    pub(super) async fn create_table_like(
+        &mut self,
+        table: &str,
+        source: &str,
+        if_not_exists: bool,
+    ) -> Result<Outcome, MyError> {
+        let db = self.need_db()?;
+        let shown = super::super::create_table::create_table(self, source)?
+            .ok_or_else(|| MyError::new(1146, "42S02", format!("Table '{db}.{source}' doesn't exist")))?;
+        let columns_at = shown
+            .strip_prefix("CREATE TABLE ")
+            .and_then(|_| shown.find(" (\n"))
+            .ok_or_else(|| MyError::new(1347, "HY000", format!("'{db}.{source}' is not of type 'BASE TABLE'")))?;
+        let head = if if_not_exists { "CREATE TABLE IF NOT EXISTS" } else { "CREATE TABLE" };
+        let sql = format!("{head} `{}`{}", table.replace('`', "``"), &shown[columns_at..]);
+        let toks = sql::tokenize(&sql).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+        self.ddl(&toks, "CREATE", "TABLE").await
+    }
+
     /// Table, index, view and trigger DDL: checked here by running it in a savepoint that
     /// is rolled back, then replicated and run by every node as it applies the transaction.
     pub(super) async fn ddl(&mut self, toks: &[Token], k0: &str, k1: &str) -> Result<Outcome, MyError> {

@@ -488,6 +488,9 @@ impl Session {
                 let toks = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                 self.ddl(&toks, "DROP", "INDEX").await
             }
+            Statement::CreateTableLike { table, source, if_not_exists } => {
+                self.create_table_like(&table, &source, if_not_exists).await
+            }
             Statement::Ddl(k0, k1) => self.ddl(toks, &k0, &k1).await,
             Statement::Ignored(k0) => {
                 self.warn(1235, &format!("{k0} is accepted and ignored by marmot"));
