@@ -125,6 +125,14 @@ const CASES: &[(&str, &str, &str)] = &[
          AND TABLE_NAME = 'cp' ORDER BY INDEX_NAME",
     ),
     (
+        "views replaced, altered and created with mariadb-dump's options, read in the same session",
+        "CREATE TABLE vt (a INT, b INT); INSERT INTO vt VALUES (1, 2);
+         CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW v1 AS SELECT a FROM vt;",
+        "SELECT * FROM v1; CREATE OR REPLACE VIEW v1 AS SELECT a, b FROM vt; SELECT * FROM v1;
+         ALTER VIEW v1 (x) AS SELECT a + b FROM vt WITH CHECK OPTION; SELECT * FROM v1;
+         ALTER TABLE vt ADD COLUMN c INT; SELECT * FROM vt",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

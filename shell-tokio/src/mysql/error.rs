@@ -59,6 +59,9 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
         )
     } else if m.contains("database is locked") || m.contains("busy") {
         MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")
+    } else if let Some(f) = m.strip_prefix("wrong number of arguments to function ") {
+        let f = f.split("()").next().unwrap_or(f).to_uppercase();
+        MyError::new(1582, "42000", format!("Incorrect parameter count in the call to native function '{f}'"))
     } else if m.contains("syntax error") || m.contains("incomplete input") || m.contains("unrecognized token") {
         MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {m}"))
     } else {

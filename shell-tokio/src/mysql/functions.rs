@@ -55,10 +55,22 @@ fn pad(s: &str, len: i64, fill: &str, left: bool) -> Option<String> {
 /// longer ones are NULL, as in MySQL, instead of memory the server does not have.
 pub(crate) const MAX_RESULT: usize = 64 << 20;
 
+/// Check a function of several arities got between `min` and `max` arguments: MySQL's error
+/// (1582, worded as SQLite words its own, so one mapping serves both), not an argument read
+/// past the end.
+pub(crate) fn need_args(ctx: &Context<'_>, min: usize, max: usize, name: &str) -> rusqlite::Result<()> {
+    if (min..=max).contains(&ctx.len()) {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::UserFunctionError(format!("wrong number of arguments to function {name}()").into()))
+    }
+}
+
 /// Register the functions on a connection. `seed` seeds RAND().
 pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("concat_ws", -1, det, |ctx| {
+        need_args(ctx, 2, usize::MAX, "CONCAT_WS")?;
         let Some(sep) = text(ctx, 0) else { return Ok(None) };
         let parts: Vec<String> = (1..ctx.len()).filter_map(|i| text(ctx, i)).collect();
         Ok(Some(parts.join(&sep)))
@@ -89,6 +101,7 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         Ok(pad(&s, n, &f, false))
     })?;
     conn.create_scalar_function("locate", -1, det, |ctx| {
+        need_args(ctx, 2, 3, "LOCATE")?;
         let (Some(sub), Some(s)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
         let start = if ctx.len() > 2 { int(ctx, 2).unwrap_or(1).max(1) as usize } else { 1 };
         let chars: Vec<char> = s.chars().collect();
@@ -213,6 +226,7 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         Ok(d.zip(text(ctx, 1)).map(|(d, f)| d.format(&f)))
     })?;
     conn.create_scalar_function("from_unixtime", -1, det, |ctx| {
+        need_args(ctx, 1, 2, "FROM_UNIXTIME")?;
         let Some(n) = int(ctx, 0) else { return Ok(None) };
         let d = DateTime::from_unix(n);
         Ok(Some(if ctx.len() > 1 { d.format(&text(ctx, 1).unwrap_or_default()) } else { d.to_mysql() }))
@@ -327,6 +341,16 @@ mod tests {
             })
         })
         .unwrap()
+    }
+
+    #[test]
+    fn too_few_or_many_arguments_are_an_error_not_a_panic() {
+        let c = Connection::open_in_memory().unwrap();
+        register(&c, 1).unwrap();
+        for sql in ["SELECT concat_ws('-')", "SELECT locate('a', 'b', 1, 2)", "SELECT from_unixtime()"] {
+            let err = c.query_row(sql, [], |r| r.get::<_, Option<String>>(0)).unwrap_err().to_string();
+            assert!(err.contains("wrong number of arguments to function"), "{sql}: {err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! warning there). A JSON result carries SQLite's JSON subtype, so that
 //! `JSON_OBJECT('a', JSON_ARRAY(1))` nests the array instead of quoting it.
 
+use super::functions::need_args;
 use rusqlite::functions::{Context, FunctionFlags, SubType};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
@@ -122,7 +123,10 @@ fn modify(ctx: &Context<'_>, insert: bool, replace: bool) -> Out {
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     let json = det | FunctionFlags::SQLITE_RESULT_SUBTYPE | FunctionFlags::SQLITE_SUBTYPE;
-    conn.create_scalar_function("json_extract", -1, json, |ctx| Ok(extract(ctx)))?;
+    conn.create_scalar_function("json_extract", -1, json, |ctx| {
+        need_args(ctx, 2, usize::MAX, "JSON_EXTRACT")?;
+        Ok(extract(ctx))
+    })?;
     conn.create_scalar_function("json_unquote", 1, json, |ctx| Ok(unquote(ctx)))?;
     conn.create_scalar_function("json_quote", 1, json, |ctx| {
         Ok(match text_arg(ctx, 0) {
@@ -155,10 +159,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(plain(doc_arg(ctx, 0).map_or(SqlValue::Null, |d| SqlValue::Text(d.type_name().into()))))
     })?;
     conn.create_scalar_function("json_length", -1, json, |ctx| {
+        need_args(ctx, 1, 2, "JSON_LENGTH")?;
         let target = doc_arg(ctx, 0).and_then(|doc| at_optional_path(ctx, doc, 1));
         Ok(plain(target.map_or(SqlValue::Null, |t| SqlValue::Integer(t.length() as i64))))
     })?;
     conn.create_scalar_function("json_keys", -1, json, |ctx| {
+        need_args(ctx, 1, 2, "JSON_KEYS")?;
         let target = doc_arg(ctx, 0).and_then(|doc| at_optional_path(ctx, doc, 1));
         Ok(match target {
             Some(Json::Object(members)) => {
@@ -168,14 +174,22 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })
     })?;
     conn.create_scalar_function("json_contains", -1, json, |ctx| {
+        need_args(ctx, 2, 3, "JSON_CONTAINS")?;
         let Some(candidate) = doc_arg(ctx, 1) else { return Ok(plain(SqlValue::Null)) };
         let target = doc_arg(ctx, 0).and_then(|doc| at_optional_path(ctx, doc, 2));
         Ok(plain(target.map_or(SqlValue::Null, |t| SqlValue::Integer(i64::from(t.contains(&candidate))))))
     })?;
-    conn.create_scalar_function("json_set", -1, json, |ctx| Ok(modify(ctx, true, true)))?;
-    conn.create_scalar_function("json_insert", -1, json, |ctx| Ok(modify(ctx, true, false)))?;
-    conn.create_scalar_function("json_replace", -1, json, |ctx| Ok(modify(ctx, false, true)))?;
+    // (name, may insert, may replace)
+    for (name, insert, replace) in
+        [("JSON_SET", true, true), ("JSON_INSERT", true, false), ("JSON_REPLACE", false, true)]
+    {
+        conn.create_scalar_function(name.to_lowercase().as_str(), -1, json, move |ctx| {
+            need_args(ctx, 3, usize::MAX, name)?;
+            Ok(modify(ctx, insert, replace))
+        })?;
+    }
     conn.create_scalar_function("json_remove", -1, json, |ctx| {
+        need_args(ctx, 2, usize::MAX, "JSON_REMOVE")?;
         let Some(mut doc) = doc_arg(ctx, 0) else { return Ok(plain(SqlValue::Null)) };
         for i in 1..ctx.len() {
             let Some(path) = path_arg(ctx, i) else { return Ok(plain(SqlValue::Null)) };

@@ -45,4 +45,5 @@ pub mod stmt_params;
 pub mod strings;
 pub mod tokens;
 pub mod translate;
+pub mod views;
 pub mod wire_values;

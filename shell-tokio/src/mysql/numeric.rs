@@ -2,6 +2,7 @@
 //! TRUNCATE, SQRT, EXP, LN, LOG (1 or 2 arguments), LOG10, LOG2, PI, CONV, BIN, OCT,
 //! CRC32, HEX of a number (hex digits of the integer, not of its text), and the `^` operator.
 
+use super::functions::need_args;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
@@ -94,6 +95,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         unary(conn, name, f)?;
     }
     conn.create_scalar_function("log", -1, det, |ctx| {
+        need_args(ctx, 1, 2, "LOG")?;
         let v = match (num(ctx, 0), if ctx.len() > 1 { num(ctx, 1) } else { None }) {
             (Some(x), None) if ctx.len() == 1 && x > 0.0 => Some(x.ln()),
             (Some(b), Some(x)) if b > 0.0 && b != 1.0 && x > 0.0 => Some(x.ln() / b.ln()),
@@ -119,9 +121,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("pi", 0, det, |_| Ok("3.141593".to_string()))?;
     conn.create_scalar_function("truncate", 2, det, |ctx| {
         let (Some(v), Some(d)) = (num(ctx, 0), num(ctx, 1)) else { return Ok(SqlValue::Null) };
-        let d = d as i32;
+        // MySQL shows at most 38 decimals; a larger count (up to 2^64) is taken as that.
+        let d = d.clamp(-38.0, 38.0) as i32;
         let p = 10f64.powi(d);
-        let t = (v * p).trunc() / p;
+        let t = if (v * p).is_finite() { (v * p).trunc() / p } else { v };
         Ok(if d > 0 { SqlValue::Text(format!("{t:.prec$}", prec = d as usize)) } else { real(t) })
     })?;
     conn.create_scalar_function("conv", 3, det, |ctx| {
@@ -179,6 +182,19 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::leading_number;
+
+    #[test]
+    fn truncate_to_any_number_of_places() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        super::register(&c).unwrap();
+        let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0)).unwrap();
+        assert_eq!(
+            one("SELECT truncate(1.5, 2147483648)"),
+            rusqlite::types::Value::Text(format!("1.5{}", "0".repeat(37)))
+        );
+        assert_eq!(one("SELECT truncate(4, -2)"), rusqlite::types::Value::Integer(0));
+        assert_eq!(one("SELECT truncate(1.5, -9223372036854775808)"), rusqlite::types::Value::Integer(0));
+    }
 
     #[test]
     fn hex_past_max_allowed_packet_is_null_not_memory() {

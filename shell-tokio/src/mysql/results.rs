@@ -114,10 +114,12 @@ pub(crate) fn query_rows(
 ) -> Result<Outcome, MyError> {
     let err = |e: rusqlite::Error| sqlite_error(&store_err(e));
     let mut stmt = conn.prepare(sqlite).map_err(err)?;
-    let decls: Vec<(String, Option<String>)> =
-        stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect();
-    let n = decls.len();
-    let typed = |rows: &[Vec<Value>]| -> Vec<Column> {
+    // The columns as prepared: if the schema changed since this connection last read it,
+    // SQLite prepares the statement again on its first step (`SELECT *` of a table that
+    // gained a column, a view replaced), so they are read again from the first row, or,
+    // for no rows, from the statement after it ran.
+    let mut decls = declared(&stmt);
+    let typed = |decls: &[(String, Option<String>)], rows: &[Vec<Value>]| -> Vec<Column> {
         decls
             .iter()
             .enumerate()
@@ -134,20 +136,26 @@ pub(crate) fn query_rows(
     let mut columns: Option<Vec<Column>> = None;
     let mut sent = 0u64;
     let mut q = stmt.query([]).map_err(err)?;
+    let mut first = true;
     loop {
         let next = q.next().map_err(err)?;
         if let Some(r) = next {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
+            if std::mem::take(&mut first) {
+                decls = declared(r.as_ref());
+            }
+            let mut row = Vec::with_capacity(decls.len());
+            for i in 0..decls.len() {
                 row.push(from_ref(r.get_ref(i).map_err(err)?));
             }
             rows.push(row);
             if rows.len() < STREAM_BATCH || sink.is_none() {
                 continue;
             }
+        } else if first {
+            break;
         }
         let Some(sink) = sink.as_deref_mut() else { break };
-        let cols = columns.get_or_insert_with(|| typed(&rows));
+        let cols = columns.get_or_insert_with(|| typed(&decls, &rows));
         let done = next.is_none();
         sent += rows.len() as u64;
         sink.rows(cols, std::mem::take(&mut rows))?;
@@ -155,12 +163,46 @@ pub(crate) fn query_rows(
             return Ok(Outcome::Streamed { rows: sent });
         }
     }
-    Ok(Outcome::Rows { columns: typed(&rows), rows })
+    drop(q);
+    if first {
+        decls = declared(&stmt);
+        if let Some(sink) = sink {
+            sink.rows(&typed(&decls, &rows), Vec::new())?;
+            return Ok(Outcome::Streamed { rows: 0 });
+        }
+    }
+    Ok(Outcome::Rows { columns: typed(&decls, &rows), rows })
+}
+
+/// A statement's result columns: the label a client sees and the declared type, if any.
+fn declared(stmt: &rusqlite::Statement<'_>) -> Vec<(String, Option<String>)> {
+    stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_select_star_sees_columns_another_connection_just_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (reader, writer) = (Connection::open(&path).unwrap(), Connection::open(&path).unwrap());
+        writer
+            .execute_batch("CREATE TABLE full (a INT); INSERT INTO full VALUES (1); CREATE TABLE empty (a INT)")
+            .unwrap();
+        let names = |sql: &str| match run_query(&reader, sql, "d").unwrap() {
+            Outcome::Rows { columns, rows } => {
+                (columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), rows.first().map_or(0, Vec::len))
+            }
+            _ => panic!("rows expected"),
+        };
+        assert_eq!(names("SELECT * FROM full"), (vec!["a".to_string()], 1));
+        assert_eq!(names("SELECT * FROM empty").0, vec!["a".to_string()]);
+        writer.execute_batch("ALTER TABLE full ADD COLUMN b INT; ALTER TABLE empty ADD COLUMN b INT").unwrap();
+        assert_eq!(names("SELECT * FROM full"), (vec!["a".to_string(), "b".to_string()], 2));
+        assert_eq!(names("SELECT * FROM empty").0, vec!["a".to_string(), "b".to_string()]);
+    }
 
     #[test]
     fn variable_columns_are_labelled_as_written() {

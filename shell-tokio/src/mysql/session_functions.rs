@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use super::functions::need_args;
 use marmot_core::Value;
 use marmot_store::codec::from_ref;
 use marmot_store::ConnSetup;
@@ -174,6 +175,7 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
         Ok(v.map(|s| format!("{:x}", <md5::Md5 as md5::Digest>::digest(s.as_bytes()))))
     })?;
     conn.create_scalar_function("concat", -1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        need_args(ctx, 1, usize::MAX, "CONCAT")?;
         let mut s = String::new();
         for i in 0..ctx.len() {
             match ctx.get_raw(i) {

@@ -3,6 +3,7 @@
 //! collations), QUOTE with backslash escapes, INSERT (as `marmot_insert`, since INSERT is a
 //! keyword to SQLite), FORMAT with thousands separators, TO_BASE64 and FROM_BASE64.
 
+use super::functions::need_args;
 use base64::Engine as _;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -59,12 +60,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(text(ctx, 0).map(|s| map_chars(&s, |c| c.to_uppercase().collect())))
     })?;
     conn.create_scalar_function("field", -1, det, |ctx| {
+        need_args(ctx, 2, usize::MAX, "FIELD")?;
         let Some(needle) = text(ctx, 0) else { return Ok(0) };
         Ok((1..ctx.len())
             .find(|&i| text(ctx, i).is_some_and(|s| s.to_lowercase() == needle.to_lowercase()))
             .map_or(0, |i| i as i64))
     })?;
     conn.create_scalar_function("elt", -1, det, |ctx| {
+        need_args(ctx, 2, usize::MAX, "ELT")?;
         let Some(n) = int(ctx, 0) else { return Ok(None) };
         Ok(if n >= 1 && (n as usize) < ctx.len() { text(ctx, n as usize) } else { None })
     })?;

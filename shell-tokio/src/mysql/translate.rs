@@ -27,7 +27,16 @@ pub fn translate(tokens: &[Token]) -> Vec<String> {
     if first == "DROP" && names_table {
         return drop_tables(&sig);
     }
+    if let Some(view) = super::views::view_ddl(tokens) {
+        return view;
+    }
     vec![rewrite(tokens)]
+}
+
+/// Whether a CREATE TABLE's first parenthesis (at `open`) belongs to a query rather than
+/// opening its column list: `CREATE TABLE t [AS] SELECT f(…)`, `CREATE TABLE t (SELECT …)`.
+fn selects_first(sig: &[&Token], open: usize) -> bool {
+    sig[..(open + 2).min(sig.len())].iter().any(|t| matches!(kw(t).as_deref(), Some("SELECT" | "AS" | "LIKE" | "WITH")))
 }
 
 /// `CREATE TABLE t SELECT …` (MySQL's AS is optional; SQLite's is not) with the AS written
@@ -102,8 +111,7 @@ pub fn declared_columns(tokens: &[Token]) -> Vec<DeclaredColumn> {
         return Vec::new();
     }
     let Some(open) = sig.iter().position(|t| matches!(t, Token::LParen)) else { return Vec::new() };
-    // `CREATE TABLE t [AS] SELECT f(…)`: no declared columns (the first parenthesis is a call).
-    if sig[..(open + 2).min(sig.len())].iter().any(|t| matches!(kw(t).as_deref(), Some("SELECT" | "AS" | "LIKE"))) {
+    if selects_first(&sig, open) {
         return Vec::new();
     }
     let Some(table) =
@@ -183,8 +191,9 @@ fn names_in_parens(toks: &[&Token]) -> Vec<String> {
 /// CREATE TABLE: MySQL column and table syntax → SQLite, plus index statements.
 fn create_table(tokens: &[Token]) -> Vec<String> {
     let toks: Vec<&Token> = tokens.iter().filter(|t| !is_space(t)).collect();
-    let Some(open) = toks.iter().position(|t| matches!(t, Token::LParen)) else {
-        // CREATE TABLE … LIKE / AS SELECT: pass through.
+    let Some(open) = toks.iter().position(|t| matches!(t, Token::LParen)).filter(|&open| !selects_first(&toks, open))
+    else {
+        // CREATE TABLE … AS SELECT: pass through.
         return vec![rewrite(tokens)];
     };
     let close = matching_paren(&toks, open).unwrap_or(toks.len());
@@ -471,6 +480,10 @@ mod tests {
         );
         assert!(tr("create table t3 (select 1 as a)")[0].starts_with("create table t3 AS ("));
         assert_eq!(tr("CREATE TABLE t AS SELECT 1"), vec!["CREATE TABLE t AS SELECT 1"]);
+        assert_eq!(
+            tr("CREATE TABLE t1 AS SELECT COALESCE(a) AS c FROM t0"),
+            vec!["CREATE TABLE t1 AS SELECT COALESCE(a) AS c FROM t0"]
+        );
         let toks = tokenize("CREATE TABLE t2 SELECT GROUP_CONCAT(f1 ORDER BY f2) FROM t1").unwrap();
         assert!(declared_columns(&toks).is_empty(), "GROUP_CONCAT is a call, not a table");
     }
