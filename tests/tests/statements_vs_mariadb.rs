@@ -133,6 +133,13 @@ const CASES: &[(&str, &str, &str)] = &[
          ALTER TABLE vt ADD COLUMN c INT; SELECT * FROM vt",
     ),
     (
+        "MariaDB's CREATE OR REPLACE TABLE, and its one-argument COALESCE, two-argument RPAD and WEEK modes",
+        "CREATE OR REPLACE TABLE r (a INT); INSERT INTO r VALUES (1);
+         CREATE OR REPLACE TABLE r (b INT, c VARCHAR(3)); INSERT INTO r VALUES (2, 'x');",
+        "SELECT * FROM r; CREATE OR REPLACE TABLE r2 AS SELECT b * 2 AS d FROM r; SELECT * FROM r2;
+         SELECT COALESCE(b), WEEK('2008-12-31', 1), WEEK('2000-01-01', 2), CONCAT(RPAD(c, 3), '|', LPAD(c, 3)) FROM r",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

@@ -1,7 +1,7 @@
 //! MySQL call syntax SQLite does not parse, rewritten into plain function calls:
 //! `ISNULL(x)`, `INSERT(s, pos, len, new)`, `POSITION(a IN b)`, `SUBSTRING(s FROM n [FOR m])`,
 //! `TRIM([BOTH|LEADING|TRAILING] [r] FROM s)`, `CONVERT(x, type)` / `CONVERT(x USING cs)`,
-//! `TIMESTAMPDIFF(unit, a, b)` / `TIMESTAMPADD(unit, n, d)`, and `CAST(x AS type)` for the
+//! `TIMESTAMPDIFF(unit, a, b)` / `TIMESTAMPADD(unit, n, d)`, `EXTRACT(unit FROM d)`, and `CAST(x AS type)` for the
 //! MySQL types whose conversion SQLite's affinities get wrong (SIGNED, UNSIGNED, DATE,
 //! DATETIME, DECIMAL(p, s), CHAR). Arguments are rewritten recursively.
 
@@ -92,6 +92,7 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
             | "TIMESTAMPDIFF"
             | "TIMESTAMPADD"
             | "CAST"
+            | "EXTRACT"
     ) {
         return None;
     }
@@ -140,6 +141,10 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
             format!("marmot_timestampdiff('{}', {}, {})", words(unit).join(""), rw(a), rw(b))
         }
         ("TIMESTAMPADD", [unit, n, d]) => format!("date_add({}, {}, '{}')", rw(d), rw(n), words(unit).join("")),
+        ("EXTRACT", [x]) => {
+            let (unit, v) = split_kw(x, "FROM")?;
+            format!("marmot_extract('{}', {})", words(unit).join(""), rw(v))
+        }
         ("CAST", [x]) => {
             let (v, ty) = split_kw(x, "AS")?;
             cast(&rw(v), &words(ty))?

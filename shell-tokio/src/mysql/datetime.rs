@@ -126,6 +126,37 @@ impl DateTime {
         (year, days / 7 + 1)
     }
 
+    /// `EXTRACT(unit FROM self)`: one field, or for a compound unit (`DAY_HOUR`) its fields
+    /// as the digits of one number (`2 03` → 203), as MySQL gives them.
+    pub fn extract(&self, unit: &str) -> Option<i64> {
+        let (y, mo, d, h, mi, s, us) =
+            (self.y, self.mo as i64, self.d as i64, self.h as i64, self.mi as i64, self.s as i64, self.us as i64);
+        let join = |fields: &[(i64, i64)]| fields.iter().fold(0, |acc, (v, width)| acc * width + v);
+        Some(match unit {
+            "MICROSECOND" => us,
+            "SECOND" => s,
+            "MINUTE" => mi,
+            "HOUR" => h,
+            "DAY" => d,
+            "WEEK" => self.week(false, false, true).1,
+            "MONTH" => mo,
+            "QUARTER" => (mo - 1) / 3 + 1,
+            "YEAR" => y,
+            "YEAR_MONTH" => y * 100 + mo,
+            "DAY_HOUR" => join(&[(d, 1), (h, 100)]),
+            "DAY_MINUTE" => join(&[(d, 1), (h, 100), (mi, 100)]),
+            "DAY_SECOND" => join(&[(d, 1), (h, 100), (mi, 100), (s, 100)]),
+            "DAY_MICROSECOND" => join(&[(d, 1), (h, 100), (mi, 100), (s, 100), (us, 1_000_000)]),
+            "HOUR_MINUTE" => join(&[(h, 1), (mi, 100)]),
+            "HOUR_SECOND" => join(&[(h, 1), (mi, 100), (s, 100)]),
+            "HOUR_MICROSECOND" => join(&[(h, 1), (mi, 100), (s, 100), (us, 1_000_000)]),
+            "MINUTE_SECOND" => join(&[(mi, 1), (s, 100)]),
+            "MINUTE_MICROSECOND" => join(&[(mi, 1), (s, 100), (us, 1_000_000)]),
+            "SECOND_MICROSECOND" => join(&[(s, 1), (us, 1_000_000)]),
+            _ => return None,
+        })
+    }
+
     /// MySQL DATE_FORMAT.
     pub fn format(&self, fmt: &str) -> String {
         const MONTHS: [&str; 12] = [

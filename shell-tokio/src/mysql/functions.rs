@@ -92,14 +92,17 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         let (Some(needle), Some(list)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
         Ok(Some(list.split(',').position(|x| x == needle).map_or(0, |p| p as i64 + 1)))
     })?;
-    conn.create_scalar_function("lpad", 3, det, |ctx| {
-        let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
-        Ok(pad(&s, n, &f, true))
-    })?;
-    conn.create_scalar_function("rpad", 3, det, |ctx| {
-        let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
-        Ok(pad(&s, n, &f, false))
-    })?;
+    // LPAD / RPAD of two arguments (MariaDB) pad with spaces.
+    for (name, left) in [("lpad", true), ("rpad", false)] {
+        conn.create_scalar_function(name, -1, det, move |ctx| {
+            need_args(ctx, 2, 3, &name.to_uppercase())?;
+            let fill = if ctx.len() == 3 { text(ctx, 2) } else { Some(" ".to_string()) };
+            let (Some(s), Some(n), Some(f)) = (text(ctx, 0), int(ctx, 1), fill) else { return Ok(None) };
+            Ok(pad(&s, n, &f, left))
+        })?;
+    }
+    // COALESCE of one argument is MySQL's too (SQLite's wants two).
+    conn.create_scalar_function("coalesce", 1, det, |ctx| ctx.get::<SqlValue>(0))?;
     conn.create_scalar_function("locate", -1, det, |ctx| {
         need_args(ctx, 2, 3, "LOCATE")?;
         let (Some(sub), Some(s)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
@@ -131,6 +134,22 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
             Ok(text(ctx, 0).and_then(|s| DateTime::parse(&s)).map(|d| f(&d)))
         })?;
     }
+    conn.create_scalar_function("marmot_extract", 2, det, |ctx| {
+        let (Some(unit), Some(d)) = (text(ctx, 0), text(ctx, 1).and_then(|s| DateTime::parse(&s))) else {
+            return Ok(None);
+        };
+        Ok(d.extract(&unit))
+    })?;
+    // WEEK(date, mode): the mode's bits are Monday first (1), weeks of the week's own year
+    // (2) and, for Monday-first modes, week 1 as the week with the first Monday (4); for
+    // Sunday-first modes bit 4 means the opposite, as in MySQL's `week_mode()`.
+    conn.create_scalar_function("week", 2, det, |ctx| {
+        let (Some(d), Some(mode)) = (text(ctx, 0).and_then(|s| DateTime::parse(&s)), int(ctx, 1)) else {
+            return Ok(None);
+        };
+        let monday_first = mode & 1 != 0;
+        Ok(Some(d.week(monday_first, mode & 2 != 0, (mode & 4 != 0) == monday_first).1))
+    })?;
     for (name, fmt) in [("monthname", "%M"), ("dayname", "%W"), ("last_day", "last")] {
         conn.create_scalar_function(name, 1, det, move |ctx| {
             let Some(d) = text(ctx, 0).and_then(|s| DateTime::parse(&s)) else { return Ok(None) };
@@ -364,6 +383,15 @@ mod tests {
         assert_eq!(eval("rpad('hi', 5, 'ab')"), "hiaba");
         assert_eq!(eval("lpad('hello', 2, '?')"), "he");
         assert_eq!(eval("rpad('hello', -1, '1')"), "NULL");
+        assert_eq!(eval("concat('[', rpad('hi', 4), ']')"), "[hi  ]");
+        assert_eq!(eval("coalesce(7)"), "7");
+        assert_eq!(eval("week('2008-02-20', 0)"), "7");
+        assert_eq!(eval("marmot_extract('DAY_HOUR', '2020-01-02 03:04:05')"), "203");
+        assert_eq!(eval("marmot_extract('YEAR_MONTH', '2020-01-02')"), "202001");
+        assert_eq!(eval("marmot_extract('SECOND_MICROSECOND', '2020-01-02 03:04:05.25')"), "5250000");
+        assert_eq!(eval("week('2008-02-20', 1)"), "8");
+        assert_eq!(eval("week('2008-12-31', 1)"), "53");
+        assert_eq!(eval("week('2000-01-01', 2)"), "52");
         assert_eq!(eval("rpad('hello', 4294967295, '1')"), "NULL", "not 4 GiB of memory");
         assert_eq!(eval("lpad('hello', 18446744073709551617, '1')"), "NULL");
         assert_eq!(eval("locate('bar', 'foobarbar')"), "4");

@@ -55,6 +55,9 @@ pub enum Statement {
     TableOptions(String),
     /// DROP INDEX i ON t.
     DropIndexOn,
+    /// MariaDB's CREATE OR REPLACE [TEMPORARY] TABLE `t` …: DROP TABLE IF EXISTS `t`, then
+    /// the CREATE TABLE.
+    CreateOrReplaceTable(String),
     /// CREATE TABLE [IF NOT EXISTS] `table` LIKE `source` (or `(LIKE source)`).
     CreateTableLike {
         /// The table to create.
@@ -146,6 +149,10 @@ pub fn classify(sig: &[&Token]) -> Statement {
             Statement::TableOptions(name(sig.get(2)).unwrap_or_default())
         }
         "DROP" if k1 == "INDEX" && sig.iter().any(|t| kw(t).as_deref() == Some("ON")) => Statement::DropIndexOn,
+        "CREATE" if k1 == "OR" && k(2) == "REPLACE" && matches!(k(3).as_str(), "TABLE" | "TEMPORARY") => {
+            let name_at = if k(3) == "TEMPORARY" { 5 } else { 4 };
+            Statement::CreateOrReplaceTable(name(sig.get(name_at)).unwrap_or_default())
+        }
         "CREATE" if k1 == "TABLE" && sig.iter().any(|t| kw(t).as_deref() == Some("LIKE")) => {
             create_table_like(sig).unwrap_or(Statement::Ddl(k0, k1))
         }
@@ -205,6 +212,7 @@ mod tests {
         let like =
             |t: &str, s: &str, i| Statement::CreateTableLike { table: t.into(), source: s.into(), if_not_exists: i };
         assert_eq!(of("CREATE TABLE t2 LIKE t1"), like("t2", "t1", false));
+        assert_eq!(of("CREATE OR REPLACE TABLE t (a INT)"), Statement::CreateOrReplaceTable("t".into()));
         assert_eq!(of("create table if not exists `t2` (like `t1`)"), like("t2", "t1", true));
         assert_eq!(of("ALTER TABLE t COMMENT 'x'"), Statement::TableOptions("t".into()));
         assert_eq!(of("ALTER TABLE t ADD COLUMN c INT COMMENT 'x'"), Statement::Ddl("ALTER".into(), "TABLE".into()));

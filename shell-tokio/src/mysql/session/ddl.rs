@@ -2,6 +2,7 @@
 //! the writer against the node's schema version, then replicated.
 
 use super::*;
+use crate::mysql::tokens::is_space;
 
 impl Session {
     /// `DROP INDEX name ON table` as SQLite's `DROP INDEX`, naming the index as this node
@@ -91,6 +92,20 @@ impl Session {
         let db = db.to_string();
         let v = self.engine.run(move |store: &mut Store| store.schema_version(&db)).await;
         v.map_err(|e| MyError::new(1105, "HY000", e.to_string()))?.map_err(|e| sqlite_error(&e))
+    }
+
+    /// MariaDB's `CREATE OR REPLACE TABLE t …`: `DROP TABLE IF EXISTS t`, then the CREATE
+    /// TABLE, as two schema changes, as MariaDB documents it (a CREATE that fails leaves the
+    /// old table dropped).
+    pub(super) async fn create_or_replace_table(&mut self, toks: &[Token], table: &str) -> Result<Outcome, MyError> {
+        let drop = format!("DROP TABLE IF EXISTS `{}`", table.replace('`', "``"));
+        let drop = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
+        self.ddl(&drop, "DROP", "TABLE").await?;
+        // The statement without OR REPLACE.
+        let sig: Vec<usize> = (0..toks.len()).filter(|i| !is_space(&toks[*i])).collect();
+        let create: Vec<Token> =
+            toks.iter().enumerate().filter(|(i, _)| *i != sig[1] && *i != sig[2]).map(|(_, t)| t.clone()).collect();
+        self.ddl(&create, "CREATE", "TABLE").await
     }
 
     /// `CREATE TABLE t LIKE s`: the CREATE TABLE that SHOW CREATE TABLE gives for `s` (its

@@ -488,6 +488,7 @@ impl Session {
                 let toks = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
                 self.ddl(&toks, "DROP", "INDEX").await
             }
+            Statement::CreateOrReplaceTable(table) => self.create_or_replace_table(toks, &table).await,
             Statement::CreateTableLike { table, source, if_not_exists } => {
                 self.create_table_like(&table, &source, if_not_exists).await
             }
