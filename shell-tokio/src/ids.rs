@@ -27,12 +27,15 @@ pub struct IdGenerator {
     mode: IdMode,
     node: u64,
     state: Mutex<(u64, u64)>,
+    /// The first id issued since [`IdGenerator::take_first_issued`] last ran: what a
+    /// statement generated, for LAST_INSERT_ID() (which explicit keys leave alone).
+    first_issued: Mutex<Option<i64>>,
 }
 
 impl IdGenerator {
     /// A generator for `node`.
     pub fn new(mode: IdMode, node: u64) -> Self {
-        IdGenerator { mode, node, state: Mutex::new((0, 0)) }
+        IdGenerator { mode, node, state: Mutex::new((0, 0)), first_issued: Mutex::new(None) }
     }
 
     /// The next id at wall time `now_ms`.
@@ -55,7 +58,16 @@ impl IdGenerator {
             *st = (ms, 0);
         }
         let node = self.node & ((1 << node_bits) - 1);
-        ((st.0 << (node_bits + seq_bits)) | (node << seq_bits) | st.1) as i64
+        let id = ((st.0 << (node_bits + seq_bits)) | (node << seq_bits) | st.1) as i64;
+        self.first_issued.lock().expect("id generator lock").get_or_insert(id);
+        id
+    }
+
+    /// The first id issued since the last call (`None`: none was), forgetting it. Writes
+    /// run one at a time on the engine thread, so called around one statement it tells the
+    /// ids that statement generated.
+    pub fn take_first_issued(&self) -> Option<i64> {
+        self.first_issued.lock().expect("id generator lock").take()
     }
 }
 
@@ -74,6 +86,8 @@ mod tests {
             assert_eq!((id >> 6) & 63, 5);
             prev = id;
         }
+        assert!(g.take_first_issued().is_some_and(|first| first < prev));
+        assert_eq!(g.take_first_issued(), None, "taken");
         // A clock step backwards never yields a smaller id.
         assert!(g.next(now - 5000) > prev);
         let other = IdGenerator::new(IdMode::Compact, 6);

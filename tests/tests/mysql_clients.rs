@@ -229,6 +229,13 @@ cur.execute("SELECT id FROM files")
 assert cur.fetchone()[0] == first, "lastrowid is the stored id"
 cur.execute("SELECT LAST_INSERT_ID()")
 assert cur.fetchone()[0] == first
+# An explicit key is the insert id of its OK packet, but LAST_INSERT_ID() keeps the last
+# generated one (as MySQL and MariaDB do).
+cur.execute("INSERT INTO files (id, name) VALUES (5, 'explicit')")
+assert cur.lastrowid == 5, cur.lastrowid
+cur.execute("SELECT LAST_INSERT_ID()")
+assert cur.fetchone()[0] == first, "explicit keys leave LAST_INSERT_ID() alone"
+cur.execute("DELETE FROM files WHERE id = 5")
 cur.execute("SELECT data FROM files WHERE name = %s", ("bin",))
 got = cur.fetchone()[0]
 assert isinstance(got, bytes), type(got)

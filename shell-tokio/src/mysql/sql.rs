@@ -217,6 +217,27 @@ pub fn rewrite(tokens: &[Token]) -> String {
         }
         let k = kw(t);
         match k.as_deref() {
+            Some("DATE" | "TIME" | "TIMESTAMP")
+                if matches!(next_sig(i + 1), Some((_, Token::SingleQuotedString(_)))) =>
+            {
+                // A typed literal, `DATE '2001-01-02'`: the string is the value SQLite keeps.
+                i += 1;
+                continue;
+            }
+            Some("INSERT" | "REPLACE") if out.trim().is_empty() => {
+                // `INSERT t VALUES …`: MySQL's INTO is optional, SQLite's is not.
+                let next = next_sig(i + 1).and_then(|(_, t)| kw(t));
+                let modifier = matches!(
+                    next.as_deref(),
+                    Some("INTO" | "IGNORE" | "LOW_PRIORITY" | "HIGH_PRIORITY" | "DELAYED" | "OR")
+                );
+                if !modifier && next_sig(i + 1).is_some_and(|(_, t)| matches!(t, Token::Word(_))) {
+                    out.push_str(&print(t));
+                    out.push_str(" INTO");
+                    i += 1;
+                    continue;
+                }
+            }
             Some("COLLATE") => {
                 // MySQL collations: `…_bin` / `…_cs` compare bytes, `…_ci` ignore case.
                 if let Some((n, name)) = next_sig(i + 1) {
@@ -653,6 +674,17 @@ mod tests {
         );
         // A statement's INSERT is left alone.
         assert_eq!(tr("INSERT INTO t (a) VALUES (1)"), vec!["INSERT INTO t (a) VALUES (1)"]);
+    }
+
+    #[test]
+    fn typed_literals_and_insert_without_into() {
+        assert_eq!(
+            tr("SELECT a IN ('x', DATE'2001-01-02', TIME '10:20:30') FROM t WHERE d < TIMESTAMP '2001-01-01 00:00:00'"),
+            vec!["SELECT a IN ('x', '2001-01-02', '10:20:30') FROM t WHERE d < '2001-01-01 00:00:00'"]
+        );
+        assert_eq!(tr("insert t1 values (1)"), vec!["insert INTO t1 values (1)"]);
+        assert_eq!(tr("REPLACE t1 (a) VALUES (1)"), vec!["REPLACE INTO t1 (a) VALUES (1)"]);
+        assert_eq!(tr("SELECT date FROM t"), vec!["SELECT date FROM t"]);
     }
 
     #[test]

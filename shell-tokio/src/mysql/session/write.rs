@@ -16,14 +16,21 @@ impl Session {
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let found_rows = self.found_rows_flag;
         let replay = if multi.is_some() { Replay::All } else { crate::mysql::replay_shape::shape(toks) };
+        let ids = self.engine.ids.clone();
         let res = self
-            .on_writer(&db, replay, true, move |c| match &multi {
-                None => Ok(c.execute(&sqlite, []).map_err(store_err)? as u64),
-                Some(MultiTable::Update(update)) => Ok(c.execute(update, []).map_err(store_err)? as u64),
-                Some(MultiTable::Delete { tables, select }) => delete_multi(c, tables, select).map_err(store_err),
+            .on_writer(&db, replay, true, move |c| {
+                ids.take_first_issued();
+                let matched = match &multi {
+                    None => c.execute(&sqlite, []).map_err(store_err)? as u64,
+                    Some(MultiTable::Update(update)) => c.execute(update, []).map_err(store_err)? as u64,
+                    Some(MultiTable::Delete { tables, select }) => {
+                        delete_multi(c, tables, select).map_err(store_err)?
+                    }
+                };
+                Ok((matched, ids.take_first_issued()))
             })
             .await?;
-        let (matched, changes) = match res {
+        let ((matched, generated), changes) = match res {
             Ok(v) => v,
             Err(e) => {
                 let err = sqlite_error(&e);
@@ -44,8 +51,9 @@ impl Session {
         };
         let changed = changes.len() as u64;
         let affected = if found_rows { matched } else { changed };
-        // LAST_INSERT_ID: the first integer key this statement inserted (MySQL reports the
-        // first id of a multi-row insert).
+        // The insert id of the OK packet: the first integer key this statement inserted
+        // (MySQL reports the first id of a multi-row insert, and an explicit key too);
+        // LAST_INSERT_ID(): only an id marmot generated.
         let first_id =
             changes.iter().filter(|c| c.op == Op::Insert).find_map(|c| {
                 match marmot_store::codec::decode_key(&c.key).ok()?.as_slice() {
@@ -53,7 +61,7 @@ impl Session {
                     _ => None,
                 }
             });
-        if let Some(id) = first_id {
+        if let Some(id) = generated {
             self.info().last_insert_id = id;
         }
         self.info().row_count = affected as i64;
