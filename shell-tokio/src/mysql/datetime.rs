@@ -177,7 +177,7 @@ impl DateTime {
         let weekday = DAYS[self.days().rem_euclid(7) as usize];
         let month = MONTHS[(self.mo.clamp(1, 12) - 1) as usize];
         let h12 = if self.h.is_multiple_of(12) { 12 } else { self.h % 12 };
-        let ampm = if self.h < 12 { "AM" } else { "PM" };
+        let ampm = if self.h % 24 < 12 { "AM" } else { "PM" };
         let mut out = String::new();
         let mut chars = fmt.chars();
         while let Some(c) = chars.next() {

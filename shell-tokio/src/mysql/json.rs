@@ -18,9 +18,9 @@ use super::json_value::{parse_path, Json, Step};
 /// SQLite's subtype for JSON text (`'J'`).
 const JSON_SUBTYPE: u32 = 74;
 
-type Out = (SqlValue, SubType);
+pub(crate) type Out = (SqlValue, SubType);
 
-fn json_out(j: &Json) -> Out {
+pub(crate) fn json_out(j: &Json) -> Out {
     (SqlValue::Text(j.to_mysql()), Some(JSON_SUBTYPE))
 }
 
@@ -43,7 +43,7 @@ fn doc_arg(ctx: &Context<'_>, i: usize) -> Option<Json> {
 }
 
 /// A value argument as JSON: numbers as numbers, JSON results as JSON, text as a string.
-fn value_arg(ctx: &Context<'_>, i: usize) -> Json {
+pub(crate) fn value_arg(ctx: &Context<'_>, i: usize) -> Json {
     match ctx.get_raw(i) {
         ValueRef::Null => Json::Null,
         ValueRef::Integer(n) => Json::Number(n.into()),

@@ -4,6 +4,7 @@
 //! bytes), multi-statements and prepared statements whose malformed parameters end
 //! in an error instead of a panic.
 
+pub mod aggregates;
 pub mod auth;
 pub mod bulk_load;
 pub mod call_syntax;
@@ -43,6 +44,7 @@ pub mod statement;
 pub mod stmt_cache;
 pub mod stmt_params;
 pub mod strings;
+pub mod time_functions;
 pub mod tokens;
 pub mod translate;
 pub mod views;

@@ -132,6 +132,8 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
     super::functions::register(conn, seed)?;
     super::regexp::register(conn)?;
     super::numeric::register(conn)?;
+    super::aggregates::register(conn)?;
+    super::time_functions::register(conn)?;
     super::json::register(conn)?;
     super::strings::register(conn)?;
     let f = FunctionFlags::SQLITE_UTF8;
