@@ -182,7 +182,24 @@ fn word(value: &str) -> Token {
 
 /// Tokens whose rewrite changes an expression's text, and so its unaliased label.
 fn relabelled(t: &Token) -> bool {
-    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow) || kw(t).as_deref() == Some("INTERVAL")
+    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow | Token::Spaceship)
+        || matches!(
+            kw(t).as_deref(),
+            // INTERVAL arithmetic and the call syntax of `super::call_syntax`.
+            Some(
+                "INTERVAL"
+                    | "EXTRACT"
+                    | "CAST"
+                    | "CONVERT"
+                    | "TIMESTAMPDIFF"
+                    | "TIMESTAMPADD"
+                    | "POSITION"
+                    | "ISNULL"
+                    | "TRIM"
+                    | "SUBSTRING"
+                    | "INSERT"
+            )
+        )
 }
 
 /// Unaliased select-list items that the rewrite will change get `AS "<as written>"`.
@@ -544,6 +561,15 @@ mod tests {
         assert_eq!(
             tr("SELECT a/b, a ^ 1 AS x, a / 2 y, (a), doc->'$.k' FROM t WHERE a / b > 1"),
             r#"SELECT a * 1.0 /b AS "a/b", marmot_xor(a, 1) AS x, a * 1.0 / 2 y, (a), json_extract(doc, '$.k') AS "doc->'$.k'" FROM t WHERE a * 1.0 / b > 1"#
+        );
+    }
+
+    #[test]
+    fn call_syntax_keeps_its_text_as_its_label() {
+        let s = tr("SELECT EXTRACT(DAY FROM d), a <=> b, CAST(x AS SIGNED) c FROM t");
+        assert!(
+            s.starts_with(r#"SELECT marmot_extract('DAY', d) AS "EXTRACT(DAY FROM d)", a  IS b AS "a <=> b", marmot_cast_int(x, 0) c"#),
+            "{s}"
         );
     }
 

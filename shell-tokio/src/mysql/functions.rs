@@ -25,6 +25,15 @@ pub(super) fn text(ctx: &Context<'_>, i: usize) -> Option<String> {
     }
 }
 
+/// Argument `i` as the bytes MySQL would hash or encode: a string's or blob's own bytes
+/// (not made valid UTF-8 first), a number's digits; `None` for NULL.
+pub(super) fn bytes(ctx: &Context<'_>, i: usize) -> Option<Vec<u8>> {
+    match ctx.get_raw(i) {
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(t.to_vec()),
+        _ => text(ctx, i).map(String::into_bytes),
+    }
+}
+
 /// Argument `i` as an integer, `None` for NULL.
 pub(super) fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
     match ctx.get_raw(i) {
@@ -325,18 +334,19 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     conn.create_scalar_function("rand", -1, FunctionFlags::SQLITE_UTF8, move |_| {
         Ok((rng.lock().expect("rng").next_u64() >> 11) as f64 / (1u64 << 53) as f64)
     })?;
-    conn.create_scalar_function("sha1", 1, det, |ctx| {
-        Ok(text(ctx, 0)
-            .map(|s| sha1::Sha1::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    for name in ["sha1", "sha"] {
+        conn.create_scalar_function(name, 1, det, |ctx| Ok(bytes(ctx, 0).map(|b| hex::encode(sha1::Sha1::digest(b)))))?;
+    }
+    conn.create_scalar_function("md5", 1, det, |ctx| {
+        Ok(bytes(ctx, 0).map(|b| hex::encode(<md5::Md5 as md5::Digest>::digest(b))))
     })?;
     conn.create_scalar_function("sha2", 2, det, |ctx| {
-        let (Some(s), Some(bits)) = (text(ctx, 0), int(ctx, 1)) else { return Ok(None) };
-        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let (Some(s), Some(bits)) = (bytes(ctx, 0), int(ctx, 1)) else { return Ok(None) };
         Ok(match bits {
-            224 => Some(hex(&sha2::Sha224::digest(s.as_bytes()))),
-            0 | 256 => Some(hex(&sha2::Sha256::digest(s.as_bytes()))),
-            384 => Some(hex(&sha2::Sha384::digest(s.as_bytes()))),
-            512 => Some(hex(&sha2::Sha512::digest(s.as_bytes()))),
+            224 => Some(hex::encode(sha2::Sha224::digest(s))),
+            0 | 256 => Some(hex::encode(sha2::Sha256::digest(s))),
+            384 => Some(hex::encode(sha2::Sha384::digest(s))),
+            512 => Some(hex::encode(sha2::Sha512::digest(s))),
             _ => None,
         })
     })?;
@@ -397,6 +407,12 @@ mod tests {
         assert_eq!(eval("locate('bar', 'foobarbar')"), "4");
         assert_eq!(eval("locate('bar', 'foobarbar', 5)"), "7");
         assert_eq!(eval("ucase('abc')"), "ABC");
+        assert_eq!(
+            eval("sha1(x'a8')"),
+            "99f2aa95e36f95c2acb0eaf23998f030638f3f15",
+            "NIST vector: the byte, not U+FFFD"
+        );
+        assert_eq!(eval("md5(x'a8')"), "85a46a5de17b19ac7eb29cacce9cbb04");
     }
 
     #[test]

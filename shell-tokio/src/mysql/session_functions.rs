@@ -172,10 +172,6 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
     conn.create_scalar_function("curdate", 0, f, |_| Ok(mysql_datetime(wall_ms())[..10].to_string()))?;
     conn.create_scalar_function("curtime", -1, f, |_| Ok(mysql_datetime(wall_ms())[11..].to_string()))?;
     conn.create_scalar_function("utc_timestamp", -1, f, |_| Ok(mysql_datetime(wall_ms())))?;
-    conn.create_scalar_function("md5", 1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-        let v: Option<String> = ctx.get(0).ok();
-        Ok(v.map(|s| format!("{:x}", <md5::Md5 as md5::Digest>::digest(s.as_bytes()))))
-    })?;
     conn.create_scalar_function("concat", -1, f | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
         need_args(ctx, 1, usize::MAX, "CONCAT")?;
         let mut s = String::new();
