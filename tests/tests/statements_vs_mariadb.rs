@@ -151,6 +151,12 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT JSON_EXTRACT(JSON_OBJECTAGG(s, x), '$.h') FROM ag WHERE s > 'b'",
     ),
     (
+        "system variables read from information_schema, as test suites and admin tools read them",
+        "",
+        "SELECT VARIABLE_NAME FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME IN ('have_ssl', 'max_allowed_packet')
+         ORDER BY 1; SELECT COUNT(*) FROM information_schema.SESSION_VARIABLES WHERE VARIABLE_NAME = 'AUTOCOMMIT'",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

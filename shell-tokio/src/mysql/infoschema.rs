@@ -61,6 +61,8 @@ CREATE TABLE information_schema.FILES (FILE_ID INTEGER, FILE_NAME TEXT, FILE_TYP
 CREATE TABLE information_schema.EVENTS (EVENT_SCHEMA VARCHAR, EVENT_NAME TEXT);
 CREATE TABLE information_schema.ENGINES (ENGINE TEXT, SUPPORT TEXT, COMMENT TEXT, TRANSACTIONS TEXT, XA TEXT,
   SAVEPOINTS TEXT);
+CREATE TABLE information_schema.GLOBAL_VARIABLES (VARIABLE_NAME TEXT, VARIABLE_VALUE TEXT);
+CREATE TABLE information_schema.SESSION_VARIABLES (VARIABLE_NAME TEXT, VARIABLE_VALUE TEXT);
 CREATE TABLE information_schema.CHARACTER_SETS (CHARACTER_SET_NAME TEXT, DEFAULT_COLLATE_NAME TEXT,
   DESCRIPTION TEXT, MAXLEN INTEGER);
 CREATE TABLE information_schema.COLLATIONS (COLLATION_NAME TEXT, CHARACTER_SET_NAME TEXT, ID INTEGER,
@@ -118,6 +120,16 @@ pub fn attach(conn: &Connection, engine: &Engine) -> Result<(), StoreError> {
         "INSERT INTO information_schema.SCHEMATA VALUES ('def', 'information_schema', 'utf8mb4', 'utf8mb4_general_ci', NULL, 'NO')",
         [],
     )?;
+    // The variables as this session reads them (marmot has no per-session overrides of
+    // these, so the global and the session tables agree).
+    for name in super::meta::SHOWN_VARIABLES {
+        for table in ["GLOBAL_VARIABLES", "SESSION_VARIABLES"] {
+            conn.execute(
+                &format!("INSERT INTO information_schema.{table} VALUES (upper(?1), CAST(marmot_sysvar(?1) AS TEXT))"),
+                [name],
+            )?;
+        }
+    }
     for db in engine.databases() {
         conn.execute(
             "INSERT INTO information_schema.SCHEMATA VALUES ('def', ?1, 'utf8mb4', 'utf8mb4_general_ci', NULL, 'NO')",

@@ -49,6 +49,35 @@ fn from_db(sig: &[&Token]) -> Option<String> {
         .and_then(|t| text(t))
 }
 
+/// The system variables SHOW VARIABLES and INFORMATION_SCHEMA.GLOBAL_VARIABLES /
+/// SESSION_VARIABLES list (each read through `marmot_sysvar`).
+pub(crate) const SHOWN_VARIABLES: &[&str] = &[
+    "autocommit",
+    "character_set_client",
+    "character_set_connection",
+    "character_set_results",
+    "character_set_server",
+    "collation_connection",
+    "collation_server",
+    "lower_case_table_names",
+    "max_allowed_packet",
+    "sql_mode",
+    "time_zone",
+    "system_time_zone",
+    "transaction_isolation",
+    "tx_isolation",
+    "version",
+    "version_comment",
+    "wait_timeout",
+    "interactive_timeout",
+    "auto_increment_increment",
+    "auto_increment_offset",
+    "license",
+    "hostname",
+    "port",
+    "have_ssl",
+];
+
 /// `SHOW …`.
 pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError> {
     let words: Vec<String> = sig.iter().skip(1).filter_map(|t| kw(t)).collect();
@@ -144,32 +173,7 @@ pub fn show(s: &mut dyn SessionReads, sig: &[&Token]) -> Result<Outcome, MyError
         }
         "VARIABLES" => {
             let pat = like_pattern(sig);
-            let names = [
-                "autocommit",
-                "character_set_client",
-                "character_set_connection",
-                "character_set_results",
-                "character_set_server",
-                "collation_connection",
-                "collation_server",
-                "lower_case_table_names",
-                "max_allowed_packet",
-                "sql_mode",
-                "time_zone",
-                "system_time_zone",
-                "transaction_isolation",
-                "tx_isolation",
-                "version",
-                "version_comment",
-                "wait_timeout",
-                "interactive_timeout",
-                "auto_increment_increment",
-                "auto_increment_offset",
-                "license",
-                "hostname",
-                "port",
-                "have_ssl",
-            ];
+            let names = SHOWN_VARIABLES.iter().copied();
             let mut r = Vec::new();
             for n in names {
                 if pat.as_deref().is_some_and(|p| !like(p, n)) {
