@@ -157,6 +157,12 @@ const CASES: &[(&str, &str, &str)] = &[
          ORDER BY 1; SELECT COUNT(*) FROM information_schema.SESSION_VARIABLES WHERE VARIABLE_NAME = 'AUTOCOMMIT'",
     ),
     (
+        "SELECT … INTO @variables, before FROM or at the end; SHOW WARNINGS after it",
+        "CREATE TABLE si (a INT, b VARCHAR(3)); INSERT INTO si VALUES (1, 'x'), (2, 'y');",
+        "SELECT a, b INTO @p, @q FROM si WHERE a = 2; SELECT @p, @q; SELECT a FROM si ORDER BY a LIMIT 1 INTO @p;
+         SELECT @p; SELECT a INTO @p FROM si WHERE a > 5; SHOW WARNINGS; SELECT @p",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

@@ -34,6 +34,7 @@ pub mod replay_shape;
 pub mod results;
 pub mod row_encoding;
 pub mod row_locks;
+pub mod select_into;
 pub mod sequence_tables;
 pub mod server;
 pub mod session;

@@ -10,6 +10,13 @@ use super::functions::text;
 
 const US_PER_SEC: i64 = 1_000_000;
 const US_PER_DAY: i64 = 86_400 * US_PER_SEC;
+/// The largest TIME, 838:59:59: MySQL clips times to ± this.
+const MAX_TIME: i64 = (838 * 3600 + 59 * 60 + 59) * US_PER_SEC;
+
+/// A time clipped to TIME's range.
+fn clip(t: i64) -> i64 {
+    t.clamp(-MAX_TIME, MAX_TIME)
+}
 
 /// A TIME value as MySQL reads it: `[-][D ]H[:MM[:SS[.ffffff]]]`, microseconds.
 fn parse_time(s: &str) -> Option<i64> {
@@ -29,7 +36,10 @@ fn parse_time(s: &str) -> Option<i64> {
     }
     let digits: String = frac.chars().take(6).collect();
     let us: i64 = format!("{digits:0<6}").parse().ok()?;
-    let total = ((days * 24 + h) * 3600 + m * 60 + sec) * US_PER_SEC + us;
+    // Hours past TIME's range clip (in i128: `H` may have any number of digits).
+    let total = (((i128::from(days) * 24 + i128::from(h)) * 3600 + i128::from(m * 60 + sec)) * i128::from(US_PER_SEC)
+        + i128::from(us))
+    .min(i128::from(MAX_TIME)) as i64;
     Some(if neg { -total } else { total })
 }
 
@@ -38,7 +48,7 @@ fn parse_datetime(s: &str) -> Option<i64> {
     if !s.trim().contains('-') || s.trim().starts_with('-') {
         return None;
     }
-    let d = DateTime::parse(s)?;
+    let d = DateTime::parse(s).filter(|d| (0..=9999).contains(&d.y))?;
     Some(d.unix() * US_PER_SEC + i64::from(d.us))
 }
 
@@ -77,7 +87,7 @@ fn add_time(base: &str, delta: &str, sign: i64) -> Option<String> {
     let delta = sign * parse_time(delta)?;
     match parse_datetime(base) {
         Some(at) => Some(format_datetime(at + delta)),
-        None => Some(format_time(parse_time(base)? + delta)),
+        None => Some(format_time(clip(parse_time(base)? + delta))),
     }
 }
 
@@ -103,8 +113,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let (Some(a), Some(b)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
         // Two datetimes or two times; one of each is NULL, as in MySQL.
         Ok(match (parse_datetime(&a), parse_datetime(&b)) {
-            (Some(x), Some(y)) => Some(format_time(x - y)),
-            (None, None) => parse_time(&a).zip(parse_time(&b)).map(|(x, y)| format_time(x - y)),
+            (Some(x), Some(y)) => Some(format_time(clip(x.saturating_sub(y)))),
+            (None, None) => parse_time(&a).zip(parse_time(&b)).map(|(x, y)| format_time(clip(x - y))),
             _ => None,
         })
     })?;
@@ -122,8 +132,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         if !(0..60).contains(&m) || !(0.0..60.0).contains(&s) {
             return Ok(None);
         }
-        let t = (h.abs() * 3600 + m * 60) * US_PER_SEC + (s * US_PER_SEC as f64).round() as i64;
-        Ok(Some(format_time(if h < 0 { -t } else { t })))
+        let t =
+            (h.unsigned_abs().min(839) as i64 * 3600 + m * 60) * US_PER_SEC + (s * US_PER_SEC as f64).round() as i64;
+        Ok(Some(format_time(clip(if h < 0 { -t } else { t }))))
     })?;
     conn.create_scalar_function("time_format", 2, det, |ctx| {
         let (Some(t), Some(fmt)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
@@ -165,5 +176,10 @@ mod tests {
         assert_eq!(eval("timestamp('2003-12-31')").unwrap(), "2003-12-31 00:00:00");
         assert_eq!(eval("timestamp('2003-12-31 12:00:00', '12:00:00')").unwrap(), "2004-01-01 00:00:00");
         assert_eq!(eval("time_format('100:00:00', '%H %k %h %I %l')").unwrap(), "100 100 04 04 4");
+        // Out of TIME's range: clipped, never an overflow.
+        assert_eq!(eval("maketime(9223372036854775807, 0, 0)").unwrap(), "838:59:59");
+        assert_eq!(eval("addtime('838:00:00', '99999999999999999:00:00')").unwrap(), "838:59:59");
+        assert_eq!(eval("timediff('-838:59:59', '838:59:59')").unwrap(), "-838:59:59");
+        assert_eq!(eval("timediff('99999999999-01-01', '2000-01-01')"), None);
     }
 }

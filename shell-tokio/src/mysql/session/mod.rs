@@ -14,6 +14,7 @@
 //! readers never wait for the writer), outside the async runtime's worker slots.
 
 mod ddl;
+mod select;
 #[cfg(test)]
 mod tests;
 mod txn;
@@ -249,7 +250,14 @@ impl Session {
         let mut out = Vec::new();
         let last = stmts.len() - 1;
         for (i, s) in stmts.iter().enumerate() {
-            self.warnings.clear();
+            // Each statement starts a new diagnostics area, except the ones that read it.
+            let sig = significant(s);
+            let word = |n: usize| sig.get(n).and_then(|t| kw(t));
+            let reads_diagnostics = word(0).as_deref() == Some("SHOW")
+                && matches!(word(1).as_deref(), Some("WARNINGS" | "ERRORS" | "COUNT"));
+            if !reads_diagnostics {
+                self.warnings.clear();
+            }
             self.defer_read = defer_last && i == last;
             let o = self.statement(s).await.unwrap_or_else(Outcome::Error);
             self.defer_read = false;
@@ -510,42 +518,9 @@ impl Session {
         self.warnings.push(("Note".into(), code, msg.into()));
     }
 
-    async fn select(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
-        // FOUND_ROWS(): the rows this SELECT returned, or with SQL_CALC_FOUND_ROWS the rows
-        // it would have returned without its LIMIT.
-        let calc = significant(toks).iter().take(4).any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"));
-        let defer = std::mem::take(&mut self.defer_read) && !calc;
-        let mut on_writer = false;
-        if let Some(read) = super::locking_read::parse(toks) {
-            if self.in_transaction() {
-                self.lock_read_rows(read).await?;
-                on_writer = true;
-            }
-        }
-        let out = self.select_inner(toks, defer, on_writer).await?;
-        let found = match (&out, calc) {
-            (Outcome::Rows { .. }, true) => match sql::without_limit(toks) {
-                Some(inner) => {
-                    let count = format!("SELECT count(*) FROM ({})", sql::rewrite(&inner));
-                    let toks = sql::tokenize(&count).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
-                    match self.select_inner(&toks, false, on_writer).await? {
-                        Outcome::Rows { rows, .. } => match rows.first().and_then(|r| r.first()) {
-                            Some(Value::Integer(n)) => *n,
-                            _ => 0,
-                        },
-                        _ => 0,
-                    }
-                }
-                None => match &out {
-                    Outcome::Rows { rows, .. } => rows.len() as i64,
-                    _ => 0,
-                },
-            },
-            (Outcome::Rows { rows, .. }, false) => rows.len() as i64,
-            _ => return Ok(out),
-        };
-        self.info().found_rows = found;
-        Ok(out)
+    /// A diagnostic of level Warning (where MySQL gives one; [`Session::warn`] gives Notes).
+    pub(super) fn warning(&mut self, code: u16, msg: &str) {
+        self.warnings.push(("Warning".into(), code, msg.into()));
     }
 
     /// Run a read; with `defer`, a plain read of the current database (no open
