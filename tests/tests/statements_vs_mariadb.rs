@@ -163,6 +163,12 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT @p; SELECT a INTO @p FROM si WHERE a > 5; SHOW WARNINGS; SELECT @p",
     ),
     (
+        "user variables assigned inside a query, row by row",
+        "CREATE TABLE rn (a INT, b VARCHAR(3)); INSERT INTO rn VALUES (3, 'x'), (1, 'y'), (2, 'z');",
+        "SET @n := 0; SELECT @n := @n + 1 AS n, a FROM rn WHERE a > 1; SELECT @n;
+         SELECT @g := GROUP_CONCAT(b ORDER BY b) FROM rn; SELECT @g",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

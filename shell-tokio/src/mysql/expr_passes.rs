@@ -20,6 +20,7 @@
 //!   column given DEFAULT in every row is left out of the column list, which gives it
 //!   its default (every column: `DEFAULT VALUES`).
 //! - MariaDB's Sequence engine tables (`seq_1_to_10`): see [`super::sequence_tables`].
+//! - `@x := expr`: see [`super::uservar_assign`].
 
 use sqlparser::tokenizer::{Token, Whitespace, Word};
 
@@ -37,6 +38,7 @@ pub(crate) fn prepare(tokens: &[Token]) -> Option<Vec<Token>> {
         parenthesized_members,
         insert_defaults,
         super::sequence_tables::sequence_tables,
+        super::uservar_assign::assignments,
     ] {
         if let Some(next) = pass(out.as_deref().unwrap_or(tokens)) {
             out = Some(next);
@@ -182,7 +184,7 @@ fn word(value: &str) -> Token {
 
 /// Tokens whose rewrite changes an expression's text, and so its unaliased label.
 fn relabelled(t: &Token) -> bool {
-    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow | Token::Spaceship)
+    matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow | Token::Spaceship | Token::Assignment)
         || matches!(
             kw(t).as_deref(),
             // INTERVAL arithmetic and the call syntax of `super::call_syntax`.

@@ -48,5 +48,6 @@ pub mod strings;
 pub mod time_functions;
 pub mod tokens;
 pub mod translate;
+pub mod uservar_assign;
 pub mod views;
 pub mod wire_values;

@@ -149,6 +149,14 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
         Ok(to_sql(i.get().lock().expect("info").user_vars.get(&name).cloned().unwrap_or(Value::Null)))
     })?;
     let i = info.clone();
+    // `@x := v` (see `super::uservar_assign`): stores v and yields it.
+    conn.create_scalar_function("marmot_set_uservar", 2, f, move |ctx| {
+        let name: String = ctx.get(0)?;
+        let value = from_ref(ctx.get_raw(1));
+        i.get().lock().expect("info").user_vars.insert(name, value.clone());
+        Ok(to_sql(value))
+    })?;
+    let i = info.clone();
     let db_fn = move |_: &rusqlite::functions::Context<'_>| Ok(i.get().lock().expect("info").db.clone());
     conn.create_scalar_function("database", 0, f, db_fn.clone())?;
     conn.create_scalar_function("schema", 0, f, db_fn)?;
