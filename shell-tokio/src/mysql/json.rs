@@ -24,7 +24,7 @@ pub(crate) fn json_out(j: &Json) -> Out {
     (SqlValue::Text(j.to_mysql()), Some(JSON_SUBTYPE))
 }
 
-fn plain(v: SqlValue) -> Out {
+pub(crate) fn plain(v: SqlValue) -> Out {
     (v, None)
 }
 
@@ -38,7 +38,7 @@ fn text_arg(ctx: &Context<'_>, i: usize) -> Option<String> {
 }
 
 /// A document argument (`None`: NULL or not JSON).
-fn doc_arg(ctx: &Context<'_>, i: usize) -> Option<Json> {
+pub(crate) fn doc_arg(ctx: &Context<'_>, i: usize) -> Option<Json> {
     Json::parse(&text_arg(ctx, i)?)
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn value_arg(ctx: &Context<'_>, i: usize) -> Json {
     }
 }
 
-fn path_arg(ctx: &Context<'_>, i: usize) -> Option<Vec<Step>> {
+pub(crate) fn path_arg(ctx: &Context<'_>, i: usize) -> Option<Vec<Step>> {
     parse_path(&text_arg(ctx, i)?)
 }
 

@@ -21,6 +21,7 @@ pub mod functions;
 pub mod infoschema;
 pub mod intervals;
 pub mod json;
+pub mod json_more;
 pub mod json_value;
 pub mod load_data;
 pub mod locking_read;

@@ -135,6 +135,7 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
     super::aggregates::register(conn)?;
     super::time_functions::register(conn)?;
     super::json::register(conn)?;
+    super::json_more::register(conn)?;
     super::strings::register(conn)?;
     let f = FunctionFlags::SQLITE_UTF8;
     let i = info.clone();
