@@ -51,6 +51,7 @@ const EXPRESSIONS: &[&str] = &[
     "TIMESTAMP('2003-12-31 12:00:00', '12:00:00')",
     "TIME_FORMAT('100:00:00', '%H %k %h %I %l %i %s %p')",
     "NO_SUCH_FUNCTION(1)",
+    "'a' RLIKE '(?<=x'",
     r#"JSON_VALUE('{"a": {"b": "x"}, "n": 1.5}', '$.a.b')"#,
     r#"JSON_VALUE('{"a": [1]}', '$.a')"#,
     r#"JSON_EXISTS('{"a": 1}', '$.b')"#,

@@ -59,6 +59,8 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
         )
     } else if m.contains("database is locked") || m.contains("busy") {
         MyError::new(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")
+    } else if m.starts_with("Got error '") && m.ends_with("from regexp") {
+        MyError::new(1139, "42000", m.to_string())
     } else if let Some(f) = m.strip_prefix("no such function: ") {
         MyError::new(1305, "42000", format!("FUNCTION {f} does not exist"))
     } else if let Some(f) = m.strip_prefix("wrong number of arguments to function ") {
