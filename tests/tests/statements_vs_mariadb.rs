@@ -169,6 +169,11 @@ const CASES: &[(&str, &str, &str)] = &[
          SELECT @g := GROUP_CONCAT(b ORDER BY b) FROM rn; SELECT @g",
     ),
     (
+        "string literals are labelled by their value",
+        "",
+        "SELECT 'hello', 'it''s', \"dq\", 'a' = 'a'",
+    ),
+    (
         "the isolation level a backup tool sets",
         "",
         "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET GLOBAL TRANSACTION READ WRITE; SELECT 1",

@@ -64,6 +64,10 @@ pub(crate) fn done(affected: u64) -> Outcome {
 /// The column label a MySQL client expects: internal variable functions shown as the
 /// `@@name` / `@name` the client wrote.
 pub(crate) fn client_label(name: &str) -> String {
+    if let Some(value) = string_literal(name) {
+        // MySQL labels a string literal by its value: `SELECT 'hello'` is `hello`.
+        return value;
+    }
     if !name.contains("marmot_") {
         return name.to_string();
     }
@@ -174,6 +178,23 @@ pub(crate) fn query_rows(
     Ok(Outcome::Rows { columns: typed(&decls, &rows), rows })
 }
 
+/// The value of `text` if it is exactly one SQL string literal (`'it''s'` → `it's`).
+fn string_literal(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            // Inside, a quote is only ever doubled; a lone one ends the literal early.
+            if chars.next() != Some('\'') {
+                return None;
+            }
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
 /// A statement's result columns: the label a client sees and the declared type, if any.
 fn declared(stmt: &rusqlite::Statement<'_>) -> Vec<(String, Option<String>)> {
     stmt.columns().map(|c| (client_label(c.name()), c.decl_type().map(str::to_string))).collect()
@@ -209,5 +230,9 @@ mod tests {
         assert_eq!(client_label("marmot_sysvar('version_comment')"), "@@version_comment");
         assert_eq!(client_label("marmot_uservar('x') + 1"), "@x + 1");
         assert_eq!(client_label("plain"), "plain");
+        assert_eq!(client_label("'hello'"), "hello");
+        assert_eq!(client_label("'it''s'"), "it's");
+        assert_eq!(client_label("'a' || 'b'"), "'a' || 'b'", "not one literal");
+        assert_eq!(client_label("''"), "");
     }
 }
