@@ -14,7 +14,8 @@ use super::session_reads::SessionReads;
 use super::sql::{matching_paren, quote_str, split_commas, tokenize};
 use super::tokens::{is_space, kw};
 
-fn ident(name: &str) -> String {
+/// A name quoted as MySQL quotes it (`` `a``b` ``).
+pub(crate) fn ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 

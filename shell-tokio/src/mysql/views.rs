@@ -28,7 +28,7 @@ pub(crate) fn view_ddl(tokens: &[Token]) -> Option<Vec<String>> {
         return None;
     }
     let replace = alter || (word(1).as_deref() == Some("OR") && word(2).as_deref() == Some("REPLACE"));
-    if !replace && view_at == 1 && !has_check_option(tokens, &sig) {
+    if !replace && view_at == 1 && check_option_at(tokens, &sig).is_none() {
         return None;
     }
     // The view's name: `v` or `db.v`.
@@ -63,10 +63,6 @@ fn check_option_at(tokens: &[Token], sig: &[usize]) -> Option<usize> {
     } else {
         None
     }
-}
-
-fn has_check_option(tokens: &[Token], sig: &[usize]) -> bool {
-    check_option_at(tokens, sig).is_some()
 }
 
 #[cfg(test)]

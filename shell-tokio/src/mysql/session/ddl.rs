@@ -2,7 +2,7 @@
 //! the writer against the node's schema version, then replicated.
 
 use super::*;
-use crate::mysql::tokens::is_space;
+use crate::mysql::create_table::ident;
 
 impl Session {
     /// `DROP INDEX name ON table` as SQLite's `DROP INDEX`, naming the index as this node
@@ -98,7 +98,7 @@ impl Session {
     /// TABLE, as two schema changes, as MariaDB documents it (a CREATE that fails leaves the
     /// old table dropped).
     pub(super) async fn create_or_replace_table(&mut self, toks: &[Token], table: &str) -> Result<Outcome, MyError> {
-        let drop = format!("DROP TABLE IF EXISTS `{}`", table.replace('`', "``"));
+        let drop = format!("DROP TABLE IF EXISTS {}", ident(table));
         let drop = sql::tokenize(&drop).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
         self.ddl(&drop, "DROP", "TABLE").await?;
         // The statement without OR REPLACE.
@@ -125,7 +125,7 @@ impl Session {
             .and_then(|_| shown.find(" (\n"))
             .ok_or_else(|| MyError::new(1347, "HY000", format!("'{db}.{source}' is not of type 'BASE TABLE'")))?;
         let head = if if_not_exists { "CREATE TABLE IF NOT EXISTS" } else { "CREATE TABLE" };
-        let sql = format!("{head} `{}`{}", table.replace('`', "``"), &shown[columns_at..]);
+        let sql = format!("{head} {}{}", ident(table), &shown[columns_at..]);
         let toks = sql::tokenize(&sql).map_err(|e| MyError::new(1064, "42000", e.to_string()))?;
         self.ddl(&toks, "CREATE", "TABLE").await
     }

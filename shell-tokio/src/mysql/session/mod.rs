@@ -42,7 +42,7 @@ use super::session_functions::{as_session, register_functions, InfoSource, Sessi
 use super::sql::{self};
 use super::statement::{classify, SavepointOp, Statement};
 use super::stmt_cache::StatementCache;
-use super::tokens::{kw, significant, text};
+use super::tokens::{is_space, kw, significant, text};
 use super::translate;
 use crate::engine::{wall_ms, Engine};
 use marmot_store::capture::TxnLimits;
@@ -251,10 +251,11 @@ impl Session {
         let last = stmts.len() - 1;
         for (i, s) in stmts.iter().enumerate() {
             // Each statement starts a new diagnostics area, except the ones that read it.
-            let sig = significant(s);
-            let word = |n: usize| sig.get(n).and_then(|t| kw(t));
-            let reads_diagnostics = word(0).as_deref() == Some("SHOW")
-                && matches!(word(1).as_deref(), Some("WARNINGS" | "ERRORS" | "COUNT"));
+            // (The first two words only, without collecting the statement's tokens: this runs
+            // for every statement.)
+            let mut words = s.iter().filter(|t| !is_space(t)).take(2).map(kw);
+            let reads_diagnostics = words.next().flatten().as_deref() == Some("SHOW")
+                && matches!(words.next().flatten().as_deref(), Some("WARNINGS" | "ERRORS" | "COUNT"));
             if !reads_diagnostics {
                 self.warnings.clear();
             }
