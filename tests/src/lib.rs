@@ -4,6 +4,8 @@
 //! profile as the tests) and returns its path; [`Marmot`] runs one process in its own
 //! temporary directory and kills it when dropped, so every test process stops by itself.
 
+pub mod expression_eval;
+pub mod expression_grammar;
 pub mod mariadb_server;
 pub mod mysqltest_results;
 

@@ -3,11 +3,9 @@
 //! results — the text a client receives, or the error code — must agree, except for the
 //! deliberate differences listed in [`DIFFERENCES`] with their reasons.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
+use marmot_e2e::expression_eval::evaluate;
 use marmot_e2e::mariadb_server::MariaDbServer;
-use marmot_e2e::{require_tool, start_mysql_node, workspace_root};
+use marmot_e2e::start_mysql_node;
 
 /// Expressions covering dates and times, strings, math, hashes, casts, NULL handling and
 /// collation-sensitive comparisons. Inputs are fixed (no NOW()).
@@ -255,44 +253,15 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("'abc' IN ('ABC', 'x')", "two string literals compare byte for byte (see 'abc' = 'ABC')"),
 ];
 
-fn evaluate(port: u16) -> Vec<String> {
-    let root = workspace_root();
-    let py = root.join("target/e2e-venv/bin/python");
-    let py = require_tool(py.to_str().expect("utf-8"), "./scripts/test-all.sh (creates target/e2e-venv with PyMySQL)");
-    let mut child = Command::new(py)
-        .arg(root.join("tests/compat/eval.py"))
-        .arg(port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run eval.py");
-    let input = serde_json::to_string(EXPRESSIONS).unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().expect("eval.py");
-    assert!(out.status.success(), "eval.py failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("eval.py prints JSON");
-    v.iter()
-        .map(
-            |r| {
-                if r["ok"].as_bool() == Some(true) {
-                    format!("{}", r["value"])
-                } else {
-                    format!("error {}", r["error"])
-                }
-            },
-        )
-        .collect()
-}
-
 #[test]
 fn functions_agree_with_mariadb() {
     let dir = tempfile::tempdir().unwrap();
     let maria = MariaDbServer::start(dir.path());
     let mdir = tempfile::tempdir().unwrap();
     let (_m, port) = start_mysql_node(mdir.path(), "");
-    let want = evaluate(maria.port);
-    let got = evaluate(port);
+    let exprs: Vec<String> = EXPRESSIONS.iter().map(|e| e.to_string()).collect();
+    let want = evaluate(maria.port, &exprs);
+    let got = evaluate(port, &exprs);
     assert_eq!(want.len(), EXPRESSIONS.len());
     let mut failures = Vec::new();
     let mut deliberate = Vec::new();
