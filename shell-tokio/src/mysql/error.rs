@@ -66,6 +66,8 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
     } else if let Some(f) = m.strip_prefix("wrong number of arguments to function ") {
         let f = f.split("()").next().unwrap_or(f).to_uppercase();
         MyError::new(1582, "42000", format!("Incorrect parameter count in the call to native function '{f}'"))
+    } else if m.starts_with("DOUBLE value is out of range") {
+        MyError::new(1690, "22003", m.to_string())
     } else if m.contains("syntax error") || m.contains("incomplete input") || m.contains("unrecognized token") {
         MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {m}"))
     } else {

@@ -4,6 +4,7 @@
 //! - A select-list item that the rewrite will change (`a / b`, `a ^ b`, `doc->'$.x'`) and
 //!   that has no alias gets its text as written as its alias: clients label result
 //!   columns with it (PyMySQL's dict cursor, the mariadb CLI's headers).
+//! - `XOR`, `DIV`, `%` and the other bit operators: see [`super::ast_operators`].
 //! - `a ^ b` (MySQL's bitwise XOR; SQLite has no such operator) becomes
 //!   `marmot_xor(a, b)`. `^` binds tighter than every other binary operator, so its
 //!   operands are the atoms right beside it: a name, a literal, a call or a parenthesized
@@ -32,6 +33,7 @@ pub(crate) fn prepare(tokens: &[Token]) -> Option<Vec<Token>> {
     let mut out: Option<Vec<Token>> = None;
     for pass in [
         labels as fn(&[Token]) -> Option<Vec<Token>>,
+        super::ast_operators::operators,
         xor,
         arrows,
         interval_arithmetic,
@@ -185,6 +187,7 @@ fn word(value: &str) -> Token {
 /// Tokens whose rewrite changes an expression's text, and so its unaliased label.
 fn relabelled(t: &Token) -> bool {
     matches!(t, Token::Div | Token::Caret | Token::Arrow | Token::LongArrow | Token::Spaceship | Token::Assignment)
+        || super::ast_operators::is_rewritten_operator(t)
         || matches!(
             kw(t).as_deref(),
             // INTERVAL arithmetic and the call syntax of `super::call_syntax`.

@@ -39,8 +39,12 @@ pub(super) fn int(ctx: &Context<'_>, i: usize) -> Option<i64> {
     match ctx.get_raw(i) {
         ValueRef::Null => None,
         ValueRef::Integer(n) => Some(n),
-        ValueRef::Real(f) => Some(f as i64),
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).trim().parse().ok(),
+        // As MySQL converts a count or a length: numbers rounded, strings by their leading
+        // number (`REPEAT('x', '3.5')` three times, `SPACE('abc')` none).
+        ValueRef::Real(f) => Some(f.round() as i64),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Some(super::numeric::leading_number(&String::from_utf8_lossy(t)).trunc() as i64)
+        }
     }
 }
 
@@ -73,6 +77,11 @@ pub(crate) fn need_args(ctx: &Context<'_>, min: usize, max: usize, name: &str) -
     } else {
         Err(rusqlite::Error::UserFunctionError(format!("wrong number of arguments to function {name}()").into()))
     }
+}
+
+/// The error of a DOUBLE result out of range (ER_DATA_OUT_OF_RANGE, 1690).
+pub(crate) fn out_of_range(what: &str) -> rusqlite::Error {
+    rusqlite::Error::UserFunctionError(format!("DOUBLE value is out of range in '{what}'").into())
 }
 
 /// Register the functions on a connection. `seed` seeds RAND().
@@ -304,15 +313,30 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         |ctx| Ok(text(ctx, 0).map(|s| s.chars().rev().collect::<String>())),
     )?;
     for name in ["pow", "power"] {
-        conn.create_scalar_function(name, 2, det, |ctx| Ok(ctx.get::<f64>(0)?.powf(ctx.get::<f64>(1)?)))?;
+        conn.create_scalar_function(name, 2, det, move |ctx| {
+            let (Some(b), Some(e)) = (super::numeric::num(ctx, 0), super::numeric::num(ctx, 1)) else {
+                return Ok(SqlValue::Null);
+            };
+            let v = b.powf(e);
+            if !v.is_finite() {
+                return Err(out_of_range(&format!("{name}({b},{e})")));
+            }
+            Ok(super::numeric::real(v))
+        })?;
     }
     for (name, greatest) in [("greatest", true), ("least", false)] {
         conn.create_scalar_function(name, -1, det, move |ctx| {
             let mut best: Option<SqlValue> = None;
+            // With a number among the arguments MySQL compares them all as numbers, strings
+            // by their leading number (GREATEST('abc', 0) is 0).
+            let numeric = (0..ctx.len()).any(|i| matches!(ctx.get_raw(i), ValueRef::Integer(_) | ValueRef::Real(_)));
             for i in 0..ctx.len() {
-                let v: SqlValue = ctx.get(i)?;
+                let mut v: SqlValue = ctx.get(i)?;
                 if v == SqlValue::Null {
                     return Ok(SqlValue::Null);
+                }
+                if let (true, SqlValue::Text(t)) = (numeric, &v) {
+                    v = SqlValue::Real(super::numeric::leading_number(t));
                 }
                 let better = match (&best, &v) {
                     (None, _) => true,

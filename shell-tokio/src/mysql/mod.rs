@@ -5,7 +5,9 @@
 //! in an error instead of a panic.
 
 pub mod aggregates;
+pub mod ast_operators;
 pub mod auth;
+pub mod bitwise;
 pub mod bulk_load;
 pub mod call_syntax;
 pub mod column_types;

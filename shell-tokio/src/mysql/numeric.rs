@@ -1,6 +1,6 @@
 //! MySQL's math functions SQLite lacks or answers differently: MOD, CEIL/CEILING, FLOOR,
 //! TRUNCATE, SQRT, EXP, LN, LOG (1 or 2 arguments), LOG10, LOG2, PI, CONV, BIN, OCT,
-//! CRC32, HEX of a number (hex digits of the integer, not of its text), and the `^` operator.
+//! CRC32 and HEX of a number (hex digits of the integer, not of its text).
 
 use super::functions::need_args;
 use rusqlite::functions::{Context, FunctionFlags};
@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::functions::MAX_RESULT;
 
-fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
+pub(crate) fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
     match ctx.get_raw(i) {
         ValueRef::Integer(n) => Some(n as f64),
         ValueRef::Real(r) => Some(r),
@@ -42,7 +42,7 @@ pub fn leading_number(s: &str) -> f64 {
 }
 
 /// A float result as MySQL shows it: integral values without a fraction.
-fn real(v: f64) -> SqlValue {
+pub(crate) fn real(v: f64) -> SqlValue {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
         SqlValue::Integer(v as i64)
     } else if v.is_finite() {
@@ -55,6 +55,67 @@ fn real(v: f64) -> SqlValue {
 fn unary(conn: &Connection, name: &str, f: fn(f64) -> Option<f64>) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function(name, 1, det, move |ctx| Ok(num(ctx, 0).and_then(f).map_or(SqlValue::Null, real)))
+}
+
+/// `i` rounded half away from zero to `places` (only negative places change an integer).
+fn round_integer(i: i64, places: i32) -> i64 {
+    if places >= 0 {
+        return i;
+    }
+    let Some(unit) = 10i128.checked_pow(places.unsigned_abs()) else { return 0 };
+    let i = i128::from(i);
+    let rounded = (i + i.signum() * unit / 2) / unit * unit;
+    i64::try_from(rounded).unwrap_or(if i < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// `v` rounded half away from zero to `places` decimal places (negative: tens, hundreds…),
+/// on its shortest decimal digits, so `ROUND(1.005, 2)` is 1.01 as written, not the 1.00
+/// its binary value would give.
+fn round_decimal(v: f64, places: i32) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    let text = format!("{}", v.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    if places >= 0 && frac.len() <= places as usize {
+        return v;
+    }
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+    let keep = int.len() as i64 + i64::from(places);
+    if keep < 0 {
+        return 0.0;
+    }
+    let keep = keep as usize;
+    let mut kept: Vec<u8> = digits[..keep.min(digits.len())].to_vec();
+    if digits.get(keep).is_some_and(|d| *d >= 5) {
+        // Carry the increment leftwards; a carry out of the first digit adds one.
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            if kept[i] == 9 {
+                kept[i] = 0;
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let mut number: String = kept.iter().map(|d| char::from(b'0' + d)).collect();
+    if number.is_empty() {
+        number.push('0');
+    }
+    let scaled: f64 = number.parse().unwrap_or(0.0);
+    // Divide rather than multiply by a fraction: 10^places is exact, 10^-places is not.
+    let r = if places > 0 { scaled / 10f64.powi(places) } else { scaled * 10f64.powi(-places) };
+    if r == 0.0 {
+        0.0
+    } else {
+        r.copysign(v)
+    }
 }
 
 /// Digits of `n` in `base` (2..=36), as MySQL's CONV prints them.
@@ -103,28 +164,47 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         };
         Ok(v.map_or(SqlValue::Null, real))
     })?;
-    // `a ^ b` (rewritten so by `expr_passes`): MySQL XORs its operands as unsigned 64-bit
-    // integers (non-integers rounded), and a result past i64 travels as its digits.
-    conn.create_scalar_function("marmot_xor", 2, det, |ctx| {
-        let int = |i: usize| match ctx.get_raw(i) {
-            ValueRef::Integer(n) => Some(n as u64),
-            _ => num(ctx, i).map(|f| f.round() as i64 as u64),
+    conn.create_scalar_function("pi", 0, det, |_| Ok("3.141593".to_string()))?;
+    conn.create_scalar_function("round", -1, det, |ctx| {
+        need_args(ctx, 1, 2, "ROUND")?;
+        let places = if ctx.len() == 2 {
+            match num(ctx, 1) {
+                Some(d) => d.round().clamp(-64.0, 64.0) as i32,
+                None => return Ok(SqlValue::Null),
+            }
+        } else {
+            0
         };
-        Ok(match (int(0), int(1)) {
-            (Some(a), Some(b)) => match i64::try_from(a ^ b) {
-                Ok(x) => SqlValue::Integer(x),
-                Err(_) => SqlValue::Text((a ^ b).to_string()),
-            },
-            _ => SqlValue::Null,
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => SqlValue::Null,
+            ValueRef::Integer(i) => SqlValue::Integer(round_integer(i, places)),
+            _ => num(ctx, 0).map_or(SqlValue::Null, |v| SqlValue::Real(round_decimal(v, places))),
         })
     })?;
-    conn.create_scalar_function("pi", 0, det, |_| Ok("3.141593".to_string()))?;
+    conn.create_scalar_function("sign", 1, det, |ctx| {
+        Ok(num(ctx, 0).map_or(SqlValue::Null, |v| {
+            SqlValue::Integer(if v > 0.0 {
+                1
+            } else if v < 0.0 {
+                -1
+            } else {
+                0
+            })
+        }))
+    })?;
     conn.create_scalar_function("truncate", 2, det, |ctx| {
         let (Some(v), Some(d)) = (num(ctx, 0), num(ctx, 1)) else { return Ok(SqlValue::Null) };
+        if let ValueRef::Integer(i) = ctx.get_raw(0) {
+            // An integer keeps its type: only negative places cut it (TRUNCATE(42, 1) is 42).
+            if d >= 0.0 {
+                return Ok(SqlValue::Integer(i));
+            }
+        }
         // MySQL shows at most 38 decimals; a larger count (up to 2^64) is taken as that.
         let d = d.clamp(-38.0, 38.0) as i32;
         let p = 10f64.powi(d);
         let t = if (v * p).is_finite() { (v * p).trunc() / p } else { v };
+        let t = if t == 0.0 { 0.0 } else { t }; // never a negative zero
         Ok(if d > 0 { SqlValue::Text(format!("{t:.prec$}", prec = d as usize)) } else { real(t) })
     })?;
     conn.create_scalar_function("conv", 3, det, |ctx| {
@@ -135,8 +215,15 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         if !(2..=36).contains(&from) || !(2..=36).contains(&to) {
             return Ok(None);
         }
-        let digits: String = n.trim().chars().take_while(|c| c.is_digit(from)).collect();
-        Ok(Some(to_base(u64::from_str_radix(&digits, from).unwrap_or(0), to)))
+        let n = n.trim();
+        let (negative, n) = n.strip_prefix('-').map_or((false, n), |rest| (true, rest));
+        let digits: String = n.chars().take_while(|c| c.is_digit(from)).collect();
+        if digits.is_empty() && n.is_empty() {
+            return Ok(None);
+        }
+        // A negative number converts as its unsigned 64-bit two's complement.
+        let v = u64::from_str_radix(&digits, from).unwrap_or(if digits.is_empty() { 0 } else { u64::MAX });
+        Ok(Some(to_base(if negative { v.wrapping_neg() } else { v }, to)))
     })?;
     for (name, base) in [("bin", 2u32), ("oct", 8)] {
         conn.create_scalar_function(name, 1, det, move |ctx| Ok(num(ctx, 0).map(|v| to_base(v as i64 as u64, base))))?;
@@ -165,7 +252,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let Some(v) = num(ctx, 0) else { return Ok(None) };
         let scale = ctx.get::<i64>(1)?.clamp(0, 30) as i32;
         let p = 10f64.powi(scale);
-        Ok(Some(format!("{:.*}", scale as usize, (v * p).round() / p)))
+        let r = (v * p).round() / p;
+        Ok(Some(format!("{:.*}", scale as usize, if r == 0.0 { 0.0 } else { r })))
     })?;
     conn.create_scalar_function("hex", 1, det, |ctx| {
         Ok(match ctx.get_raw(0) {
@@ -182,6 +270,25 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::leading_number;
+
+    #[test]
+    fn round_half_away_from_zero_on_the_digits_as_written() {
+        use super::{round_decimal, round_integer};
+        assert_eq!(round_integer(-7, -1), -10);
+        assert_eq!(round_integer(42, -1), 40);
+        assert_eq!(round_integer(45, -1), 50);
+        assert_eq!(round_integer(42, 2), 42);
+        assert_eq!(round_integer(i64::MAX, -30), 0);
+        assert_eq!(round_decimal(2.5, 0), 3.0);
+        assert_eq!(round_decimal(-2.5, 0), -3.0);
+        assert_eq!(round_decimal(1.005, 2), 1.01);
+        assert_eq!(round_decimal(2.5, -1), 0.0);
+        assert_eq!(round_decimal(2024.0, -1), 2020.0);
+        assert_eq!(round_decimal(9.96, 1), 10.0);
+        assert_eq!(round_decimal(-0.125, 3), -0.125);
+        assert_eq!(round_decimal(-0.0025, 1), 0.0);
+        assert_eq!(round_decimal(1234.5678, -2), 1200.0);
+    }
 
     #[test]
     fn truncate_to_any_number_of_places() {

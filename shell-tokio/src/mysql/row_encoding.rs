@@ -24,7 +24,10 @@ pub fn text_value(out: &mut Vec<u8>, col: &Column, v: &Value) {
 
 /// A REAL as MySQL prints a DOUBLE (whole numbers without a fraction).
 pub fn format_real(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
+    if f == 0.0 {
+        // MySQL never shows a negative zero (`0 * -2.5e-3` is 0).
+        "0".to_string()
+    } else if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.0}")
     } else {
         format!("{f}")

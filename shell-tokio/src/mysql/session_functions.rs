@@ -132,6 +132,7 @@ pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Resu
     super::functions::register(conn, seed)?;
     super::regexp::register(conn)?;
     super::numeric::register(conn)?;
+    super::bitwise::register(conn)?;
     super::aggregates::register(conn)?;
     super::time_functions::register(conn)?;
     super::json::register(conn)?;
