@@ -238,11 +238,6 @@ const EXPRESSIONS: &[&str] = &[
 /// Deliberate differences: (expression, why marmot answers otherwise).
 const DIFFERENCES: &[(&str, &str)] = &[
     (
-        "7 / 2",
-        "the quotient is exact (3.5, not SQLite's integer 3) but travels as a REAL; MySQL's is a DECIMAL shown \
-         with div_precision_increment's four more digits (3.5000)",
-    ),
-    (
         "'abc' = 'ABC'",
         "two string literals compare byte for byte; columns declared with a text type compare case-insensitively \
          like MySQL's default collations",

@@ -1,7 +1,8 @@
 //! Every MySQL column type, read back by real Python clients from marmot and from a real
 //! MariaDB started here: the values an application receives (their Python types and
 //! contents) must be the same through the text protocol (PyMySQL, Connector/Python) and
-//! the binary protocol of prepared statements (Connector/Python's prepared cursor).
+//! the binary protocol of prepared statements (Connector/Python's prepared cursor); so
+//! must those of arithmetic and aggregates over them, which MySQL types DECIMAL.
 
 use marmot_e2e::mariadb_server::MariaDbServer;
 use marmot_e2e::{python, start_mysql_node};
@@ -33,7 +34,10 @@ cur.execute("""INSERT INTO ty VALUES
      '2024-12-31 10:11:12', '1999-12-31 23:59:59.9', '2024-03-05 00:00:00.5', '2030-01-01 00:00:00', '838:59:59', '00:00:00', 1901,
      '', 'z', '', x'', x'', 'a', '[]')""")
 cols = ["ti", "si", "mi", "i", "bi", "b", "t1", "u", "d82", "d104", "d0", "f", "db", "dt", "dtm", "dtm3",
-        "ts", "tm", "tm2", "yr", "vc", "ch", "tx", "bl", "vb", "en", "js"]
+        "ts", "tm", "tm2", "yr", "vc", "ch", "tx", "bl", "vb", "en", "js",
+        # Expressions: MySQL types them DECIMAL with a scale from its rules.
+        "d82 * 2", "d82 + d104", "d82 / 3", "i / 7", "7 / 2", "ROUND(d104, 1)", "IFNULL(d82, 0)", "d82 * 1.5"]
+aggregates = ["SUM(d82)", "AVG(d82)", "AVG(i)", "SUM(i)", "MAX(d104)", "MIN(d82) + 1"]
 def query(cols):
     return "SELECT " + ", ".join(cols) + " FROM ty WHERE id = %s"
 
@@ -51,6 +55,8 @@ for rid in (1, 2, 3):
     pc.execute(query(cols), (rid,))
     rows.append((rid, pc.fetchone()))
 show("pymysql", cols, rows)
+pc.execute("SELECT " + ", ".join(aggregates) + " FROM ty WHERE id > %s", (0,))
+show("pymysql", aggregates, [("all", pc.fetchone())])
 
 cx = mysql.connector.connect(host="127.0.0.1", port=port, user="root", password="", database="typedb", use_pure=True)
 # (Connector/Python's binary parser reads a YEAR as a length-encoded string and fails on
@@ -63,6 +69,8 @@ for protocol, cursor, cs in (("connector-text", cx.cursor(), cols),
         cursor.execute(query(cs), (rid,))
         rows.append((rid, cursor.fetchone()))
     show(protocol, cs, rows)
+    cursor.execute("SELECT " + ", ".join(aggregates) + " FROM ty WHERE id > %s", (0,))
+    show(protocol, aggregates, [("all", cursor.fetchone())])
 print("END")
 "#;
 

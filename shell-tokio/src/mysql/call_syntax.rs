@@ -65,7 +65,12 @@ fn cast(x: &str, ty: &[String]) -> Option<String> {
             let scale = ty.iter().filter(|w| w.chars().all(|c| c.is_ascii_digit())).nth(1).map_or("0", |s| s.as_str());
             format!("marmot_cast_decimal({x}, {scale})")
         }
-        "CHAR" | "NCHAR" | "VARCHAR" | "BINARY" => format!("CAST({x} AS TEXT)"),
+        "BINARY" => format!("CAST({x} AS TEXT)"),
+        "CHAR" | "NCHAR" | "VARCHAR" => {
+            // CHAR(n) keeps the first n characters.
+            let length = ty.get(1).filter(|w| w.chars().all(|c| c.is_ascii_digit())).map_or("-1", |s| s.as_str());
+            format!("marmot_cast_char({x}, {length})")
+        }
         // MySQL's JSON printing of the document (SQLite would take `JSON` as a numeric
         // affinity and turn the text into 0).
         "JSON" => format!("json_extract({x}, '$')"),

@@ -190,9 +190,11 @@ fn relabelled(t: &Token) -> bool {
         || super::ast_operators::is_rewritten_operator(t)
         || matches!(
             kw(t).as_deref(),
-            // INTERVAL arithmetic and the call syntax of `super::call_syntax`.
+            // INTERVAL arithmetic, LIKE's added ESCAPE and the call syntax of
+            // `super::call_syntax`.
             Some(
                 "INTERVAL"
+                    | "LIKE"
                     | "EXTRACT"
                     | "CAST"
                     | "CONVERT"

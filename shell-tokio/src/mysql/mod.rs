@@ -34,6 +34,7 @@ pub mod packet;
 pub mod proto;
 pub mod regexp;
 pub mod replay_shape;
+pub mod result_types;
 pub mod results;
 pub mod row_encoding;
 pub mod row_locks;

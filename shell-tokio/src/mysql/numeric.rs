@@ -247,6 +247,25 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         };
         Ok(if unsigned && v < 0 { SqlValue::Text((v as u64).to_string()) } else { SqlValue::Integer(v) })
     })?;
+    // CAST(x AS CHAR[(n)]): numbers printed as MySQL prints them (1e3 is 1000, not SQLite's
+    // 1000.0), cut to n characters.
+    conn.create_scalar_function("marmot_cast_char", 2, det, |ctx| {
+        let text = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(i) => i.to_string(),
+            ValueRef::Real(r) => super::row_encoding::format_real(r),
+            ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
+                Ok(s) => s.to_string(),
+                // Bytes that are not text stay as they are.
+                Err(_) => return Ok(Some(SqlValue::Blob(t.to_vec()))),
+            },
+        };
+        let length = ctx.get::<i64>(1)?;
+        Ok(Some(SqlValue::Text(match usize::try_from(length) {
+            Ok(n) => text.chars().take(n).collect(),
+            Err(_) => text,
+        })))
+    })?;
     // CAST(x AS DECIMAL(p, s)): the value rounded to s places, printed with them.
     conn.create_scalar_function("marmot_cast_decimal", 2, det, |ctx| {
         let Some(v) = num(ctx, 0) else { return Ok(None) };

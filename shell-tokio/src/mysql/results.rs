@@ -45,6 +45,8 @@ pub enum Outcome {
 pub struct DeferredRead {
     pub(crate) db: String,
     pub(crate) sqlite: String,
+    /// Declarations for result columns SQLite cannot type (see `result_types`).
+    pub(crate) types: Vec<Option<String>>,
 }
 
 /// Where a streamed result set goes, batch by batch: the first call carries the
@@ -105,7 +107,18 @@ pub(crate) fn client_label(name: &str) -> String {
 /// the type of the first non-NULL value; clients read the column definitions sent with
 /// each result, in the text and the binary protocol alike).
 pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
-    query_rows(conn, sqlite, db, None)
+    query_rows(conn, sqlite, db, &[], None)
+}
+
+/// [`run_query`], typing result columns without a declared type by `types` where it has
+/// one (expressions typed by `result_types`).
+pub(crate) fn run_typed_query(
+    conn: &Connection,
+    sqlite: &str,
+    db: &str,
+    types: &[Option<String>],
+) -> Result<Outcome, MyError> {
+    query_rows(conn, sqlite, db, types, None)
 }
 
 /// [`run_query`], or with `sink` its rows sent in batches of [`STREAM_BATCH`] as they
@@ -114,6 +127,7 @@ pub(crate) fn query_rows(
     conn: &Connection,
     sqlite: &str,
     db: &str,
+    types: &[Option<String>],
     mut sink: Option<&mut dyn RowSink>,
 ) -> Result<Outcome, MyError> {
     let err = |e: rusqlite::Error| sqlite_error(&store_err(e));
@@ -128,7 +142,8 @@ pub(crate) fn query_rows(
             .iter()
             .enumerate()
             .map(|(i, (name, decl))| {
-                let mut c = typed_column(name, decl.as_deref(), rows.iter().map(|r| &r[i]));
+                let inferred = types.get(i).and_then(Option::as_deref);
+                let mut c = typed_column(name, decl.as_deref().or(inferred), rows.iter().map(|r| &r[i]));
                 if decl.is_some() {
                     c.schema = db.to_string();
                 }

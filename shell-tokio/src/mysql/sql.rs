@@ -405,6 +405,8 @@ pub fn rewrite(tokens: &[Token]) -> String {
                     let end = match (operand, next_sig(n + 1)) {
                         (Token::LParen, _) => matching_paren(&toks, n),
                         (Token::Word(_), Some((p, Token::LParen))) => matching_paren(&toks, p),
+                        // A signed number (`LIKE -7`): the sign and the number.
+                        (Token::Minus | Token::Plus, Some((p, Token::Number(..)))) => Some(p),
                         _ => Some(n),
                     };
                     let escaped =
@@ -671,7 +673,7 @@ mod tests {
         assert_eq!(
             tr("SELECT CAST(x AS SIGNED), CAST(d AS DATE), CAST(p AS DECIMAL(10,2)), CONVERT(n, CHAR), a <=> b"),
             vec![
-                r#"SELECT marmot_cast_int(x, 0) AS "CAST(x AS SIGNED)", marmot_cast_date(d, 0) AS "CAST(d AS DATE)", marmot_cast_decimal(p, 2) AS "CAST(p AS DECIMAL(10,2))", CAST(n AS TEXT) AS "CONVERT(n, CHAR)", a  IS b AS "a <=> b""#
+                r#"SELECT marmot_cast_int(x, 0) AS "CAST(x AS SIGNED)", marmot_cast_date(d, 0) AS "CAST(d AS DATE)", marmot_cast_decimal(p, 2) AS "CAST(p AS DECIMAL(10,2))", marmot_cast_char(n, -1) AS "CONVERT(n, CHAR)", a  IS b AS "a <=> b""#
             ]
         );
         assert_eq!(

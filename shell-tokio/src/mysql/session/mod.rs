@@ -36,7 +36,8 @@ use super::locking_read::LockingRead;
 use super::multi_table::delete_multi;
 use super::multi_table::MultiTable;
 use super::proto::{ColType, Column};
-use super::results::{client_label, done, query_rows, run_query, DeferredRead, Outcome, RowSink};
+use super::result_types::{select_types, table_columns, worth_typing};
+use super::results::{client_label, done, query_rows, run_query, run_typed_query, DeferredRead, Outcome, RowSink};
 use super::row_locks::{row_id, row_ids, LockError, Owner, RowId, RowLocks};
 use super::session_functions::{as_session, register_functions, InfoSource, SessionInfo};
 use super::sql::{self};
@@ -533,6 +534,16 @@ impl Session {
         let sqlite = sql::rewrite(toks);
         let db = self.db().unwrap_or_else(|| "__none".into());
         let info_schema = super::infoschema::mentioned(&sqlite);
+        // Types for result expressions SQLite cannot type (see `result_types`); the table
+        // lookups only when the select list may hold one.
+        let types = if !worth_typing(toks) {
+            None
+        } else if db == "__none" {
+            select_types(toks, &mut |_| Vec::new())
+        } else {
+            self.conn(&db).ok().and_then(|conn| select_types(toks, &mut |table| table_columns(conn, table)))
+        }
+        .unwrap_or_default();
         if db == "__none" {
             // No database: expressions only, on an in-memory connection.
             let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
@@ -540,7 +551,7 @@ impl Session {
             if info_schema {
                 super::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
             }
-            return run_query(&conn, &sqlite, "").map_err(|e| {
+            return run_typed_query(&conn, &sqlite, "", &types).map_err(|e| {
                 if e.code == 1146 {
                     MyError::new(1046, "3D000", "No database selected")
                 } else {
@@ -553,7 +564,7 @@ impl Session {
             // savepoint that is rolled back.
             let res = self
                 .on_writer(&db.clone(), super::replay_shape::shape(toks), false, move |c| {
-                    Ok(run_query(c, &sqlite, &db))
+                    Ok(run_typed_query(c, &sqlite, &db, &types))
                 })
                 .await?
                 .map(|(v, _)| v)
@@ -563,14 +574,14 @@ impl Session {
         // A statement naming other databases runs with them attached, which lasts only
         // while it is being handled: it is not deferred.
         if defer && !info_schema && self.attach.is_empty() {
-            return Ok(Outcome::Deferred(DeferredRead { db, sqlite }));
+            return Ok(Outcome::Deferred(DeferredRead { db, sqlite, types }));
         }
         let engine = self.engine.clone();
         let conn = self.conn(&db)?;
         if info_schema {
             super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
         }
-        blocking(|| as_client(|| run_query(conn, &sqlite, &db)))
+        blocking(|| as_client(|| run_typed_query(conn, &sqlite, &db, &types)))
     }
 
     /// Run a deferred read, its rows going to `sink` as SQLite produces them:
@@ -580,7 +591,7 @@ impl Session {
             Ok(c) => c,
             Err(e) => return Outcome::Error(e),
         };
-        let out = blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.db, Some(sink))));
+        let out = blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.db, &read.types, Some(sink))));
         match out {
             Ok(Outcome::Streamed { rows }) => {
                 self.info().found_rows = rows as i64;
