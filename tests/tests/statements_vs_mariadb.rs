@@ -38,6 +38,19 @@ const CASES: &[(&str, &str, &str)] = &[
         "SELECT s, n FROM d",
     ),
     (
+        "DEFAULT as a value, without a column list and in some rows only",
+        "CREATE TABLE d (id INT(11) AUTO_INCREMENT PRIMARY KEY, s VARCHAR(10) DEFAULT 'x', n INT(11) DEFAULT 7,
+           e INT(11) DEFAULT (3 + 5), z INT(11));
+         INSERT INTO d VALUES (DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT);
+         INSERT INTO d (n, s, z) VALUES (1, DEFAULT, 2), (DEFAULT, 'y', DEFAULT);",
+        "SELECT s, n, e, z FROM d ORDER BY n, s; SHOW COLUMNS FROM d",
+    ),
+    (
+        "operators with MySQL's meaning: XOR, DIV, %, bit operators, decimal arithmetic",
+        "CREATE TABLE o (a INT, p DECIMAL(8,2)); INSERT INTO o VALUES (6, 2.50), (-7, 10.00);",
+        "SELECT (a > 0) XOR (p > 5), a DIV 4, p DIV 3, a % 4, p % 3, a & 3, a | 8, ~a, a << 2, a >> 1,            p * a, p / 3, SUM(p) OVER (), 1 + 2 * 7 % 4 FROM o ORDER BY a",
+    ),
+    (
         "binary and case-insensitive collations in expressions",
         "CREATE TABLE w (s VARCHAR(10)); INSERT INTO w VALUES ('a'), ('A'), ('b');",
         "SET NAMES utf8mb4; SELECT COUNT(*) FROM w WHERE s = 'a' COLLATE utf8mb4_bin UNION ALL \

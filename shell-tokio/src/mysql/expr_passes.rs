@@ -50,12 +50,12 @@ pub(crate) fn prepare(tokens: &[Token]) -> Option<Vec<Token>> {
 }
 
 /// Indices of the significant (non-space) tokens.
-fn significant(tokens: &[Token]) -> Vec<usize> {
+pub(crate) fn significant(tokens: &[Token]) -> Vec<usize> {
     (0..tokens.len()).filter(|i| !is_space(&tokens[*i])).collect()
 }
 
 /// In `sig`, the position of the `)` closing the `(` at `open`.
-fn close_of(tokens: &[Token], sig: &[usize], open: usize) -> Option<usize> {
+pub(crate) fn close_of(tokens: &[Token], sig: &[usize], open: usize) -> Option<usize> {
     let refs: Vec<&Token> = sig.iter().map(|i| &tokens[*i]).collect();
     matching_paren(&refs, open)
 }
@@ -190,11 +190,12 @@ fn relabelled(t: &Token) -> bool {
         || super::ast_operators::is_rewritten_operator(t)
         || matches!(
             kw(t).as_deref(),
-            // INTERVAL arithmetic, LIKE's added ESCAPE and the call syntax of
+            // INTERVAL arithmetic, LIKE's added ESCAPE, COLLATE's names and the call syntax of
             // `super::call_syntax`.
             Some(
                 "INTERVAL"
                     | "LIKE"
+                    | "COLLATE"
                     | "EXTRACT"
                     | "CAST"
                     | "CONVERT"
@@ -264,9 +265,11 @@ fn labels(tokens: &[Token]) -> Option<Vec<Token>> {
             continue;
         }
         let last = &tokens[sig[b - 1]];
+        let before_last = kw(&tokens[sig[b.saturating_sub(2)]]);
         let aliased = b - a >= 2
             && matches!(last, Token::Word(_))
-            && (kw(&tokens[sig[b - 2]]).as_deref() == Some("AS") || ends_operand(&tokens[sig[b - 2]]));
+            && before_last.as_deref() != Some("COLLATE")
+            && (before_last.as_deref() == Some("AS") || ends_operand(&tokens[sig[b - 2]]));
         if aliased {
             continue;
         }
@@ -514,7 +517,7 @@ fn insert_defaults(tokens: &[Token]) -> Option<Vec<Token>> {
 
 /// The comma-separated items inside the parentheses at `open`..`close` (positions in
 /// `sig`), each as its first and last position.
-fn items(tokens: &[Token], sig: &[usize], open: usize, close: usize) -> Vec<(usize, usize)> {
+pub(crate) fn items(tokens: &[Token], sig: &[usize], open: usize, close: usize) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = open + 1;
@@ -565,6 +568,10 @@ mod tests {
 
     #[test]
     fn rewritten_items_keep_their_text_as_their_label() {
+        assert_eq!(
+            tr("SELECT 'a' = 'A' COLLATE utf8mb4_bin"),
+            "SELECT 'a' = 'A'  COLLATE BINARY AS \"'a' = 'A' COLLATE utf8mb4_bin\""
+        );
         assert_eq!(
             tr("SELECT a/b, a ^ 1 AS x, a / 2 y, (a), doc->'$.k' FROM t WHERE a / b > 1"),
             r#"SELECT a * 1.0 /b AS "a/b", marmot_xor(a, 1) AS x, a * 1.0 / 2 y, (a), json_extract(doc, '$.k') AS "doc->'$.k'" FROM t WHERE a * 1.0 / b > 1"#

@@ -332,7 +332,15 @@ fn columns(s: &mut dyn SessionReads, db: Option<String>, table: &str, full: bool
         let notnull = matches!(row[2], Value::Integer(1));
         let pk = matches!(row[4], Value::Integer(n) if n > 0);
         let default = match &row[3] {
-            Value::Text(d) => t(d.trim_matches('\'').to_string()),
+            Value::Text(d) if d.starts_with('\'') => t(d.trim_matches('\'').replace("''", "'")),
+            // An expression default shows in its parentheses, as MariaDB shows it; a
+            // number or a keyword (CURRENT_TIMESTAMP) as it is.
+            Value::Text(d)
+                if d.parse::<f64>().is_err() && !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                t(format!("({d})"))
+            }
+            Value::Text(d) => t(d.clone()),
             Value::Null => Value::Null,
             v => v.clone(),
         };

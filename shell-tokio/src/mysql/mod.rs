@@ -17,6 +17,7 @@ pub mod create_table;
 pub mod crossdb;
 pub mod datetime;
 pub mod ddl_check;
+pub mod default_values;
 pub mod error;
 pub mod expr_passes;
 pub mod functions;

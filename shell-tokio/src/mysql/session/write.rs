@@ -3,10 +3,21 @@
 //! autocommit statement) replicated through the core.
 
 use super::*;
+use crate::mysql::default_values;
 
 impl Session {
     pub(super) async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let db = self.need_db()?;
+        // `VALUES (DEFAULT, …)`: each DEFAULT spelled out from the table's schema.
+        let expanded;
+        let toks = match default_values::table_needing_defaults(toks) {
+            Some(table) => {
+                let columns = self.conn(&db).map(|c| default_values::column_defaults(c, &table)).unwrap_or_default();
+                expanded = default_values::with_defaults(toks, &columns);
+                expanded.as_deref().unwrap_or(toks)
+            }
+            None => toks,
+        };
         let multi = match crate::mysql::multi_table::plan(toks) {
             Some(Err(m)) if m.starts_with("Unknown table") => return Err(MyError::new(1109, "42S02", m)),
             Some(Err(m)) => return Err(MyError::new(1235, "42000", m)),
