@@ -51,6 +51,17 @@ const CASES: &[(&str, &str, &str)] = &[
         "SELECT (a > 0) XOR (p > 5), a DIV 4, p DIV 3, a % 4, p % 3, a & 3, a | 8, ~a, a << 2, a >> 1,            p * a, p / 3, SUM(p) OVER (), 1 + 2 * 7 % 4 FROM o ORDER BY a",
     ),
     (
+        // A migration's conditional DDL, and parameters bound from variables and literals.
+        "PREPARE, EXECUTE … USING, EXECUTE IMMEDIATE and DEALLOCATE PREPARE",
+        "CREATE TABLE m (id INT PRIMARY KEY, s VARCHAR(10));
+         SET @ddl = IF((SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+           AND TABLE_NAME = 'm' AND COLUMN_NAME = 'c') = 0, 'ALTER TABLE m ADD COLUMN c INT', 'SELECT 1');
+         PREPARE s FROM @ddl; EXECUTE s; DEALLOCATE PREPARE s;
+         PREPARE ins FROM 'INSERT INTO m VALUES (?, ?, ?)';
+         SET @a = 1, @b = 'it''s'; EXECUTE ins USING @a, @b, 7; EXECUTE ins USING 2, NULL, -3;",
+        "EXECUTE IMMEDIATE 'SELECT id, s, c FROM m WHERE id > ? ORDER BY id' USING 0; EXECUTE ins USING 1",
+    ),
+    (
         "binary and case-insensitive collations in expressions",
         "CREATE TABLE w (s VARCHAR(10)); INSERT INTO w VALUES ('a'), ('A'), ('b');",
         "SET NAMES utf8mb4; SELECT COUNT(*) FROM w WHERE s = 'a' COLLATE utf8mb4_bin UNION ALL \

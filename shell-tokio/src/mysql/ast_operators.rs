@@ -198,7 +198,7 @@ pub(crate) fn operators(tokens: &[Token]) -> Option<Vec<Token>> {
         return None;
     }
     // Printed and read again: words the earlier passes inserted (`AS`) get their keyword.
-    let text: String = tokens.iter().map(ToString::to_string).collect();
+    let text = super::tokens::mysql_text(tokens);
     let significant: Vec<Token> =
         super::sql::tokenize(&text).ok()?.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
     let mut statements = Parser::new(&MySqlDialect {}).with_tokens(significant).parse_statements().ok()?;
@@ -260,5 +260,10 @@ mod tests {
         assert_eq!(tr("SELECT a * 2 FROM t WHERE s LIKE '%x%'"), "unchanged");
         assert_eq!(tr("SELECT 'a\\\\b', 5 DIV 2"), "unchanged");
         assert_eq!(tr("CREATE TABLE t (a INT DEFAULT (5 DIV 2))"), "unchanged");
+    }
+
+    #[test]
+    fn quotes_inside_strings_survive() {
+        assert_eq!(tr("SELECT 'it''s', 5 DIV 2"), "SELECT 'it's', marmot_div(5, 2)");
     }
 }

@@ -46,6 +46,7 @@ pub mod session;
 pub mod session_functions;
 pub mod session_reads;
 pub mod sql;
+pub mod sql_prepare;
 pub mod statement;
 pub mod stmt_cache;
 pub mod stmt_params;

@@ -110,7 +110,7 @@ pub(crate) fn select_types(
     if !worth_typing(tokens) {
         return None;
     }
-    let text: String = tokens.iter().map(ToString::to_string).collect();
+    let text = super::tokens::mysql_text(tokens);
     let statements = Parser::new(&MySqlDialect {}).try_with_sql(&text).ok()?.parse_statements().ok()?;
     let [Statement::Query(query)] = statements.as_slice() else { return None };
     let SetExpr::Select(select) = query.body.as_ref() else { return None };

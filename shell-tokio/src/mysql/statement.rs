@@ -73,6 +73,8 @@ pub enum Statement {
     Ignored(String),
     /// DO ….
     Do,
+    /// PREPARE, EXECUTE, DEALLOCATE PREPARE (see `sql_prepare`).
+    PreparedSql,
     /// Nothing marmot knows.
     Unknown,
 }
@@ -124,6 +126,7 @@ pub fn classify(sig: &[&Token]) -> Statement {
         }
         "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => Statement::Write,
         "CREATE" | "DROP" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => Statement::DatabaseDdl,
+        "DROP" if k1 == "PREPARE" => Statement::PreparedSql,
         "ALTER" if matches!(k1.as_str(), "DATABASE" | "SCHEMA") => {
             let named = name(sig.get(2)).filter(|n| {
                 !matches!(n.to_ascii_uppercase().as_str(), "CHARACTER" | "CHARSET" | "COLLATE" | "DEFAULT")
@@ -161,6 +164,7 @@ pub fn classify(sig: &[&Token]) -> Statement {
             Statement::Ignored(k0)
         }
         "DO" => Statement::Do,
+        "PREPARE" | "EXECUTE" | "DEALLOCATE" => Statement::PreparedSql,
         _ => Statement::Unknown,
     }
 }

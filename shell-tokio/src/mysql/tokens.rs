@@ -32,3 +32,16 @@ pub fn text(t: &Token) -> Option<String> {
         _ => None,
     }
 }
+
+/// Tokens as MySQL text that tokenizes back to the same tokens (quotes inside a string
+/// doubled, which sqlparser's own printing does not do).
+pub fn mysql_text(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+            Token::DoubleQuotedString(s) => format!("\"{}\"", s.replace('"', "\"\"")),
+            t => t.to_string(),
+        })
+        .collect()
+}

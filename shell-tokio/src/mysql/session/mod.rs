@@ -14,6 +14,7 @@
 //! readers never wait for the writer), outside the async runtime's worker slots.
 
 mod ddl;
+mod prepared_sql;
 mod select;
 #[cfg(test)]
 mod tests;
@@ -80,6 +81,8 @@ pub struct Session {
     locks: Arc<RowLocks>,
     /// The statement running may leave a plain read as [`Outcome::Deferred`].
     defer_read: bool,
+    /// Texts prepared with SQL's PREPARE, by lower-cased name.
+    sql_prepared: BTreeMap<String, String>,
 }
 
 impl Drop for Session {
@@ -107,6 +110,7 @@ impl Session {
             found_rows_flag: false,
             locks,
             defer_read: false,
+            sql_prepared: BTreeMap::new(),
         }
     }
 
@@ -385,7 +389,7 @@ impl Session {
             }
             Statement::Set => {
                 let was_autocommit = self.autocommit();
-                let out = self.set(&sig)?;
+                let out = self.set(&sig).await?;
                 if !was_autocommit && self.autocommit() && self.tx.is_open() {
                     // MySQL: switching autocommit on commits the open transaction.
                     self.commit().await?;
@@ -508,6 +512,7 @@ impl Session {
                 Ok(done(0))
             }
             Statement::Do => Ok(done(0)),
+            Statement::PreparedSql => self.prepared_sql(&sig).await,
             Statement::Unknown => Err(MyError::new(
                 1064,
                 "42000",
@@ -602,7 +607,7 @@ impl Session {
         }
     }
 
-    fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
+    async fn set(&mut self, sig: &[&Token]) -> Result<Outcome, MyError> {
         // SET [SESSION|GLOBAL|@@…] name = value [, …] | SET NAMES … | SET TRANSACTION …
         let k1 = sig.get(1).and_then(|t| kw(t)).unwrap_or_default();
         if matches!(k1.as_str(), "NAMES" | "CHARACTER" | "CHARSET" | "TRANSACTION" | "PASSWORD") {
@@ -623,28 +628,34 @@ impl Session {
             let mut name: Vec<String> = p[..eq].iter().filter_map(text).collect();
             name.retain(|n| !matches!(n.to_ascii_uppercase().as_str(), "SESSION" | "GLOBAL" | "LOCAL" | "PERSIST"));
             let name = name.last().cloned().unwrap_or_default();
-            let value_sql = sql::rewrite(&p[eq + 1..]);
+            let lname = name.trim_start_matches('@').to_ascii_lowercase();
+            let value_tokens: Vec<&Token> = p[eq + 1..].iter().collect();
+            if name.starts_with('@') && !name.starts_with("@@") {
+                // `SET @v = expr` is `SELECT expr INTO @v`: in the current database, seeing
+                // its tables (and this transaction's writes), its errors the client's.
+                let mut query =
+                    vec![Token::make_keyword("SELECT"), Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)];
+                query.extend(sql::spaced(&value_tokens));
+                self.select_into_vars(&query, std::slice::from_ref(&lname)).await?;
+                continue;
+            }
+            let value_sql = sql::rewrite(&sql::spaced(&value_tokens));
             // ON/OFF and bare words are values, not columns.
             let value = match value_sql.to_ascii_uppercase().as_str() {
                 "ON" | "TRUE" => Value::Integer(1),
                 "OFF" | "FALSE" => Value::Integer(0),
                 _ => self.eval(&value_sql).unwrap_or(Value::Text(value_sql.trim_matches('\'').to_string())),
             };
-            let lname = name.trim_start_matches('@').to_ascii_lowercase();
-            if name.starts_with("@@") || !name.starts_with('@') {
-                if lname == "autocommit" {
-                    let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
-                    self.info().autocommit = on;
-                }
-                if lname == "marmot_write_consistency" {
-                    if let Value::Text(t) = &value {
-                        t.parse::<marmot_core::Consistency>().map_err(|e| MyError::new(1231, "42000", e))?;
-                    }
-                }
-                self.info().sys_vars.insert(lname, value);
-            } else {
-                self.info().user_vars.insert(lname, value);
+            if lname == "autocommit" {
+                let on = matches!(value, Value::Integer(1)) || matches!(&value, Value::Text(t) if t == "1");
+                self.info().autocommit = on;
             }
+            if lname == "marmot_write_consistency" {
+                if let Value::Text(t) = &value {
+                    t.parse::<marmot_core::Consistency>().map_err(|e| MyError::new(1231, "42000", e))?;
+                }
+            }
+            self.info().sys_vars.insert(lname, value);
         }
         Ok(done(0))
     }

@@ -47,7 +47,7 @@ impl Session {
 
     /// `SELECT … INTO @a, @b`: the query's one row assigned to the variables, as MySQL
     /// does (more rows: error 1172; none: warning 1329, the variables left as they were).
-    async fn select_into_vars(&mut self, query: &[Token], vars: &[String]) -> Result<Outcome, MyError> {
+    pub(super) async fn select_into_vars(&mut self, query: &[Token], vars: &[String]) -> Result<Outcome, MyError> {
         let Outcome::Rows { rows, .. } = self.select_inner(query, false, false).await? else {
             return Ok(done(0));
         };
