@@ -62,6 +62,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "EXECUTE IMMEDIATE 'SELECT id, s, c FROM m WHERE id > ? ORDER BY id' USING 0; EXECUTE ins USING 1",
     ),
     (
+        "COUNT(DISTINCT a, b) counts the combinations without a NULL",
+        "CREATE TABLE c (a INT, b INT); INSERT INTO c VALUES (1, 1), (1, 1), (1, 2), (NULL, 2), (2, NULL), (2, 1);",
+        "SELECT COUNT(DISTINCT a, b), COUNT(DISTINCT a) FROM c",
+    ),
+    (
         "binary and case-insensitive collations in expressions",
         "CREATE TABLE w (s VARCHAR(10)); INSERT INTO w VALUES ('a'), ('A'), ('b');",
         "SET NAMES utf8mb4; SELECT COUNT(*) FROM w WHERE s = 'a' COLLATE utf8mb4_bin UNION ALL \

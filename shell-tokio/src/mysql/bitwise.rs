@@ -74,6 +74,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("marmot_bitnot", 1, det, |ctx| {
         Ok(operand(ctx, 0).map_or(SqlValue::Null, |a| unsigned(!a)))
     })?;
+    conn.create_scalar_function("bit_count", 1, det, |ctx| {
+        Ok(operand(ctx, 0).map_or(SqlValue::Null, |a| SqlValue::Integer(i64::from(a.count_ones()))))
+    })?;
     conn.create_scalar_function("marmot_lxor", 2, det, |ctx| {
         Ok(match (truth(ctx, 0), truth(ctx, 1)) {
             (Some(a), Some(b)) => SqlValue::Integer(i64::from(a != b)),
@@ -129,6 +132,8 @@ mod tests {
         assert_eq!(one("marmot_shr(42, -7)"), "0");
         assert_eq!(one("marmot_bitand(marmot_bitnot(0), 255)"), "255");
         assert_eq!(one("marmot_xor(NULL, 1)"), "NULL");
+        assert_eq!(one("bit_count(-1)"), "64");
+        assert_eq!(one("bit_count('7')"), "3");
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
             | "TIMESTAMPADD"
             | "CAST"
             | "EXTRACT"
+            | "COUNT"
+            | "ROW"
     ) {
         return None;
     }
@@ -153,6 +155,25 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
         ("CAST", [x]) => {
             let (v, ty) = split_kw(x, "AS")?;
             cast(&rw(v), &words(ty))?
+        }
+        // COUNT(DISTINCT a, b): the distinct combinations none of which is NULL (SQLite's
+        // DISTINCT aggregates take one argument: the combination as one JSON array).
+        ("COUNT", [first, rest @ ..]) if !rest.is_empty() => {
+            let k = first.iter().position(|t| !is_space(t))?;
+            if kw(&first[k]).as_deref() != Some("DISTINCT") {
+                return None;
+            }
+            let items: Vec<String> = std::iter::once(&first[k + 1..]).chain(rest.iter().copied()).map(rw).collect();
+            let nulls: Vec<String> = items.iter().map(|x| format!("({x}) IS NULL")).collect();
+            format!(
+                "COUNT(DISTINCT CASE WHEN {} THEN NULL ELSE json_array({}) END)",
+                nulls.join(" OR "),
+                items.join(", ")
+            )
+        }
+        // ROW(a, b): a row value, as SQLite writes it.
+        ("ROW", items) if items.len() > 1 => {
+            format!("({})", items.iter().map(|x| rw(x)).collect::<Vec<_>>().join(", "))
         }
         _ => return None,
     };

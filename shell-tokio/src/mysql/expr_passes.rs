@@ -196,6 +196,8 @@ fn relabelled(t: &Token) -> bool {
                 "INTERVAL"
                     | "LIKE"
                     | "COLLATE"
+                    | "COUNT"
+                    | "ROW"
                     | "EXTRACT"
                     | "CAST"
                     | "CONVERT"

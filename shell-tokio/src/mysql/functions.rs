@@ -168,6 +168,17 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
         let monday_first = mode & 1 != 0;
         Ok(Some(d.week(monday_first, mode & 2 != 0, (mode & 4 != 0) == monday_first).1))
     })?;
+    // YEARWEEK(date[, mode]): year * 100 + week, the week counted in its own year.
+    conn.create_scalar_function("yearweek", -1, det, |ctx| {
+        need_args(ctx, 1, 2, "YEARWEEK")?;
+        let mode = if ctx.len() == 2 { int(ctx, 1) } else { Some(0) };
+        let (Some(d), Some(mode)) = (text(ctx, 0).and_then(|s| DateTime::parse(&s)), mode) else {
+            return Ok(None);
+        };
+        let monday_first = mode & 1 != 0;
+        let (year, week) = d.week(monday_first, true, (mode & 4 != 0) == monday_first);
+        Ok(Some(year * 100 + week))
+    })?;
     for (name, fmt) in [("monthname", "%M"), ("dayname", "%W"), ("last_day", "last")] {
         conn.create_scalar_function(name, 1, det, move |ctx| {
             let Some(d) = text(ctx, 0).and_then(|s| DateTime::parse(&s)) else { return Ok(None) };

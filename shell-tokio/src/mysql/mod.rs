@@ -15,6 +15,7 @@ pub mod command;
 pub mod comments;
 pub mod create_table;
 pub mod crossdb;
+pub mod crypto;
 pub mod datetime;
 pub mod ddl_check;
 pub mod default_values;

@@ -228,13 +228,26 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     for (name, base) in [("bin", 2u32), ("oct", 8)] {
         conn.create_scalar_function(name, 1, det, move |ctx| Ok(num(ctx, 0).map(|v| to_base(v as i64 as u64, base))))?;
     }
-    conn.create_scalar_function("crc32", 1, det, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Null => None,
-            ValueRef::Text(b) | ValueRef::Blob(b) => Some(crc32fast::hash(b) as i64),
-            ValueRef::Integer(i) => Some(crc32fast::hash(i.to_string().as_bytes()) as i64),
-            ValueRef::Real(r) => Some(crc32fast::hash(r.to_string().as_bytes()) as i64),
-        })
+    // CRC32(expr) and MariaDB's CRC32(previous, expr), which continues a checksum.
+    conn.create_scalar_function("crc32", -1, det, |ctx| {
+        need_args(ctx, 1, 2, "CRC32")?;
+        let data = ctx.len() - 1;
+        let initial = if data == 1 {
+            match num(ctx, 0) {
+                Some(v) => v as i64 as u32,
+                None => return Ok(None),
+            }
+        } else {
+            0
+        };
+        let mut h = crc32fast::Hasher::new_with_initial(initial);
+        match ctx.get_raw(data) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Text(b) | ValueRef::Blob(b) => h.update(b),
+            ValueRef::Integer(i) => h.update(i.to_string().as_bytes()),
+            ValueRef::Real(r) => h.update(super::row_encoding::format_real(r).as_bytes()),
+        }
+        Ok(Some(i64::from(h.finalize())))
     })?;
     // CAST(x AS SIGNED | UNSIGNED): numbers round, strings take their leading number.
     conn.create_scalar_function("marmot_cast_int", 2, det, |ctx| {

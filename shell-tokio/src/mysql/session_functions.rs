@@ -130,6 +130,7 @@ pub fn writer_setup() -> ConnSetup {
 pub fn register_functions(conn: &Connection, info: InfoSource) -> rusqlite::Result<()> {
     let seed = wall_ms() ^ (info.get().lock().expect("info").conn_id as u64).rotate_left(32);
     super::functions::register(conn, seed)?;
+    super::crypto::register(conn, seed)?;
     super::regexp::register(conn)?;
     super::numeric::register(conn)?;
     super::bitwise::register(conn)?;

@@ -45,6 +45,16 @@ pub fn thousands(n: f64, decimals: usize) -> String {
 /// Register the functions on a session connection.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    // MAKE_SET(bits, s1, s2, …): the strings whose bit is set, comma-separated (NULLs left out).
+    conn.create_scalar_function("make_set", -1, det, |ctx| {
+        super::functions::need_args(ctx, 2, usize::MAX, "MAKE_SET")?;
+        let Some(bits) = super::functions::int(ctx, 0) else { return Ok(None) };
+        let chosen: Vec<String> = (1..ctx.len())
+            .filter(|i| *i <= 64 && (bits as u64 >> (i - 1)) & 1 == 1)
+            .filter_map(|i| super::functions::text(ctx, i))
+            .collect();
+        Ok(Some(chosen.join(",")))
+    })?;
     conn.create_scalar_function("length", 1, det, |ctx| {
         Ok(match ctx.get_raw(0) {
             ValueRef::Null => None,
