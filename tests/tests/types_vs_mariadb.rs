@@ -21,20 +21,21 @@ cur.execute("""CREATE TABLE ty (id INT PRIMARY KEY,
     ti TINYINT, si SMALLINT, mi MEDIUMINT, i INT, bi BIGINT, b BOOL, t1 TINYINT(1), u INT UNSIGNED,
     d82 DECIMAL(8,2), d104 DECIMAL(10,4), d0 DECIMAL(5), f FLOAT, db DOUBLE,
     dt DATE, dtm DATETIME, dtm3 DATETIME(3), ts TIMESTAMP NULL DEFAULT NULL, tm TIME, tm2 TIME(2), yr YEAR,
-    vc VARCHAR(20), ch CHAR(5), tx TEXT, bl BLOB, vb VARBINARY(8), en ENUM('a','b'), js JSON)""")
+    vc VARCHAR(20), ch CHAR(5), tx TEXT, bl BLOB, vb VARBINARY(8), en ENUM('a','b'), js JSON, st SET('x','y','z'),
+    bt BIT(12))""")
 cur.execute("""INSERT INTO ty VALUES
     (1, -5, 300, 70000, -2000000, 9000000000, TRUE, 0, 4000000000,
      1.5, 37.12, 42, 1.1, 2.5,
      '2024-03-05', '2024-03-05 14:07:09', '2024-03-05 14:07:09.123', '2024-03-05 14:07:09', '14:07:09', '-01:02:03.25', 2024,
-     'abc', 'xy', 'some text', x'00ff', x'0102', 'b', '{"a": 1}'),
+     'abc', 'xy', 'some text', x'00ff', x'0102', 'b', '{"a": 1}', 'x,z', b'101000000101'),
     (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
     (3, 127, -32768, -8388608, 2147483647, -9223372036854775807, FALSE, 1, 0,
      2, 4, -7, 0.333333, -0.5,
      '2024-12-31 10:11:12', '1999-12-31 23:59:59.9', '2024-03-05 00:00:00.5', '2030-01-01 00:00:00', '838:59:59', '00:00:00', 1901,
-     '', 'z', '', x'', x'', 'a', '[]')""")
+     '', 'z', '', x'', x'', 'a', '[]', '', b'0')""")
 cols = ["ti", "si", "mi", "i", "bi", "b", "t1", "u", "d82", "d104", "d0", "f", "db", "dt", "dtm", "dtm3",
-        "ts", "tm", "tm2", "yr", "vc", "ch", "tx", "bl", "vb", "en", "js",
+        "ts", "tm", "tm2", "yr", "vc", "ch", "tx", "bl", "vb", "en", "js", "st", "bt",
         # Expressions: MySQL types them DECIMAL with a scale from its rules.
         "d82 * 2", "d82 + d104", "d82 / 3", "i / 7", "7 / 2", "ROUND(d104, 1)", "IFNULL(d82, 0)", "d82 * 1.5"]
 aggregates = ["SUM(d82)", "AVG(d82)", "AVG(i)", "SUM(i)", "MAX(d104)", "MIN(d82) + 1"]

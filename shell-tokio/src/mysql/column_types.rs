@@ -66,6 +66,13 @@ pub(crate) fn declared(decl: &str) -> Option<Declared> {
         "timestamp" => d(ColType::Timestamp, 19 + u32::from(fsp() > 0) + u32::from(fsp()), fsp()),
         "time" => d(ColType::Time, 10 + u32::from(fsp() > 0) + u32::from(fsp()), fsp()),
         "year" => d(ColType::Year, 4, 0),
+        // BIT(n): n bits, sent as ceil(n / 8) big-endian bytes.
+        "bit" => Some(Declared {
+            ty: ColType::Bit,
+            length: arg(0).unwrap_or(1).clamp(1, 64),
+            decimals: 0,
+            flags: flag::UNSIGNED,
+        }),
         "enum" => Some(Declared { ty: ColType::String, length: 1024, decimals: 0, flags: ENUM_FLAG }),
         "set" => Some(Declared { ty: ColType::String, length: 1024, decimals: 0, flags: SET_FLAG }),
         _ if lower.contains("int") => d(ColType::LongLong, 20, 0),
@@ -123,6 +130,7 @@ fn fits(ty: ColType, v: &Value) -> bool {
         ColType::LongLong => range(i64::MIN, i64::MAX),
         ColType::Date | ColType::DateTime | ColType::Timestamp => text(|s| DateTime::parse(s).is_some()),
         ColType::Time => text(|s| parse_time(s).is_some()),
+        ColType::Bit => matches!(v, Value::Integer(_) | Value::Blob(_) | Value::Null),
         _ => true,
     }
 }
@@ -158,7 +166,10 @@ pub(crate) fn typed_column<'a>(
     c.length = d.length;
     c.decimals = d.decimals;
     c.flags |= d.flags;
-    if matches!(d.ty, ColType::Date | ColType::DateTime | ColType::Timestamp | ColType::Time | ColType::Year) {
+    if matches!(
+        d.ty,
+        ColType::Date | ColType::DateTime | ColType::Timestamp | ColType::Time | ColType::Year | ColType::Bit
+    ) {
         // As MySQL sends them: binary character set, with the binary flag.
         c.charset = charset::BINARY;
         c.flags |= flag::BINARY;

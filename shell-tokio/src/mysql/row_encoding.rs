@@ -5,10 +5,14 @@ use marmot_core::Value;
 
 use super::packet::put_lenenc_str;
 use super::proto::{ColType, Column};
-use super::wire_values::{binary_datetime, binary_time, typed_text};
+use super::wire_values::{binary_datetime, binary_time, bit_bytes, typed_text};
 
 /// One value of a text-protocol row, as its column's declared type prints it.
 pub fn text_value(out: &mut Vec<u8>, col: &Column, v: &Value) {
+    if let Some(bits) = (col.ty == ColType::Bit).then(|| bit_bytes(col, v)).flatten() {
+        put_lenenc_str(out, &bits);
+        return;
+    }
     if let Some(text) = typed_text(col, v) {
         put_lenenc_str(out, text.as_bytes());
         return;
@@ -97,6 +101,7 @@ pub fn binary_row(columns: &[Column], row: &[Value]) -> Vec<u8> {
                 binary_datetime(&mut b, text, c.ty == ColType::Date, c.decimals);
             }
             ColType::Time => binary_time(&mut b, if let Value::Text(s) = v { s } else { "" }, c.decimals),
+            ColType::Bit if bit_bytes(c, v).is_some() => put_lenenc_str(&mut b, &bit_bytes(c, v).unwrap_or_default()),
             _ => match typed_text(c, v) {
                 Some(text) => put_lenenc_str(&mut b, text.as_bytes()),
                 None => match v {

@@ -144,6 +144,12 @@ pub(crate) fn print(t: &Token) -> String {
             }
         }
         Token::HexStringLiteral(s) => format!("X'{s}'"),
+        // A bit-value literal (b'101'): its number, as a BIT column keeps it.
+        Token::SingleQuotedByteStringLiteral(bits)
+            if !bits.is_empty() && bits.len() <= 63 && bits.bytes().all(|b| b == b'0' || b == b'1') =>
+        {
+            i64::from_str_radix(bits, 2).map_or_else(|_| "0".to_string(), |n| n.to_string())
+        }
         Token::Whitespace(_) => " ".to_string(),
         other => other.to_string(),
     }
@@ -688,6 +694,7 @@ mod tests {
 
     #[test]
     fn typed_literals_and_insert_without_into() {
+        assert_eq!(tr("SELECT b'101', B'0'"), vec!["SELECT 5, 0"]);
         assert_eq!(
             tr("SELECT a IN ('x', DATE'2001-01-02', TIME '10:20:30') i FROM t WHERE d < TIMESTAMP '2001-01-01 00:00:00'"),
             vec!["SELECT a IN ('x', '2001-01-02', '10:20:30') i FROM t WHERE d < '2001-01-01 00:00:00'"]

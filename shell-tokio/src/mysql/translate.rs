@@ -338,6 +338,10 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
                 if auto && is_pk && integer {
                     def.push("INTEGER PRIMARY KEY".into());
                     rowid_pk = Some(name.value.clone());
+                } else if base == "SET" && ty.len() == 1 {
+                    // SET is an SQLite keyword: quoted, the declared type SQLite reports is
+                    // still `SET` (which types the column for clients).
+                    def.push("\"SET\"".into());
                 } else {
                     def.push(if ty.is_empty() { String::new() } else { ty.join(" ") });
                 }

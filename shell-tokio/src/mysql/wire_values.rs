@@ -137,6 +137,19 @@ pub fn float_text(f: f64) -> String {
     super::row_encoding::format_real(rounded)
 }
 
+/// A BIT(n) column's value as MySQL sends it in both protocols: ceil(n / 8) big-endian
+/// bytes (`None` for a value that is not a number or bytes).
+pub fn bit_bytes(col: &Column, v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::Integer(i) => {
+            let width = (col.length as usize).div_ceil(8).clamp(1, 8);
+            Some((*i as u64).to_be_bytes()[8 - width..].to_vec())
+        }
+        Value::Blob(b) => Some(b.clone()),
+        _ => None,
+    }
+}
+
 /// The text MySQL would send for `v` in `col`, where the declared type changes it.
 pub fn typed_text(col: &Column, v: &Value) -> Option<String> {
     match (col.ty, v) {
