@@ -47,6 +47,9 @@ def show(protocol, cols, rows):
         for name, v in zip(cols, row):
             if isinstance(v, bytearray):
                 v = bytes(v)
+            if isinstance(v, set):
+                # (A set prints in hash order, which differs between Python processes.)
+                v = ("set", sorted(v))
             print(f"{protocol} row{rid} {name} {v!r}")
 
 py = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", database="typedb")
