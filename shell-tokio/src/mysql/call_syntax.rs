@@ -78,6 +78,12 @@ fn cast(x: &str, ty: &[String]) -> Option<String> {
     })
 }
 
+/// A TIMESTAMPDIFF / TIMESTAMPADD unit, ODBC's `SQL_TSI_` spelling too (`SQL_TSI_DAY`).
+fn interval_unit(unit: &[Token]) -> String {
+    let unit = words(unit).join("").to_ascii_uppercase();
+    unit.strip_prefix("SQL_TSI_").map_or(unit.clone(), str::to_string)
+}
+
 /// If the word at `i` starts one of the calls above, its SQLite text and the index after it.
 /// Its arguments are translated with `rewrite` (the translation this is part of: passed
 /// in, so that this module does not depend on the one that calls it).
@@ -145,9 +151,9 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
             rw(v)
         }
         ("TIMESTAMPDIFF", [unit, a, b]) => {
-            format!("marmot_timestampdiff('{}', {}, {})", words(unit).join(""), rw(a), rw(b))
+            format!("marmot_timestampdiff('{}', {}, {})", interval_unit(unit), rw(a), rw(b))
         }
-        ("TIMESTAMPADD", [unit, n, d]) => format!("date_add({}, {}, '{}')", rw(d), rw(n), words(unit).join("")),
+        ("TIMESTAMPADD", [unit, n, d]) => format!("date_add({}, {}, '{}')", rw(d), rw(n), interval_unit(unit)),
         ("EXTRACT", [x]) => {
             let (unit, v) = split_kw(x, "FROM")?;
             format!("marmot_extract('{}', {})", words(unit).join(""), rw(v))

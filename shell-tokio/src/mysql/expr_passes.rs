@@ -360,10 +360,6 @@ fn arrows(tokens: &[Token]) -> Option<Vec<Token>> {
     changed.then_some(toks)
 }
 
-/// The units `INTERVAL n UNIT` takes (those DATE_ADD understands).
-const INTERVAL_UNITS: [&str; 9] =
-    ["MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"];
-
 /// `x + INTERVAL n UNIT` → `DATE_ADD(x, INTERVAL n UNIT)` (and `-` → `DATE_SUB`).
 fn interval_arithmetic(tokens: &[Token]) -> Option<Vec<Token>> {
     if !tokens.iter().any(|t| kw(t).as_deref() == Some("INTERVAL")) {
@@ -386,7 +382,7 @@ fn interval_arithmetic(tokens: &[Token]) -> Option<Vec<Token>> {
             match &toks[*i] {
                 Token::LParen => depth += 1,
                 Token::RParen => depth -= 1,
-                t if depth == 0 && kw(t).is_some_and(|k| INTERVAL_UNITS.contains(&k.as_str())) => {
+                t if depth == 0 && kw(t).is_some_and(|k| super::sql::is_interval_unit(&k)) => {
                     unit = Some(p);
                     break;
                 }

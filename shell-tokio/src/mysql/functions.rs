@@ -287,8 +287,21 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     })?;
     for (name, sign) in [("date_add", 1), ("adddate", 1), ("date_sub", -1), ("subdate", -1)] {
         conn.create_scalar_function(name, 3, det, move |ctx| {
-            let (Some(s), Some(n), Some(unit)) = (text(ctx, 0), int(ctx, 1), text(ctx, 2)) else { return Ok(None) };
-            let moved = DateTime::parse(&s).and_then(|d| super::intervals::add_interval(d, sign * n, &unit));
+            let (Some(s), Some(unit)) = (text(ctx, 0), text(ctx, 2)) else { return Ok(None) };
+            let d = DateTime::parse(&s);
+            let moved = if super::intervals::compound_parts(&unit).is_some() {
+                // `INTERVAL '1:30' HOUR_MINUTE`: the value is text; DATE_SUB negates it.
+                let Some(v) = text(ctx, 1) else { return Ok(None) };
+                let v = match (sign < 0, v.trim().strip_prefix('-')) {
+                    (false, _) => v,
+                    (true, Some(positive)) => positive.to_string(),
+                    (true, None) => format!("-{}", v.trim()),
+                };
+                d.and_then(|d| super::intervals::add_compound(d, &v, &unit))
+            } else {
+                let Some(n) = int(ctx, 1) else { return Ok(None) };
+                d.and_then(|d| super::intervals::add_interval(d, sign * n, &unit))
+            };
             Ok(moved.map(|d| super::intervals::render(&d, s.trim().len() > 10, &unit)))
         })?;
     }

@@ -41,9 +41,70 @@ pub fn add_interval(d: DateTime, n: i64, unit: &str) -> Option<DateTime> {
     }
 }
 
+/// The fields of a compound interval unit, largest first (`DAY_MINUTE` → day, hour,
+/// minute), each as (months, microseconds) per unit; `None` for another unit.
+pub fn compound_parts(unit: &str) -> Option<&'static [(i64, i64)]> {
+    const Y: (i64, i64) = (12, 0);
+    const MO: (i64, i64) = (1, 0);
+    const D: (i64, i64) = (0, 86_400_000_000);
+    const H: (i64, i64) = (0, 3_600_000_000);
+    const MI: (i64, i64) = (0, 60_000_000);
+    const S: (i64, i64) = (0, 1_000_000);
+    const US: (i64, i64) = (0, 1);
+    Some(match unit.to_ascii_uppercase().as_str() {
+        "YEAR_MONTH" => &[Y, MO],
+        "DAY_HOUR" => &[D, H],
+        "DAY_MINUTE" => &[D, H, MI],
+        "DAY_SECOND" => &[D, H, MI, S],
+        "DAY_MICROSECOND" => &[D, H, MI, S, US],
+        "HOUR_MINUTE" => &[H, MI],
+        "HOUR_SECOND" => &[H, MI, S],
+        "HOUR_MICROSECOND" => &[H, MI, S, US],
+        "MINUTE_SECOND" => &[MI, S],
+        "MINUTE_MICROSECOND" => &[MI, S, US],
+        "SECOND_MICROSECOND" => &[S, US],
+        _ => return None,
+    })
+}
+
+/// `d` moved by a compound interval (`'1 2:30' DAY_MINUTE`): the value's numbers fill the
+/// unit's fields from the right, as MySQL reads them (`'5' MINUTE_SECOND` is five
+/// seconds); a leading `-` makes them all negative; microseconds are a fraction
+/// (`'1.5' SECOND_MICROSECOND` is 1.5 seconds).
+pub fn add_compound(d: DateTime, value: &str, unit: &str) -> Option<DateTime> {
+    let parts = compound_parts(unit)?;
+    let value = value.trim();
+    let (negative, value) = value.strip_prefix('-').map_or((false, value), |v| (true, v.trim_start()));
+    let mut numbers: Vec<&str> = value.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).collect();
+    if numbers.is_empty() || numbers.len() > parts.len() {
+        return None;
+    }
+    let last_is_micros = parts.last() == Some(&(0, 1));
+    let mut fields: Vec<i64> = Vec::with_capacity(numbers.len());
+    let count = numbers.len();
+    for (i, n) in numbers.drain(..).enumerate() {
+        let is_micros = last_is_micros && i == count - 1 && count == parts.len();
+        fields.push(if is_micros {
+            // A fraction of a second: its digits padded to six.
+            format!("{:0<6}", &n[..n.len().min(6)]).parse().ok()?
+        } else {
+            n.parse().ok()?
+        });
+    }
+    let sign = if negative { -1 } else { 1 };
+    let (mut months, mut micros) = (0i64, 0i64);
+    for (value, (m, us)) in fields.iter().zip(&parts[parts.len() - fields.len()..]) {
+        months = months.checked_add(value.checked_mul(*m)?)?;
+        micros = micros.checked_add(value.checked_mul(*us)?)?;
+    }
+    let moved = add_interval(d, sign * months, "MONTH")?;
+    add_interval(moved, sign * micros, "MICROSECOND")
+}
+
 /// MySQL's text for a computed date: a date stays a date when only whole days moved.
 pub fn render(d: &DateTime, had_time: bool, unit: &str) -> String {
-    let dayish = matches!(unit.to_ascii_uppercase().as_str(), "DAY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR");
+    let dayish =
+        matches!(unit.to_ascii_uppercase().as_str(), "DAY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR" | "YEAR_MONTH");
     if !had_time && dayish {
         format!("{:04}-{:02}-{:02}", d.y, d.mo, d.d)
     } else if d.us != 0 {
@@ -166,6 +227,21 @@ mod tests {
         assert_eq!(add("2023-02-28", 1, "YEAR"), "2024-02-28");
         assert_eq!(add("2024-05-10", 2, "WEEK"), "2024-05-24");
         assert!(add_interval(DateTime::parse("2024-01-01").unwrap(), 1, "FORTNIGHT").is_none());
+    }
+
+    #[test]
+    fn compound_intervals_fill_their_fields_from_the_right() {
+        let at = |v: &str, unit: &str| {
+            let d = DateTime::parse("1997-12-31 23:59:59").unwrap();
+            add_compound(d, v, unit).map(|d| render(&d, true, unit))
+        };
+        assert_eq!(at("1:1", "MINUTE_SECOND").as_deref(), Some("1998-01-01 00:01:00"));
+        assert_eq!(at("1 1:1:1", "DAY_SECOND").as_deref(), Some("1998-01-02 01:01:00"));
+        assert_eq!(at("1 1", "YEAR_MONTH").as_deref(), Some("1999-01-31 23:59:59"));
+        assert_eq!(at("-1 1", "YEAR_MONTH").as_deref(), Some("1996-11-30 23:59:59"));
+        assert_eq!(at("5", "MINUTE_SECOND").as_deref(), Some("1998-01-01 00:00:04"));
+        assert_eq!(at("1.5", "SECOND_MICROSECOND").as_deref(), Some("1998-01-01 00:00:00.500000"));
+        assert_eq!(at("1:2:3:4", "MINUTE_SECOND"), None);
     }
 
     #[test]

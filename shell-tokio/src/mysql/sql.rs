@@ -455,6 +455,24 @@ pub fn rewrite(tokens: &[Token]) -> String {
                 i += 1;
                 continue;
             }
+            Some(
+                name @ ("CURRENT_TIMESTAMP" | "LOCALTIME" | "LOCALTIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME"
+                | "UTC_DATE" | "UTC_TIME"),
+            ) if matches!(t, Token::Word(w) if w.quote_style.is_none()) => {
+                // MySQL's niladic time functions, with or without parentheses; SQLite knows
+                // three of them and only without.
+                let function = match name {
+                    "CURRENT_DATE" | "UTC_DATE" => "curdate",
+                    "CURRENT_TIME" | "UTC_TIME" => "curtime",
+                    _ => "now",
+                };
+                out.push_str(function);
+                if !matches!(next_sig(i + 1), Some((_, Token::LParen))) {
+                    out.push_str("()");
+                }
+                i += 1;
+                continue;
+            }
             Some("FROM") => {
                 if let Some((n, tok)) = next_sig(i + 1) {
                     if kw(tok).as_deref() == Some("DUAL") {
@@ -514,8 +532,10 @@ pub fn rewrite(tokens: &[Token]) -> String {
     out.trim().to_string()
 }
 
-fn is_interval_unit(w: &str) -> bool {
+/// Whether `w` (upper case) is an INTERVAL unit, simple (`DAY`) or compound (`DAY_HOUR`).
+pub(crate) fn is_interval_unit(w: &str) -> bool {
     matches!(w, "MICROSECOND" | "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR")
+        || super::intervals::compound_parts(w).is_some()
 }
 
 /// MySQL's single-table `DELETE … [ORDER BY …] LIMIT n` and `UPDATE … [ORDER BY …] LIMIT
@@ -690,6 +710,14 @@ mod tests {
         );
         // A statement's INSERT is left alone.
         assert_eq!(tr("INSERT INTO t (a) VALUES (1)"), vec!["INSERT INTO t (a) VALUES (1)"]);
+    }
+
+    #[test]
+    fn niladic_time_functions_with_or_without_parentheses() {
+        assert_eq!(
+            tr("SELECT CURRENT_TIMESTAMP(), LOCALTIME, CURRENT_DATE, utc_time(), CURRENT_TIMESTAMP(6)"),
+            vec!["SELECT now(), now(), curdate(), curtime(), now(6)"]
+        );
     }
 
     #[test]

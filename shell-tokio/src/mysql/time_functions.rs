@@ -1,6 +1,7 @@
 //! MySQL's functions of TIME values (durations that may pass 24 hours or be negative):
 //! TIMEDIFF (SQLite's own prints `+0000-00-00 01:30:00.000`), ADDTIME, SUBTIME, MAKETIME,
-//! TIME_FORMAT, and TIMESTAMP(d [, t]). A time is held as signed microseconds.
+//! TIME_FORMAT, and TIMESTAMP(d [, t]). A time is held as signed microseconds. Also the
+//! period functions PERIOD_ADD / PERIOD_DIFF (periods are `YYMM` or `YYYYMM` numbers).
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
@@ -12,6 +13,15 @@ const US_PER_SEC: i64 = 1_000_000;
 const US_PER_DAY: i64 = 86_400 * US_PER_SEC;
 /// The largest TIME, 838:59:59: MySQL clips times to ± this.
 const MAX_TIME: i64 = (838 * 3600 + 59 * 60 + 59) * US_PER_SEC;
+
+/// Months since year 0 of a period (`YYMM`: 70–99 are 19xx, the rest 20xx).
+fn period_months(p: i64) -> i64 {
+    let (mut year, month) = (p / 100, p % 100);
+    if year < 100 {
+        year += if year < 70 { 2000 } else { 1900 };
+    }
+    year * 12 + month - 1
+}
 
 /// A time clipped to TIME's range.
 fn clip(t: i64) -> i64 {
@@ -109,6 +119,22 @@ fn time_format(t: i64, fmt: &str) -> String {
 /// Register the functions on a connection.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let det = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("period_add", 2, det, |ctx| {
+        let (Some(p), Some(n)) = (super::functions::int(ctx, 0), super::functions::int(ctx, 1)) else {
+            return Ok(None);
+        };
+        if p == 0 {
+            return Ok(Some(0));
+        }
+        let months = period_months(p) + n;
+        Ok(Some(months.div_euclid(12) * 100 + months.rem_euclid(12) + 1))
+    })?;
+    conn.create_scalar_function("period_diff", 2, det, |ctx| {
+        let (Some(a), Some(b)) = (super::functions::int(ctx, 0), super::functions::int(ctx, 1)) else {
+            return Ok(None);
+        };
+        Ok(Some(period_months(a) - period_months(b)))
+    })?;
     conn.create_scalar_function("timediff", 2, det, |ctx| {
         let (Some(a), Some(b)) = (text(ctx, 0), text(ctx, 1)) else { return Ok(None) };
         // Two datetimes or two times; one of each is NULL, as in MySQL.
@@ -165,6 +191,10 @@ mod tests {
         assert_eq!(eval("timediff('08:00:00', '10:30:15.5')").unwrap(), "-02:30:15.5");
         assert_eq!(eval("timediff('08:00:00', '2024-01-01 08:30:00')"), None);
         assert_eq!(eval("maketime(12, 15, 30)").unwrap(), "12:15:30");
+        let num = |sql: &str| -> i64 { c.query_row(&format!("SELECT {sql}"), [], |r| r.get(0)).unwrap() };
+        assert_eq!(num("period_add(9602, -12)"), 199502);
+        assert_eq!(num("period_add(200801, 2)"), 200803);
+        assert_eq!(num("period_diff(199505, 9404)"), 13);
         assert_eq!(eval("maketime(-1, 5, 6.5)").unwrap(), "-01:05:06.5");
         assert_eq!(eval("maketime(1, 60, 0)"), None);
         assert_eq!(
