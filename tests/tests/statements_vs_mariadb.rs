@@ -67,6 +67,19 @@ const CASES: &[(&str, &str, &str)] = &[
         "SELECT COUNT(DISTINCT a, b), COUNT(DISTINCT a) FROM c",
     ),
     (
+        "GROUP_CONCAT with DISTINCT, several values, ORDER BY and SEPARATOR",
+        "CREATE TABLE t (id INT PRIMARY KEY, a INT, c VARCHAR(5), g INT);
+         INSERT INTO t VALUES (1, 3, 'x', 1), (2, 1, 'y', 1), (3, 3, 'x', 1), (4, NULL, 'z', 2), (5, 2, 'w', 2);",
+        "SELECT g, GROUP_CONCAT(a ORDER BY a DESC), GROUP_CONCAT(DISTINCT a ORDER BY a SEPARATOR ';'),
+           GROUP_CONCAT(DISTINCT a, c ORDER BY a, c), GROUP_CONCAT(c SEPARATOR ''),
+           GROUP_CONCAT(a, '-', c ORDER BY id SEPARATOR ' | ') FROM t GROUP BY g ORDER BY g",
+    ),
+    (
+        "EXECUTE IMMEDIATE of an expression, with expressions as parameters",
+        "CREATE TABLE d (a DATE); INSERT INTO d VALUES ('2001-01-01'), ('2002-02-02');",
+        "EXECUTE IMMEDIATE CONCAT('SELECT a FROM d WHERE a ', '> ?') USING DATE'2001-06-01'",
+    ),
+    (
         "binary and case-insensitive collations in expressions",
         "CREATE TABLE w (s VARCHAR(10)); INSERT INTO w VALUES ('a'), ('A'), ('b');",
         "SET NAMES utf8mb4; SELECT COUNT(*) FROM w WHERE s = 'a' COLLATE utf8mb4_bin UNION ALL \

@@ -104,6 +104,42 @@ impl Aggregate<u64, Value> for Bitwise {
     }
 }
 
+/// GROUP_CONCAT as MySQL has it (`GROUP_CONCAT([DISTINCT] a, b ORDER BY … SEPARATOR ';')`,
+/// translated by `call_syntax` to `marmot_group_concat(value, separator, distinct)`):
+/// SQLite's own group_concat refuses DISTINCT with a separator, so this one removes the
+/// repeats itself, keeping the first of each (the rows come in the ORDER BY's order).
+struct GroupConcat;
+
+/// The pieces so far, and the separator.
+type Pieces = (Vec<Vec<u8>>, Vec<u8>);
+
+impl Aggregate<Pieces, Option<Vec<u8>>> for GroupConcat {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Pieces> {
+        Ok((Vec::new(), b",".to_vec()))
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Pieces) -> rusqlite::Result<()> {
+        let piece = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(()),
+            ValueRef::Integer(i) => i.to_string().into_bytes(),
+            ValueRef::Real(r) => super::row_encoding::format_real(r).into_bytes(),
+            ValueRef::Text(t) | ValueRef::Blob(t) => t.to_vec(),
+        };
+        if let ValueRef::Text(sep) | ValueRef::Blob(sep) = ctx.get_raw(1) {
+            acc.1 = sep.to_vec();
+        }
+        let distinct = matches!(ctx.get_raw(2), ValueRef::Integer(1));
+        if !(distinct && acc.0.contains(&piece)) {
+            acc.0.push(piece);
+        }
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Pieces>) -> rusqlite::Result<Option<Vec<u8>>> {
+        Ok(acc.filter(|(pieces, _)| !pieces.is_empty()).map(|(pieces, sep)| pieces.join(&sep[..])))
+    }
+}
+
 /// JSON_ARRAYAGG(x): the values (NULL included, as JSON null) as one array.
 struct ArrayAgg;
 
@@ -172,6 +208,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         conn.create_aggregate_function(name, 1, flags, b)?;
     }
     conn.create_aggregate_function("json_arrayagg", 1, flags, ArrayAgg)?;
+    conn.create_aggregate_function("marmot_group_concat", 3, flags, GroupConcat)?;
     conn.create_aggregate_function("json_objectagg", 2, flags, ObjectAgg)?;
     Ok(())
 }

@@ -78,6 +78,69 @@ fn cast(x: &str, ty: &[String]) -> Option<String> {
     })
 }
 
+/// `GROUP_CONCAT([DISTINCT] a [, b …] [ORDER BY …] [SEPARATOR 's'])` as
+/// `marmot_group_concat(a | CONCAT(a, b, …), 's', distinct [ORDER BY …])` (see
+/// `aggregates`). The arguments arrive split at every comma, the ORDER BY's too.
+fn group_concat(items: &[&[Token]], rw: impl Fn(&[Token]) -> String) -> Option<String> {
+    let first_sig = |t: &[Token]| t.iter().position(|x| !is_space(x));
+    // Where the ORDER BY starts: the item holding the top-level ORDER, and its position.
+    let order_at = items.iter().enumerate().find_map(|(n, item)| {
+        let mut depth = 0;
+        item.iter().enumerate().find_map(|(p, t)| {
+            match t {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                t if depth == 0 && kw(t).as_deref() == Some("ORDER") => return Some((n, p)),
+                _ => {}
+            }
+            None
+        })
+    });
+    let (value_items, mut tail): (Vec<&[Token]>, Vec<Token>) = match order_at {
+        Some((n, p)) => {
+            let mut values: Vec<&[Token]> = items[..n].to_vec();
+            if first_sig(&items[n][..p]).is_some() {
+                values.push(&items[n][..p]);
+            }
+            let mut tail = items[n][p..].to_vec();
+            for more in &items[n + 1..] {
+                tail.push(Token::Comma);
+                tail.extend_from_slice(more);
+            }
+            (values, tail)
+        }
+        None => (items.to_vec(), Vec::new()),
+    };
+    let mut value_items = value_items;
+    // SEPARATOR 's' ends the call: in the ORDER BY's tail if there is one, else in the last value.
+    let mut separator = "','".to_string();
+    let split_separator = |toks: &[Token]| -> Option<(usize, String)> {
+        let at = toks.iter().position(|t| kw(t).as_deref() == Some("SEPARATOR"))?;
+        let sep = toks[at + 1..].iter().find(|t| !is_space(t))?;
+        Some((at, super::sql::print(sep)))
+    };
+    if let Some((at, sep)) = split_separator(&tail) {
+        separator = sep;
+        tail.truncate(at);
+    } else if let Some(last) = value_items.last().copied() {
+        if let Some((at, sep)) = split_separator(last) {
+            separator = sep;
+            let n = value_items.len() - 1;
+            value_items[n] = &last[..at];
+        }
+    }
+    let first = *value_items.first()?;
+    let k = first_sig(first)?;
+    let distinct = kw(&first[k]).as_deref() == Some("DISTINCT");
+    if distinct {
+        value_items[0] = &first[k + 1..];
+    }
+    let values: Vec<String> = value_items.iter().map(|v| rw(v)).collect();
+    let value = if values.len() == 1 { values[0].clone() } else { format!("concat({})", values.join(", ")) };
+    let order = if tail.is_empty() { String::new() } else { format!(" {}", rw(&tail)) };
+    Some(format!("marmot_group_concat({value}, {separator}, {}{order})", i32::from(distinct)))
+}
+
 /// A TIMESTAMPDIFF / TIMESTAMPADD unit, ODBC's `SQL_TSI_` spelling too (`SQL_TSI_DAY`).
 fn interval_unit(unit: &[Token]) -> String {
     let unit = words(unit).join("").to_ascii_uppercase();
@@ -106,6 +169,7 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
             | "EXTRACT"
             | "COUNT"
             | "ROW"
+            | "GROUP_CONCAT"
     ) {
         return None;
     }
@@ -177,6 +241,7 @@ pub fn call(toks: &[Token], i: usize, rewrite: fn(&[Token]) -> String) -> Option
                 items.join(", ")
             )
         }
+        ("GROUP_CONCAT", items) => group_concat(items, rw)?,
         // ROW(a, b): a row value, as SQLite writes it.
         ("ROW", items) if items.len() > 1 => {
             format!("({})", items.iter().map(|x| rw(x)).collect::<Vec<_>>().join(", "))

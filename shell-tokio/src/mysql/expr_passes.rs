@@ -197,6 +197,7 @@ fn relabelled(t: &Token) -> bool {
                     | "LIKE"
                     | "COLLATE"
                     | "COUNT"
+                    | "GROUP_CONCAT"
                     | "ROW"
                     | "EXTRACT"
                     | "CAST"
@@ -218,11 +219,14 @@ fn labels(tokens: &[Token]) -> Option<Vec<Token>> {
         return None;
     }
     let sig = significant(tokens);
-    if kw(&tokens[*sig.first()?]).as_deref() != Some("SELECT") {
-        return None;
-    }
+    // A query, or `CREATE TABLE t [AS] [(]SELECT …` (whose labels name the new columns).
+    let select_at = match kw(&tokens[*sig.first()?]).as_deref() {
+        Some("SELECT") => 0,
+        Some("CREATE") => sig.iter().position(|i| kw(&tokens[*i]).as_deref() == Some("SELECT"))?,
+        _ => return None,
+    };
     // The select list: after SELECT and its modifiers, up to the first top-level clause.
-    let mut start = 1;
+    let mut start = select_at + 1;
     while sig.get(start).and_then(|i| kw(&tokens[*i])).is_some_and(|k| {
         matches!(k.as_str(), "DISTINCT" | "ALL" | "DISTINCTROW" | "HIGH_PRIORITY" | "STRAIGHT_JOIN")
             || k.starts_with("SQL_")
@@ -236,6 +240,11 @@ fn labels(tokens: &[Token]) -> Option<Vec<Token>> {
     for (p, i) in sig.iter().enumerate().skip(start) {
         match &tokens[*i] {
             Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => {
+                // The end of a parenthesized query (`CREATE TABLE t (SELECT …)`).
+                end = p;
+                break;
+            }
             Token::RParen => depth -= 1,
             Token::Comma if depth == 0 => {
                 items.push((item_start, p));

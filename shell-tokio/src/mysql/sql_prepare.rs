@@ -19,6 +19,8 @@ pub enum Source {
     Text(String),
     /// A user variable (lower-cased name, without `@`).
     Var(String),
+    /// Any other expression (`CONCAT('SELECT ', @cols)`), evaluated when the statement runs.
+    Expr(Vec<Token>),
 }
 
 /// One `USING` argument.
@@ -28,6 +30,8 @@ pub enum Arg {
     Var(String),
     /// A literal value.
     Literal(Value),
+    /// Any other expression (`DATE'2001-01-01'`, `0x61`), evaluated when the statement runs.
+    Expr(Vec<Token>),
 }
 
 /// A prepared-statement statement.
@@ -67,11 +71,32 @@ fn user_var(t: &Token) -> Option<String> {
     }
 }
 
-fn source(t: Option<&&Token>) -> Option<Source> {
-    match t? {
-        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Some(Source::Text(s.clone())),
-        t => user_var(t).map(Source::Var),
+/// The tokens with a space between each two (they are significant tokens).
+fn spaced(tokens: &[&Token]) -> Vec<Token> {
+    super::sql::spaced(tokens)
+}
+
+fn source(tokens: &[&Token]) -> Option<Source> {
+    match tokens {
+        [] => None,
+        [Token::SingleQuotedString(s) | Token::DoubleQuotedString(s)] => Some(Source::Text(s.clone())),
+        [t] if user_var(t).is_some() => user_var(t).map(Source::Var),
+        more => Some(Source::Expr(spaced(more))),
     }
+}
+
+/// Where a top-level `USING` is in `sig[from..]`, or `sig.len()`.
+fn using_at(sig: &[&Token], from: usize) -> usize {
+    let mut depth = 0i32;
+    for (i, t) in sig.iter().enumerate().skip(from) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            t if depth == 0 && kw(t).as_deref() == Some("USING") => return i,
+            _ => {}
+        }
+    }
+    sig.len()
 }
 
 /// `USING a, b, …` from `sig[at..]` (empty if there is no USING).
@@ -81,30 +106,30 @@ fn using(sig: &[&Token], at: usize) -> Option<Vec<Arg>> {
         Some(t) if kw(t).as_deref() == Some("USING") => {}
         Some(_) => return None,
     }
-    let mut args = Vec::new();
-    let mut p = at + 1;
-    loop {
-        let negative = sig.get(p) == Some(&&Token::Minus);
-        if negative {
-            p += 1;
-        }
-        let arg = match sig.get(p)? {
-            Token::Number(n, _) => {
-                let n = if negative { format!("-{n}") } else { n.clone() };
-                Arg::Literal(n.parse::<i64>().map(Value::Integer).or_else(|_| n.parse::<f64>().map(Value::Real)).ok()?)
-            }
-            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Arg::Literal(Value::Text(s.clone())),
-            t if kw(t).as_deref() == Some("NULL") => Arg::Literal(Value::Null),
-            t => Arg::Var(user_var(t)?),
-        };
-        args.push(arg);
-        p += 1;
-        match sig.get(p) {
-            None => return Some(args),
-            Some(Token::Comma) => p += 1,
-            Some(_) => return None,
-        }
+    let items = super::sql::split_commas(&sig[at + 1..]);
+    if items.iter().any(Vec::is_empty) {
+        return None;
     }
+    Some(items.iter().map(|item| arg(item)).collect())
+}
+
+/// One USING item: a variable, a plain literal, or an expression to evaluate.
+fn arg(item: &[&Token]) -> Arg {
+    let literal = |t: &Token, negative: bool| match t {
+        Token::Number(n, _) => {
+            let n = if negative { format!("-{n}") } else { n.clone() };
+            n.parse::<i64>().map(Value::Integer).ok().or_else(|| n.parse::<f64>().ok().map(Value::Real))
+        }
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) if !negative => Some(Value::Text(s.clone())),
+        t if !negative && kw(t).as_deref() == Some("NULL") => Some(Value::Null),
+        _ => None,
+    };
+    let plain = match item {
+        [t] => user_var(t).map(Arg::Var).or_else(|| literal(t, false).map(Arg::Literal)),
+        [Token::Minus, t] => literal(t, true).map(Arg::Literal),
+        _ => None,
+    };
+    plain.unwrap_or_else(|| Arg::Expr(spaced(item)))
 }
 
 /// The statement, if `sig` (its significant tokens) is one of these; `Err` if it is one
@@ -113,12 +138,14 @@ pub fn parse(sig: &[&Token]) -> Option<Result<PreparedSql, MyError>> {
     let k = |i: usize| sig.get(i).and_then(|t| kw(t)).unwrap_or_default();
     let name = |i: usize| sig.get(i).and_then(|t| text(t)).map(|n| n.to_ascii_lowercase());
     let statement = match (k(0).as_str(), k(1).as_str()) {
-        ("PREPARE", _) if k(2) == "FROM" && sig.len() == 4 => {
-            name(1).zip(source(sig.get(3))).map(|(name, source)| PreparedSql::Prepare { name, source })
+        ("PREPARE", _) if k(2) == "FROM" => {
+            name(1).zip(source(&sig[3..])).map(|(name, source)| PreparedSql::Prepare { name, source })
         }
         ("PREPARE", _) => None,
         ("EXECUTE", "IMMEDIATE") => {
-            source(sig.get(2)).and_then(|source| using(sig, 3).map(|using| PreparedSql::Immediate { source, using }))
+            let end = using_at(sig, 2);
+            source(&sig[2..end])
+                .and_then(|source| using(sig, end).map(|using| PreparedSql::Immediate { source, using }))
         }
         ("EXECUTE", _) => name(1).and_then(|name| using(sig, 2).map(|using| PreparedSql::Execute { name, using })),
         ("DEALLOCATE" | "DROP", "PREPARE") if sig.len() == 3 => name(2).map(PreparedSql::Deallocate),
@@ -194,6 +221,12 @@ mod tests {
         assert_eq!(of("DROP PREPARE s").unwrap().unwrap(), PreparedSql::Deallocate("s".into()));
         assert!(of("EXECUTE s USING").unwrap().is_err());
         assert!(of("PREPARE s 'x'").unwrap().is_err());
+        let Some(Ok(PreparedSql::Immediate { source: Source::Expr(_), using })) =
+            of("EXECUTE IMMEDIATE CONCAT('SELECT ', ?) USING DATE'2001-01-01', 0x61, @v")
+        else {
+            panic!("an expression as the text")
+        };
+        assert!(matches!(using.as_slice(), [Arg::Expr(_), Arg::Expr(_), Arg::Var(_)]));
         assert_eq!(of("SELECT 1"), None);
     }
 
