@@ -85,6 +85,9 @@ const EXPRESSIONS: &[&str] = &[
     "LENGTH(CURRENT_TIMESTAMP())",
     "LENGTH(LOCALTIMESTAMP)",
     "LENGTH(CURRENT_DATE())",
+    "ROW(1, 1) | 1",
+    "LENGTH(RANDOM_BYTES(2000))",
+    "LENGTH(RANDOM_BYTES(0))",
     "COALESCE(NULL)",
     // Date arithmetic.
     "DATE_ADD('2024-01-31', INTERVAL 1 MONTH)",

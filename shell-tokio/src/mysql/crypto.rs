@@ -81,10 +81,9 @@ pub fn register(conn: &Connection, seed: u64) -> rusqlite::Result<()> {
     let rng = Arc::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x5241_4e44_4f4d_4259)));
     conn.create_scalar_function("random_bytes", 1, FunctionFlags::SQLITE_UTF8, move |ctx| {
         let Some(n) = super::functions::int(ctx, 0) else { return Ok(None) };
-        if !(1..=1024).contains(&n) {
-            return Err(rusqlite::Error::UserFunctionError(
-                format!("length value is out of range in 'random_bytes({n})'").into(),
-            ));
+        if !(0..=1024).contains(&n) {
+            // Past MySQL's 1024 bytes, or negative: NULL, as MariaDB answers.
+            return Ok(None);
         }
         let mut out = vec![0u8; n as usize];
         rng.lock().expect("rng").fill_bytes(&mut out);

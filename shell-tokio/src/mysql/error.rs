@@ -68,6 +68,9 @@ pub fn sqlite_error(e: &StoreError) -> MyError {
         MyError::new(1582, "42000", format!("Incorrect parameter count in the call to native function '{f}'"))
     } else if m.starts_with("DOUBLE value is out of range") {
         MyError::new(1690, "22003", m.to_string())
+    } else if m == "row value misused" {
+        // A row where one value belongs (`ROW(1, 2) + 1`).
+        MyError::new(4079, "HY000", "Illegal parameter data type row for operation")
     } else if m.contains("syntax error") || m.contains("incomplete input") || m.contains("unrecognized token") {
         MyError::new(1064, "42000", format!("You have an error in your SQL syntax: {m}"))
     } else {
