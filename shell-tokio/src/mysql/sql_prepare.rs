@@ -71,17 +71,12 @@ fn user_var(t: &Token) -> Option<String> {
     }
 }
 
-/// The tokens with a space between each two (they are significant tokens).
-fn spaced(tokens: &[&Token]) -> Vec<Token> {
-    super::sql::spaced(tokens)
-}
-
 fn source(tokens: &[&Token]) -> Option<Source> {
     match tokens {
         [] => None,
         [Token::SingleQuotedString(s) | Token::DoubleQuotedString(s)] => Some(Source::Text(s.clone())),
         [t] if user_var(t).is_some() => user_var(t).map(Source::Var),
-        more => Some(Source::Expr(spaced(more))),
+        more => Some(Source::Expr(super::sql::spaced(more))),
     }
 }
 
@@ -129,7 +124,7 @@ fn arg(item: &[&Token]) -> Arg {
         [Token::Minus, t] => literal(t, true).map(Arg::Literal),
         _ => None,
     };
-    plain.unwrap_or_else(|| Arg::Expr(spaced(item)))
+    plain.unwrap_or_else(|| Arg::Expr(super::sql::spaced(item)))
 }
 
 /// The statement, if `sig` (its significant tokens) is one of these; `Err` if it is one
