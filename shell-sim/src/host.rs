@@ -9,6 +9,7 @@ use marmot_core::io::Reply;
 use marmot_core::Envelope;
 use marmot_core::{Input, Millis, Node, NodeId, Observation, ReqId};
 use marmot_proto::link::Links;
+use marmot_store::capture::CaptureScope;
 use marmot_store::driver::{Driver, Output};
 use marmot_store::Store;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -126,7 +127,7 @@ impl Host {
                             Ok(((), vec![marmot_store::ddl::ddl_change(&txn.database, sql, v)]))
                         })
                     } else {
-                        store.capture(&txn.database, |conn| {
+                        store.capture(&txn.database, CaptureScope::default(), |conn| {
                             for s in &txn.statements {
                                 conn.execute_batch(s)?;
                             }

@@ -13,13 +13,17 @@ use std::time::Duration;
 use marmot_e2e::{eventually, query, workspace_root, Cluster};
 
 const BASE: &str = "v0.1.0";
+/// The commit `v0.1.0` names, for clones that did not bring the tag along (a plain clone of
+/// a branch, or a checkout rebuilt from commits): the revision before the dashboard's
+/// `NodeStatus` RPC, so the dashboard's degrading is tested against a node that lacks it.
+const BASE_COMMIT: &str = "99fac538b21880e3607367048e4bafe7b5b29c67";
 const SECRET: &str = "mixed versions";
 
 fn git(args: &[&str]) -> String {
     let out = Command::new("git").args(args).current_dir(workspace_root()).output().expect("run git");
     assert!(
         out.status.success(),
-        "git {args:?}: {}\n(the tag {BASE} must be in this clone: git fetch --tags)",
+        "git {args:?}: {}\n(commit {BASE_COMMIT}, tagged {BASE}, must be in this clone: a full clone, not a shallow one)",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -27,7 +31,15 @@ fn git(args: &[&str]) -> String {
 
 /// The `marmot` binary of the previous release, built once into `target/mixed-versions/`.
 fn previous_release() -> PathBuf {
-    let commit = git(&["rev-parse", &format!("{BASE}^{{commit}}")]);
+    let commit = git(&["rev-parse", &format!("{BASE_COMMIT}^{{commit}}")]);
+    let tagged = Command::new("git")
+        .args(["rev-parse", "-q", "--verify", &format!("{BASE}^{{commit}}")])
+        .current_dir(workspace_root())
+        .output();
+    if let Ok(out) = tagged {
+        let tagged = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(tagged.is_empty() || tagged == commit, "tag {BASE} is {tagged}, expected {commit}");
+    }
     let base = workspace_root().join("target/mixed-versions");
     let src = base.join(&commit[..12]);
     if !src.join("Cargo.toml").exists() {

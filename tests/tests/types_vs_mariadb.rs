@@ -10,7 +10,8 @@ use marmot_e2e::{python, start_mysql_node};
 /// Creates one table with a column of each type, fills three rows (typical values, all
 /// NULL, edge values) and prints `protocol column repr(value)` per value.
 const SCRIPT: &str = r#"
-import sys, pymysql, mysql.connector
+import sys, datetime, pymysql, mysql.connector
+from decimal import Decimal
 port = int(sys.argv[1])
 setup = pymysql.connect(host="127.0.0.1", port=port, user="root", password="", autocommit=True)
 cur = setup.cursor()
@@ -75,6 +76,21 @@ for protocol, cursor, cs in (("connector-text", cx.cursor(), cols),
     show(protocol, cs, rows)
     cursor.execute("SELECT " + ", ".join(aggregates) + " FROM ty WHERE id > %s", (0,))
     show(protocol, aggregates, [("all", cursor.fetchone())])
+    # Parameters of every type a client sends, in conditions and in the select list
+    # (the binary protocol binds them to the statement; the text protocol quotes them).
+    for name, sql, params in (
+        ("typed", "SELECT id FROM ty WHERE vc = %s AND d82 = %s AND dt = %s AND dtm = %s AND bl = %s AND f > %s "
+                  "AND u = %s AND bi = %s AND db = %s", ("abc", Decimal("1.50"), datetime.date(2024, 3, 5),
+                  datetime.datetime(2024, 3, 5, 14, 7, 9), b"\x00\xff", 1.0, 4000000000, 9000000000, 2.5)),
+        ("null", "SELECT id FROM ty WHERE ti <=> %s", (None,)),
+        ("unsigned", "SELECT count(*) FROM ty WHERE u < %s", (18446744073709551615,)),
+        ("in", "SELECT id FROM ty WHERE id IN (%s, %s) ORDER BY id DESC", (3, 1)),
+        ("repeated", "SELECT id FROM ty WHERE (%s = 1 OR id = %s) AND id < %s ORDER BY id", (2, 3, 10)),
+        ("expressions", "SELECT CONCAT(%s, vc), %s + id, d82 * %s FROM ty WHERE id = %s", ("it's ", 5, 2, 1)),
+        ("limit", "SELECT id FROM ty ORDER BY id LIMIT %s", (2,)),
+    ):
+        cursor.execute(sql, params)
+        print(f"{protocol} params-{name} {[tuple(r) for r in cursor.fetchall()]!r}")
 print("END")
 "#;
 

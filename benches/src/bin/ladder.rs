@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use marmot_core::io::Reply;
 use marmot_core::{Consistency, CoreConfig, Hlc, Input, Node, StoreWrite, Txn};
+use marmot_store::capture::CaptureScope;
 use marmot_store::driver::{Driver, Output};
 use marmot_store::{Location, Store, Synchronous};
 use rand::{Rng, SeedableRng};
@@ -126,7 +127,7 @@ fn store_path(dir: &std::path::Path, txns: &[Vec<String>]) -> Rung {
     let mut store = open_store(dir, "store");
     let wall = now_ms();
     measure("store path (capture, prepare, commit)", txns, |i, t| {
-        let (_, rows) = store.capture("bench", |c| Ok(run_statements(c, t)?)).unwrap();
+        let (_, rows) = store.capture("bench", CaptureScope::default(), |c| Ok(run_statements(c, t)?)).unwrap();
         if rows.is_empty() {
             return;
         }
@@ -207,7 +208,10 @@ fn engine(dir: &std::path::Path, txns: &[Vec<String>], nodes: u64, name: &'stati
     let mut c = Cluster::new(dir, nodes);
     measure(name, txns, |i, t| {
         let coordinator = i % nodes as usize;
-        let (_, rows) = c.nodes[coordinator].1.capture("bench", |conn| Ok(run_statements(conn, t)?)).unwrap();
+        let (_, rows) = c.nodes[coordinator]
+            .1
+            .capture("bench", CaptureScope::default(), |conn| Ok(run_statements(conn, t)?))
+            .unwrap();
         if rows.is_empty() {
             return;
         }

@@ -7,6 +7,7 @@
 pub mod aggregates;
 pub mod ast_operators;
 pub mod auth;
+pub mod backend;
 pub mod bitwise;
 pub mod bulk_load;
 pub mod call_syntax;
@@ -34,6 +35,7 @@ pub mod multi_table;
 pub mod numeric;
 pub mod packet;
 pub mod proto;
+pub mod protocol;
 pub mod regexp;
 pub mod replay_shape;
 pub mod result_types;

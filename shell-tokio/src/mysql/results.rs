@@ -2,7 +2,7 @@
 //! and the streaming of big results batch by batch.
 
 use marmot_core::Value;
-use marmot_store::codec::from_ref;
+use marmot_store::codec::{from_ref, Bind};
 use rusqlite::Connection;
 
 use super::column_types::typed_column;
@@ -47,6 +47,8 @@ pub struct DeferredRead {
     pub(crate) sqlite: String,
     /// Declarations for result columns SQLite cannot type (see `result_types`).
     pub(crate) types: Vec<Option<String>>,
+    /// Values bound to the read's `?N` placeholders (a prepared statement's).
+    pub(crate) params: Vec<Value>,
 }
 
 /// Where a streamed result set goes, batch by batch: the first call carries the
@@ -107,18 +109,20 @@ pub(crate) fn client_label(name: &str) -> String {
 /// the type of the first non-NULL value; clients read the column definitions sent with
 /// each result, in the text and the binary protocol alike).
 pub fn run_query(conn: &Connection, sqlite: &str, db: &str) -> Result<Outcome, MyError> {
-    query_rows(conn, sqlite, db, &[], None)
+    query_rows(conn, sqlite, &[], db, &[], None)
 }
 
-/// [`run_query`], typing result columns without a declared type by `types` where it has
-/// one (expressions typed by `result_types`).
+/// [`run_query`] with `params` bound to its `?N` placeholders (a prepared statement's
+/// values), typing result columns without a declared type by `types` where it has one
+/// (expressions typed by `result_types`).
 pub(crate) fn run_typed_query(
     conn: &Connection,
     sqlite: &str,
+    params: &[Value],
     db: &str,
     types: &[Option<String>],
 ) -> Result<Outcome, MyError> {
-    query_rows(conn, sqlite, db, types, None)
+    query_rows(conn, sqlite, params, db, types, None)
 }
 
 /// [`run_query`], or with `sink` its rows sent in batches of [`STREAM_BATCH`] as they
@@ -126,24 +130,36 @@ pub(crate) fn run_typed_query(
 pub(crate) fn query_rows(
     conn: &Connection,
     sqlite: &str,
+    params: &[Value],
     db: &str,
     types: &[Option<String>],
     mut sink: Option<&mut dyn RowSink>,
 ) -> Result<Outcome, MyError> {
     let err = |e: rusqlite::Error| sqlite_error(&store_err(e));
-    let mut stmt = conn.prepare(sqlite).map_err(err)?;
+    // Cached only with parameters: a prepared statement's text repeats, literal texts
+    // rarely do (each would evict a statement that does).
+    let (mut fresh, mut cached);
+    let stmt: &mut rusqlite::Statement<'_> = if params.is_empty() {
+        fresh = conn.prepare(sqlite).map_err(err)?;
+        &mut fresh
+    } else {
+        cached = conn.prepare_cached(sqlite).map_err(err)?;
+        &mut cached
+    };
     // The columns as prepared: if the schema changed since this connection last read it,
     // SQLite prepares the statement again on its first step (`SELECT *` of a table that
     // gained a column, a view replaced), so they are read again from the first row, or,
     // for no rows, from the statement after it ran.
-    let mut decls = declared(&stmt);
+    let mut decls = declared(stmt);
     let typed = |decls: &[(String, Option<String>)], rows: &[Vec<Value>]| -> Vec<Column> {
         decls
             .iter()
             .enumerate()
             .map(|(i, (name, decl))| {
                 let inferred = types.get(i).and_then(Option::as_deref);
-                let mut c = typed_column(name, decl.as_deref().or(inferred), rows.iter().map(|r| &r[i]));
+                // A bound statement's placeholders are numbered; MySQL names them `?`.
+                let name = if params.is_empty() { name.clone() } else { unnumbered(name) };
+                let mut c = typed_column(&name, decl.as_deref().or(inferred), rows.iter().map(|r| &r[i]));
                 if decl.is_some() {
                     c.schema = db.to_string();
                 }
@@ -154,7 +170,7 @@ pub(crate) fn query_rows(
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut columns: Option<Vec<Column>> = None;
     let mut sent = 0u64;
-    let mut q = stmt.query([]).map_err(err)?;
+    let mut q = stmt.query(rusqlite::params_from_iter(params.iter().map(Bind))).map_err(err)?;
     let mut first = true;
     loop {
         let next = q.next().map_err(err)?;
@@ -184,13 +200,26 @@ pub(crate) fn query_rows(
     }
     drop(q);
     if first {
-        decls = declared(&stmt);
+        decls = declared(stmt);
         if let Some(sink) = sink {
             sink.rows(&typed(&decls, &rows), Vec::new())?;
             return Ok(Outcome::Streamed { rows: 0 });
         }
     }
     Ok(Outcome::Rows { columns: typed(&decls, &rows), rows })
+}
+
+/// `name` with each numbered placeholder (`?12`) shown as MySQL shows a placeholder (`?`).
+fn unnumbered(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '?' {
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+        }
+    }
+    out
 }
 
 /// The value of `text` if it is exactly one SQL string literal (`'it''s'` → `it's`).
@@ -238,6 +267,21 @@ mod tests {
         writer.execute_batch("ALTER TABLE full ADD COLUMN b INT; ALTER TABLE empty ADD COLUMN b INT").unwrap();
         assert_eq!(names("SELECT * FROM full"), (vec!["a".to_string(), "b".to_string()], 2));
         assert_eq!(names("SELECT * FROM empty").0, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[test]
+    fn bound_placeholders_are_named_as_mysql_names_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        let params = [Value::Integer(5), Value::Text("a".into())];
+        match run_typed_query(&conn, "SELECT ?1, ?2 || 'b'", &params, "", &[]) {
+            Ok(Outcome::Rows { columns, rows }) => {
+                let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                assert_eq!(names, ["?", "? || 'b'"]);
+                assert_eq!(rows, [vec![Value::Integer(5), Value::Text("ab".into())]]);
+                assert_eq!(unnumbered("?10 + '?' + ?2"), "? + '?' + ?");
+            }
+            other => panic!("rows expected: {other:?}"),
+        }
     }
 
     #[test]

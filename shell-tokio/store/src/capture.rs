@@ -45,6 +45,27 @@ const LIMIT_TRIGGER: &str = "CREATE TEMP TRIGGER IF NOT EXISTS __marmot_cap_limi
 /// The error `marmot_cap_check` stops a statement with.
 const OVER_LIMIT: &str = "marmot: transaction row limit reached";
 
+/// How a client statement sees its database when it is captured
+/// ([`Store::capture`](crate::Store::capture)): the default is a statement alone, outside
+/// any transaction, with no limits — what the simulator and tools run.
+#[derive(Clone, Copy, Debug)]
+pub struct CaptureScope<'a> {
+    /// The open transaction's earlier changes, written first so the statement sees them.
+    pub pending: &'a [RowChange],
+    /// Which of `pending` the statement can see (see [`crate::replay`]).
+    pub replay: &'a Replay,
+    /// Other databases the statement names, attached under their names.
+    pub attach: &'a [String],
+    /// How big the transaction may grow.
+    pub limits: TxnLimits,
+}
+
+impl Default for CaptureScope<'_> {
+    fn default() -> Self {
+        CaptureScope { pending: &[], replay: &Replay::All, attach: &[], limits: TxnLimits::default() }
+    }
+}
+
 /// How big one transaction's captured changes may grow (0: no limit): a statement that
 /// would take its transaction past either gets [`StoreError::TooLarge`] before its
 /// changes are gathered into memory.

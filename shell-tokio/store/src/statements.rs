@@ -5,7 +5,7 @@
 use marmot_core::{Op, RowChange, RowKey, Value};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::capture::{Capturer, TxnLimits};
+use super::capture::{CaptureScope, Capturer, TxnLimits};
 use super::codec::{from_ref, ident, named};
 use super::replay::Replay;
 use super::{db_uri, fnv, rolled_back, valid_name, Store, StoreError, WriterSetup};
@@ -29,16 +29,6 @@ impl Store {
             self.dbs.get_mut(&name).expect("listed").capturer = capturer;
         }
         Ok(())
-    }
-
-    /// Run `f` against database `db` and capture the row changes it makes; the local
-    /// effect is rolled back (the changes then commit through the protocol).
-    pub fn capture<T>(
-        &mut self,
-        db: &str,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<(T, Vec<RowChange>), StoreError> {
-        self.capture_in(db, &[], &Replay::All, &[], TxnLimits::default(), f)
     }
 
     /// The rows a locking read returns of one of its tables, as checks: each row's image
@@ -105,26 +95,24 @@ impl Store {
         Ok(checks)
     }
 
-    /// Run a client statement `f` on the writer of `db` as its session sees the database:
-    /// the open transaction's earlier changes `pending` written first (those a statement
-    /// of shape `replay` can see, see [`super::replay`]), and the databases `attach`
-    /// attached under their names (for statements naming them). Captures the row changes
-    /// `f` makes and rolls everything back (see [`capture`]); fails with
-    /// [`StoreError::TooLarge`] if they would take the transaction past `limits`.
+    /// Run a client statement `f` on the writer of `db` as its session sees the database
+    /// (`scope`, see [`CaptureScope`]): the open transaction's earlier changes written
+    /// first, and other databases attached. Captures the row changes `f` makes and rolls
+    /// everything back (see [`capture`]): the changes then commit through the protocol.
+    /// Fails with [`StoreError::TooLarge`] if they would take the transaction past the
+    /// scope's limits.
     ///
     /// Runs in a savepoint: inside a group commit, if one is open, it sees what the batch
     /// has applied so far (the engine runs client statements between group commits).
     /// SQLite cannot attach a database inside a transaction: with `attach`, an open batch
     /// is committed first (and a new one begun after).
-    pub fn capture_in<T>(
+    pub fn capture<T>(
         &mut self,
         db: &str,
-        pending: &[RowChange],
-        replay: &Replay,
-        attach: &[String],
-        limits: TxnLimits,
+        scope: CaptureScope<'_>,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<(T, Vec<RowChange>), StoreError> {
+        let CaptureScope { pending, replay, attach, limits } = scope;
         self.ensure_database(db)?;
         if attach.is_empty() {
             let d = self.dbs.get_mut(db).expect("ensured");

@@ -4,6 +4,7 @@
 use marmot_core::io::{ReadOutcome, RecoveredTxnState};
 use marmot_core::message::LogEntry;
 use marmot_core::{Hlc, Op, StoreRead, StoreWrite, Txn, Value};
+use marmot_store::capture::CaptureScope;
 use marmot_store::{Location, Store, Synchronous};
 use rusqlite::Connection;
 
@@ -25,7 +26,7 @@ fn fresh() -> (tempfile::TempDir, Store) {
 
 fn capture(s: &mut Store, sql: &str, id: Hlc) -> Txn {
     let (_, rows) = s
-        .capture("app", |c| {
+        .capture("app", CaptureScope::default(), |c| {
             c.execute_batch(sql)?;
             Ok(())
         })
@@ -242,7 +243,7 @@ fn simulated_stores_take_now_from_the_host_clock() {
     marmot_store::simclock::set_now_ms(1_767_225_600_000); // 2026-01-01T00:00:00Z
     let run = |s: &mut Store| {
         let (_, rows) = s
-            .capture("app", |c| {
+            .capture("app", CaptureScope::default(), |c| {
                 c.execute_batch("INSERT INTO t (id, at, r) VALUES (1, datetime('now'), random())")?;
                 Ok(())
             })

@@ -61,7 +61,8 @@ pub fn stmt_execute_params(data: &[u8]) {
     let long = std::collections::BTreeMap::new();
     if let Ok(values) = marmot_shell_tokio::mysql::stmt_params::decode_values(&mut r, n, &mut types, &long) {
         let sql = format!("SELECT {}", vec!["?"; n.max(1)].join(", "));
-        let _ = marmot_shell_tokio::mysql::stmt_params::bind(&sql, &values);
+        let literals: Vec<String> = values.iter().map(|v| v.literal()).collect();
+        let _ = marmot_shell_tokio::mysql::stmt_params::bind(&sql, &literals);
     }
 }
 

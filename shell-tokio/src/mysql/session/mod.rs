@@ -13,6 +13,8 @@
 //! Reads that need no pending rows run on the session's own read connections (WAL
 //! readers never wait for the writer), outside the async runtime's worker slots.
 
+mod backend;
+mod bound;
 mod ddl;
 mod prepared_sql;
 mod select;
@@ -83,6 +85,10 @@ pub struct Session {
     defer_read: bool,
     /// Texts prepared with SQL's PREPARE, by lower-cased name.
     sql_prepared: BTreeMap<String, String>,
+    /// The values bound to the running statement's `?N` placeholders (see [`bound`]).
+    bound: Vec<Value>,
+    /// Protocol-prepared texts and their bound form (see [`bound`]).
+    bindable: bound::BindableTexts,
 }
 
 impl Drop for Session {
@@ -111,6 +117,8 @@ impl Session {
             locks,
             defer_read: false,
             sql_prepared: BTreeMap::new(),
+            bound: Vec::new(),
+            bindable: Default::default(),
         }
     }
 
@@ -537,16 +545,24 @@ impl Session {
     /// applied but not yet visible to this session's own connection).
     async fn select_inner(&mut self, toks: &[Token], defer: bool, on_writer: bool) -> Result<Outcome, MyError> {
         let sqlite = sql::rewrite(toks);
+        let params = self.bound.clone();
         let db = self.db().unwrap_or_else(|| "__none".into());
         let info_schema = super::infoschema::mentioned(&sqlite);
         // Types for result expressions SQLite cannot type (see `result_types`); the table
         // lookups only when the select list may hold one.
-        let types = if !worth_typing(toks) {
+        let literal;
+        let typing = if params.is_empty() {
+            toks
+        } else {
+            literal = bound::with_literals(toks, &params);
+            &literal[..]
+        };
+        let types = if !worth_typing(typing) {
             None
         } else if db == "__none" {
-            select_types(toks, &mut |_| Vec::new())
+            select_types(typing, &mut |_| Vec::new())
         } else {
-            self.conn(&db).ok().and_then(|conn| select_types(toks, &mut |table| table_columns(conn, table)))
+            self.conn(&db).ok().and_then(|conn| select_types(typing, &mut |table| table_columns(conn, table)))
         }
         .unwrap_or_default();
         if db == "__none" {
@@ -556,7 +572,7 @@ impl Session {
             if info_schema {
                 super::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
             }
-            return run_typed_query(&conn, &sqlite, "", &types).map_err(|e| {
+            return run_typed_query(&conn, &sqlite, &params, "", &types).map_err(|e| {
                 if e.code == 1146 {
                     MyError::new(1046, "3D000", "No database selected")
                 } else {
@@ -568,8 +584,8 @@ impl Session {
             // The open transaction's rows must show: on the writer, written first in a
             // savepoint that is rolled back.
             let res = self
-                .on_writer(&db.clone(), super::replay_shape::shape(toks), false, move |c| {
-                    Ok(run_typed_query(c, &sqlite, &db, &types))
+                .on_writer(&db.clone(), super::replay_shape::shape(typing), false, move |c| {
+                    Ok(run_typed_query(c, &sqlite, &params, &db, &types))
                 })
                 .await?
                 .map(|(v, _)| v)
@@ -579,14 +595,14 @@ impl Session {
         // A statement naming other databases runs with them attached, which lasts only
         // while it is being handled: it is not deferred.
         if defer && !info_schema && self.attach.is_empty() {
-            return Ok(Outcome::Deferred(DeferredRead { db, sqlite, types }));
+            return Ok(Outcome::Deferred(DeferredRead { db, sqlite, types, params }));
         }
         let engine = self.engine.clone();
         let conn = self.conn(&db)?;
         if info_schema {
             super::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
         }
-        blocking(|| as_client(|| run_typed_query(conn, &sqlite, &db, &types)))
+        blocking(|| as_client(|| run_typed_query(conn, &sqlite, &params, &db, &types)))
     }
 
     /// Run a deferred read, its rows going to `sink` as SQLite produces them:
@@ -596,7 +612,8 @@ impl Session {
             Ok(c) => c,
             Err(e) => return Outcome::Error(e),
         };
-        let out = blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.db, &read.types, Some(sink))));
+        let out =
+            blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.params, &read.db, &read.types, Some(sink))));
         match out {
             Ok(Outcome::Streamed { rows }) => {
                 self.info().found_rows = rows as i64;

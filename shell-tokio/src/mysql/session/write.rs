@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::mysql::default_values;
+use marmot_store::capture::CaptureScope;
 
 impl Session {
     pub(super) async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
@@ -84,7 +85,7 @@ impl Session {
     /// Run `body` on the engine thread, on the writer of `db` as this session sees it (the
     /// open transaction's rows written first, those a statement of shape `replay` can
     /// see; the databases the statement names attached), and capture the rows it changes
-    /// (see [`Store::capture_in`]). With `lock_rows`, the rows it changed are locked for
+    /// (see [`Store::capture`]). With `lock_rows`, the rows it changed are locked for
     /// the open transaction; if another transaction of this node holds one, the session
     /// waits for it to end and runs the statement again (see [`crate::mysql::row_locks`]). The
     /// outer error is the engine's or the lock wait's (a deadlock also rolls the
@@ -108,8 +109,8 @@ impl Session {
             let ran = self
                 .engine
                 .run(move |store: &mut Store| {
-                    let out =
-                        as_session(info, || store.capture_in(&db, &pending, &replay, &attach, limits, |c| body(c)));
+                    let scope = CaptureScope { pending: &pending, replay: &replay, attach: &attach, limits };
+                    let out = as_session(info, || store.capture(&db, scope, |c| body(c)));
                     // Locked in the same engine step as the capture: commits apply on this
                     // thread too, so a capture either saw the holder's commit applied or
                     // finds the holder's lock still there — never a stale row unlocked.
