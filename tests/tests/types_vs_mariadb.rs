@@ -91,6 +91,27 @@ for protocol, cursor, cs in (("connector-text", cx.cursor(), cols),
     ):
         cursor.execute(sql, params)
         print(f"{protocol} params-{name} {[tuple(r) for r in cursor.fetchall()]!r}")
+
+# Writes with parameters of every type, through both protocols (each its own table),
+# read back through PyMySQL (autocommit: a snapshot that sees the new tables).
+for protocol, cursor in (("connector-text", cx.cursor()), ("connector-binary", cx.cursor(prepared=True))):
+    table = "pw_" + protocol.replace("-", "_")
+    cur.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY, i INT, u INT UNSIGNED, d DECIMAL(10,2), f DOUBLE, "
+                "dt DATE, dtm DATETIME(3), tm TIME, vc VARCHAR(20), bl BLOB, n INT)")
+    cx.commit()  # (a new snapshot: the table is new)
+    cursor.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                   (1, -5, 4000000000, Decimal("12.34"), 2.5, datetime.date(2024, 3, 5),
+                    datetime.datetime(2024, 3, 5, 14, 7, 9, 123000), datetime.timedelta(hours=1, minutes=2, seconds=3),
+                    "it's", b"\x00\xff", None))
+    cursor.execute(f"INSERT INTO {table} (id, vc) VALUES (%s, %s), (%s, %s)", (2, "two", 3, "three"))
+    cursor.execute(f"UPDATE {table} SET i = i + %s, vc = CONCAT(vc, %s) WHERE id = %s", (10, "!", 1))
+    cursor.execute(f"INSERT INTO {table} (id, vc) VALUES (%s, %s) ON DUPLICATE KEY UPDATE vc = %s", (2, "x", "dup"))
+    cursor.execute(f"REPLACE INTO {table} (id, i) VALUES (%s, %s)", (3, 7))
+    cursor.execute(f"DELETE FROM {table} WHERE id = %s AND vc IS NULL", (3,))
+    cursor.execute(f"UPDATE {table} SET n = %s WHERE id = %s", (None, 1))
+    cx.commit()
+    cur.execute(f"SELECT * FROM {table} ORDER BY id")
+    print(f"{protocol} writes {[tuple(bytes(v) if isinstance(v, bytearray) else v for v in r) for r in cur.fetchall()]!r}")
 print("END")
 "#;
 

@@ -1,13 +1,16 @@
-//! Prepared statements executed with bound parameters. A protocol-prepared SELECT runs as
-//! SQLite text with numbered placeholders (`?1`, `?2`, …) and the execute's values bound
-//! to them, instead of with the values printed into its text: the text then repeats from
-//! execute to execute, so the shared statement cache keeps its parse, and SQLite keeps
-//! the prepared statement on the session's connection.
+//! Prepared statements executed with bound parameters. A protocol-prepared SELECT, INSERT,
+//! REPLACE, UPDATE or DELETE runs as SQLite text with numbered placeholders (`?1`, `?2`,
+//! …) and the execute's values bound to them, instead of with the values printed into its
+//! text: the text then repeats from execute to execute, so the shared statement cache
+//! keeps its parse, and SQLite keeps the prepared statement on the connection (the
+//! session's for reads, the database's writer for writes).
 //!
-//! Only plain reads go this way: one SELECT, without `INTO`, `SQL_CALC_FOUND_ROWS` or a
-//! locking clause (those run further statements of their own). Everything else binds the
-//! values into the text as MySQL literals ([`stmt_params::bind`]), which MySQL's meaning
-//! of a literal and of a bound value makes equivalent.
+//! What reads a statement's literals rather than runs it (result typing, the replay of a
+//! transaction's rows by key) sees the values as literals ([`with_literals`]). Statements
+//! that run further statements of their own or rewrite their values go the old way, the
+//! values printed into the text as MySQL literals ([`stmt_params::bind`]): a SELECT with
+//! `INTO`, `SQL_CALC_FOUND_ROWS` or a locking clause, a multi-table UPDATE or DELETE, a
+//! `DEFAULT` among the values, and every other kind of statement.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +22,7 @@ use crate::mysql::results::Outcome;
 use crate::mysql::statement::{classify, Statement};
 use crate::mysql::stmt_params::{self, number_placeholders, Param};
 use crate::mysql::tokens::{kw, significant};
-use crate::mysql::{locking_read, select_into, sql};
+use crate::mysql::{locking_read, multi_table, select_into, sql};
 
 /// Most texts a session remembers the bound form of; past it, it starts over.
 const CAPACITY: usize = 256;
@@ -44,7 +47,8 @@ impl BindableTexts {
     }
 }
 
-/// `text` with its placeholders numbered, if it is a plain read with some.
+/// `text` with its placeholders numbered, if it is one statement with some that can run
+/// bound.
 fn bound_form(text: &str) -> Option<(String, usize)> {
     let (numbered, n) = number_placeholders(text).ok()?;
     if n == 0 {
@@ -53,11 +57,22 @@ fn bound_form(text: &str) -> Option<(String, usize)> {
     let stmts = sql::split(sql::tokenize(&numbered).ok()?);
     let [one] = stmts.as_slice() else { return None };
     let sig = significant(one);
-    let plain = matches!(classify(&sig), Statement::Query)
-        && sig.first().and_then(|t| kw(t)).as_deref() == Some("SELECT")
-        && !sig.iter().any(|t| kw(t).as_deref() == Some("SQL_CALC_FOUND_ROWS"))
-        && select_into::split(one).is_none()
-        && locking_read::parse(one).is_none();
+    let has = |word: &str| sig.iter().any(|t| kw(t).as_deref() == Some(word));
+    let first = sig.first().and_then(|t| kw(t)).unwrap_or_default();
+    let plain = match classify(&sig) {
+        Statement::Query => {
+            first == "SELECT"
+                && !has("SQL_CALC_FOUND_ROWS")
+                && select_into::split(one).is_none()
+                && locking_read::parse(one).is_none()
+        }
+        Statement::Write => {
+            matches!(first.as_str(), "INSERT" | "REPLACE" | "UPDATE" | "DELETE")
+                && !has("DEFAULT")
+                && multi_table::plan(one).is_none()
+        }
+        _ => false,
+    };
     plain.then_some((numbered, n))
 }
 
@@ -118,10 +133,16 @@ mod tests {
     fn only_plain_reads_with_placeholders_run_bound() {
         assert_eq!(bound_form("SELECT c FROM t WHERE id = ? AND k IN (?, ?)").map(|f| f.1), Some(3));
         assert_eq!(bound_form("SELECT a FROM t WHERE b = ?").unwrap().0, "SELECT a FROM t WHERE b = ?1");
+        assert_eq!(bound_form("INSERT INTO t VALUES (?, 'x?', ?)").unwrap().0, "INSERT INTO t VALUES (?1, 'x?', ?2)");
+        assert_eq!(bound_form("UPDATE t SET a = ? WHERE id = ?").map(|f| f.1), Some(2));
+        assert_eq!(bound_form("DELETE FROM t WHERE id = ?").map(|f| f.1), Some(1));
         for text in [
             "SELECT 1",
-            "INSERT INTO t VALUES (?)",
-            "UPDATE t SET a = ? WHERE id = ?",
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO t VALUES (?, DEFAULT)",
+            "UPDATE t, u SET t.a = ? WHERE t.id = u.id",
+            "DELETE t FROM t JOIN u ON t.id = u.id WHERE u.k = ?",
+            "CREATE TABLE t AS SELECT ?",
             "SELECT ? INTO @x",
             "SELECT SQL_CALC_FOUND_ROWS a FROM t WHERE b = ? LIMIT 1",
             "SELECT a FROM t WHERE id = ? FOR UPDATE",

@@ -5,6 +5,7 @@
 use super::*;
 use crate::mysql::default_values;
 use marmot_store::capture::CaptureScope;
+use marmot_store::codec::Bind;
 
 impl Session {
     pub(super) async fn write(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
@@ -27,13 +28,23 @@ impl Session {
         };
         let sqlite = sql::rowid_limited(toks).unwrap_or_else(|| sql::rewrite(toks));
         let found_rows = self.found_rows_flag;
-        let replay = if multi.is_some() { Replay::All } else { crate::mysql::replay_shape::shape(toks) };
+        // A prepared statement's values (see `bound`): the replay by key reads them as literals.
+        let params = self.bound.clone();
+        let replay = match (&multi, params.is_empty()) {
+            (Some(_), _) => Replay::All,
+            (None, true) => crate::mysql::replay_shape::shape(toks),
+            (None, false) => crate::mysql::replay_shape::shape(&super::bound::with_literals(toks, &params)),
+        };
         let ids = self.engine.ids.clone();
         let res = self
             .on_writer(&db, replay, true, move |c| {
                 ids.take_first_issued();
                 let matched = match &multi {
-                    None => c.execute(&sqlite, []).map_err(store_err)? as u64,
+                    None if params.is_empty() => c.execute(&sqlite, []).map_err(store_err)? as u64,
+                    None => c
+                        .prepare_cached(&sqlite)
+                        .and_then(|mut s| s.execute(rusqlite::params_from_iter(params.iter().map(Bind))))
+                        .map_err(store_err)? as u64,
                     Some(MultiTable::Update(update)) => c.execute(update, []).map_err(store_err)? as u64,
                     Some(MultiTable::Delete { tables, select }) => {
                         delete_multi(c, tables, select).map_err(store_err)?
