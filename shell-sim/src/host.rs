@@ -1,16 +1,16 @@
 //! One simulated marmot host: the event loop around a [`Driver`].
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use marmot_core::io::Reply;
 use marmot_core::Envelope;
-use marmot_core::{Input, Millis, Node, NodeId, Observation, ReqId};
+use marmot_core::{Input, Millis, Node, NodeId, Observation};
 use marmot_proto::link::Links;
 use marmot_store::capture::CaptureScope;
-use marmot_store::driver::{Driver, Output};
+use marmot_store::driver::Driver;
+use marmot_store::host::{group_commit, Host as NodeHost, HostIo};
 use marmot_store::Store;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -31,15 +31,61 @@ fn tracing_on() -> bool {
     *ON.get_or_init(|| std::env::var_os("SIM_TRACE").is_some_and(|v| v == "1"))
 }
 
+/// Where a simulated node's outputs go: its peer links (through the fault model's
+/// snapshot corruption), the shared results of the workload's requests, and the checkers.
+struct SimIo<'a> {
+    id: NodeId,
+    now: Millis,
+    shared: &'a Shared,
+    links: &'a Links<crate::net::Unsigned>,
+}
+
+impl HostIo<usize> for SimIo<'_> {
+    fn send(&mut self, _node: &Node, mut env: Envelope) {
+        if tracing_on() {
+            eprintln!("[{} n{}] out send {env:?}", self.now, self.id);
+        }
+        if let marmot_core::Message::SnapshotChunk { data, offset, .. } = &mut env.msg {
+            if let Some(at) = self.shared.take_corruption(*offset, data.len()) {
+                data[at] ^= 0x5a;
+            }
+        }
+        // Loss is part of the model: a full queue to a peer drops it.
+        let _ = self.links.send(&format!("{}:{PORT}", host_name(env.to)), &env);
+    }
+
+    fn reply(&mut self, idx: usize, reply: Reply) {
+        if tracing_on() {
+            eprintln!("[{} n{}] out reply {reply:?}", self.now, self.id);
+        }
+        let outcome = match reply {
+            Reply::Committed { txn_id } => ClientOutcome::Committed(txn_id),
+            Reply::Failed(e) => ClientOutcome::Refused(e),
+            Reply::AdminOk => ClientOutcome::AdminOk,
+            Reply::AdminErr(e) => ClientOutcome::Failed(e),
+        };
+        self.shared.complete(idx, outcome, self.now);
+    }
+
+    fn observe(&mut self, o: Observation) {
+        if tracing_on() {
+            eprintln!("[{} n{}] out observe {o:?}", self.now, self.id);
+        }
+        if let Observation::ClockIssued(h) = &o {
+            self.shared.check_clock(self.id, *h);
+        }
+        self.shared.observe(self.id, o);
+    }
+}
+
 struct Host {
     id: NodeId,
     shared: Rc<Shared>,
     store: Rc<RefCell<Store>>,
-    driver: Driver,
+    /// The node's driver and the workload's requests awaiting their reply (by index into
+    /// the shared results).
+    host: NodeHost<usize>,
     links: Links<crate::net::Unsigned>,
-    /// Client requests awaiting their reply: req -> index into the shared results.
-    waiting: BTreeMap<ReqId, usize>,
-    next_req: ReqId,
 }
 
 impl Host {
@@ -47,42 +93,12 @@ impl Host {
         self.shared.clock_of(self.id)
     }
 
-    fn dispatch(&mut self, outs: Vec<Output>) {
-        for o in outs {
-            if tracing_on() {
-                eprintln!("[{} n{}] out {:?}", self.now(), self.id, o);
-            }
-            match o {
-                Output::Send(mut env) => {
-                    if let marmot_core::Message::SnapshotChunk { data, offset, .. } = &mut env.msg {
-                        if let Some(at) = self.shared.take_corruption(*offset, data.len()) {
-                            data[at] ^= 0x5a;
-                        }
-                    }
-                    // Loss is part of the model: a full queue to a peer drops it.
-                    let _ = self.links.send(&format!("{}:{PORT}", host_name(env.to)), &env);
-                }
-                Output::Reply(req, reply) => {
-                    if let Some(idx) = self.waiting.remove(&req) {
-                        let outcome = match reply {
-                            Reply::Committed { txn_id } => ClientOutcome::Committed(txn_id),
-                            Reply::Failed(e) => ClientOutcome::Refused(e),
-                            Reply::AdminOk => ClientOutcome::AdminOk,
-                            Reply::AdminErr(e) => ClientOutcome::Failed(e),
-                        };
-                        self.shared.complete(idx, outcome, self.now());
-                    }
-                }
-                Output::Observe(o) => {
-                    if let Observation::ClockIssued(h) = &o {
-                        self.shared.check_clock(self.id, *h);
-                    }
-                    self.shared.observe(self.id, o);
-                }
-            }
-        }
-        self.shared.fold_trace(self.id, self.driver.trace_hash().unwrap_or(0));
-        let node = self.driver.node();
+    /// Route what the last step produced, then record the node's trace and phases.
+    fn dispatch(&mut self) {
+        let mut io = SimIo { id: self.id, now: self.now(), shared: &self.shared, links: &self.links };
+        self.host.route(&mut io);
+        self.shared.fold_trace(self.id, self.host.driver().trace_hash().unwrap_or(0));
+        let node = self.host.node();
         let phases = crate::cluster::Phases {
             coordinating: node.inflight_summary(),
             commit_targets: node.commit_targets(),
@@ -93,24 +109,21 @@ impl Host {
 
     /// Run `f` in a group commit, as the production engine does: its writes commit
     /// together before any of its messages or replies leave (a simulated crash can only
-    /// come between two such steps).
-    fn batched(&mut self, f: impl FnOnce(&mut Driver, &mut Store) -> Vec<Output>) -> Vec<Output> {
-        let mut store = self.store.borrow_mut();
-        store.begin_batch();
-        let outs = f(&mut self.driver, &mut store);
-        if let Err(e) = store.commit_batch() {
+    /// come between two such steps); then route what it produced.
+    fn step(&mut self, f: impl FnOnce(&mut NodeHost<usize>, &mut Store, Millis)) {
+        let now = self.now();
+        let committed = group_commit(&mut self.store.borrow_mut(), |store| f(&mut self.host, store, now));
+        if let Err(e) = committed {
             self.shared.violation(format!("node {}: a group commit failed: {e}", self.id));
         }
-        outs
+        self.dispatch();
     }
 
     fn feed(&mut self, input: Input) {
-        let now = self.now();
         if tracing_on() {
-            eprintln!("[{now} n{}] in {input:?}", self.id);
+            eprintln!("[{} n{}] in {input:?}", self.now(), self.id);
         }
-        let outs = self.batched(|driver, store| driver.handle(store, now, input));
-        self.dispatch(outs);
+        self.step(|host, store, now| host.feed(store, now, input));
     }
 
     fn on_request(&mut self, req: HostRequest) {
@@ -140,18 +153,19 @@ impl Host {
                     Ok((_, rows)) if rows.is_empty() => self.shared.complete(idx, ClientOutcome::NoChange, self.now()),
                     Ok((_, rows)) => {
                         self.shared.set_rows(idx, rows.clone());
-                        let req = self.next_req;
-                        self.next_req += 1;
-                        self.waiting.insert(req, idx);
-                        self.feed(Input::Write { req, rows, consistency: Some(txn.consistency) });
+                        if tracing_on() {
+                            eprintln!("[{} n{}] in write of {} rows", self.now(), self.id, rows.len());
+                        }
+                        let consistency = Some(txn.consistency);
+                        self.step(|host, store, now| host.write(store, now, rows, consistency, idx));
                     }
                 }
             }
             HostRequest::Admin { idx, cmd } => {
-                let req = self.next_req;
-                self.next_req += 1;
-                self.waiting.insert(req, idx);
-                self.feed(Input::Admin { req, cmd });
+                if tracing_on() {
+                    eprintln!("[{} n{}] in admin {cmd:?}", self.now(), self.id);
+                }
+                self.step(|host, store, now| host.admin(store, now, cmd, idx));
             }
         }
     }
@@ -168,16 +182,13 @@ impl Host {
                 tokio::time::sleep(Duration::from_millis(stalled)).await;
                 continue;
             }
-            let now = self.now();
-            let wait = self.driver.next_timer().map_or(1000, |at| at.saturating_sub(now));
+            let wait = self.host.wait_ms(self.now());
             tokio::select! {
                 biased;
                 Some(env) = peers.recv() => self.feed(Input::Peer(env)),
                 Some(req) = inbox.recv() => self.on_request(req),
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {
-                    let now = self.now();
-                    let outs = self.batched(|driver, store| driver.fire_due(store, now));
-                    self.dispatch(outs);
+                    self.step(|host, store, now| host.fire_due(store, now));
                 }
             }
         }
@@ -214,10 +225,8 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         id,
         shared: shared.clone(),
         store,
-        driver: Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms).with_write_tap(tap),
+        host: NodeHost::new(Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms).with_write_tap(tap)),
         links: crate::net::links(shared.spec.core.prepare_timeout_ms),
-        waiting: BTreeMap::new(),
-        next_req: 1,
     };
     host.run(rx, peer_rx).await
 }

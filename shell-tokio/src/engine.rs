@@ -25,7 +25,8 @@ use tokio::sync::oneshot;
 use crate::member_events::MemberEvents;
 use crate::metrics::Metrics;
 
-use marmot_store::driver::{Driver, Output};
+use marmot_store::driver::Driver;
+use marmot_store::host::{group_commit, Host, HostIo};
 use marmot_store::{ConnSetup, Location, Store, StoreError, Synchronous, WriterSetup};
 
 /// Wall clock in ms since the Unix epoch.
@@ -64,6 +65,36 @@ pub struct Network {
     pub transport: Option<std::sync::Arc<dyn PeerLink>>,
     /// Counters shared with the transport (none: the engine makes its own).
     pub metrics: Option<Arc<Metrics>>,
+}
+
+/// What the engine keeps to answer a request: its reply channel and when it came.
+type Waiter = (oneshot::Sender<Reply>, Instant);
+
+/// Where the engine's outputs go: the transport, the waiting sessions, the metrics.
+struct EngineIo {
+    net: Network,
+    metrics: Arc<Metrics>,
+    events: Arc<MemberEvents>,
+    /// Transactions this node coordinates, by when their clock reading was taken.
+    deciding: BTreeMap<marmot_core::TxnId, Instant>,
+}
+
+impl HostIo<Waiter> for EngineIo {
+    fn send(&mut self, node: &Node, env: Envelope) {
+        let addr = node.membership().get(env.to).map(|m| m.digest.addr.clone());
+        if let (Some(t), Some(addr)) = (&self.net.transport, addr) {
+            t.send(&addr, &env);
+        }
+    }
+
+    fn reply(&mut self, (tx, started): Waiter, reply: Reply) {
+        count_reply(&self.metrics, &reply, started);
+        let _ = tx.send(reply);
+    }
+
+    fn observe(&mut self, o: Observation) {
+        observe(&self.metrics, &self.events, &mut self.deciding, o);
+    }
 }
 
 /// Count a client's answer.
@@ -225,12 +256,9 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("marmot-engine".into())
             .spawn(move || {
-                let mut driver = Driver::new(node, false);
-                let mut waiting: BTreeMap<u64, (oneshot::Sender<Reply>, Instant)> = BTreeMap::new();
-                // Transactions this node coordinates, by when their clock reading was taken.
-                let mut deciding: BTreeMap<marmot_core::TxnId, Instant> = BTreeMap::new();
-                let mut next_req = 1u64;
-                let mut outs = driver.handle(&mut store, wall_ms(), Input::Start);
+                let mut host: Host<Waiter> = Host::new(Driver::new(node, false));
+                let mut io = EngineIo { net, metrics: m, events, deciding: BTreeMap::new() };
+                host.feed(&mut store, wall_ms(), Input::Start);
                 let mut stop = false;
                 // Client statements queued during a batch: they run once the batch is
                 // durable and its messages are out, outside any group commit. Run inside
@@ -238,23 +266,7 @@ impl Engine {
                 // their savepoints would journal pages the batch had already changed.
                 let mut jobs: Vec<Job> = Vec::new();
                 loop {
-                    for o in outs.drain(..) {
-                        match o {
-                            Output::Reply(req, r) => {
-                                if let Some((tx, started)) = waiting.remove(&req) {
-                                    count_reply(&m, &r, started);
-                                    let _ = tx.send(r);
-                                }
-                            }
-                            Output::Observe(o) => observe(&m, &events, &mut deciding, o),
-                            Output::Send(env) => {
-                                let addr = driver.node().membership().get(env.to).map(|m| m.digest.addr.clone());
-                                if let (Some(t), Some(addr)) = (&net.transport, addr) {
-                                    t.send(&addr, &env);
-                                }
-                            }
-                        }
-                    }
+                    host.route(&mut io);
                     for job in jobs.drain(..) {
                         job(&mut store);
                         if let Some(e) = store.fatal() {
@@ -264,7 +276,7 @@ impl Engine {
                     if stop {
                         break;
                     }
-                    let wait = driver.next_timer().map_or(1000, |at| at.saturating_sub(wall_ms()));
+                    let wait = host.wait_ms(wall_ms());
                     let first = match rx.recv_timeout(Duration::from_millis(wait.max(1))) {
                         Ok(Request::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                         Ok(req) => Some(req),
@@ -272,48 +284,39 @@ impl Engine {
                     };
                     // Group commit: everything queued now is handled in one batch, and
                     // nothing it sends or replies leaves before the batch is durable.
-                    store.begin_batch();
-                    let mut next = first;
-                    let mut served = 0;
-                    while let Some(req) = next.take() {
-                        match req {
-                            Request::Run(job) => jobs.push(job),
-                            Request::Write { rows, consistency, reply } => {
-                                let req = next_req;
-                                next_req += 1;
-                                waiting.insert(req, (reply, Instant::now()));
-                                outs.extend(driver.handle(
-                                    &mut store,
-                                    wall_ms(),
-                                    Input::Write { req, rows, consistency },
-                                ));
+                    let committed = group_commit(&mut store, |store| {
+                        let mut next = first;
+                        let mut served = 0;
+                        while let Some(req) = next.take() {
+                            match req {
+                                Request::Run(job) => jobs.push(job),
+                                Request::Write { rows, consistency, reply } => {
+                                    host.write(store, wall_ms(), rows, consistency, (reply, Instant::now()))
+                                }
+                                Request::Admin { cmd, reply } => {
+                                    host.admin(store, wall_ms(), cmd, (reply, Instant::now()))
+                                }
+                                Request::Status { reply } => {
+                                    let _ = reply.send(ClusterStatus::of(host.node(), wall_ms()));
+                                }
+                                Request::EnsureDatabase { name, reply } => {
+                                    let existed = store.databases().contains(&name);
+                                    let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
+                                    let r = r.and_then(|v| store.commit_batch().map(|_| v).map_err(|e| e.to_string()));
+                                    store.begin_batch();
+                                    let _ = reply.send(r);
+                                }
+                                Request::Peer(env) => host.feed(store, wall_ms(), Input::Peer(env)),
+                                Request::Stop => stop = true,
                             }
-                            Request::Admin { cmd, reply } => {
-                                let req = next_req;
-                                next_req += 1;
-                                waiting.insert(req, (reply, Instant::now()));
-                                outs.extend(driver.handle(&mut store, wall_ms(), Input::Admin { req, cmd }));
+                            served += 1;
+                            if !stop && served < MAX_BATCH {
+                                next = rx.try_recv().ok();
                             }
-                            Request::Status { reply } => {
-                                let _ = reply.send(ClusterStatus::of(driver.node(), wall_ms()));
-                            }
-                            Request::EnsureDatabase { name, reply } => {
-                                let existed = store.databases().contains(&name);
-                                let r = store.ensure_database(&name).map(|_| !existed).map_err(|e| e.to_string());
-                                let r = r.and_then(|v| store.commit_batch().map(|_| v).map_err(|e| e.to_string()));
-                                store.begin_batch();
-                                let _ = reply.send(r);
-                            }
-                            Request::Peer(env) => outs.extend(driver.handle(&mut store, wall_ms(), Input::Peer(env))),
-                            Request::Stop => stop = true,
                         }
-                        served += 1;
-                        if !stop && served < MAX_BATCH {
-                            next = rx.try_recv().ok();
-                        }
-                    }
-                    outs.extend(driver.fire_due(&mut store, wall_ms()));
-                    if let Err(e) = store.commit_batch() {
+                        host.fire_due(store, wall_ms());
+                    });
+                    if let Err(e) = committed {
                         stop_after_failed_commit(&e.to_string());
                     }
                 }

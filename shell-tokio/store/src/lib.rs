@@ -19,6 +19,7 @@ mod connection;
 pub mod ddl;
 pub mod driver;
 pub mod guard;
+pub mod host;
 pub mod replay;
 pub mod schema;
 pub mod simclock;
