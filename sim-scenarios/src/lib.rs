@@ -11,6 +11,7 @@
 pub mod checks;
 pub mod plan;
 pub mod runner;
+pub mod schedule;
 pub mod workload;
 
 pub use plan::{CausalChain, CrashPhase, Fault, Plan, Scenario};

@@ -122,7 +122,7 @@ impl Aggregate<Pieces, Option<Vec<u8>>> for GroupConcat {
         let piece = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(()),
             ValueRef::Integer(i) => i.to_string().into_bytes(),
-            ValueRef::Real(r) => super::row_encoding::format_real(r).into_bytes(),
+            ValueRef::Real(r) => super::wire_values::format_real(r).into_bytes(),
             ValueRef::Text(t) | ValueRef::Blob(t) => t.to_vec(),
         };
         if let ValueRef::Text(sep) | ValueRef::Blob(sep) = ctx.get_raw(1) {

@@ -44,7 +44,7 @@ fn expression_statement(tokens: &[Token]) -> bool {
 fn printable(t: &Token) -> bool {
     match t {
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) | Token::NationalStringLiteral(s) => {
-            !s.contains(['\\', '\0']) && !super::sql::has_raw(s)
+            !s.contains(['\\', '\0']) && !super::sql_text::has_raw(s)
         }
         _ => true,
     }
@@ -200,7 +200,7 @@ pub(crate) fn operators(tokens: &[Token]) -> Option<Vec<Token>> {
     // Printed and read again: words the earlier passes inserted (`AS`) get their keyword.
     let text = super::tokens::mysql_text(tokens);
     let significant: Vec<Token> =
-        super::sql::tokenize(&text).ok()?.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+        super::sql_text::tokenize(&text).ok()?.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
     let mut statements = Parser::new(&MySqlDialect {}).with_tokens(significant).parse_statements().ok()?;
     if misgrouped(&statements) {
         return None;
@@ -222,7 +222,7 @@ pub(crate) fn operators(tokens: &[Token]) -> Option<Vec<Token>> {
         return None;
     }
     let text: Vec<String> = statements.iter().map(ToString::to_string).collect();
-    super::sql::tokenize(&text.join("; ")).ok()
+    super::sql_text::tokenize(&text.join("; ")).ok()
 }
 
 #[cfg(test)]
@@ -230,7 +230,7 @@ mod tests {
     use super::*;
 
     fn tr(sql: &str) -> String {
-        let toks = super::super::sql::tokenize(sql).unwrap();
+        let toks = super::super::sql_text::tokenize(sql).unwrap();
         operators(&toks).map(|t| t.iter().map(ToString::to_string).collect()).unwrap_or_else(|| "unchanged".into())
     }
 

@@ -117,7 +117,7 @@ fn group_concat(items: &[&[Token]], rw: impl Fn(&[Token]) -> String) -> Option<S
     let split_separator = |toks: &[Token]| -> Option<(usize, String)> {
         let at = toks.iter().position(|t| kw(t).as_deref() == Some("SEPARATOR"))?;
         let sep = toks[at + 1..].iter().find(|t| !is_space(t))?;
-        Some((at, super::sql::print(sep)))
+        Some((at, super::sql_text::print(sep)))
     };
     if let Some((at, sep)) = split_separator(&tail) {
         separator = sep;

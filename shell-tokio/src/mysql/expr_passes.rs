@@ -25,7 +25,7 @@
 
 use sqlparser::tokenizer::{Token, Whitespace, Word};
 
-use super::sql::matching_paren;
+use super::sql_text::matching_paren;
 use super::tokens::{is_space, kw};
 
 /// The statement with every pass applied, or `None` if none applied.
@@ -391,7 +391,7 @@ fn interval_arithmetic(tokens: &[Token]) -> Option<Vec<Token>> {
             match &toks[*i] {
                 Token::LParen => depth += 1,
                 Token::RParen => depth -= 1,
-                t if depth == 0 && kw(t).is_some_and(|k| super::sql::is_interval_unit(&k)) => {
+                t if depth == 0 && kw(t).is_some_and(|k| super::sql_text::is_interval_unit(&k)) => {
                     unit = Some(p);
                     break;
                 }

@@ -2,12 +2,12 @@
 //! TRUNCATE, SQRT, EXP, LN, LOG (1 or 2 arguments), LOG10, LOG2, PI, CONV, BIN, OCT,
 //! CRC32 and HEX of a number (hex digits of the integer, not of its text).
 
-use super::functions::need_args;
+use super::fn_args::need_args;
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 
-use super::functions::MAX_RESULT;
+use super::fn_args::MAX_RESULT;
 
 pub(crate) fn num(ctx: &Context<'_>, i: usize) -> Option<f64> {
     match ctx.get_raw(i) {
@@ -208,7 +208,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(if d > 0 { SqlValue::Text(format!("{t:.prec$}", prec = d as usize)) } else { real(t) })
     })?;
     conn.create_scalar_function("conv", 3, det, |ctx| {
-        let (Some(n), Some(from), Some(to)) = (super::functions::text(ctx, 0), num(ctx, 1), num(ctx, 2)) else {
+        let (Some(n), Some(from), Some(to)) = (super::fn_args::text(ctx, 0), num(ctx, 1), num(ctx, 2)) else {
             return Ok(None);
         };
         let (from, to) = (from.abs() as u32, to.abs() as u32);
@@ -245,7 +245,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             ValueRef::Null => return Ok(None),
             ValueRef::Text(b) | ValueRef::Blob(b) => h.update(b),
             ValueRef::Integer(i) => h.update(i.to_string().as_bytes()),
-            ValueRef::Real(r) => h.update(super::row_encoding::format_real(r).as_bytes()),
+            ValueRef::Real(r) => h.update(super::wire_values::format_real(r).as_bytes()),
         }
         Ok(Some(i64::from(h.finalize())))
     })?;
@@ -266,7 +266,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let text = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(None),
             ValueRef::Integer(i) => i.to_string(),
-            ValueRef::Real(r) => super::row_encoding::format_real(r),
+            ValueRef::Real(r) => super::wire_values::format_real(r),
             ValueRef::Text(t) | ValueRef::Blob(t) => match std::str::from_utf8(t) {
                 Ok(s) => s.to_string(),
                 // Bytes that are not text stay as they are.

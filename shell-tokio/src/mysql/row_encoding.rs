@@ -5,7 +5,7 @@ use marmot_core::Value;
 
 use super::packet::put_lenenc_str;
 use super::proto::{ColType, Column};
-use super::wire_values::{binary_datetime, binary_time, bit_bytes, typed_text};
+use super::wire_values::{binary_datetime, binary_time, bit_bytes, format_real, typed_text};
 
 /// One value of a text-protocol row, as its column's declared type prints it.
 pub fn text_value(out: &mut Vec<u8>, col: &Column, v: &Value) {
@@ -23,18 +23,6 @@ pub fn text_value(out: &mut Vec<u8>, col: &Column, v: &Value) {
         Value::Real(f) => put_lenenc_str(out, format_real(*f).as_bytes()),
         Value::Text(s) => put_lenenc_str(out, s.as_bytes()),
         Value::Blob(b) => put_lenenc_str(out, b),
-    }
-}
-
-/// A REAL as MySQL prints a DOUBLE (whole numbers without a fraction).
-pub fn format_real(f: f64) -> String {
-    if f == 0.0 {
-        // MySQL never shows a negative zero (`0 * -2.5e-3` is 0).
-        "0".to_string()
-    } else if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{f:.0}")
-    } else {
-        format!("{f}")
     }
 }
 

@@ -7,7 +7,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::sql::tokenize;
+use super::sql_text::tokenize;
 use super::tokens::{is_space, kw};
 
 /// Start, end and step of a sequence table's name.

@@ -155,7 +155,7 @@ fn literal(v: &Value) -> Token {
     match v {
         Value::Null => Token::make_keyword("NULL"),
         Value::Integer(i) => Token::Number(i.to_string(), false),
-        Value::Real(r) => Token::Number(super::row_encoding::format_real(*r), false),
+        Value::Real(r) => Token::Number(super::wire_values::format_real(*r), false),
         Value::Text(s) => Token::SingleQuotedString(s.clone()),
         Value::Blob(b) => Token::HexStringLiteral(hex::encode_upper(b)),
     }

@@ -72,7 +72,7 @@ pub(crate) fn assignments(tokens: &[Token]) -> Option<Vec<Token>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mysql::sql::tokenize;
+    use crate::mysql::sql_text::tokenize;
 
     fn tr(sql: &str) -> String {
         let toks = tokenize(sql).unwrap();

@@ -69,6 +69,18 @@ fn fraction(micros: u32, fsp: u8) -> String {
     format!(".{}", &digits[..usize::from(fsp.min(6))])
 }
 
+/// A REAL as MySQL prints a DOUBLE (whole numbers without a fraction).
+pub fn format_real(f: f64) -> String {
+    if f == 0.0 {
+        // MySQL never shows a negative zero (`0 * -2.5e-3` is 0).
+        "0".to_string()
+    } else if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
+    }
+}
+
 /// A DECIMAL with exactly `scale` digits after the point: integers padded, exact text
 /// rounded half away from zero as MySQL rounds, REALs rounded from their binary value.
 pub fn decimal_text(v: &Value, scale: u8) -> Option<String> {
@@ -131,10 +143,10 @@ fn rescale(s: &str, scale: usize) -> Option<String> {
 pub fn float_text(f: f64) -> String {
     let single = f as f32 as f64;
     if !single.is_finite() || single == 0.0 {
-        return super::row_encoding::format_real(single);
+        return format_real(single);
     }
     let rounded: f64 = format!("{single:.5e}").parse().unwrap_or(single);
-    super::row_encoding::format_real(rounded)
+    format_real(rounded)
 }
 
 /// A BIT(n) column's value as MySQL sends it in both protocols: ceil(n / 8) big-endian

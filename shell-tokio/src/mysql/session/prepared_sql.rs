@@ -49,7 +49,7 @@ impl Session {
             Some(Value::Text(t)) => Ok(t),
             Some(Value::Blob(b)) => Ok(String::from_utf8_lossy(&b).into_owned()),
             Some(Value::Integer(i)) => Ok(i.to_string()),
-            Some(Value::Real(r)) => Ok(crate::mysql::row_encoding::format_real(r)),
+            Some(Value::Real(r)) => Ok(crate::mysql::wire_values::format_real(r)),
             Some(Value::Null) | None => {
                 Err(MyError::new(1064, "42000", "You have an error in your SQL syntax near 'NULL'"))
             }

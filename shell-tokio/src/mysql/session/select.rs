@@ -1,5 +1,6 @@
-//! A session's SELECT: FOUND_ROWS() bookkeeping, locking reads inside a transaction, and
-//! `SELECT … INTO @var`.
+//! A session's SELECT: where it runs (the session's read connection, the writer when the
+//! open transaction's rows must show, no database at all), its result types, streaming,
+//! FOUND_ROWS() bookkeeping, locking reads inside a transaction, and `SELECT … INTO @var`.
 
 use super::*;
 
@@ -68,5 +69,96 @@ impl Session {
             _ => return Err(MyError::new(1172, "42000", "Result consisted of more than one row")),
         }
         Ok(done(1))
+    }
+
+    /// Run a read; with `defer`, a plain read of the current database (no open
+    /// transaction rows to see, no information_schema) is returned as
+    /// [`Outcome::Deferred`] instead. With `on_writer` it reads what the writer holds (a
+    /// locking read: the rows as their versions were taken, which may include commits
+    /// applied but not yet visible to this session's own connection).
+    pub(super) async fn select_inner(
+        &mut self,
+        toks: &[Token],
+        defer: bool,
+        on_writer: bool,
+    ) -> Result<Outcome, MyError> {
+        let sqlite = sql::rewrite(toks);
+        let params = self.bound.clone();
+        let db = self.db().unwrap_or_else(|| "__none".into());
+        let info_schema = crate::mysql::infoschema::mentioned(&sqlite);
+        // Types for result expressions SQLite cannot type (see `result_types`); the table
+        // lookups only when the select list may hold one.
+        let literal;
+        let typing = if params.is_empty() {
+            toks
+        } else {
+            literal = bound::with_literals(toks, &params);
+            &literal[..]
+        };
+        let types = if !worth_typing(typing) {
+            None
+        } else if db == "__none" {
+            select_types(typing, &mut |_| Vec::new())
+        } else {
+            self.conn(&db).ok().and_then(|conn| select_types(typing, &mut |table| table_columns(conn, table)))
+        }
+        .unwrap_or_default();
+        if db == "__none" {
+            // No database: expressions only, on an in-memory connection.
+            let conn = Connection::open_in_memory().map_err(|e| sqlite_error(&store_err(e)))?;
+            register_functions(&conn, InfoSource::Own(self.info.clone())).map_err(|e| sqlite_error(&store_err(e)))?;
+            if info_schema {
+                crate::mysql::infoschema::attach(&conn, &self.engine).map_err(|e| sqlite_error(&e))?;
+            }
+            return run_typed_query(&conn, &sqlite, &params, "", &types).map_err(|e| {
+                if e.code == 1146 {
+                    MyError::new(1046, "3D000", "No database selected")
+                } else {
+                    e
+                }
+            });
+        }
+        if (on_writer || !self.tx.pending().is_empty()) && !info_schema {
+            // The open transaction's rows must show: on the writer, written first in a
+            // savepoint that is rolled back.
+            let res = self
+                .on_writer(&db.clone(), crate::mysql::replay_shape::shape(typing), false, move |c| {
+                    Ok(run_typed_query(c, &sqlite, &params, &db, &types))
+                })
+                .await?
+                .map(|(v, _)| v)
+                .map_err(|e| sqlite_error(&e))?;
+            return res;
+        }
+        // A statement naming other databases runs with them attached, which lasts only
+        // while it is being handled: it is not deferred.
+        if defer && !info_schema && self.attach.is_empty() {
+            return Ok(Outcome::Deferred(DeferredRead { db, sqlite, types, params }));
+        }
+        let engine = self.engine.clone();
+        let conn = self.conn(&db)?;
+        if info_schema {
+            crate::mysql::infoschema::attach(conn, &engine).map_err(|e| sqlite_error(&e))?;
+        }
+        blocking(|| as_client(|| run_typed_query(conn, &sqlite, &params, &db, &types)))
+    }
+
+    /// Run a deferred read, its rows going to `sink` as SQLite produces them:
+    /// [`Outcome::Streamed`], or the error (which may come after some rows).
+    pub fn stream(&mut self, read: DeferredRead, sink: &mut dyn RowSink) -> Outcome {
+        let conn = match self.conn(&read.db) {
+            Ok(c) => c,
+            Err(e) => return Outcome::Error(e),
+        };
+        let out =
+            blocking(|| as_client(|| query_rows(conn, &read.sqlite, &read.params, &read.db, &read.types, Some(sink))));
+        match out {
+            Ok(Outcome::Streamed { rows }) => {
+                self.info().found_rows = rows as i64;
+                Outcome::Streamed { rows }
+            }
+            Ok(other) => other,
+            Err(e) => Outcome::Error(e),
+        }
     }
 }
