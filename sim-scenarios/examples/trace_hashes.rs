@@ -9,7 +9,7 @@
 //! A run that fails prints its first line of failure instead of a hash, so a refactor that
 //! turns a pass into a failure (or back) shows in the diff too. `SIM_SCENARIO=name` limits
 //! the runs to one scenario (its test name); `SIM_THREADS` (default: the machine's cores)
-//! runs that many seeds at once (runs are independent; the output order is fixed).
+//! runs that many worker processes at once (the output order is fixed).
 
 use sim_scenarios::{run_one, Scenario};
 
@@ -20,19 +20,41 @@ fn main() {
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64));
+    if let Some(part) = std::env::var("TRACE_HASHES_PART").ok().and_then(|p| p.parse::<u64>().ok()) {
+        // A worker: one scenario, its share of the seeds, one after another.
+        let scenario = Scenario::ALL.into_iter().find(|s| only.as_deref() == Some(s.test_name())).expect("scenario");
+        for seed in (1..=seeds).filter(|s| s % threads == part) {
+            println!("{seed} {}", outcome(scenario, seed));
+        }
+        return;
+    }
+    // Workers are processes, not threads: simulations running side by side in one
+    // process disturbed each other's traces (2-thread runs of one binary differed on 7 of
+    // 110 steady_state seeds), while one process running seeds one after another repeats.
+    let me = std::env::current_exe().expect("this program's path");
     for scenario in Scenario::ALL.into_iter().filter(|s| only.as_deref().is_none_or(|o| o == s.test_name())) {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                std::thread::spawn(move || {
-                    (1..=seeds)
-                        .filter(|s| s % threads == t)
-                        .map(|seed| (seed, outcome(scenario, seed)))
-                        .collect::<Vec<_>>()
-                })
+                std::process::Command::new(&me)
+                    .arg(seeds.to_string())
+                    .env("SIM_SCENARIO", scenario.test_name())
+                    .env("SIM_THREADS", threads.to_string())
+                    .env("TRACE_HASHES_PART", t.to_string())
+                    .stderr(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start a worker")
             })
             .collect();
-        let mut lines: Vec<(u64, String)> =
-            workers.into_iter().flat_map(|w| w.join().expect("a run panicked")).collect();
+        let mut lines: Vec<(u64, String)> = Vec::new();
+        for w in workers {
+            let out = w.wait_with_output().expect("a worker");
+            assert!(out.status.success(), "a worker failed");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let (seed, outcome) = line.split_once(' ').expect("seed and outcome");
+                lines.push((seed.parse().expect("seed"), outcome.to_string()));
+            }
+        }
         lines.sort();
         for (seed, outcome) in lines {
             println!("{} {seed} {outcome}", scenario.test_name());
