@@ -88,19 +88,28 @@ pub(super) fn with_literals(toks: &[Token], values: &[Value]) -> Vec<Token> {
             }
             _ => None,
         };
-        let literal = value.map(|v| match v {
-            Value::Null => "NULL".to_string(),
-            Value::Integer(i) => i.to_string(),
-            Value::Real(f) => format!("{f:?}"),
-            Value::Text(s) => sql::quote_str(s),
-            Value::Blob(b) => sql::hex_literal(b),
-        });
-        match literal.and_then(|l| sql::tokenize(&l).ok()) {
-            Some(tokens) => out.extend(tokens),
+        match value {
+            Some(v) => out.extend(literal_tokens(v)),
             None => out.push(t.clone()),
         }
     }
     out
+}
+
+/// The tokens of `v` written as a literal, built directly rather than printed and
+/// tokenized again (which would read a backslash in a string as an escape).
+fn literal_tokens(v: &Value) -> Vec<Token> {
+    let number = |digits: String| match digits.strip_prefix('-') {
+        Some(abs) => vec![Token::Minus, Token::Number(abs.to_string(), false)],
+        None => vec![Token::Number(digits, false)],
+    };
+    match v {
+        Value::Null => vec![Token::make_keyword("NULL")],
+        Value::Integer(i) => number(i.to_string()),
+        Value::Real(f) => number(format!("{f:?}")),
+        Value::Text(s) => vec![Token::SingleQuotedString(s.clone())],
+        Value::Blob(b) => vec![Token::HexStringLiteral(b.iter().map(|x| format!("{x:02X}")).collect())],
+    }
 }
 
 impl Session {
@@ -159,6 +168,10 @@ mod tests {
         let values = [Value::Text("it's".into()), Value::Integer(2)];
         let with = with_literals(&toks, &values);
         assert!(with.contains(&Token::SingleQuotedString("it's".into())), "{with:?}");
+        // A backslash is the value's own, not an escape.
+        let escaped = with_literals(&toks, &[Value::Text("a\\b".into()), Value::Integer(-3)]);
+        assert!(escaped.contains(&Token::SingleQuotedString("a\\b".into())), "{escaped:?}");
+        assert!(escaped.windows(2).any(|w| w == [Token::Minus, Token::Number("3".into(), false)]), "{escaped:?}");
         let shown: String = with.iter().map(|t| t.to_string()).collect();
         assert_eq!(shown, "SELECT d * 2, 'it's' FROM t");
     }
