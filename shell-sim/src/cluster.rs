@@ -132,6 +132,8 @@ pub struct Shared {
     paused_until: RefCell<BTreeMap<NodeId, u64>>,
     /// Prefix of this run's in-memory database names.
     run_ns: String,
+    /// The TCP connections of each running node's software.
+    sockets: RefCell<BTreeMap<NodeId, std::sync::Arc<crate::sockets::Sockets>>>,
     /// Disks lost so far (each replacement disk gets a name of its own).
     disks_lost: RefCell<u64>,
 }
@@ -208,6 +210,13 @@ impl Shared {
             }
             _ => {}
         }
+    }
+
+    /// A fresh registry for the connections of a node's software that starts now.
+    pub(crate) fn new_sockets(&self, id: NodeId) -> std::sync::Arc<crate::sockets::Sockets> {
+        let sockets = std::sync::Arc::<crate::sockets::Sockets>::default();
+        self.sockets.borrow_mut().insert(id, sockets.clone());
+        sockets
     }
 
     pub(crate) fn observe(&self, id: NodeId, o: Observation) {
@@ -311,6 +320,7 @@ impl SimCluster {
             paused_until: RefCell::new(BTreeMap::new()),
             decided: RefCell::new(BTreeMap::new()),
             run_ns,
+            sockets: RefCell::default(),
             disks_lost: RefCell::new(0),
             phases: RefCell::new(BTreeMap::new()),
             intents: RefCell::new(BTreeMap::new()),
@@ -440,6 +450,9 @@ impl SimCluster {
     /// it are lost).
     pub fn crash(&mut self, node: NodeId) {
         if !self.is_down(node) {
+            if let Some(sockets) = self.shared.sockets.borrow_mut().remove(&node) {
+                sockets.crashing();
+            }
             self.sim.crash(host_name(node));
             self.shared.inboxes.borrow_mut()[node as usize - 1] = None;
             self.shared.phases.borrow_mut().remove(&node);

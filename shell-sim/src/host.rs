@@ -211,9 +211,11 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         recovered,
     );
     let (peer_tx, peer_rx) = unbounded_channel();
+    let sockets = shared.new_sockets(id);
     let server_shared = shared.clone();
+    let server_sockets = sockets.clone();
     tokio::task::spawn_local(async move {
-        if let Err(e) = crate::net::serve(PORT, peer_tx).await {
+        if let Err(e) = crate::net::serve(PORT, peer_tx, server_sockets).await {
             server_shared.violation(format!("node {id}: its gRPC server stopped: {e}"));
         }
     });
@@ -226,7 +228,7 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
         shared: shared.clone(),
         store,
         host: NodeHost::new(Driver::new(node, true).with_io_latency(shared.spec.io_latency_ms).with_write_tap(tap)),
-        links: crate::net::links(shared.spec.core.prepare_timeout_ms),
+        links: crate::net::links(shared.spec.core.prepare_timeout_ms, sockets),
     };
     host.run(rx, peer_rx).await
 }

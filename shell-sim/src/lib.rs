@@ -17,6 +17,7 @@
 pub mod cluster;
 mod host;
 mod net;
+mod sockets;
 
 pub use cluster::{ClientOutcome, ClientResult, ClientTxn, ClusterSpec, Phases, SimCluster};
 pub use net::link_config;

@@ -6,17 +6,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use marmot_core::Envelope;
 use marmot_proto::link::{self, Dial, LinkConfig, Links};
 use marmot_proto::pb;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tonic::transport::server::{Connected, TcpConnectInfo};
 use turmoil::net::{TcpListener, TcpStream};
+
+use crate::sockets::{OwnedStream, Sockets};
 
 /// Calls pass unsigned: the simulated cluster has no secret (the production signer
 /// lives in the production host).
@@ -34,14 +33,16 @@ pub fn link_config(prepare_timeout_ms: u64) -> LinkConfig {
 
 /// The links of one simulated host to its peers, with the production defaults of
 /// `[grpc_client]` and `[coordinator]`.
-pub fn links(prepare_timeout_ms: u64) -> Links<Unsigned> {
+pub fn links(prepare_timeout_ms: u64, sockets: Arc<Sockets>) -> Links<Unsigned> {
     let config = link_config(prepare_timeout_ms);
-    type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TokioIo<TcpStream>>> + Send>>;
-    let dial: Dial = Arc::new(|endpoint| {
-        let connector = tower::service_fn(|uri: tonic::codegen::http::Uri| {
+    type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TokioIo<OwnedStream>>> + Send>>;
+    let dial: Dial = Arc::new(move |endpoint| {
+        let sockets = sockets.clone();
+        let connector = tower::service_fn(move |uri: tonic::codegen::http::Uri| {
+            let sockets = sockets.clone();
             Box::pin(async move {
                 let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
-                Ok(TokioIo::new(TcpStream::connect(authority).await?))
+                Ok(TokioIo::new(sockets.own(TcpStream::connect(authority).await?)))
             }) as Connecting
         });
         endpoint.connect_with_connector_lazy(connector)
@@ -50,12 +51,12 @@ pub fn links(prepare_timeout_ms: u64) -> Links<Unsigned> {
 }
 
 /// Serve the node-to-node service on `port`, handing every envelope received to `inbox`.
-pub async fn serve(port: u16, inbox: UnboundedSender<Envelope>) -> std::io::Result<()> {
+pub async fn serve(port: u16, inbox: UnboundedSender<Envelope>, sockets: Arc<Sockets>) -> std::io::Result<()> {
     let listener = TcpListener::bind(("0.0.0.0", port)).await?;
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
-            let accepted = listener.accept().await.map(|(s, _)| Accepted(s));
+            let accepted = listener.accept().await.map(|(s, _)| sockets.own(s));
             if tx.send(accepted).await.is_err() {
                 return;
             }
@@ -103,36 +104,5 @@ impl pb::marmot_server::Marmot for Service {
         _: tonic::Request<pb::ChecksumRequest>,
     ) -> Result<tonic::Response<pb::ChecksumReply>, tonic::Status> {
         Err(tonic::Status::unimplemented("no checksums in the simulator"))
-    }
-}
-
-/// An accepted turmoil connection, as tonic's server wants it.
-struct Accepted(TcpStream);
-
-impl Connected for Accepted {
-    type ConnectInfo = TcpConnectInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        TcpConnectInfo { local_addr: self.0.local_addr().ok(), remote_addr: self.0.peer_addr().ok() }
-    }
-}
-
-impl AsyncRead for Accepted {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Accepted {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }

@@ -28,9 +28,9 @@ fn main() {
         }
         return;
     }
-    // Workers are processes, not threads: simulations running side by side in one
-    // process disturbed each other's traces (2-thread runs of one binary differed on 7 of
-    // 110 steady_state seeds), while one process running seeds one after another repeats.
+    // Workers are processes: a seed's trace no longer depends on what else ran in its
+    // process (see shell-sim's sockets.rs), but a process per worker keeps it so by
+    // construction.
     let me = std::env::current_exe().expect("this program's path");
     for scenario in Scenario::ALL.into_iter().filter(|s| only.as_deref().is_none_or(|o| o == s.test_name())) {
         let workers: Vec<_> = (0..threads)
