@@ -13,9 +13,10 @@ cd "$(dirname "$0")/.."
 # WordPress 6.1 with PHP for the WordPress cluster test (served by `php -S` on loopback), and
 # Java with the MariaDB JDBC driver for the metadata test, and Chromium with chromedriver
 # for the dashboard test (headless, no outside network needed), and MariaDB's own test suite
-# (`mariadb-test`: its func_*.test files and their expected results, run on both servers).
+# (`mariadb-test`: its func_*.test files and their expected results, run on both servers),
+# and iproute2 + iptables for the partition tests (nodes in network namespaces of their own).
 APT_PACKAGES=(mariadb-client mariadb-server mariadb-test sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
-  default-jdk-headless libmariadb-java chromium chromium-driver)
+  default-jdk-headless libmariadb-java chromium chromium-driver iproute2 iptables)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

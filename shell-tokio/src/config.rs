@@ -89,6 +89,10 @@ section!(
         grpc_bind_address: String = "0.0.0.0".into(),
         /// Node port (gRPC, admin HTTP, metrics).
         grpc_port: u16 = 8080,
+        /// The `host:port` peers use to reach this node, when it differs from the bind
+        /// address (behind NAT, in a container, behind a proxy); "" = the bind address
+        /// (loopback for a wildcard bind).
+        advertise_address: String = String::new(),
         /// Where to join.
         seed_nodes: Vec<String> = Vec::new(),
         /// Pre-shared key for node-to-node and admin calls ("" = off).
@@ -451,6 +455,20 @@ impl Config {
         if self.cluster.grpc_port == 0 {
             return bad("cluster.grpc_port", "must be 1-65535".into());
         }
+        if !self.cluster.advertise_address.is_empty() {
+            if let Err(why) = check_peer_address(&self.cluster.advertise_address) {
+                return bad("cluster.advertise_address", why);
+            }
+            let host = self.cluster.advertise_address.rsplit_once(':').map_or("", |(h, _)| h);
+            if matches!(host, "0.0.0.0" | "[::]") {
+                return bad("cluster.advertise_address", format!("{host} is a wildcard: peers cannot reach it"));
+            }
+        }
+        for (i, seed) in self.cluster.seed_nodes.iter().enumerate() {
+            if let Err(why) = check_peer_address(seed) {
+                return bad(&format!("cluster.seed_nodes[{i}]"), why);
+            }
+        }
         if self.mysql.max_connections == 0 {
             return bad("mysql.max_connections", "must be at least 1".into());
         }
@@ -511,6 +529,17 @@ impl Config {
         Ok(())
     }
 
+    /// The `host:port` peers reach this node at: `cluster.advertise_address`, else the
+    /// bind address (loopback for a wildcard bind).
+    pub fn advertised_address(&self) -> String {
+        let c = &self.cluster;
+        if !c.advertise_address.is_empty() {
+            return c.advertise_address.clone();
+        }
+        let host = if c.grpc_bind_address == "0.0.0.0" { "127.0.0.1" } else { c.grpc_bind_address.as_str() };
+        format!("{host}:{}", c.grpc_port)
+    }
+
     /// Password of each MySQL account, resolving `password_env`.
     pub fn mysql_passwords(&self) -> Result<Vec<(String, String)>, ConfigError> {
         self.mysql
@@ -528,6 +557,20 @@ impl Config {
                 Ok((u.name.clone(), pw))
             })
             .collect()
+    }
+}
+
+/// A peer address as peers dial it: `host:port` (`[v6]:port`), port 1-65535.
+fn check_peer_address(addr: &str) -> Result<(), String> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(format!("{addr:?} is not host:port"));
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("{addr:?} has no host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("{addr:?}: the port must be 1-65535")),
     }
 }
 
@@ -684,6 +727,23 @@ replicate_databases = []
         .unwrap_err()
         .to_string();
         assert!(e.contains("tls.cert_file") && e.contains("/nonexistent/c.pem"), "{e}");
+    }
+
+    #[test]
+    fn peer_addresses_are_host_port_and_the_advertised_one_wins() {
+        for (text, key) in [
+            ("advertise_address = \"10.0.0.1\"", "cluster.advertise_address"),
+            ("advertise_address = \"0.0.0.0:8080\"", "cluster.advertise_address"),
+            ("advertise_address = \":8080\"", "cluster.advertise_address"),
+            ("seed_nodes = [\"a:1\", \"b:0\"]", "cluster.seed_nodes[1]"),
+        ] {
+            let e = Config::parse(&format!("[cluster]\n{text}\n"), None).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{text}: {e}");
+        }
+        let c = Config::parse("[cluster]\ngrpc_port = 9\n", None).unwrap();
+        assert_eq!(c.advertised_address(), "127.0.0.1:9");
+        let c = Config::parse("[cluster]\nadvertise_address = \"[fd00::1]:7000\"\n", None).unwrap();
+        assert_eq!(c.advertised_address(), "[fd00::1]:7000");
     }
 
     #[test]

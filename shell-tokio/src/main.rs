@@ -103,9 +103,7 @@ async fn run(config: Config) -> Result<(), String> {
     let id_mode = if config.mysql.auto_id_mode == "extended" { IdMode::Extended } else { IdMode::Compact };
     let cluster = &config.cluster;
     let bind = format!("{}:{}", cluster.grpc_bind_address, cluster.grpc_port);
-    // Peers reach this node at its bind address (a wildcard bind advertises loopback).
-    let host = if cluster.grpc_bind_address == "0.0.0.0" { "127.0.0.1" } else { cluster.grpc_bind_address.as_str() };
-    let advertised = format!("{host}:{}", cluster.grpc_port);
+    let advertised = config.advertised_address();
     let connect_timeout = std::time::Duration::from_millis(config.coordinator.prepare_timeout_ms.max(1000));
     let secret = Secret::new(&cluster.cluster_secret);
     let signer = Signer::new(secret.clone(), config.node_id);

@@ -8,6 +8,8 @@ pub mod expression_eval;
 pub mod expression_grammar;
 pub mod mariadb_server;
 pub mod mysqltest_results;
+pub mod netns;
+pub mod netproxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -237,6 +239,15 @@ impl ClusterNode {
         )
         .expect("config");
         ClusterNode { process: None, mysql, grpc, dir: dir.to_path_buf(), secret: String::new(), binary: None }
+    }
+
+    /// Have peers reach this node at 127.0.0.1:`port` (`[cluster] advertise_address`:
+    /// a proxy in front of its node port).
+    pub fn advertise(&self, port: u16) {
+        let path = self.dir.join("config.toml");
+        let text = std::fs::read_to_string(&path).expect("config");
+        let text = text.replacen("[cluster]\n", &format!("[cluster]\nadvertise_address = \"127.0.0.1:{port}\"\n"), 1);
+        std::fs::write(path, text).expect("config");
     }
 
     /// Run with `MARMOT_CLUSTER_SECRET` set to `secret`.
