@@ -3,8 +3,9 @@
 # Usage: ./scripts/test-all.sh          (SIM_SEEDS=N for more simulation seeds)
 #        ./scripts/test-all.sh --long   also the long tests: a cluster mixing this revision
 #                                       with the previous release (tag v0.1.0, built here),
-#                                       and the simulation at 10x CI's seeds (about 15 min
-#                                       on 2 cores)
+#                                       the simulation at 10x CI's seeds (about 15 min
+#                                       on 2 cores), and 10 min of the nemesis test
+#                                       (NEMESIS_SECONDS, NEMESIS_SEED to change them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,10 @@ cd "$(dirname "$0")/.."
 # Java with the MariaDB JDBC driver for the metadata test, and Chromium with chromedriver
 # for the dashboard test (headless, no outside network needed), and MariaDB's own test suite
 # (`mariadb-test`: its func_*.test files and their expected results, run on both servers),
-# and iproute2 + iptables for the partition tests (nodes in network namespaces of their own).
+# and iproute2 + iptables + faketime for the partition and nemesis tests (nodes in network
+# namespaces of their own, clocks skewed per process).
 APT_PACKAGES=(mariadb-client mariadb-server mariadb-test sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
-  default-jdk-headless libmariadb-java chromium chromium-driver iproute2 iptables)
+  default-jdk-headless libmariadb-java chromium chromium-driver iproute2 iptables faketime)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -44,4 +46,5 @@ if [ "${1:-}" = "--long" ]; then
   git cat-file -e "99fac538b21880e3607367048e4bafe7b5b29c67^{commit}" 2>/dev/null || { echo "commit 99fac538 (v0.1.0) missing: use a full clone (git fetch --unshallow)"; exit 1; }
   cargo test -p marmot-e2e --test mixed_versions -- --ignored
   SIM_SEEDS=160 cargo test --release -p sim-scenarios
+  NEMESIS_SECONDS="${NEMESIS_SECONDS:-600}" cargo test -p marmot-e2e --test nemesis faults_on -- --nocapture
 fi

@@ -10,6 +10,7 @@ pub mod mariadb_server;
 pub mod mysqltest_results;
 pub mod netns;
 pub mod netproxy;
+pub mod ns_cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -156,6 +157,19 @@ impl Marmot {
             .spawn()
             .expect("spawn marmot");
         Marmot { child: Some(child), dir: dir.to_path_buf(), log }
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Send `signal` (`"STOP"`, `"CONT"`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+            assert!(ok.is_ok_and(|s| s.success()), "kill -{signal} {pid} failed");
+        }
     }
 
     /// Everything the process logged so far.
