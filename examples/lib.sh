@@ -17,9 +17,11 @@ marmot_bin() {
   echo "$ROOT/target/release/marmot"
 }
 
-# start_node N GRPC_PORT MYSQL_PORT SEEDS — SEEDS is a TOML list body, e.g. "\"localhost:8081\"".
+# start_node N GRPC_PORT MYSQL_PORT SEEDS [ADVERTISE] — SEEDS is a TOML list body, e.g.
+# "\"localhost:8081\"";  ADVERTISE, if given, is the host:port peers reach the node at.
 start_node() {
-  local n="$1" grpc="$2" mysql="$3" seeds="$4"
+  local n="$1" grpc="$2" mysql="$3" seeds="$4" advertise_line=""
+  [ -n "${5:-}" ] && advertise_line="advertise_address = \"$5\""
   local dir="$BASE/node-$n"
   if [ -f "$dir/marmot.pid" ] && kill -0 "$(cat "$dir/marmot.pid")" 2>/dev/null; then
     echo "node $n is already running (pid $(cat "$dir/marmot.pid"))" >&2
@@ -36,6 +38,7 @@ data_dir = "$dir/data"
 grpc_bind_address = "127.0.0.1"
 grpc_port = $grpc
 seed_nodes = [$seeds]
+$advertise_line
 
 [mysql]
 bind_address = "127.0.0.1"
