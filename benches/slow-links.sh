@@ -16,15 +16,11 @@ SINGLE="${SINGLE:-300}"
 TXNS="${TXNS:-100}"
 WORK="$(mktemp -d /tmp/marmot-slow.XXXXXX)"
 
-APT_PACKAGES=(mariadb-server mariadb-client galera-4 rsync python3-venv)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+PIDS=()
+# shellcheck source=../scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+trap stop_all EXIT
+install_packages mariadb-server mariadb-client galera-4 rsync python3-venv
 VENV="$ROOT/target/e2e-venv"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check PyMySQL
@@ -35,10 +31,6 @@ cargo build --release --quiet -p marmot-e2e --bin delay-proxy
 export MARMOT_BIN="$ROOT/target/release/marmot" MARMOT_EXAMPLE_DIR="$WORK/marmot"
 PROXY="$ROOT/target/release/delay-proxy"
 
-PIDS=()
-# shellcheck source=../scripts/bench-lib.sh
-source "$ROOT/scripts/bench-lib.sh"
-trap stop_all EXIT
 # shellcheck source=../examples/lib.sh
 source "$ROOT/examples/lib.sh"
 
@@ -63,32 +55,8 @@ measure marmot 13401
 for i in 1 2 3; do kill "$(cat "$WORK/marmot/node-$i/marmot.pid")"; done
 
 echo "== Galera: 3 nodes, gcomm behind ${DELAY} ms proxies"
-gal="$WORK/galera"
-for n in 1 2 3; do
-  proxy $((15570 + n)) $((14570 + n))
-  mkdir -p "$gal/g$n"
-  mariadb-install-db --no-defaults --datadir="$gal/g$n/data" --user="$(id -un)" \
-    --auth-root-authentication-method=normal > "$gal/g$n/install.log" 2>&1
-done
-chmod -R a+rwX "$gal"
-slow_galera() { # n [args]
-  local n="$1"; shift
-  galera_node "$gal" "$n" --wsrep_cluster_address=gcomm://127.0.0.1:15571,127.0.0.1:15572,127.0.0.1:15573 \
-    --wsrep_node_address=127.0.0.1:1557"$n" \
-    --wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:1457$n;ist.recv_addr=127.0.0.1:1458$n" "$@"
-}
-slow_galera 1 --wsrep-new-cluster
-wait_sql 13321
-slow_galera 2
-wait_sql 13322
-slow_galera 3
-wait_sql 13323
-for _ in $(seq 1 300); do
-  size=$(mariadb -h127.0.0.1 -P13321 -uroot -N -e "SHOW STATUS LIKE 'wsrep_cluster_size'" | cut -f2)
-  [ "$size" = 3 ] && break
-  sleep 0.2
-done
-[ "$size" = 3 ] || { echo "Galera did not form a 3-node cluster" >&2; exit 1; }
+for n in 1 2 3; do proxy $((15570 + n)) $((14570 + n)); done
+GALERA_PEER_BASE=15570 start_galera3 "$WORK/galera"
 measure galera 13321
 
 echo

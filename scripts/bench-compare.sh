@@ -24,26 +24,17 @@ OUT="${BENCH_OUT:-$ROOT/target/bench}"
 WORK="$(mktemp -d /tmp/marmot-bench.XXXXXX)"
 mkdir -p "$OUT"
 
-APT_PACKAGES=(mariadb-server mariadb-client galera-4 rsync sysbench python3)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+PIDS=()
+# shellcheck source=bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+trap stop_all EXIT
+install_packages mariadb-server mariadb-client galera-4 rsync sysbench python3
 
 echo "building release binaries"
 cargo build --release --quiet -p marmot-shell-tokio --bin marmot
 cargo build --release --quiet -p marmot-benches --bin workload
 export MARMOT_BIN="$ROOT/target/release/marmot" MARMOT_EXAMPLE_DIR="$WORK/marmot"
 WORKLOAD="$ROOT/target/release/workload"
-
-PIDS=()
-# shellcheck source=bench-lib.sh
-source "$ROOT/scripts/bench-lib.sh"
-trap stop_all EXIT
 
 # shellcheck source=../examples/lib.sh
 source "$ROOT/examples/lib.sh"

@@ -2,6 +2,17 @@
 # alone or as a 3-node Galera cluster on loopback, and CPU time of processes. Servers are
 # started as plain processes; their pids are appended to the caller's PIDS array.
 
+install_packages() { # package...: apt-get install the ones missing
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
 stop_all() { # stop every process in PIDS and every process started under $WORK, then remove $WORK
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   pkill -f "$WORK/" 2>/dev/null || true
@@ -55,12 +66,14 @@ mariadb_node() { # dir port [extra args]: one mariadbd (durability as Galera's b
   PIDS+=($!)
 }
 
-galera_node() { # dir n: node n (1-3) of a Galera cluster on MySQL ports 13321-13323
-  local d="$1/g$2" n="$2"; shift 2
+galera_node() { # dir n: node n (1-3) of a Galera cluster on MySQL ports 13321-13323, gcomm
+  # listening on 14571-14573; peers reach node n at $GALERA_PEER_BASE + n (default the same
+  # ports; a proxy's when set)
+  local d="$1/g$2" n="$2" peer="${GALERA_PEER_BASE:-14570}"; shift 2
   mariadb_node "$d" $((13320 + n)) \
     --wsrep_on=ON --wsrep_provider=/usr/lib/galera/libgalera_smm.so --wsrep_cluster_name=marmot-bench \
-    --wsrep_cluster_address=gcomm://127.0.0.1:14571,127.0.0.1:14572,127.0.0.1:14573 \
-    --wsrep_node_address=127.0.0.1:1457"$n" --wsrep_node_name=g"$n" \
+    --wsrep_cluster_address=gcomm://127.0.0.1:$((peer + 1)),127.0.0.1:$((peer + 2)),127.0.0.1:$((peer + 3)) \
+    --wsrep_node_address=127.0.0.1:$((peer + n)) --wsrep_node_name=g"$n" \
     --wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:1457$n;ist.recv_addr=127.0.0.1:1458$n" \
     --wsrep_sst_method=rsync --wsrep_sst_receive_address=127.0.0.1:1459"$n" "$@"
 }
