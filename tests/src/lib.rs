@@ -17,9 +17,26 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, never the same twice in one test process.
+///
+/// Why not `bind(0)`: the kernel hands the port it just gave back out again, so two calls in a
+/// row could return the same port (CI once started a node whose MySQL and gRPC ports were
+/// equal), and a port from the ephemeral range can be taken by any outgoing connection before
+/// the server binds it. So ports come from below the ephemeral range (32768–60999 on Linux),
+/// from a start that depends on the process id, each checked free and handed out once.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(u32::MAX, (std::process::id() * 997) % SPAN, Ordering::SeqCst, Ordering::SeqCst);
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free TCP port on 127.0.0.1 between {LOW} and {}", LOW + SPAN)
 }
 
 /// Path of a tool the test needs, or a panic saying what to install.
