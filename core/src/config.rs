@@ -73,7 +73,8 @@ pub struct CoreConfig {
     pub dead_timeout_ms: u64,
     /// PREPARE acks must arrive within this (`[coordinator] prepare_timeout_ms`).
     pub prepare_timeout_ms: u64,
-    /// COMMIT acks must arrive within this (`[coordinator] commit_timeout_ms`).
+    /// COMMIT is resent to a participant that has not confirmed it for at least this long
+    /// (`[coordinator] commit_timeout_ms`); after that its own recovery decides.
     pub commit_timeout_ms: u64,
     /// A prepared transaction whose coordinator is silent this long is resolved
     /// (`[transaction] heartbeat_timeout_seconds`, in ms here).

@@ -1,14 +1,18 @@
-//! The coordinator side of 2PC.
+//! The coordinator side of the commit.
 //!
-//! A client write becomes a [`Txn`] whose id is a fresh HLC reading. PREPARE goes to
-//! every ALIVE member and to the local node (through the same participant code). The
-//! commit is decided once the consistency level's number of durable PREPARE acks is in,
-//! the coordinator's own among them; a conflict vote aborts it everywhere (MySQL 1213);
-//! too few acks by `prepare_timeout_ms` abort it with an error naming got/needed.
-//! The decision is made durable locally first (the local participant's COMMIT), and only
-//! then is COMMIT sent to the others — so a coordinator that restarts with a transaction
-//! still merely PREPARED knows no one was told to commit it, and aborts it. The client is
-//! answered once as many nodes as the level asks have the commit durable.
+//! A client write becomes a [`Txn`] whose id is a fresh HLC reading. QUORUM and ALL writes
+//! follow the rule of [`crate::voting`]: the coordinator stages the transaction locally
+//! first, then sends PREPARE to every other ALIVE member; once as many others have staged
+//! it as the level asks, the transaction is committed — whoever counts — so the coordinator
+//! makes its own commit durable and answers the client: one round trip. Enough durable
+//! refusals (conflict votes) abort it everywhere (MySQL 1213). An answer that does not
+//! come in time leaves the outcome to the recovery every member runs
+//! ([`crate::participant`]), and the client is told the acks did not arrive.
+//!
+//! ONE writes go to every target at once and are decided by the coordinator's own stage,
+//! as before the rule: a coordinator that restarts with one merely staged aborts it.
+//! COMMIT goes to the others once the local commit is durable, and is resent until each
+//! confirms.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +24,7 @@ use crate::membership::Membership;
 use crate::message::{Message, TxnStatus, Vote};
 use crate::outbox::Step;
 use crate::types::{NodeId, RowChange, Txn};
+use crate::voting::Voting;
 use crate::Millis;
 
 /// A transaction this node coordinates, from PREPARE until the client is answered.
@@ -29,15 +34,18 @@ struct InFlight {
     consistency: Consistency,
     needed: usize,
     targets: Vec<NodeId>,
+    /// The transaction, until PREPARE goes to the others (after the local stage, under
+    /// the voting rule).
+    unsent: Option<Txn>,
+    voting: Voting,
+    /// The local stage is durable.
+    staged_here: bool,
     yes: BTreeSet<NodeId>,
+    /// Members that durably refused it (conflict votes).
+    refused: BTreeSet<NodeId>,
     /// The commit was decided (the local commit may not be durable yet).
     committing: bool,
-    /// The local commit is durable and COMMIT went out to the others.
-    commit_sent: bool,
-    commit_acks: BTreeSet<NodeId>,
     storage_error: Option<String>,
-    /// Extra time each phase may take for a large transaction.
-    slack_ms: u64,
 }
 
 /// Bytes of a transaction per extra millisecond its phases may take (≈ 8 MB/s: a large
@@ -51,7 +59,7 @@ pub struct InFlightSummary {
     pub preparing: usize,
     /// Commit decided, the local commit not durable yet (nobody told).
     pub deciding: usize,
-    /// COMMIT sent to the participants, not all of them confirmed yet.
+    /// Client answered, COMMIT sent to the participants, not all of them confirmed yet.
     pub committing: usize,
 }
 
@@ -74,6 +82,8 @@ pub(crate) enum Next {
     CommitLocal,
     /// Abort everywhere (`targets` and the local participant), then answer `req`.
     Abort { targets: Vec<NodeId>, req: ReqId, reply: Reply },
+    /// Answer `req`, and leave the outcome to recovery from the members' state.
+    InDoubt { req: ReqId, reply: Reply },
 }
 
 /// How many durable acks a consistency level needs with the current membership.
@@ -88,11 +98,9 @@ pub(crate) fn acks_needed(members: &Membership, c: Consistency) -> usize {
 impl Coordinator {
     /// Transactions in flight here, by phase (for metrics and fault injection).
     pub(crate) fn summary(&self) -> InFlightSummary {
-        let mut s = InFlightSummary::default();
+        let mut s = InFlightSummary { committing: self.unconfirmed.len(), ..Default::default() };
         for f in self.inflight.values() {
-            if f.commit_sent {
-                s.committing += 1;
-            } else if f.committing {
+            if f.committing {
                 s.deciding += 1;
             } else {
                 s.preparing += 1;
@@ -101,11 +109,9 @@ impl Coordinator {
         s
     }
 
-    /// The participants other than `me` of in-flight transactions whose COMMIT is sent
-    /// (sorted, unique).
+    /// The participants that have not confirmed a COMMIT sent to them (sorted, unique).
     pub(crate) fn commit_targets(&self, me: NodeId) -> Vec<NodeId> {
-        let mut t: Vec<NodeId> =
-            self.inflight.values().filter(|f| f.commit_sent).flat_map(|f| f.targets.iter().copied()).collect();
+        let mut t: Vec<NodeId> = self.unconfirmed.values().flat_map(|(w, _)| w.iter().copied()).collect();
         t.sort();
         t.dedup();
         t.retain(|n| *n != me);
@@ -126,7 +132,7 @@ impl Coordinator {
 
     /// What this node, as coordinator, can tell others about `id`.
     pub(crate) fn status(&self, id: TxnId) -> Option<TxnStatus> {
-        self.inflight.get(&id).map(|f| if f.commit_sent { TxnStatus::Committed } else { TxnStatus::Pending })
+        self.inflight.get(&id).map(|_| TxnStatus::Pending)
     }
 
     /// A client write: a transaction with a fresh HLC id, PREPARE to every target.
@@ -177,26 +183,38 @@ impl Coordinator {
         }
         let id = st.clock.now(st.now);
         st.out.observe(Observation::ClockIssued(id));
-        let txn = Txn { id, coordinator: st.me(), rows: rows.into(), first_committer_wins };
+        // ONE is decided by the coordinator's word; QUORUM and ALL by the voting rule.
+        // The rule counts to a quorum whatever the level: ALL only waits longer for its
+        // answer (and says so when a member did not stage it in time).
+        let voting = if consistency == Consistency::One {
+            Voting::default()
+        } else {
+            Voting::new(members.voters(), members.quorum(), &targets)
+        };
+        let txn = Txn { id, coordinator: st.me(), rows: rows.into(), first_committer_wins, voting };
         let slack_ms = (txn.approx_bytes() / BYTES_PER_SLACK_MS) as u64;
+        // Under the rule the local stage comes first: a member that holds a PREPARE then
+        // knows the coordinator holds it too, whatever became of the coordinator since.
+        let first: Vec<NodeId> = if txn.voting.is_counted() { vec![st.me()] } else { targets.clone() };
+        for t in first {
+            st.send(t, Message::Prepare { txn: txn.clone() });
+        }
         self.inflight.insert(
             id,
             InFlight {
                 req,
                 consistency,
                 needed,
-                targets: targets.clone(),
+                targets,
+                voting: txn.voting.clone(),
+                unsent: Some(txn).filter(|t| t.voting.is_counted()),
+                staged_here: false,
                 yes: BTreeSet::new(),
+                refused: BTreeSet::new(),
                 committing: false,
-                commit_sent: false,
-                commit_acks: BTreeSet::new(),
                 storage_error: None,
-                slack_ms,
             },
         );
-        for t in targets {
-            st.send(t, Message::Prepare { txn: txn.clone() });
-        }
         st.out.timer_at(Timer::PrepareTimeout(id), st.now + st.cfg.prepare_timeout_ms + slack_ms);
     }
 
@@ -204,12 +222,13 @@ impl Coordinator {
     /// [`Coordinator::is_inflight`]).
     pub(crate) fn on_vote(&mut self, st: &mut Step, from: NodeId, id: TxnId, vote: Vote) -> Next {
         let Some(f) = self.inflight.get_mut(&id) else { return Next::Nothing };
+        if f.voting.is_counted() {
+            return self.on_counted_vote(st, from, id, vote);
+        }
         match vote {
             Vote::Yes => {
                 f.yes.insert(from);
-                if f.commit_sent {
-                    st.send(from, Message::Commit { txn_id: id });
-                } else if !f.committing && f.yes.len() >= f.needed && f.yes.contains(&st.me()) {
+                if !f.committing && f.yes.len() >= f.needed && f.yes.contains(&st.me()) {
                     f.committing = true;
                     return Next::CommitLocal;
                 }
@@ -228,12 +247,69 @@ impl Coordinator {
         }
     }
 
+    /// A vote under the voting rule.
+    fn on_counted_vote(&mut self, st: &mut Step, from: NodeId, id: TxnId, vote: Vote) -> Next {
+        let me = st.me();
+        let f = self.inflight.get_mut(&id).expect("in flight");
+        match (vote, from == me) {
+            (Vote::Yes, true) => {
+                f.staged_here = true;
+                if let Some(txn) = f.unsent.take() {
+                    for t in f.targets.iter().copied().filter(|t| *t != me) {
+                        st.send(t, Message::Prepare { txn: txn.clone() });
+                    }
+                }
+            }
+            (Vote::Yes, false) => {
+                f.yes.insert(from);
+            }
+            (Vote::Conflict | Vote::Refused, true) if !f.staged_here => {
+                // Refused here before anyone else was asked: nobody else holds it.
+                let f = self.inflight.remove(&id).expect("present");
+                let err = match vote {
+                    Vote::Conflict => WriteError::Conflict,
+                    _ => WriteError::Storage(f.storage_error.unwrap_or_else(|| "local prepare refused".into())),
+                };
+                return Next::Abort { targets: Vec::new(), req: f.req, reply: Reply::Failed(err) };
+            }
+            (Vote::Conflict, false) => {
+                f.refused.insert(from);
+            }
+            // Not durable (a member catching up, or its store failed): counts neither way.
+            _ => {}
+        }
+        if f.committing || !f.staged_here {
+            return Next::Nothing;
+        }
+        let answers: BTreeMap<NodeId, TxnStatus> = f
+            .yes
+            .iter()
+            .map(|n| (*n, TxnStatus::Pending))
+            .chain(f.refused.iter().map(|n| (*n, TxnStatus::Aborted)))
+            .collect();
+        let all_answered = f.yes.len() + f.refused.len() + 1 >= f.targets.len();
+        match f.voting.verdict(me, &answers) {
+            Some(true) if f.yes.len() + 1 >= f.needed || all_answered => {
+                f.committing = true;
+                Next::CommitLocal
+            }
+            Some(false) => {
+                let f = self.inflight.remove(&id).expect("present");
+                Next::Abort { targets: f.targets, req: f.req, reply: Reply::Failed(WriteError::Conflict) }
+            }
+            // Committed by the rule, but an ALL write waits for the rest of its answers.
+            Some(true) | None => Next::Nothing,
+        }
+    }
+
     /// A node reports the commit durable. The first such report comes from the local
-    /// participant: only then does COMMIT go to the other participants.
+    /// participant: then the client is answered and COMMIT goes to the other participants,
+    /// and is resent until each confirms.
     pub(crate) fn on_commit_ack(&mut self, st: &mut Step, members: &Membership, from: NodeId, id: TxnId) {
-        let Some(f) = self.inflight.get_mut(&id) else {
+        if from != st.me() || !self.inflight.contains_key(&id) {
             if from == st.me() {
-                // A commit re-driven after a restart: tell everyone, they may still hold intents.
+                // A commit re-driven after a restart or decided by recovery: tell everyone,
+                // they may still hold intents.
                 let peers = members.live_peers();
                 for p in &peers {
                     st.send(*p, Message::Commit { txn_id: id });
@@ -241,42 +317,41 @@ impl Coordinator {
                 self.await_commit_acks(st, id, peers.into_iter().collect());
             } else if let Some(w) = self.unconfirmed.get_mut(&id) {
                 w.0.remove(&from);
+                if w.0.is_empty() {
+                    self.unconfirmed.remove(&id);
+                }
             }
             return;
+        }
+        let f = self.inflight.remove(&id).expect("present");
+        debug_assert!(
+            f.committing || f.voting.is_counted(),
+            "the local commit is durable but the commit was never decided (nor found by recovery)"
+        );
+        st.out.observe(Observation::TxnDecided { txn_id: id, committed: true });
+        let others: BTreeSet<NodeId> = f.targets.iter().copied().filter(|t| *t != st.me()).collect();
+        for t in &others {
+            st.send(*t, Message::Commit { txn_id: id });
+        }
+        // Copies staged when it was decided: fewer than an ALL write asks for when a member
+        // refused or did not answer in time (committed all the same, by the quorum rule).
+        let copies = if f.voting.is_counted() { f.yes.len() + 1 } else { f.needed };
+        let reply = if copies >= f.needed {
+            Reply::Committed { txn_id: id }
+        } else {
+            Reply::Failed(WriteError::CommitUnconfirmed { got: copies, needed: f.needed })
         };
-        f.commit_acks.insert(from);
-        if from == st.me() && !f.commit_sent {
-            debug_assert!(f.committing, "the local commit is durable but the commit was never decided");
-            f.commit_sent = true;
-            let others: Vec<NodeId> = f.targets.iter().copied().filter(|t| *t != st.me()).collect();
-            let slack_ms = f.slack_ms;
-            st.out.observe(Observation::TxnDecided { txn_id: id, committed: true });
-            for t in others {
-                st.send(t, Message::Commit { txn_id: id });
-            }
-            st.out.timer_at(Timer::CommitTimeout(id), st.now + st.cfg.commit_timeout_ms + slack_ms);
-        }
-        let f = &self.inflight[&id];
-        if f.commit_acks.len() >= f.needed && f.commit_acks.contains(&st.me()) {
-            let f = self.inflight.remove(&id).expect("present");
-            debug_assert!(f.commit_sent, "a client answered before the commit was durable here");
-            st.out.reply(f.req, Reply::Committed { txn_id: id });
-            self.await_remaining_acks(st, id, &f);
-        }
+        st.out.reply(f.req, reply);
+        self.await_commit_acks(st, id, others);
     }
 
     /// After the client is answered, keep telling the participants that have not
     /// confirmed yet, so a lost COMMIT does not leave their intents until the
     /// heartbeat timeout.
-    fn await_remaining_acks(&mut self, st: &mut Step, id: TxnId, f: &InFlight) {
-        let waiting: BTreeSet<NodeId> =
-            f.targets.iter().copied().filter(|t| *t != st.me() && !f.commit_acks.contains(t)).collect();
-        self.await_commit_acks(st, id, waiting);
-    }
-
     fn await_commit_acks(&mut self, st: &mut Step, id: TxnId, waiting: BTreeSet<NodeId>) {
         if !waiting.is_empty() {
-            self.unconfirmed.insert(id, (waiting, st.now + st.cfg.heartbeat_timeout_ms));
+            let resend_for = st.cfg.commit_timeout_ms.max(st.cfg.heartbeat_timeout_ms);
+            self.unconfirmed.insert(id, (waiting, st.now + resend_for));
         }
     }
 
@@ -291,24 +366,31 @@ impl Coordinator {
         }
     }
 
-    /// Too few votes for `id` in time: abort it, unless the commit was decided.
-    pub(crate) fn on_prepare_timeout(&mut self, id: TxnId) -> Next {
-        let Some(f) = self.inflight.get(&id) else { return Next::Nothing };
+    /// Too few votes for `id` in time. Unless the commit was decided: a ONE write, or a
+    /// write not yet staged anywhere else, is aborted; a write others may hold is left to
+    /// recovery ([`Next::InDoubt`]). Either way the client hears the acks did not come.
+    pub(crate) fn on_prepare_timeout(&mut self, me: NodeId, id: TxnId) -> Next {
+        let Some(f) = self.inflight.get_mut(&id) else { return Next::Nothing };
         if f.committing {
             return Next::Nothing;
         }
+        if f.voting.is_counted() && f.staged_here {
+            let answers: BTreeMap<NodeId, TxnStatus> = f.yes.iter().map(|n| (*n, TxnStatus::Pending)).collect();
+            if f.voting.verdict(me, &answers) == Some(true) {
+                // An ALL write short of a member: committed by the quorum rule all the same.
+                f.committing = true;
+                return Next::CommitLocal;
+            }
+        }
         let f = self.inflight.remove(&id).expect("present");
+        if f.voting.is_counted() && f.staged_here {
+            let err = WriteError::InDoubt { staged: f.yes.len() + 1, refused: f.refused.len(), needed: f.needed };
+            return Next::InDoubt { req: f.req, reply: Reply::Failed(err) };
+        }
         let err =
             WriteError::NotEnoughAcks { got: f.yes.len(), needed: f.needed, consistency: f.consistency.to_string() };
-        Next::Abort { targets: f.targets, req: f.req, reply: Reply::Failed(err) }
-    }
-
-    /// Too few commit acks for `id` in time: tell the client, keep telling participants.
-    pub(crate) fn on_commit_timeout(&mut self, st: &mut Step, id: TxnId) {
-        let Some(f) = self.inflight.remove(&id) else { return };
-        let err = WriteError::CommitUnconfirmed { got: f.commit_acks.len(), needed: f.needed };
-        st.out.reply(f.req, Reply::Failed(err));
-        self.await_remaining_acks(st, id, &f);
+        let targets = if f.voting.is_counted() { Vec::new() } else { f.targets };
+        Next::Abort { targets, req: f.req, reply: Reply::Failed(err) }
     }
 
     /// Tell every target and the local participant that `id` is aborted.

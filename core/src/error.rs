@@ -19,6 +19,21 @@ pub enum WriteError {
         /// The consistency level asked for.
         consistency: String,
     },
+    /// Staged here and sent, but neither enough copies nor enough refusals came back in
+    /// time: the outcome is decided later, from what the members hold
+    /// ([`crate::voting`]) — it may still commit.
+    #[error(
+        "transaction outcome not known yet: {staged} of {needed} copies staged and {refused} refused in time; \
+         it is decided once the silent members answer"
+    )]
+    InDoubt {
+        /// Copies staged in time (this node's among them).
+        staged: usize,
+        /// Members that refused it in time (conflicts).
+        refused: usize,
+        /// Copies the consistency level asks for.
+        needed: usize,
+    },
     /// The commit was decided but too few nodes confirmed it durably in time.
     #[error("transaction committed but only {got} of {needed} nodes confirmed it in time")]
     CommitUnconfirmed {
@@ -47,7 +62,9 @@ impl WriteError {
     pub fn mysql_code(&self) -> (u16, &'static str) {
         match self {
             WriteError::Conflict => (1213, "40001"),
-            WriteError::NotEnoughAcks { .. } | WriteError::CommitUnconfirmed { .. } => (1105, "HY000"),
+            WriteError::NotEnoughAcks { .. } | WriteError::CommitUnconfirmed { .. } | WriteError::InDoubt { .. } => {
+                (1105, "HY000")
+            }
             WriteError::Storage(_) => (1105, "HY000"),
             WriteError::Removed => (1290, "HY000"),
             WriteError::Joining => (1105, "HY000"),

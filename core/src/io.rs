@@ -27,8 +27,6 @@ pub enum Timer {
     Tick,
     /// PREPARE acks deadline of a transaction.
     PrepareTimeout(TxnId),
-    /// COMMIT acks deadline of a transaction.
-    CommitTimeout(TxnId),
     /// Paced snapshot fetches may ask for their next chunk.
     SnapshotPace,
 }
@@ -104,6 +102,13 @@ pub enum StoreWrite {
     },
     /// Mark ABORTED and release intents.
     Abort {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// Promise never to stage a transaction not held here (record it REFUSED, unless a
+    /// record of it exists). A refusal is a vote, not an outcome: the transaction may
+    /// still commit elsewhere ([`crate::voting`]).
+    Refuse {
         /// Which transaction.
         txn_id: TxnId,
     },

@@ -22,6 +22,7 @@
 //! - [`coordinator`] / [`participant`]: the two sides of 2PC with write intents;
 //! - [`catchup`]: per-peer, per-database log positions and delta sync decisions;
 //! - [`snapshot`]: repair by snapshot (past the delta thresholds, or across a gap);
+//! - [`voting`]: the commit rule any node can apply to a transaction in doubt;
 //! - [`gc`]: log garbage collection held back by the peers' watermarks;
 //! - [`node`]: the state machine tying them together.
 #![forbid(unsafe_code)]
@@ -42,6 +43,7 @@ mod outbox;
 pub mod participant;
 pub mod snapshot;
 pub mod types;
+pub mod voting;
 
 pub use config::{ConflictRule, Consistency, CoreConfig};
 pub use error::WriteError;

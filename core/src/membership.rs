@@ -236,6 +236,12 @@ impl Membership {
             .collect()
     }
 
+    /// Every member that is not REMOVED (the local node included), sorted: those
+    /// [`Membership::quorum`] counts.
+    pub fn voters(&self) -> Vec<NodeId> {
+        self.members.values().filter(|m| m.state() != MemberState::Removed).map(|m| m.digest.id).collect()
+    }
+
     /// Peers (not the local node) that are not REMOVED, sorted.
     pub fn live_peers(&self) -> Vec<NodeId> {
         self.members

@@ -106,6 +106,9 @@ pub enum Message {
     StatusQuery {
         /// Which transaction.
         txn_id: TxnId,
+        /// If the receiver holds nothing of it: promise durably never to stage it first,
+        /// and answer `Aborted` (see [`crate::voting`]).
+        fence: bool,
     },
     /// Answer to [`Message::StatusQuery`].
     StatusReply {

@@ -217,9 +217,15 @@ impl Node {
         self.part.install(txn.clone(), self.now, true);
         match state {
             RecoveredTxnState::Committing => self.part.commit_local(&mut step!(self), id),
+            RecoveredTxnState::Prepared if txn.coordinator == self.me && txn.voting.is_counted() => {
+                // Others may hold enough stages to have committed it: the voting rule
+                // decides, as for any member.
+                self.part.set_adrift(id);
+            }
             RecoveredTxnState::Prepared if txn.coordinator == self.me => {
-                // We coordinated it and never made the commit decision durable, so no
-                // participant can have been told to commit: abort it everywhere.
+                // A ONE write we coordinated and never made the commit decision durable
+                // for, so no participant can have been told to commit: abort it
+                // everywhere.
                 self.decide_abort(id, &self.members.live_peers());
             }
             RecoveredTxnState::Prepared => {}
@@ -248,10 +254,9 @@ impl Node {
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => {
-                let next = self.coord.on_prepare_timeout(id);
+                let next = self.coord.on_prepare_timeout(self.me, id);
                 self.follow(id, next);
             }
-            Timer::CommitTimeout(id) => self.coord.on_commit_timeout(&mut step!(self), id),
             Timer::SnapshotPace => self.snapshots.on_pace(&mut step!(self)),
         }
     }
@@ -346,10 +351,7 @@ impl Node {
             Message::CommitAck { txn_id } => self.coord.on_commit_ack(&mut step!(self), &self.members, from, txn_id),
             Message::Abort { txn_id } => self.part.on_abort(&mut step!(self), txn_id),
             Message::Heartbeat { txn_ids } => self.part.on_heartbeat(self.now, from, &txn_ids),
-            Message::StatusQuery { txn_id } => {
-                let status = self.status_of(txn_id);
-                self.send(from, Message::StatusReply { txn_id, status });
-            }
+            Message::StatusQuery { txn_id, fence } => self.on_status_query(from, txn_id, fence),
             Message::StatusReply { txn_id, status } => {
                 self.part.on_status_reply(&mut step!(self), &self.members, from, txn_id, status)
             }
@@ -409,6 +411,7 @@ impl Node {
             }
             PendingOp::Prepare { txn_id } => self.part.on_prepared_durable(&mut step!(self), txn_id),
             PendingOp::Commit { txn_id } => self.part.on_committed_durable(&mut step!(self), txn_id),
+            PendingOp::Refuse { txn_id, then } => Participant::on_refused_durable(&mut step!(self), txn_id, then),
             PendingOp::InstallSnapshot { database, donor, bytes } => {
                 self.on_snapshot_installed(database, donor, bytes, outcome.positions)
             }
@@ -581,6 +584,10 @@ impl Node {
                 self.decide_abort(id, &targets);
                 self.reply(req, reply);
             }
+            Next::InDoubt { req, reply } => {
+                self.part.set_adrift(id);
+                self.reply(req, reply);
+            }
         }
     }
 
@@ -590,7 +597,8 @@ impl Node {
         Coordinator::announce_abort(&mut step!(self), id, targets);
     }
 
-    /// What this node can tell others about a transaction.
+    /// What this node can tell others about a transaction: `Pending` only once staged
+    /// durably (a stage the voting rule may count), `Aborted` also for a refusal.
     fn status_of(&self, id: TxnId) -> crate::message::TxnStatus {
         use crate::message::TxnStatus;
         if let Some(c) = self.part.outcome(id) {
@@ -599,10 +607,27 @@ impl Node {
         if let Some(s) = self.coord.status(id) {
             return s;
         }
-        if self.part.is_prepared(id) {
+        if self.part.is_committing(id) {
+            return TxnStatus::Committed;
+        }
+        if self.part.is_staged(id) {
             return TxnStatus::Pending;
         }
         TxnStatus::Unknown
+    }
+
+    /// A status query. A fencing one about a transaction this node holds nothing of is
+    /// answered with a durable refusal — unless this node is catching up after a lost
+    /// disk: what it held before is gone, and refusing could count against a stage it
+    /// once had ([`crate::voting`]).
+    fn on_status_query(&mut self, from: NodeId, id: TxnId, fence: bool) {
+        let status = self.status_of(id);
+        let holds_nothing = status == crate::message::TxnStatus::Unknown && !self.part.is_prepared(id);
+        if fence && holds_nothing && !self.joining() {
+            self.part.refuse(&mut step!(self), id, crate::participant::Refusal::Status { to: from });
+        } else {
+            self.send(from, Message::StatusReply { txn_id: id, status });
+        }
     }
 
     /// Snapshots being fetched, and how far each has come.

@@ -22,6 +22,7 @@ pub(crate) enum PendingOp {
     Prepare { txn_id: TxnId },
     Commit { txn_id: TxnId },
     Abort,
+    Refuse { txn_id: TxnId, then: crate::participant::Refusal },
     ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
     Membership,
     ServeLog { to: NodeId, database: String, after: u64 },

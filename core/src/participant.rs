@@ -27,8 +27,20 @@ pub(crate) struct Prepared {
     last_heard: Millis,
     durable: bool,
     committing: bool,
+    /// Coordinated here, and its client answered without an outcome (or the node restarted
+    /// with it staged): recovery decides it, as for a silent coordinator.
+    adrift: bool,
     last_query: Option<Millis>,
     answers: BTreeMap<NodeId, TxnStatus>,
+}
+
+/// What a durable refusal answers, once it is durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// A conflict vote to the coordinator `to`.
+    Vote { to: NodeId },
+    /// An `Aborted` answer to a fencing status query from `to`.
+    Status { to: NodeId },
 }
 
 /// How many transactions other nodes coordinate are in each participant phase here.
@@ -97,7 +109,15 @@ impl Participant {
         }
         self.prepared.insert(
             txn.id,
-            Prepared { txn, last_heard: now, durable, committing: false, last_query: None, answers: BTreeMap::new() },
+            Prepared {
+                txn,
+                last_heard: now,
+                durable,
+                committing: false,
+                adrift: false,
+                last_query: None,
+                answers: BTreeMap::new(),
+            },
         );
     }
 
@@ -182,7 +202,8 @@ impl Participant {
         if self.prepared.contains_key(&id) {
             self.commit_local(st, id);
         } else {
-            self.decided.entry(id).or_insert(true);
+            // Over a refusal too: a member that refused can see the transaction commit.
+            self.decided.insert(id, true);
         }
     }
 
@@ -215,7 +236,11 @@ impl Participant {
             return;
         }
         if !self.conflicts(&txn).is_empty() {
-            st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+            if txn.voting.is_counted() && from != st.me() {
+                self.refuse(st, id, Refusal::Vote { to: from });
+            } else {
+                st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+            }
             return;
         }
         self.install(txn.clone(), st.now, false);
@@ -230,7 +255,41 @@ impl Participant {
             return; // decided committed meanwhile: the commit applies it on the new schema
         }
         let Some(p) = self.forget(id) else { return };
-        st.send(p.txn.coordinator, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+        let to = p.txn.coordinator;
+        if p.txn.voting.is_counted() && to != st.me() {
+            self.refuse(st, id, Refusal::Vote { to });
+        } else {
+            st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
+        }
+    }
+
+    /// Promise durably never to stage `id`, then say so ([`crate::voting`]).
+    pub(crate) fn refuse(&mut self, st: &mut Step, id: TxnId, then: Refusal) {
+        debug_assert!(!self.prepared.contains_key(&id), "{id} refused while staged here");
+        debug_assert_ne!(self.decided.get(&id), Some(&true), "{id} refused after it committed here");
+        self.decided.insert(id, false);
+        st.out.persist(StoreWrite::Refuse { txn_id: id }, PendingOp::Refuse { txn_id: id, then });
+    }
+
+    /// A refusal is durable: send the answer it was for.
+    pub(crate) fn on_refused_durable(st: &mut Step, id: TxnId, then: Refusal) {
+        match then {
+            Refusal::Vote { to } => st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict }),
+            Refusal::Status { to } => st.send(to, Message::StatusReply { txn_id: id, status: TxnStatus::Aborted }),
+        }
+    }
+
+    /// Whether `id` is durably staged here, its outcome unknown.
+    pub(crate) fn is_staged(&self, id: TxnId) -> bool {
+        self.prepared.get(&id).is_some_and(|p| p.durable && !p.committing)
+    }
+
+    /// The client of `id`, coordinated here, was answered without an outcome (or the node
+    /// restarted with it staged): let recovery decide it now.
+    pub(crate) fn set_adrift(&mut self, id: TxnId) {
+        if let Some(p) = self.prepared.get_mut(&id) {
+            p.adrift = true;
+        }
     }
 
     /// The PREPARE of `id` could not be made durable: vote no, and forget it. Returns
@@ -282,9 +341,10 @@ impl Participant {
     pub(crate) fn on_commit(&mut self, st: &mut Step, id: TxnId) {
         if self.prepared.contains_key(&id) {
             self.commit_local(st, id);
-        } else if self.decided.get(&id) != Some(&false) {
-            // Not prepared here (yet): remember the outcome; the rows arrive with a late
-            // PREPARE or through catch-up.
+        } else {
+            // Not prepared here (yet, or refused here: a refusal is a vote, and enough
+            // others staged it): remember the outcome; the rows arrive with a late PREPARE
+            // or through catch-up.
             self.decided.insert(id, true);
         }
     }
@@ -312,7 +372,9 @@ impl Participant {
         }
     }
 
-    /// Ask about prepared transactions whose coordinator went silent.
+    /// Ask about prepared transactions whose coordinator went silent (or that this node
+    /// coordinates and left to recovery). Under the voting rule every member is asked,
+    /// and fenced if it holds nothing; otherwise the live peers, as before.
     pub(crate) fn resolve_stale(&mut self, st: &mut Step, members: &Membership) {
         let now = st.now;
         let me = st.me();
@@ -321,20 +383,24 @@ impl Participant {
         let stale: Vec<TxnId> = self
             .prepared
             .values()
-            .filter(|p| p.durable && !p.committing && p.txn.coordinator != me)
-            .filter(|p| now.saturating_sub(p.last_heard) > timeout)
+            .filter(|p| p.durable && !p.committing)
+            .filter(|p| p.adrift || (p.txn.coordinator != me && now.saturating_sub(p.last_heard) > timeout))
             .filter(|p| p.last_query.is_none_or(|q| now.saturating_sub(q) >= requery))
             .map(|p| p.txn.id)
             .collect();
-        let peers = members.live_peers();
         for id in stale {
-            if let Some(p) = self.prepared.get_mut(&id) {
-                p.last_query = Some(now);
-            }
+            let Some(p) = self.prepared.get_mut(&id) else { continue };
+            p.last_query = Some(now);
+            let counted = p.txn.voting.is_counted();
+            let peers = if counted { p.txn.voting.peers_of(me) } else { members.live_peers() };
             for peer in &peers {
-                st.send(*peer, Message::StatusQuery { txn_id: id });
+                st.send(*peer, Message::StatusQuery { txn_id: id, fence: counted });
             }
-            self.maybe_abort_orphan(st, members, id);
+            if counted {
+                self.decide_by_votes(st, id);
+            } else {
+                self.maybe_abort_orphan(st, members, id);
+            }
         }
     }
 
@@ -350,6 +416,9 @@ impl Participant {
         let Some(p) = self.prepared.get_mut(&id) else { return };
         p.answers.insert(from, status);
         let coord = p.txn.coordinator;
+        if p.txn.voting.is_counted() {
+            return self.decide_by_votes(st, id);
+        }
         match status {
             TxnStatus::Committed => self.commit_local(st, id),
             TxnStatus::Aborted | TxnStatus::Unknown if from == coord => self.on_abort(st, id),
@@ -357,10 +426,30 @@ impl Participant {
         }
     }
 
+    /// Apply the voting rule to the answers about `id` (this node's own stage among
+    /// them), and tell the members the outcome if they decide one.
+    fn decide_by_votes(&mut self, st: &mut Step, id: TxnId) {
+        let me = st.me();
+        let Some(p) = self.prepared.get(&id).filter(|p| p.durable && !p.committing) else { return };
+        let mut answers = p.answers.clone();
+        answers.insert(me, TxnStatus::Pending);
+        let Some(committed) = p.txn.voting.verdict(p.txn.coordinator, &answers) else { return };
+        let peers = p.txn.voting.peers_of(me);
+        if committed {
+            self.commit_local(st, id);
+        } else {
+            self.on_abort(st, id);
+        }
+        for peer in peers {
+            let msg = if committed { Message::Commit { txn_id: id } } else { Message::Abort { txn_id: id } };
+            st.send(peer, msg);
+        }
+    }
+
     /// A transaction whose coordinator was REMOVED and that no live peer reports
     /// committed can never commit: abort it.
     fn maybe_abort_orphan(&mut self, st: &mut Step, members: &Membership, id: TxnId) {
-        let Some(p) = self.prepared.get(&id) else { return };
+        let Some(p) = self.prepared.get(&id).filter(|p| !p.txn.voting.is_counted()) else { return };
         if !members.is_removed(p.txn.coordinator) {
             return;
         }
@@ -393,7 +482,13 @@ mod tests {
     }
 
     fn txn(wall: u64, rows: Vec<RowChange>) -> Txn {
-        Txn { id: Hlc { wall, logical: 0, node: 1 }, coordinator: 1, rows: rows.into(), first_committer_wins: true }
+        Txn {
+            id: Hlc { wall, logical: 0, node: 1 },
+            coordinator: 1,
+            rows: rows.into(),
+            first_committer_wins: true,
+            voting: Default::default(),
+        }
     }
 
     #[test]

@@ -117,6 +117,11 @@ pub struct Txn {
     /// Participants check each row's `read_version` at PREPARE (first-committer-wins,
     /// QUORUM and ALL writes under the default rule); otherwise last-writer-wins alone.
     pub first_committer_wins: bool,
+    /// Who votes on it and how many yes votes commit it ([`crate::voting`]). Not part of
+    /// the serialized form that log entries and snapshots carry: only a prepare record and
+    /// a PREPARE need it, and they carry it beside the transaction.
+    #[serde(skip)]
+    pub voting: crate::voting::Voting,
 }
 
 impl Value {

@@ -69,6 +69,9 @@ fn a_schema_change_waits_for_row_writes_of_its_database_in_flight() {
     let mut c = Cluster::of(3);
     c.slow_disk.extend([1, 2, 3]);
     let row = c.write(1, vec![put("app", 1, 1)], Q);
+    // Staged at node 1, its PREPARE waiting on node 2's disk.
+    c.release_disk(1);
+    c.drain();
     let change = c.write(2, vec![ddl("app", 1)], Q);
     assert_eq!(c.replies.get(&change), Some(&Reply::Failed(WriteError::Conflict)));
     for n in 1..=3 {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use marmot_core::membership::MemberDigest;
 use marmot_core::message::{LogEntry, TxnStatus, Vote};
+use marmot_core::voting::Voting;
 use marmot_core::{ColumnValue, Envelope, Hlc, MemberState, Message, Op, RowChange, RowKey, Txn, Value, Version};
 
 use crate::pb;
@@ -80,6 +81,9 @@ fn txn(t: &Txn) -> pb::Txn {
             })
             .collect(),
         first_committer_wins: t.first_committer_wins,
+        voters: t.voting.members.clone(),
+        commit_needs: t.voting.commit_needs,
+        unasked: t.voting.unasked.clone(),
     }
 }
 
@@ -111,6 +115,7 @@ fn from_txn(t: Option<pb::Txn>) -> Result<Txn, Invalid> {
         coordinator: t.coordinator,
         rows: rows.into(),
         first_committer_wins: t.first_committer_wins,
+        voting: Voting { members: t.voters, commit_needs: t.commit_needs, unasked: t.unasked },
     })
 }
 
@@ -192,7 +197,9 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
         Message::Heartbeat { txn_ids } => {
             Msg::Heartbeat(pb::Heartbeat { txn_ids: txn_ids.iter().map(|h| hlc(*h)).collect() })
         }
-        Message::StatusQuery { txn_id } => Msg::StatusQuery(pb::StatusQuery { txn_id: Some(hlc(*txn_id)) }),
+        Message::StatusQuery { txn_id, fence } => {
+            Msg::StatusQuery(pb::StatusQuery { txn_id: Some(hlc(*txn_id)), fence: *fence })
+        }
         Message::StatusReply { txn_id, status: s } => {
             Msg::StatusReply(pb::StatusReply { txn_id: Some(hlc(*txn_id)), status: status(*s) })
         }
@@ -250,7 +257,7 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
         Msg::Heartbeat(h) => Message::Heartbeat {
             txn_ids: h.txn_ids.into_iter().map(|h| from_hlc(Some(h), "txn id")).collect::<Result<_, _>>()?,
         },
-        Msg::StatusQuery(q) => Message::StatusQuery { txn_id: from_hlc(q.txn_id, "txn id")? },
+        Msg::StatusQuery(q) => Message::StatusQuery { txn_id: from_hlc(q.txn_id, "txn id")?, fence: q.fence },
         Msg::StatusReply(r) => Message::StatusReply {
             txn_id: from_hlc(r.txn_id, "txn id")?,
             status: match pb::TxnStatus::try_from(r.status) {

@@ -60,6 +60,7 @@ mod tests {
             }]
             .into(),
             first_committer_wins: true,
+            voting: marmot_core::voting::Voting { members: vec![1, 2, 3], commit_needs: 1, unasked: vec![3] },
         };
         let msgs = vec![
             Message::Prepare { txn: txn.clone() },

@@ -75,7 +75,7 @@ section!(
     Coordinator {
         /// PREPARE phase timeout.
         prepare_timeout_ms: u64 = 2000,
-        /// COMMIT phase timeout.
+        /// How long COMMIT is resent to a participant that has not confirmed it.
         commit_timeout_ms: u64 = 2000,
         /// ABORT phase timeout.
         abort_timeout_ms: u64 = 2000,
@@ -400,7 +400,7 @@ impl Config {
             ("replica.enabled", self.replica.enabled == rp.enabled, "false: read-only replicas are not implemented yet, and this node would start as a full read-write member".into()),
             ("publisher.enabled", self.publisher.enabled == pb.enabled, "false: change data capture publishing is not implemented yet".into()),
             ("replication.default_read_consistency", read == r.default_read_consistency, "\"LOCAL_ONE\": reads are served by the local copy".into()),
-            ("replication.write_timeout_ms", self.replication.write_timeout_ms == r.write_timeout_ms, format!("{} (writes time out by coordinator.prepare_timeout_ms and commit_timeout_ms)", r.write_timeout_ms)),
+            ("replication.write_timeout_ms", self.replication.write_timeout_ms == r.write_timeout_ms, format!("{} (writes time out by coordinator.prepare_timeout_ms)", r.write_timeout_ms)),
             ("replication.read_timeout_ms", self.replication.read_timeout_ms == r.read_timeout_ms, r.read_timeout_ms.to_string()),
             ("transaction.conflict_window_seconds", self.transaction.conflict_window_seconds == t.conflict_window_seconds, t.conflict_window_seconds.to_string()),
             ("coordinator.abort_timeout_ms", self.coordinator.abort_timeout_ms == c.abort_timeout_ms, format!("{} (an abort waits for no acknowledgement)", c.abort_timeout_ms)),

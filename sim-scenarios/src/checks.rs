@@ -122,6 +122,23 @@ pub fn snapshot(store: &mut Store) -> NodeSnap {
     NodeSnap { dbs, logs, intents: 0, open_txns, aborted, sentinel: false }
 }
 
+/// The transactions of `coordinator` that `node` holds staged and undecided.
+pub fn undecided_of(c: &SimCluster, node: NodeId, coordinator: NodeId) -> Vec<TxnId> {
+    let store = c.store(node);
+    let store = store.borrow_mut();
+    let sys = store.system_conn();
+    let mut stmt = q(sys.prepare("SELECT id FROM txns WHERE state = 'PREPARED'"));
+    let mut rows = q(stmt.query([]));
+    let mut out = Vec::new();
+    while let Some(r) = q(rows.next()) {
+        let id = txn_id_from_bytes(&q(r.get::<_, Vec<u8>>(0))).expect("txn id");
+        if id.node == coordinator {
+            out.push(id);
+        }
+    }
+    out
+}
+
 /// Snapshots of every node.
 pub fn snapshots(c: &SimCluster) -> BTreeMap<NodeId, NodeSnap> {
     (1..=c.spec().nodes)

@@ -65,11 +65,17 @@ pub enum Scenario {
     /// with nothing, and starts over from snapshots. No acknowledged write or increment
     /// is lost, no transaction is decided both ways, and all nodes end equal.
     DiskLoss,
+    /// The busiest coordinator crashes inside a commit window (staging, deciding, or with
+    /// its client answered and COMMITs in flight), its disk is lost, and it stays away
+    /// until the end of the run: the members left decide every one of its transactions
+    /// from what they staged — none stays in doubt, no acknowledged write is lost, none is
+    /// decided both ways — and it comes back empty at the end and catches up.
+    CoordinatorLost,
 }
 
 impl Scenario {
     /// Every scenario, in declaration order.
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::SteadyState,
         Scenario::Partition,
         Scenario::CoordinatorCrash,
@@ -87,6 +93,7 @@ impl Scenario {
         Scenario::LostUpdate,
         Scenario::Sentinel,
         Scenario::DiskLoss,
+        Scenario::CoordinatorLost,
     ];
 
     /// The test function that runs it (for the replay command).
@@ -109,6 +116,7 @@ impl Scenario {
             Scenario::LostUpdate => "lost_update",
             Scenario::Sentinel => "sentinel",
             Scenario::DiskLoss => "disk_loss",
+            Scenario::CoordinatorLost => "coordinator_lost",
         }
     }
 }
@@ -621,6 +629,32 @@ impl Plan {
                 faults.push((second_at, Fault::CrashLosingDisk(second)));
                 faults.push((second_at + d.range("second_down_ms", 300, 3000), Fault::Restart(second)));
                 expectations.push(Expectation::CountersMatchAcks { counters });
+                min_io_latency = 1;
+            }
+            Scenario::CoordinatorLost => {
+                max_latency = d.range("max_latency_ms", 1, 20);
+                let c = 1 + below(&mut d.rng, n);
+                d.note("coordinator", c);
+                let crash_at = d.range("crash_at_ms", 2000, 6000);
+                let phase =
+                    [CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit, CrashPhase::Answered]
+                        [below(&mut d.rng, 4) as usize];
+                d.note("crash_phase", phase);
+                let every = d.range("write_every_ms", 3, 15);
+                // It writes hard until it goes (QUORUM and ALL: a ONE write is decided by its
+                // coordinator's word, and lost with its disk); the others write throughout,
+                // then stop, so that what is left in doubt at the end can only be its own.
+                let writes_end = crash_at + 6000;
+                let mut w = writes(&mut d, &[c], 500, crash_at + 3000, every, keys, Some(Consistency::Quorum));
+                w.extend(writes(&mut d, &[c], 500, crash_at + 3000, every * 3, keys, Some(Consistency::All)));
+                let others: Vec<NodeId> = all(n).into_iter().filter(|x| *x != c).collect();
+                w.extend(writes(&mut d, &others, 500, writes_end, every * 4, keys, None));
+                wl = w;
+                faults.push((crash_at, Fault::CrashIn { node: c, phase, down_ms: 3_600_000, disk_lost: true }));
+                // The phase may take up to 3 s to come; then the members need the heartbeat
+                // timeout to give up on it, and a few rounds of questions.
+                safety_ms = writes_end + core.heartbeat_timeout_ms + 10_000;
+                expectations.push(Expectation::NothingInDoubtFrom { coordinator: c });
                 min_io_latency = 1;
             }
             Scenario::Sentinel => {

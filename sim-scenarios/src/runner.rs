@@ -58,6 +58,7 @@ pub fn failure_kind(o: &ClientOutcome) -> Option<&'static str> {
             WriteError::Conflict => "conflict",
             WriteError::NotEnoughAcks { .. } => "no_quorum",
             WriteError::CommitUnconfirmed { .. } => "unconfirmed",
+            WriteError::InDoubt { .. } => "in_doubt",
             WriteError::Removed => "removed",
             WriteError::Joining => "joining",
             WriteError::Storage(_) | WriteError::Empty => "other",
@@ -75,6 +76,9 @@ struct Armed {
     down_ms: u64,
     disk_lost: bool,
     deadline: u64,
+    /// [`CrashPhase::Answered`]: the peers it was cut off from once it decided a commit
+    /// (so no COMMIT gets out), waiting for its client to be answered.
+    isolated: Option<Vec<NodeId>>,
 }
 
 /// Faults that play out over time: armed crashes and the restarts they schedule.
@@ -98,17 +102,29 @@ impl Pending {
                 CrashPhase::Preparing => s.preparing > 0,
                 CrashPhase::Deciding => s.deciding > 0,
                 CrashPhase::PartialCommit => s.committing > 0 && !targets.is_empty(),
+                CrashPhase::Answered => a.isolated.is_some() && s.committing > 0,
                 CrashPhase::ParticipantVoting => p.voting > 0,
                 CrashPhase::ParticipantVoted => p.voted > 0,
                 CrashPhase::ParticipantCommitting => p.committing > 0,
             };
+            if a.phase == CrashPhase::Answered && a.isolated.is_none() && s.deciding > 0 && now < a.deadline {
+                // Decided, its own commit not durable yet, nothing sent: cut it off now,
+                // and crash it once its client has the answer.
+                let peers: Vec<NodeId> = (1..=c.spec().nodes).filter(|n| *n != a.node).collect();
+                c.partition(&[a.node], &peers);
+                let a = &mut self.armed[i];
+                a.isolated = Some(peers);
+                a.deadline = now + 1000;
+                i += 1;
+                continue;
+            }
             if !hit && now < a.deadline {
                 i += 1;
                 continue;
             }
             let a = self.armed.swap_remove(i);
             let partial = hit && a.phase == CrashPhase::PartialCommit;
-            let mut cut = Vec::new();
+            let mut cut = a.isolated.clone().unwrap_or_default();
             if partial {
                 // Cut the coordinator off from a seeded half of its participants: the
                 // COMMITs in flight to them are lost with the link.
@@ -149,6 +165,7 @@ fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
             down_ms: *down_ms,
             disk_lost: *disk_lost,
             deadline: c.elapsed_ms() + 3000,
+            isolated: None,
         }),
         Fault::CrashLosingDisk(n) => {
             c.crash(*n);
@@ -172,8 +189,11 @@ fn apply_fault(c: &mut SimCluster, f: &Fault, pending: &mut Pending) {
     }
 }
 
+/// A write that failed for want of members: too few to ask, or too few answers in time
+/// with none refusing it (a write in doubt because a member refused it — a conflict while
+/// another member it asked was unreachable — is a conflict, not a lost quorum).
 fn is_quorum_failure(o: &ClientOutcome) -> bool {
-    matches!(o, ClientOutcome::Refused(WriteError::NotEnoughAcks { .. }))
+    matches!(o, ClientOutcome::Refused(WriteError::NotEnoughAcks { .. } | WriteError::InDoubt { refused: 0, .. }))
 }
 
 /// Whether `node` reported an observation matching `what` at or after `after` ms.
@@ -256,7 +276,11 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
                 for r in &results {
                     let kind = r.outcome.as_ref().and_then(failure_kind);
                     let excused = except.iter().any(|(from, to)| (*from..*to).contains(&r.sent_ms));
-                    if r.txn.is_some() && !excused && kind.is_some_and(|k| k != "conflict") {
+                    // An ALL write that a member refused (a conflict there) is committed by
+                    // the quorum rule all the same, and its client told ALL fell short.
+                    let all = r.txn.as_ref().is_some_and(|t| t.consistency == Consistency::All);
+                    let conflict_like = |k: &str| k == "conflict" || (all && k == "unconfirmed");
+                    if r.txn.is_some() && !excused && kind.is_some_and(|k| !conflict_like(k)) {
                         v.push(format!(
                             "write on node {} at {} ms failed without any fault: {:?}",
                             r.node, r.sent_ms, r.outcome
@@ -306,7 +330,7 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
             }
             Expectation::CountersMatchAcks { counters } => v.extend(check_counters(c, snaps, *counters)),
             // Checked by `check_chains`, which knows which writes the chains sent.
-            Expectation::CausalChains(_) => {}
+            Expectation::CausalChains(_) | Expectation::NothingInDoubtFrom { .. } => {}
             Expectation::IncarnationBumped { node, at_least } => {
                 let inc = c.incarnations().get(node).copied().unwrap_or(0);
                 if inc < *at_least {
@@ -329,7 +353,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         .iter()
         .filter_map(|e| if let Expectation::CausalChains(cs) = e { Some(cs.clone()) } else { None })
         .flatten()
-        .map(|chain| Chained { chain, first: None, second: None })
+        .map(|chain| Chained { chain, first: None, second: None, retries: 0, retry_at: None })
         .collect();
     // Safety phase.
     while c.elapsed_ms() < plan.safety_ms {
@@ -343,6 +367,22 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         }
         drive_chains(&mut c, &mut chains);
         c.step()?;
+    }
+    // Still in the fault phase: what must have been decided without a node that is away.
+    for e in &plan.expectations {
+        if let Expectation::NothingInDoubtFrom { coordinator } = e {
+            for n in (1..=plan.spec.nodes).filter(|n| n != coordinator) {
+                let left = crate::checks::undecided_of(&c, n, *coordinator);
+                if !left.is_empty() {
+                    c.note_violation(format!(
+                        "node {n} still holds {} transactions of lost coordinator {coordinator} undecided at {} ms: {:?}",
+                        left.len(),
+                        c.elapsed_ms(),
+                        &left[..left.len().min(3)]
+                    ));
+                }
+            }
+        }
     }
     // Liveness phase: heal everything and require convergence within the bound.
     c.heal();
@@ -422,6 +462,9 @@ struct Chained {
     chain: CausalChain,
     first: Option<usize>,
     second: Option<usize>,
+    /// Deadlock errors the second write met and retried, and when to send it again.
+    retries: u32,
+    retry_at: Option<u64>,
 }
 
 impl Chained {
@@ -438,14 +481,30 @@ impl Chained {
 
 /// Send each chain's first write when due, and its second the moment the first is
 /// acknowledged (as a client that saw its write and went on to another node); a chain
-/// whose first write failed ends there.
+/// whose first write failed ends there. The second write is retried on a deadlock error,
+/// as MySQL clients do: answered after one round trip, the first write's COMMIT may not
+/// have reached the second node yet, which then still holds its intent.
 fn drive_chains(c: &mut SimCluster, chains: &mut [Chained]) {
+    const RETRIES: u32 = 20;
     let now = c.elapsed_ms();
     for ch in chains.iter_mut() {
         if ch.first.is_none() && now >= ch.chain.at {
             ch.first = Some(c.submit(ch.chain.first, ch.chain.write(1)));
         } else if ch.second.is_none() && ch.committed(c).0.is_some() {
             ch.second = Some(c.submit(ch.chain.second, ch.chain.write(2)));
+        } else if let Some(second) = ch.second {
+            let conflict = c
+                .result(second)
+                .is_some_and(|r| matches!(r.outcome, Some(ClientOutcome::Refused(WriteError::Conflict))));
+            match ch.retry_at {
+                None if conflict && ch.retries < RETRIES => ch.retry_at = Some(now + 10),
+                Some(at) if now >= at => {
+                    ch.retries += 1;
+                    ch.retry_at = None;
+                    ch.second = Some(c.submit(ch.chain.second, ch.chain.write(2)));
+                }
+                _ => {}
+            }
         }
     }
 }

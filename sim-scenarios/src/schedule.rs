@@ -15,6 +15,9 @@ pub enum CrashPhase {
     /// COMMITs in flight; the links to some participants are cut first, so only part of
     /// them ever receive it.
     PartialCommit,
+    /// The client answered, and no COMMIT got out: the coordinator is cut off from every
+    /// peer the moment it decides, and crashes once its client has the answer.
+    Answered,
     /// A participant: PREPARE received, its record not durable, no vote sent.
     ParticipantVoting,
     /// A participant: durably prepared and voted yes, the outcome unknown to it.
@@ -144,6 +147,12 @@ pub enum Expectation {
         from: u64,
         /// Window end.
         to: u64,
+    },
+    /// At the end of the fault phase (the coordinator still away), no other node holds a
+    /// transaction record of `coordinator`'s undecided: the members decided them all.
+    NothingInDoubtFrom {
+        /// The coordinator that went away.
+        coordinator: NodeId,
     },
     /// The node restarted with a higher incarnation.
     IncarnationBumped {

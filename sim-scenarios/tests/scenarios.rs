@@ -168,6 +168,16 @@ fn disk_loss() {
     assert_every_phase_hit(&reports, &[CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit]);
 }
 
+#[test]
+fn coordinator_lost() {
+    let reports = run_many(Scenario::CoordinatorLost, SEEDS * 2);
+    // The coordinator must go down, for good, inside each commit window.
+    assert_every_phase_hit(
+        &reports,
+        &[CrashPhase::Preparing, CrashPhase::Deciding, CrashPhase::PartialCommit, CrashPhase::Answered],
+    );
+}
+
 /// The control: under Marmot's last-writer-wins the same scenario does lose increments,
 /// so `lost_update` passing means the rule, not a workload too gentle to race.
 #[test]

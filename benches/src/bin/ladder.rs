@@ -136,6 +136,7 @@ fn store_path(dir: &std::path::Path, txns: &[Vec<String>]) -> Rung {
             coordinator: 1,
             rows: rows.into(),
             first_committer_wins: true,
+            voting: Default::default(),
         };
         store.begin_batch();
         store.write(&StoreWrite::Prepare { txn: txn.clone() }).unwrap();

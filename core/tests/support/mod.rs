@@ -329,6 +329,7 @@ pub fn write_kind(w: &marmot_core::StoreWrite) -> &'static str {
         W::Prepare { .. } => "prepare",
         W::Commit { .. } => "commit",
         W::Abort { .. } => "abort",
+        W::Refuse { .. } => "refuse",
         W::ApplyLog { .. } => "apply_log",
         W::InstallSnapshot { .. } => "install_snapshot",
         W::TrimLog { .. } => "trim_log",

@@ -155,6 +155,9 @@ impl Store {
                 self.txns.remove(&txn_id);
                 self.decided.insert(txn_id, false);
             }
+            StoreWrite::Refuse { txn_id } => {
+                self.decided.entry(txn_id).or_insert(false);
+            }
             StoreWrite::ApplyLog { peer, database, entries } => {
                 for e in &entries {
                     self.apply(&e.txn, &database);

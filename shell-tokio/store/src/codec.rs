@@ -1,7 +1,7 @@
 //! Conversions between core values and SQLite values, and the canonical encodings of
 //! row keys, row images and transaction ids stored in marmot's own tables.
 
-use marmot_core::{ColumnValue, Hlc, RowKey, TxnId, Value};
+use marmot_core::{ColumnValue, Hlc, RowKey, Txn, TxnId, Value};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 
 use super::StoreError;
@@ -95,4 +95,26 @@ pub fn to_blob<T: serde::Serialize>(v: &T) -> Vec<u8> {
 /// Deserialize what [`to_blob`] wrote.
 pub fn from_blob<T: serde::de::DeserializeOwned>(b: &[u8], what: &str) -> Result<T, StoreError> {
     postcard::from_bytes(b).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// A transaction record (`txns.payload`): the transaction, then its voting members when it
+/// has any ([`marmot_core::voting`]). Appended rather than a field of [`Txn`]'s own form, so
+/// records written before the rule existed still read (as coordinator-decided), and log
+/// entries and snapshots do not carry it.
+pub fn txn_record(txn: &Txn) -> Vec<u8> {
+    let mut b = to_blob(txn);
+    if txn.voting.is_counted() {
+        b.extend(to_blob(&txn.voting));
+    }
+    b
+}
+
+/// Read what [`txn_record`] wrote.
+pub fn from_txn_record(b: &[u8]) -> Result<Txn, StoreError> {
+    let (mut txn, rest): (Txn, _) =
+        postcard::take_from_bytes(b).map_err(|e| StoreError::Corrupt(format!("txn: {e}")))?;
+    if !rest.is_empty() {
+        txn.voting = from_blob(rest, "txn voting")?;
+    }
+    Ok(txn)
 }

@@ -39,7 +39,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use apply::log_head;
 use capture::Capturer;
-use codec::{from_blob, to_blob, txn_id_bytes, txn_id_from_bytes};
+use codec::{from_blob, from_txn_record, to_blob, txn_id_bytes, txn_id_from_bytes, txn_record};
 pub use connection::open_connection;
 use connection::{db_uri, fnv, open_conn};
 use transactions::{begin_open, commit_open, release_txn, rolled_back, run_cached, write_max_hlc, WriteTxn};
@@ -431,7 +431,10 @@ impl Store {
             | StoreWrite::RaiseLogFloor { database, .. }
             | StoreWrite::InstallSnapshot { database, .. } => BTreeSet::from([database.clone()]),
             // The system database only: no session writes it.
-            StoreWrite::Prepare { .. } | StoreWrite::Abort { .. } | StoreWrite::Membership { .. } => BTreeSet::new(),
+            StoreWrite::Prepare { .. }
+            | StoreWrite::Abort { .. }
+            | StoreWrite::Refuse { .. }
+            | StoreWrite::Membership { .. } => BTreeSet::new(),
         };
         if matches!(w, StoreWrite::InstallSnapshot { .. }) {
             // Replaces the whole file: never inside a batch.
@@ -483,6 +486,7 @@ impl Store {
             StoreWrite::Prepare { txn } => self.prepare(txn),
             StoreWrite::Commit { txn } => self.commit(txn),
             StoreWrite::Abort { txn_id } => self.abort(*txn_id),
+            StoreWrite::Refuse { txn_id } => self.refuse(*txn_id),
             StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
             StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
             StoreWrite::RaiseLogFloor { database, floor } => {
@@ -606,7 +610,7 @@ impl Store {
         let tx = self.system.write_txn()?;
         let id = txn_id_bytes(txn.id);
         tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'PREPARED', ?2)")?
-            .execute(params![id, to_blob(txn)])?;
+            .execute(params![id, txn_record(txn)])?;
         // No rows of its own for the write intents: the core rebuilds them from the
         // prepared records at recovery.
         tx.commit()?;
@@ -624,7 +628,7 @@ impl Store {
                 "INSERT INTO txns (id, state, payload) VALUES (?1, 'COMMITTED', ?2)
                  ON CONFLICT (id) DO UPDATE SET state = 'COMMITTED'",
             )?
-            .execute(params![id, to_blob(txn)])?;
+            .execute(params![id, txn_record(txn)])?;
             tx.commit()?;
             self.bump_max_hlc(txn.id)?;
         }
@@ -663,6 +667,14 @@ impl Store {
             tx.prepare_cached("INSERT OR REPLACE INTO txns (id, state, payload) VALUES (?1, 'ABORTED', NULL)")?
                 .execute([&id])?;
         }
+        tx.commit()?;
+        Ok(StoreOutcome::default())
+    }
+
+    fn refuse(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
+        let tx = self.system.write_txn()?;
+        tx.prepare_cached("INSERT OR IGNORE INTO txns (id, state, payload) VALUES (?1, 'REFUSED', NULL)")?
+            .execute([txn_id_bytes(txn_id)])?;
         tx.commit()?;
         Ok(StoreOutcome::default())
     }
@@ -734,8 +746,8 @@ impl Store {
                 let state: String = r.get(1)?;
                 let payload: Option<Vec<u8>> = r.get(2)?;
                 match (state.as_str(), payload) {
-                    ("PREPARED", Some(p)) => st.txns.push((from_blob(&p, "txn")?, RecoveredTxnState::Prepared)),
-                    ("COMMITTED", Some(p)) => st.txns.push((from_blob(&p, "txn")?, RecoveredTxnState::Committing)),
+                    ("PREPARED", Some(p)) => st.txns.push((from_txn_record(&p)?, RecoveredTxnState::Prepared)),
+                    ("COMMITTED", Some(p)) => st.txns.push((from_txn_record(&p)?, RecoveredTxnState::Committing)),
                     ("COMMITTED", None) => st.decided.push((id, true)),
                     (_, _) => st.decided.push((id, false)),
                 }

@@ -31,7 +31,7 @@ fn capture(s: &mut Store, sql: &str, id: Hlc) -> Txn {
             Ok(())
         })
         .unwrap();
-    Txn { id, coordinator: id.node, rows: rows.into(), first_committer_wins: false }
+    Txn { id, coordinator: id.node, rows: rows.into(), first_committer_wins: false, voting: Default::default() }
 }
 
 fn hlc(wall: u64, node: u64) -> Hlc {
@@ -119,7 +119,13 @@ fn last_write_wins_whatever_the_arrival_order_and_tombstones_stick() {
     assert_eq!(delete.rows[0].op, Op::Delete);
     s.write(&StoreWrite::Commit { txn: delete }).unwrap();
     // A late insert older than the delete must not resurrect the row.
-    let late = Txn { id: hlc(25, 3), coordinator: 3, rows: older.rows, first_committer_wins: false };
+    let late = Txn {
+        id: hlc(25, 3),
+        coordinator: 3,
+        rows: older.rows,
+        first_committer_wins: false,
+        voting: Default::default(),
+    };
     s.write(&StoreWrite::Commit { txn: late }).unwrap();
     assert!(names(dir.path()).is_empty());
     // Equal wall and logical: the higher node id wins.
@@ -270,6 +276,7 @@ fn changes_carry_their_schema_version_and_are_gated_by_it() {
         coordinator: 2,
         rows: vec![ddl_change("app", "ALTER TABLE users DROP COLUMN score".into(), 0)].into(),
         first_committer_wins: true,
+        voting: Default::default(),
     };
     s.write(&StoreWrite::Prepare { txn: ddl.clone() }).unwrap();
     s.write(&StoreWrite::Commit { txn: ddl }).unwrap();

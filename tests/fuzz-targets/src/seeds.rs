@@ -188,7 +188,8 @@ pub fn peer_messages() -> Vec<Vec<u8>> {
         schema_version: 2,
         read_version: Some(Version(h)),
     };
-    let txn = Txn { id: h, coordinator: 2, rows: vec![row].into(), first_committer_wins: true };
+    let txn =
+        Txn { id: h, coordinator: 2, rows: vec![row].into(), first_committer_wins: true, voting: Default::default() };
     let digest = MemberDigest {
         id: 2,
         addr: "127.0.0.1:1".into(),
