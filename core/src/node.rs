@@ -132,8 +132,14 @@ impl Node {
             Input::StorageDone { op, result } => self.on_storage_done(op, result),
             Input::StorageRead { op, result } => self.on_storage_read(op, result),
         }
-        while let Some(env) = self.out.next_local() {
-            self.on_envelope(env);
+        loop {
+            while let Some(env) = self.out.next_local() {
+                self.on_envelope(env);
+            }
+            // Local stages waiting on a row: released by this input, or out of time.
+            if !self.part.wake_waiting(&mut step!(self)) {
+                break;
+            }
         }
         self.out.drain_into(out);
     }

@@ -68,6 +68,12 @@ pub(crate) struct Participant {
     /// Outcomes known here: true = committed. The participant is their only writer: what
     /// the coordinator decides, catch-up learns or recovery finds is recorded through it.
     decided: BTreeMap<TxnId, bool>,
+    /// This node's own writes whose local stage waits for a row another transaction holds
+    /// here, and when each gives up (a conflict, 1213), in arrival order. Answered after one
+    /// round trip, a write's COMMIT may still be on its way to the other members: a client
+    /// that goes on to write the same row through one of them waits for it, as InnoDB waits
+    /// for a row lock, instead of failing at once.
+    waiting: Vec<(Txn, Millis)>,
 }
 
 impl Participant {
@@ -238,6 +244,10 @@ impl Participant {
         if !self.conflicts(&txn).is_empty() {
             if txn.voting.is_counted() && from != st.me() {
                 self.refuse(st, id, Refusal::Vote { to: from });
+            } else if txn.voting.is_counted() {
+                // Nothing is sent before the local stage: wait here for the row.
+                let give_up = st.now + st.cfg.prepare_timeout_ms / 2;
+                self.waiting.push((txn, give_up));
             } else {
                 st.send(from, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
             }
@@ -349,8 +359,34 @@ impl Participant {
         }
     }
 
+    /// Retry the local stages waiting on rows: those whose rows are free now stage, those
+    /// out of time vote conflict. Returns whether any of them moved (their messages to this
+    /// node are then queued).
+    pub(crate) fn wake_waiting(&mut self, st: &mut Step) -> bool {
+        if self.waiting.is_empty() {
+            return false;
+        }
+        let mut moved = false;
+        for (txn, give_up) in std::mem::take(&mut self.waiting) {
+            if self.decided.contains_key(&txn.id) || self.prepared.contains_key(&txn.id) {
+                moved = true; // aborted meanwhile (or staged by a retried PREPARE): drop it
+            } else if self.conflicts(&txn).is_empty() {
+                moved = true;
+                let me = st.me();
+                self.on_prepare(st, me, txn, false);
+            } else if st.now >= give_up {
+                moved = true;
+                st.send(st.me(), Message::PrepareReply { txn_id: txn.id, vote: Vote::Conflict });
+            } else {
+                self.waiting.push((txn, give_up));
+            }
+        }
+        moved
+    }
+
     /// ABORT of `id`.
     pub(crate) fn on_abort(&mut self, st: &mut Step, id: TxnId) {
+        self.waiting.retain(|(t, _)| t.id != id);
         if let Some(p) = self.prepared.get(&id) {
             if p.committing {
                 return;

@@ -206,25 +206,47 @@ fn a_committed_quorum_write_confirmed_by_a_majority_is_answered_even_if_one_is_s
 }
 
 #[test]
-fn a_row_held_by_another_transaction_is_a_conflict_for_the_second() {
+fn a_write_waits_for_a_row_another_transaction_holds_here_then_sees_what_committed() {
     let mut c = Cluster::of(3);
     c.slow_disk.extend([1, 2, 3]);
     let first = c.write(1, vec![put("app", 1, 10)], Q);
     c.release_disk(1);
     c.drain();
     // The first is staged at node 1 and its PREPARE waits on node 2's disk: node 2's own
-    // write of the row conflicts with it there, before anything is sent.
+    // write of the row waits for it there, before anything is sent.
+    let prepares = c.count_sent("prepare");
     let second = c.write(2, vec![put("app", 1, 20)], Q);
-    assert_eq!(c.replies.get(&second), Some(&Reply::Failed(WriteError::Conflict)));
+    assert_eq!(c.replies.get(&second), None);
     for n in 1..=3 {
         c.release_disk(n);
     }
     assert!(committed(&c.answer(first, 1000).expect("an answer")));
+    // Then it stages over the committed row — which it never read: stale, a conflict.
+    assert_eq!(c.answer(second, 1000), Some(Reply::Failed(WriteError::Conflict)));
+    assert_eq!(c.count_sent("prepare"), prepares, "the second went further than its own stage");
     c.run_for(100);
     for n in 1..=3 {
         assert_eq!(value(&c, n, "app", 1), Some(10), "node {n}");
         assert_eq!(c.node(n).intent_count(), 0, "node {n}");
     }
+}
+
+#[test]
+fn a_write_waiting_for_a_row_gives_up_after_half_the_prepare_timeout() {
+    let mut c = Cluster::of(3);
+    c.slow_disk.extend([2, 3]);
+    let first = c.write(1, vec![put("app", 1, 10)], Q);
+    c.drain();
+    assert_eq!(c.node(2).intent_count(), 1);
+    let start = c.now;
+    let second = c.write(2, vec![put("app", 1, 20)], Q);
+    c.run_for(900);
+    assert_eq!(c.replies.get(&second), None, "gave up early");
+    assert_eq!(c.answer(second, 300), Some(Reply::Failed(WriteError::Conflict)));
+    assert!(c.now - start >= 1000, "gave up at {} ms", c.now - start);
+    c.release_disk(2);
+    c.release_disk(3);
+    assert!(committed(&c.answer(first, 1000).expect("an answer")));
 }
 
 #[test]

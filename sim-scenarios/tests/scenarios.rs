@@ -170,7 +170,7 @@ fn disk_loss() {
 
 #[test]
 fn coordinator_lost() {
-    let reports = run_many(Scenario::CoordinatorLost, SEEDS * 2);
+    let reports = run_many(Scenario::CoordinatorLost, SEEDS);
     // The coordinator must go down, for good, inside each commit window.
     assert_every_phase_hit(
         &reports,
