@@ -43,6 +43,13 @@ struct InFlight {
     yes: BTreeSet<NodeId>,
     /// Members that durably refused it (conflict votes).
     refused: BTreeSet<NodeId>,
+    /// An ABORT request is out (the error the client gets once it is final): no yes vote
+    /// can commit it any more.
+    aborting: Option<WriteError>,
+    /// Members that answered the ABORT request with a vote promised to recovery.
+    abort_refused: BTreeSet<NodeId>,
+    /// When an unanswered ABORT request gives up (the client is told the outcome is open).
+    abort_deadline: Millis,
     /// The commit was decided (the local commit may not be durable yet).
     committing: bool,
     storage_error: Option<String>,
@@ -211,6 +218,9 @@ impl Coordinator {
                 staged_here: false,
                 yes: BTreeSet::new(),
                 refused: BTreeSet::new(),
+                aborting: None,
+                abort_refused: BTreeSet::new(),
+                abort_deadline: 0,
                 committing: false,
                 storage_error: None,
             },
@@ -274,32 +284,74 @@ impl Coordinator {
             }
             (Vote::Conflict, false) => {
                 f.refused.insert(from);
+                if !f.committing && f.aborting.is_none() {
+                    return Self::request_abort(st, f, id, WriteError::Conflict);
+                }
             }
             // Not durable (a member catching up, or its store failed): counts neither way.
             _ => {}
         }
-        if f.committing || !f.staged_here {
+        if f.committing || !f.staged_here || f.aborting.is_some() {
             return Next::Nothing;
         }
-        let answers: BTreeMap<NodeId, TxnStatus> = f
-            .yes
-            .iter()
-            .map(|n| (*n, TxnStatus::Pending))
-            .chain(f.refused.iter().map(|n| (*n, TxnStatus::Aborted)))
-            .collect();
         let all_answered = f.yes.len() + f.refused.len() + 1 >= f.targets.len();
-        match f.voting.verdict(me, &answers) {
-            Some(true) if f.yes.len() + 1 >= f.needed || all_answered => {
+        if f.voting.commits_with(f.yes.len()) && (f.yes.len() + 1 >= f.needed || all_answered) {
+            f.committing = true;
+            return Next::CommitLocal;
+        }
+        Next::Nothing
+    }
+
+    /// Ask the members it asked to abort `id`; the first durable yes makes it final.
+    fn request_abort(st: &mut Step, f: &mut InFlight, id: TxnId, err: WriteError) -> Next {
+        debug_assert!(!f.committing, "{id}: abort requested after the commit was decided");
+        f.aborting = Some(err);
+        let asked = f.voting.asked_others(st.me());
+        if asked.is_empty() {
+            // Nobody else was asked: the local abort is final by itself.
+            let reply = Reply::Failed(f.aborting.clone().expect("set"));
+            return Next::Abort { targets: Vec::new(), req: f.req, reply };
+        }
+        for m in asked {
+            st.send(m, Message::AbortRequest { txn_id: id });
+        }
+        // Half the prepare timeout: the members asked are slow or gone by now.
+        f.abort_deadline = st.now + st.cfg.prepare_timeout_ms / 2;
+        st.out.timer_at(Timer::PrepareTimeout(id), f.abort_deadline);
+        Next::Nothing
+    }
+
+    /// A member's answer to the ABORT request for `id`: done (final), committed (recovery
+    /// found it so), or a vote it promised to recovery.
+    pub(crate) fn on_abort_reply(&mut self, st: &mut Step, from: NodeId, id: TxnId, status: TxnStatus) -> Next {
+        let Some(f) = self.inflight.get_mut(&id) else { return Next::Nothing };
+        if f.aborting.is_none() || f.committing {
+            return Next::Nothing;
+        }
+        match status {
+            TxnStatus::Aborted => {
+                let f = self.inflight.remove(&id).expect("present");
+                let reply = Reply::Failed(f.aborting.expect("aborting"));
+                Next::Abort { targets: f.targets, req: f.req, reply }
+            }
+            TxnStatus::Committed => {
                 f.committing = true;
                 Next::CommitLocal
             }
-            Some(false) => {
-                let f = self.inflight.remove(&id).expect("present");
-                Next::Abort { targets: f.targets, req: f.req, reply: Reply::Failed(WriteError::Conflict) }
+            _ => {
+                f.abort_refused.insert(from);
+                if f.voting.asked_others(st.me()).iter().all(|m| f.abort_refused.contains(m)) {
+                    // Every member promised recovery its vote: recovery decides.
+                    let f = self.inflight.remove(&id).expect("present");
+                    return Next::InDoubt { req: f.req, reply: Reply::Failed(Self::in_doubt(&f)) };
+                }
+                Next::Nothing
             }
-            // Committed by the rule, but an ALL write waits for the rest of its answers.
-            Some(true) | None => Next::Nothing,
         }
+    }
+
+    fn in_doubt(f: &InFlight) -> WriteError {
+        WriteError::InDoubt { staged: f.yes.len() + 1, refused: f.refused.len(), needed: f.needed }
     }
 
     /// A node reports the commit durable. The first such report comes from the local
@@ -366,27 +418,39 @@ impl Coordinator {
         }
     }
 
-    /// Too few votes for `id` in time. Unless the commit was decided: a ONE write, or a
-    /// write not yet staged anywhere else, is aborted; a write others may hold is left to
-    /// recovery ([`Next::InDoubt`]). Either way the client hears the acks did not come.
-    pub(crate) fn on_prepare_timeout(&mut self, me: NodeId, id: TxnId) -> Next {
+    /// Too few votes for `id` in time. A write staged nowhere else, or a ONE write, is
+    /// aborted; an ALL write a quorum staged commits (and says ALL fell short); any other
+    /// is asked to abort. A second timeout (the ABORT request unanswered) answers the
+    /// client that the outcome is not known yet and leaves it to recovery.
+    pub(crate) fn on_prepare_timeout(&mut self, st: &mut Step, id: TxnId) -> Next {
         let Some(f) = self.inflight.get_mut(&id) else { return Next::Nothing };
         if f.committing {
             return Next::Nothing;
         }
         if f.voting.is_counted() && f.staged_here {
-            let answers: BTreeMap<NodeId, TxnStatus> = f.yes.iter().map(|n| (*n, TxnStatus::Pending)).collect();
-            if f.voting.verdict(me, &answers) == Some(true) {
-                // An ALL write short of a member: committed by the quorum rule all the same.
+            if f.aborting.is_some() {
+                if st.now < f.abort_deadline {
+                    return Next::Nothing;
+                }
+                let f = self.inflight.remove(&id).expect("present");
+                return Next::InDoubt { req: f.req, reply: Reply::Failed(Self::in_doubt(&f)) };
+            }
+            if f.voting.commits_with(f.yes.len()) {
                 f.committing = true;
                 return Next::CommitLocal;
             }
+            let err = if f.refused.is_empty() {
+                WriteError::NotEnoughAcks {
+                    got: f.yes.len() + 1,
+                    needed: f.needed,
+                    consistency: f.consistency.to_string(),
+                }
+            } else {
+                WriteError::Conflict
+            };
+            return Self::request_abort(st, f, id, err);
         }
         let f = self.inflight.remove(&id).expect("present");
-        if f.voting.is_counted() && f.staged_here {
-            let err = WriteError::InDoubt { staged: f.yes.len() + 1, refused: f.refused.len(), needed: f.needed };
-            return Next::InDoubt { req: f.req, reply: Reply::Failed(err) };
-        }
         let err =
             WriteError::NotEnoughAcks { got: f.yes.len(), needed: f.needed, consistency: f.consistency.to_string() };
         let targets = if f.voting.is_counted() { Vec::new() } else { f.targets };

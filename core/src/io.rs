@@ -112,6 +112,13 @@ pub enum StoreWrite {
         /// Which transaction.
         txn_id: TxnId,
     },
+    /// Promise recovery this node's vote on a transaction: a PREPARED record becomes
+    /// PROMISED, a REFUSED one (or none: refused now) FENCED. Either accepts no ABORT
+    /// request of the coordinator any more ([`crate::voting`]).
+    Promise {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
     /// Apply catch-up entries from `peer`'s log of `database` (each exactly once, with
     /// LWW, appended to the local log), and record `peer`'s position as the last seq.
     ApplyLog {
@@ -395,6 +402,10 @@ pub struct RecoveredState {
     pub txns: Vec<(Txn, RecoveredTxnState)>,
     /// Finished transactions and whether they committed.
     pub decided: Vec<(TxnId, bool)>,
+    /// Transactions refused here (never to be staged), not known finished.
+    pub refused: Vec<TxnId>,
+    /// Transactions whose vote this node promised to recovery (staged or refused).
+    pub promised: Vec<TxnId>,
     /// Local log heads per database.
     pub heads: BTreeMap<String, u64>,
     /// Schema version per database.

@@ -42,8 +42,12 @@ pub enum TxnStatus {
     Aborted,
     /// Prepared or being decided; no outcome yet.
     Pending,
-    /// Never seen (or, from its coordinator: can no longer commit).
+    /// Never seen (or, from its coordinator: can no longer commit). From a member of a
+    /// transaction under the voting rule: it holds nothing and cannot promise (it is
+    /// catching up after a lost disk).
     Unknown,
+    /// Not staged here, and promised durably never to be (a vote, not an outcome).
+    Refused,
 }
 
 /// One committed transaction in a node's log, restricted to one database.
@@ -106,8 +110,9 @@ pub enum Message {
     StatusQuery {
         /// Which transaction.
         txn_id: TxnId,
-        /// If the receiver holds nothing of it: promise durably never to stage it first,
-        /// and answer `Aborted` (see [`crate::voting`]).
+        /// Recovery's question under the voting rule: the receiver first promises durably
+        /// to answer the same from now on — it will accept no ABORT request of the
+        /// coordinator — and, holding nothing, never to stage it (answering `Refused`).
         fence: bool,
     },
     /// Answer to [`Message::StatusQuery`].
@@ -115,6 +120,19 @@ pub enum Message {
         /// Which transaction.
         txn_id: TxnId,
         /// What the sender knows.
+        status: TxnStatus,
+    },
+    /// From the coordinator of a transaction it has not decided: abort it, unless you
+    /// promised recovery your vote or know it committed ([`crate::voting`]).
+    AbortRequest {
+        /// Which transaction.
+        txn_id: TxnId,
+    },
+    /// Answer to [`Message::AbortRequest`]: `Aborted` (durably), or what stops it.
+    AbortReply {
+        /// Which transaction.
+        txn_id: TxnId,
+        /// `Aborted`, `Committed`, or the promised vote (`Pending` = staged, `Refused`).
         status: TxnStatus,
     },
     /// Send me your log of `database` after position `after`.
@@ -177,6 +195,8 @@ impl Message {
             Message::Heartbeat { .. } => "heartbeat",
             Message::StatusQuery { .. } => "status_query",
             Message::StatusReply { .. } => "status_reply",
+            Message::AbortRequest { .. } => "abort_request",
+            Message::AbortReply { .. } => "abort_reply",
             Message::PullLog { .. } => "pull_log",
             Message::LogChunk { .. } => "log_chunk",
             Message::SnapshotRequest { .. } => "snapshot_request",

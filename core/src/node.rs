@@ -208,6 +208,7 @@ impl Node {
         for (id, committed) in rec.decided {
             self.part.restore_outcome(id, committed);
         }
+        self.part.restore_votes(&rec.refused, &rec.promised);
         for (txn, state) in rec.txns {
             self.recover_txn(txn, state);
         }
@@ -260,7 +261,7 @@ impl Node {
                 self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
             }
             Timer::PrepareTimeout(id) => {
-                let next = self.coord.on_prepare_timeout(self.me, id);
+                let next = self.coord.on_prepare_timeout(&mut step!(self), id);
                 self.follow(id, next);
             }
             Timer::SnapshotPace => self.snapshots.on_pace(&mut step!(self)),
@@ -358,6 +359,8 @@ impl Node {
             Message::Abort { txn_id } => self.part.on_abort(&mut step!(self), txn_id),
             Message::Heartbeat { txn_ids } => self.part.on_heartbeat(self.now, from, &txn_ids),
             Message::StatusQuery { txn_id, fence } => self.on_status_query(from, txn_id, fence),
+            Message::AbortRequest { txn_id } => self.part.on_abort_request(&mut step!(self), from, txn_id),
+            Message::AbortReply { txn_id, status } => self.on_abort_reply(from, txn_id, status),
             Message::StatusReply { txn_id, status } => {
                 self.part.on_status_reply(&mut step!(self), &self.members, from, txn_id, status)
             }
@@ -418,6 +421,14 @@ impl Node {
             PendingOp::Prepare { txn_id } => self.part.on_prepared_durable(&mut step!(self), txn_id),
             PendingOp::Commit { txn_id } => self.part.on_committed_durable(&mut step!(self), txn_id),
             PendingOp::Refuse { txn_id, then } => Participant::on_refused_durable(&mut step!(self), txn_id, then),
+            PendingOp::Promise { txn_id, reply } => {
+                if let Some((to, status)) = reply {
+                    self.send(to, Message::StatusReply { txn_id, status });
+                }
+            }
+            PendingOp::AbortAck { txn_id, to } => {
+                self.send(to, Message::AbortReply { txn_id, status: crate::message::TxnStatus::Aborted })
+            }
             PendingOp::InstallSnapshot { database, donor, bytes } => {
                 self.on_snapshot_installed(database, donor, bytes, outcome.positions)
             }
@@ -619,20 +630,41 @@ impl Node {
         if self.part.is_staged(id) {
             return TxnStatus::Pending;
         }
+        if self.part.is_refused(id) {
+            return TxnStatus::Refused;
+        }
         TxnStatus::Unknown
     }
 
-    /// A status query. A fencing one about a transaction this node holds nothing of is
-    /// answered with a durable refusal — unless this node is catching up after a lost
-    /// disk: what it held before is gone, and refusing could count against a stage it
-    /// once had ([`crate::voting`]).
+    /// A status query. Recovery's (fencing) one about a transaction with no outcome here
+    /// is answered once this node's vote is promised ([`crate::voting`]).
     fn on_status_query(&mut self, from: NodeId, id: TxnId, fence: bool) {
         let status = self.status_of(id);
-        let holds_nothing = status == crate::message::TxnStatus::Unknown && !self.part.is_prepared(id);
-        if fence && holds_nothing && !self.joining() {
-            self.part.refuse(&mut step!(self), id, crate::participant::Refusal::Status { to: from });
-        } else {
+        let open = matches!(
+            status,
+            crate::message::TxnStatus::Pending
+                | crate::message::TxnStatus::Refused
+                | crate::message::TxnStatus::Unknown
+        );
+        if !fence || !open || self.coord.is_inflight(id) {
             self.send(from, Message::StatusReply { txn_id: id, status });
+            return;
+        }
+        let joining = self.joining();
+        if let Some(status) = self.part.on_fence_query(&mut step!(self), from, id, joining) {
+            self.send(from, Message::StatusReply { txn_id: id, status });
+        }
+    }
+
+    /// A member's answer to this node's ABORT request for `id`. One that comes after the
+    /// client was answered still makes the abort final.
+    fn on_abort_reply(&mut self, from: NodeId, id: TxnId, status: crate::message::TxnStatus) {
+        if self.coord.is_inflight(id) {
+            let next = self.coord.on_abort_reply(&mut step!(self), from, id, status);
+            self.follow(id, next);
+        } else if status == crate::message::TxnStatus::Aborted && self.part.is_staged(id) {
+            let peers = self.part.voting_peers(id, self.me);
+            self.decide_abort(id, &peers);
         }
     }
 

@@ -23,6 +23,8 @@ pub(crate) enum PendingOp {
     Commit { txn_id: TxnId },
     Abort,
     Refuse { txn_id: TxnId, then: crate::participant::Refusal },
+    Promise { txn_id: TxnId, reply: Option<(NodeId, crate::message::TxnStatus)> },
+    AbortAck { txn_id: TxnId, to: NodeId },
     ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
     Membership,
     ServeLog { to: NodeId, database: String, after: u64 },

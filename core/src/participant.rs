@@ -39,8 +39,6 @@ pub(crate) struct Prepared {
 pub(crate) enum Refusal {
     /// A conflict vote to the coordinator `to`.
     Vote { to: NodeId },
-    /// An `Aborted` answer to a fencing status query from `to`.
-    Status { to: NodeId },
 }
 
 /// How many transactions other nodes coordinate are in each participant phase here.
@@ -74,6 +72,11 @@ pub(crate) struct Participant {
     /// that goes on to write the same row through one of them waits for it, as InnoDB waits
     /// for a row lock, instead of failing at once.
     waiting: Vec<(Txn, Millis)>,
+    /// Transactions refused here: never to be staged (votes, not outcomes).
+    refused: BTreeSet<TxnId>,
+    /// Transactions whose vote (staged or refused) this node promised to recovery: it
+    /// accepts no ABORT request of their coordinator any more.
+    promised: BTreeSet<TxnId>,
 }
 
 impl Participant {
@@ -155,11 +158,6 @@ impl Participant {
         self.prepared.get(&id).is_some_and(|p| p.committing)
     }
 
-    /// Whether `id` is prepared here.
-    pub(crate) fn is_prepared(&self, id: TxnId) -> bool {
-        self.prepared.contains_key(&id)
-    }
-
     /// Issue again the commits whose persist failed.
     pub(crate) fn retry_commits(&mut self, st: &mut Step) {
         for id in std::mem::take(&mut self.commit_retries) {
@@ -197,6 +195,22 @@ impl Participant {
         self.decided.insert(id, committed);
     }
 
+    /// Record refusals and promises found in storage at startup.
+    pub(crate) fn restore_votes(&mut self, refused: &[TxnId], promised: &[TxnId]) {
+        self.refused.extend(refused.iter().copied().filter(|id| !self.decided.contains_key(id)));
+        self.promised.extend(promised.iter().copied());
+    }
+
+    /// The voting members of `id` other than `me` (empty if not staged here).
+    pub(crate) fn voting_peers(&self, id: TxnId, me: NodeId) -> Vec<NodeId> {
+        self.prepared.get(&id).map(|p| p.txn.voting.peers_of(me)).unwrap_or_default()
+    }
+
+    /// Whether `id` is refused here.
+    pub(crate) fn is_refused(&self, id: TxnId) -> bool {
+        self.refused.contains(&id)
+    }
+
     /// Record that `id` is aborted, unless an outcome is already known.
     pub(crate) fn note_aborted(&mut self, id: TxnId) {
         self.decided.entry(id).or_insert(false);
@@ -229,6 +243,7 @@ impl Participant {
                 return;
             }
             Some(false) => return,
+            None if self.refused.contains(&id) => return,
             None => {}
         }
         if let Some(p) = self.prepared.get(&id) {
@@ -277,15 +292,71 @@ impl Participant {
     pub(crate) fn refuse(&mut self, st: &mut Step, id: TxnId, then: Refusal) {
         debug_assert!(!self.prepared.contains_key(&id), "{id} refused while staged here");
         debug_assert_ne!(self.decided.get(&id), Some(&true), "{id} refused after it committed here");
-        self.decided.insert(id, false);
+        self.refused.insert(id);
         st.out.persist(StoreWrite::Refuse { txn_id: id }, PendingOp::Refuse { txn_id: id, then });
+    }
+
+    /// Recovery asks for this node's vote on `id` ([`crate::voting`]): promise it durably,
+    /// then answer — staged (`Pending`), or refused (refusing now if nothing is held).
+    /// `None`: answered later (once the promise is durable), or not at all (a stage under
+    /// way: asked again, it answers once durable). A node catching up after a lost disk
+    /// holds nothing it may vouch for: `Unknown`.
+    pub(crate) fn on_fence_query(
+        &mut self,
+        st: &mut Step,
+        from: NodeId,
+        id: TxnId,
+        joining: bool,
+    ) -> Option<TxnStatus> {
+        let vote = if self.is_staged(id) {
+            TxnStatus::Pending
+        } else if self.prepared.contains_key(&id) {
+            return None;
+        } else if self.refused.contains(&id) {
+            TxnStatus::Refused
+        } else if joining {
+            return Some(TxnStatus::Unknown);
+        } else {
+            self.refused.insert(id);
+            TxnStatus::Refused
+        };
+        if self.promised.contains(&id) {
+            return Some(vote);
+        }
+        self.promised.insert(id);
+        st.out
+            .persist(StoreWrite::Promise { txn_id: id }, PendingOp::Promise { txn_id: id, reply: Some((from, vote)) });
+        None
+    }
+
+    /// The coordinator of `id` asks to abort it (it never decided it). Done — durably,
+    /// then acknowledged — unless this node promised recovery its vote or knows the outcome;
+    /// then the answer says which.
+    pub(crate) fn on_abort_request(&mut self, st: &mut Step, from: NodeId, id: TxnId) {
+        let answer = match self.decided.get(&id) {
+            Some(true) => Some(TxnStatus::Committed),
+            Some(false) => Some(TxnStatus::Aborted),
+            None if self.is_committing(id) => Some(TxnStatus::Committed),
+            None if self.promised.contains(&id) => {
+                Some(if self.refused.contains(&id) { TxnStatus::Refused } else { TxnStatus::Pending })
+            }
+            None => None,
+        };
+        if let Some(status) = answer {
+            st.send(from, Message::AbortReply { txn_id: id, status });
+            return;
+        }
+        self.waiting.retain(|(t, _)| t.id != id);
+        self.forget(id);
+        self.refused.remove(&id);
+        self.decided.insert(id, false);
+        st.out.persist(StoreWrite::Abort { txn_id: id }, PendingOp::AbortAck { txn_id: id, to: from });
     }
 
     /// A refusal is durable: send the answer it was for.
     pub(crate) fn on_refused_durable(st: &mut Step, id: TxnId, then: Refusal) {
         match then {
             Refusal::Vote { to } => st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict }),
-            Refusal::Status { to } => st.send(to, Message::StatusReply { txn_id: id, status: TxnStatus::Aborted }),
         }
     }
 
@@ -387,6 +458,7 @@ impl Participant {
     /// ABORT of `id`.
     pub(crate) fn on_abort(&mut self, st: &mut Step, id: TxnId) {
         self.waiting.retain(|(t, _)| t.id != id);
+        self.refused.remove(&id);
         if let Some(p) = self.prepared.get(&id) {
             if p.committing {
                 return;
@@ -428,6 +500,10 @@ impl Participant {
             let Some(p) = self.prepared.get_mut(&id) else { continue };
             p.last_query = Some(now);
             let counted = p.txn.voting.is_counted();
+            if counted && p.txn.coordinator != me && self.promised.insert(id) {
+                // This node's own vote goes into the count: promised like any other.
+                st.out.persist(StoreWrite::Promise { txn_id: id }, PendingOp::Promise { txn_id: id, reply: None });
+            }
             let peers = if counted { p.txn.voting.peers_of(me) } else { members.live_peers() };
             for peer in &peers {
                 st.send(*peer, Message::StatusQuery { txn_id: id, fence: counted });
@@ -468,8 +544,10 @@ impl Participant {
         let me = st.me();
         let Some(p) = self.prepared.get(&id).filter(|p| p.durable && !p.committing) else { return };
         let mut answers = p.answers.clone();
-        answers.insert(me, TxnStatus::Pending);
-        let Some(committed) = p.txn.voting.verdict(p.txn.coordinator, &answers) else { return };
+        if p.txn.coordinator != me {
+            answers.insert(me, TxnStatus::Pending);
+        }
+        let Some(committed) = p.txn.voting.recovered(p.txn.coordinator, &answers) else { return };
         let peers = p.txn.voting.peers_of(me);
         if committed {
             self.commit_local(st, id);

@@ -1,24 +1,30 @@
-//! The commit rule of QUORUM and ALL writes: an outcome decided by what the members
-//! other than the coordinator durably hold, so that any node can decide it — also when the
-//! coordinator and its disk are gone for good.
+//! The commit rule of QUORUM and ALL writes: one round trip to commit, and an outcome any
+//! member can recover from what the others hold — also when the coordinator and its disk
+//! are gone for good.
 //!
 //! The coordinator stages (durably prepares) a transaction locally *before* it sends
-//! PREPARE to anyone, so every member that received a PREPARE knows the coordinator holds
-//! it. Each other member then either stages it ("staged", a yes vote) or durably promises
-//! never to stage it ("refused": a conflict vote, or an answer to a fencing status query).
-//! Both are permanent until the outcome is known. With `others` the members other than the
-//! coordinator at PREPARE time and `commit_needs` the yes votes the level asks for:
-//! - **committed** once `commit_needs` others staged it (with the coordinator, that is the
-//!   level's number of copies — a quorum, or everyone);
-//! - **aborted** once `others - commit_needs + 1` others refused it: then at most
-//!   `commit_needs - 1` can ever stage it.
+//! PREPARE, so every member holding a PREPARE knows the coordinator holds it too. Each other
+//! member it asks either stages it (a yes vote) or durably refuses it (a conflict vote). With
+//! `commit_needs` = quorum − 1:
+//! - **Commit** (coordinator): once `commit_needs` others staged it, the coordinator makes
+//!   its own commit durable and answers the client — one round trip — then sends COMMIT.
+//! - **Abort** (coordinator): on a refusal, or when the votes do not come in time, it asks
+//!   the members to abort it (ABORT request). The abort is final at the first member that
+//!   records it durably; only then is the client told. A member that already promised its
+//!   vote to recovery (below) refuses the request, so an abort can never slip in after a
+//!   recovery counted that member's stage.
+//! - **Recovery** (any member holding it staged whose coordinator fell silent, or the
+//!   coordinator itself once it gave up waiting): it asks every member the coordinator
+//!   asked; each first promises its vote durably (refusing now if it holds nothing), then
+//!   answers. A known outcome decides. Otherwise, once *every* asked member has answered —
+//!   so none of them can hold a final abort unseen — `commit_needs` stages commit it (the
+//!   coordinator may have answered its client) and `others − commit_needs + 1` refusals
+//!   abort it (it can never reach a quorum). Members the coordinator never asked (it held
+//!   them dead) never stage it: they count as refusals.
 //!
-//! The two thresholds add up to more than `others`, so no transaction meets both. The
-//! coordinator answers its client once the commit threshold is met and its own commit is
-//! durable: one round trip. A node that finds a transaction in doubt (its coordinator
-//! silent, or the coordinator's own answer timed out) asks every member, fencing those that
-//! hold nothing, and applies the same rule to the answers (CockroachDB's parallel commits
-//! recover the same way: from what the writes' holders have staged).
+//! The two thresholds add up to more than the others, so no transaction meets both; the
+//! coordinator's word is never needed, so a coordinator lost for good leaves nothing in
+//! doubt while the members it asked can answer.
 //!
 //! ONE writes (and transactions from nodes that predate the rule) carry no voting members:
 //! their coordinator's word decides them, as before.
@@ -71,19 +77,34 @@ impl Voting {
         others + 1 - self.commit_needs.min(others)
     }
 
-    /// The outcome the answers decide (true: committed), if they decide one. `answers`
-    /// holds each member's last word: `Pending` = staged, `Aborted` = refused (a member
-    /// that learned the abort holds it as a refusal too), `Committed` = the outcome.
-    pub fn verdict(&self, coordinator: NodeId, answers: &BTreeMap<NodeId, TxnStatus>) -> Option<bool> {
+    /// Whether `staged` other members holding it commit it.
+    pub fn commits_with(&self, staged: usize) -> bool {
+        staged as u32 >= self.commit_needs
+    }
+
+    /// The members other than the coordinator that it asked (sent PREPARE to).
+    pub fn asked_others(&self, coordinator: NodeId) -> Vec<NodeId> {
+        self.others(coordinator).filter(|m| !self.unasked.contains(m)).collect()
+    }
+
+    /// The outcome recovery finds in `answers` (each member's promised word: `Pending` =
+    /// staged, `Refused`, `Unknown` = holds nothing it can vouch for; `Committed` or
+    /// `Aborted` = the outcome), if they decide one.
+    pub fn recovered(&self, coordinator: NodeId, answers: &BTreeMap<NodeId, TxnStatus>) -> Option<bool> {
         if answers.values().any(|s| *s == TxnStatus::Committed) {
             return Some(true);
         }
-        let count = |want: TxnStatus| self.others(coordinator).filter(|m| answers.get(m) == Some(&want)).count() as u32;
-        let staged = count(TxnStatus::Pending);
-        let refused = self
-            .others(coordinator)
-            .filter(|m| answers.get(m) == Some(&TxnStatus::Aborted) || self.unasked.contains(m))
-            .count() as u32;
+        if answers.values().any(|s| *s == TxnStatus::Aborted) {
+            return Some(false);
+        }
+        let asked = self.asked_others(coordinator);
+        if !asked.iter().all(|m| answers.contains_key(m)) {
+            return None; // one of them may hold a final abort
+        }
+        let said = |want: TxnStatus| asked.iter().filter(|m| answers.get(m) == Some(&want)).count() as u32;
+        let staged = said(TxnStatus::Pending);
+        let refused =
+            said(TxnStatus::Refused) + self.others(coordinator).filter(|m| self.unasked.contains(m)).count() as u32;
         debug_assert!(
             staged < self.commit_needs || refused < self.abort_needs(coordinator),
             "both thresholds met: {staged} staged, {refused} refused of {:?}",
@@ -107,47 +128,41 @@ impl Voting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use TxnStatus::{Aborted, Committed, Pending, Refused, Unknown};
 
     fn answers(list: &[(NodeId, TxnStatus)]) -> BTreeMap<NodeId, TxnStatus> {
         list.iter().copied().collect()
     }
 
     #[test]
-    fn three_nodes_at_quorum_commit_on_one_other_copy_and_abort_on_two_refusals() {
+    fn three_nodes_commit_on_one_other_copy_once_every_asked_member_answered() {
         let v = Voting::new(vec![3, 1, 2], 2, &[1, 2, 3]);
         assert_eq!((v.commit_needs, v.abort_needs(1)), (1, 2));
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Pending)])), Some(true));
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Aborted)])), None);
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Aborted), (3, TxnStatus::Aborted)])), Some(false));
-        // The coordinator's own word counts for nothing (its disk may be gone).
-        assert_eq!(v.verdict(1, &answers(&[(1, TxnStatus::Pending)])), None);
-        assert_eq!(v.verdict(1, &answers(&[(1, TxnStatus::Aborted), (2, TxnStatus::Aborted)])), None);
-        // Unknown (a node catching up after a lost disk) counts neither way.
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Unknown), (3, TxnStatus::Aborted)])), None);
+        assert!(v.commits_with(1) && !v.commits_with(0));
+        // Node 3 has not answered: it might hold a final abort.
+        assert_eq!(v.recovered(1, &answers(&[(2, Pending)])), None);
+        assert_eq!(v.recovered(1, &answers(&[(2, Pending), (3, Refused)])), Some(true));
+        assert_eq!(v.recovered(1, &answers(&[(2, Refused), (3, Refused)])), Some(false));
+        // An outcome decides at once; the coordinator's stage counts for nothing.
+        assert_eq!(v.recovered(1, &answers(&[(3, Aborted)])), Some(false));
+        assert_eq!(v.recovered(1, &answers(&[(1, Committed)])), Some(true));
+        assert_eq!(v.recovered(1, &answers(&[(1, Pending), (2, Refused), (3, Unknown)])), None);
     }
 
     #[test]
-    fn all_needs_every_copy_and_one_refusal_aborts() {
-        let v = Voting::new(vec![1, 2, 3, 4, 5], 5, &[1, 2, 3, 4, 5]);
-        assert_eq!((v.commit_needs, v.abort_needs(2)), (4, 1));
-        assert_eq!(v.verdict(2, &answers(&[(1, TxnStatus::Aborted)])), Some(false));
-        let staged: Vec<_> = [1, 3, 4, 5].iter().map(|m| (*m, TxnStatus::Pending)).collect();
-        assert_eq!(v.verdict(2, &answers(&staged)), Some(true));
+    fn members_never_asked_count_as_refusals_and_need_not_answer() {
+        // Five members, 4 and 5 held dead at PREPARE.
+        let v = Voting::new(vec![1, 2, 3, 4, 5], 3, &[1, 2, 3]);
+        assert_eq!(v.asked_others(1), vec![2, 3]);
+        assert_eq!(v.recovered(1, &answers(&[(2, Refused), (3, Pending)])), Some(false));
+        assert_eq!(v.recovered(1, &answers(&[(2, Pending), (3, Pending)])), Some(true));
     }
 
     #[test]
     fn a_single_node_commits_on_its_own_copy() {
         let v = Voting::new(vec![1], 1, &[1]);
-        assert_eq!(v.verdict(1, &BTreeMap::new()), Some(true));
-    }
-
-    #[test]
-    fn members_never_asked_count_as_refusals() {
-        // Five members, 4 and 5 held dead at PREPARE: one conflict among 2 and 3 aborts.
-        let v = Voting::new(vec![1, 2, 3, 4, 5], 3, &[1, 2, 3]);
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Aborted)])), Some(false));
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Pending)])), None);
-        assert_eq!(v.verdict(1, &answers(&[(2, TxnStatus::Pending), (3, TxnStatus::Pending)])), Some(true));
+        assert!(v.commits_with(0));
+        assert_eq!(v.recovered(1, &BTreeMap::new()), Some(true));
     }
 
     #[test]

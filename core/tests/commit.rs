@@ -42,8 +42,11 @@ fn a_quorum_write_fails_at_the_prepare_timeout_without_a_majority_and_leaves_not
     let req = c.write(1, vec![put("app", 1, 10)], Q);
     c.run_for(1990);
     assert_eq!(c.replies.get(&req), None, "answered before the prepare timeout");
+    // Then it asks the others to abort it; nobody answers that either.
+    c.run_for(990);
+    assert_eq!(c.replies.get(&req), None, "answered before the abort request gave up");
     assert_eq!(c.answer(req, 100), Some(in_doubt(1, 2)));
-    assert!(c.now - start <= 2020, "answered at {} ms", c.now - start);
+    assert!(c.now - start <= 3020, "answered at {} ms", c.now - start);
     assert_eq!(value(&c, 1, "app", 1), None);
     // Staged here, and the others may hold it too for all node 1 knows: it stays in
     // doubt until they answer — then they promise never to stage it, and it is aborted.
@@ -90,7 +93,8 @@ fn all_needs_every_member_and_quorum_a_majority() {
     let r = c.commit(1, vec![put("app", 3, 2)], Q);
     assert!(committed(&r), "{r:?}");
     c.crash(3);
-    assert_eq!(c.commit(1, vec![put("app", 2, 3)], Q), in_doubt(2, 3));
+    // Node 2 takes the abort request: a definite failure.
+    assert_eq!(c.commit(1, vec![put("app", 2, 3)], Q), not_enough(2, 3, "QUORUM"));
     assert_eq!(value(&c, 2, "app", 3), Some(2));
 }
 

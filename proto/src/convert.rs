@@ -168,12 +168,24 @@ fn vote(v: Vote) -> i32 {
     }) as i32
 }
 
+fn from_status(s: i32) -> Result<TxnStatus, Invalid> {
+    Ok(match pb::TxnStatus::try_from(s) {
+        Ok(pb::TxnStatus::Committed) => TxnStatus::Committed,
+        Ok(pb::TxnStatus::Aborted) => TxnStatus::Aborted,
+        Ok(pb::TxnStatus::Pending) => TxnStatus::Pending,
+        Ok(pb::TxnStatus::Unknown) => TxnStatus::Unknown,
+        Ok(pb::TxnStatus::Refused) => TxnStatus::Refused,
+        _ => return Err(Invalid("txn status")),
+    })
+}
+
 fn status(s: TxnStatus) -> i32 {
     (match s {
         TxnStatus::Committed => pb::TxnStatus::Committed,
         TxnStatus::Aborted => pb::TxnStatus::Aborted,
         TxnStatus::Pending => pb::TxnStatus::Pending,
         TxnStatus::Unknown => pb::TxnStatus::Unknown,
+        TxnStatus::Refused => pb::TxnStatus::Refused,
     }) as i32
 }
 
@@ -202,6 +214,10 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
         }
         Message::StatusReply { txn_id, status: s } => {
             Msg::StatusReply(pb::StatusReply { txn_id: Some(hlc(*txn_id)), status: status(*s) })
+        }
+        Message::AbortRequest { txn_id } => Msg::AbortRequest(pb::AbortRequest { txn_id: Some(hlc(*txn_id)) }),
+        Message::AbortReply { txn_id, status: s } => {
+            Msg::AbortReply(pb::AbortReply { txn_id: Some(hlc(*txn_id)), status: status(*s) })
         }
         Message::PullLog { database, after, limit } => {
             Msg::PullLog(pb::PullLog { database: database.clone(), after: *after, limit: *limit })
@@ -258,16 +274,13 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             txn_ids: h.txn_ids.into_iter().map(|h| from_hlc(Some(h), "txn id")).collect::<Result<_, _>>()?,
         },
         Msg::StatusQuery(q) => Message::StatusQuery { txn_id: from_hlc(q.txn_id, "txn id")?, fence: q.fence },
-        Msg::StatusReply(r) => Message::StatusReply {
-            txn_id: from_hlc(r.txn_id, "txn id")?,
-            status: match pb::TxnStatus::try_from(r.status) {
-                Ok(pb::TxnStatus::Committed) => TxnStatus::Committed,
-                Ok(pb::TxnStatus::Aborted) => TxnStatus::Aborted,
-                Ok(pb::TxnStatus::Pending) => TxnStatus::Pending,
-                Ok(pb::TxnStatus::Unknown) => TxnStatus::Unknown,
-                _ => return Err(Invalid("txn status")),
-            },
-        },
+        Msg::StatusReply(r) => {
+            Message::StatusReply { txn_id: from_hlc(r.txn_id, "txn id")?, status: from_status(r.status)? }
+        }
+        Msg::AbortRequest(r) => Message::AbortRequest { txn_id: from_hlc(r.txn_id, "txn id")? },
+        Msg::AbortReply(r) => {
+            Message::AbortReply { txn_id: from_hlc(r.txn_id, "txn id")?, status: from_status(r.status)? }
+        }
         Msg::PullLog(p) => Message::PullLog { database: p.database, after: p.after, limit: p.limit },
         Msg::LogChunk(c) => Message::LogChunk {
             database: c.database,

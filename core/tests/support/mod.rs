@@ -330,6 +330,7 @@ pub fn write_kind(w: &marmot_core::StoreWrite) -> &'static str {
         W::Commit { .. } => "commit",
         W::Abort { .. } => "abort",
         W::Refuse { .. } => "refuse",
+        W::Promise { .. } => "promise",
         W::ApplyLog { .. } => "apply_log",
         W::InstallSnapshot { .. } => "install_snapshot",
         W::TrimLog { .. } => "trim_log",

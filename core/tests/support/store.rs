@@ -31,6 +31,10 @@ pub struct Store {
     pub txns: BTreeMap<TxnId, (Txn, RecoveredTxnState)>,
     /// Decided transactions.
     pub decided: BTreeMap<TxnId, bool>,
+    /// Transactions refused here (never to be staged).
+    pub refused: BTreeSet<TxnId>,
+    /// Votes promised to recovery.
+    pub promised: BTreeSet<TxnId>,
     /// Position consumed in each peer's log.
     pub progress: BTreeMap<(NodeId, String), u64>,
     /// Schema version per database: how many schema changes it has applied.
@@ -69,6 +73,8 @@ impl Store {
             members,
             txns: self.txns.values().cloned().collect(),
             decided: self.decided.iter().map(|(k, v)| (*k, *v)).collect(),
+            refused: self.refused.iter().copied().collect(),
+            promised: self.promised.iter().copied().collect(),
             heads: self.heads.clone(),
             schemas: self.schemas.clone(),
             progress: self.progress.clone(),
@@ -153,10 +159,21 @@ impl Store {
             }
             StoreWrite::Abort { txn_id } => {
                 self.txns.remove(&txn_id);
-                self.decided.insert(txn_id, false);
+                self.refused.remove(&txn_id);
+                if self.decided.get(&txn_id) != Some(&true) {
+                    self.decided.insert(txn_id, false);
+                }
             }
             StoreWrite::Refuse { txn_id } => {
-                self.decided.entry(txn_id).or_insert(false);
+                if !self.txns.contains_key(&txn_id) && !self.decided.contains_key(&txn_id) {
+                    self.refused.insert(txn_id);
+                }
+            }
+            StoreWrite::Promise { txn_id } => {
+                if !self.txns.contains_key(&txn_id) && !self.decided.contains_key(&txn_id) {
+                    self.refused.insert(txn_id);
+                }
+                self.promised.insert(txn_id);
             }
             StoreWrite::ApplyLog { peer, database, entries } => {
                 for e in &entries {

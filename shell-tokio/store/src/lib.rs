@@ -434,6 +434,7 @@ impl Store {
             StoreWrite::Prepare { .. }
             | StoreWrite::Abort { .. }
             | StoreWrite::Refuse { .. }
+            | StoreWrite::Promise { .. }
             | StoreWrite::Membership { .. } => BTreeSet::new(),
         };
         if matches!(w, StoreWrite::InstallSnapshot { .. }) {
@@ -487,6 +488,7 @@ impl Store {
             StoreWrite::Commit { txn } => self.commit(txn),
             StoreWrite::Abort { txn_id } => self.abort(*txn_id),
             StoreWrite::Refuse { txn_id } => self.refuse(*txn_id),
+            StoreWrite::Promise { txn_id } => self.promise(*txn_id),
             StoreWrite::ApplyLog { peer, database, entries } => self.apply_log(*peer, database, entries),
             StoreWrite::Membership { incarnation, members } => self.save_membership(*incarnation, members),
             StoreWrite::RaiseLogFloor { database, floor } => {
@@ -679,6 +681,17 @@ impl Store {
         Ok(StoreOutcome::default())
     }
 
+    fn promise(&mut self, txn_id: TxnId) -> Result<StoreOutcome, StoreError> {
+        let id = txn_id_bytes(txn_id);
+        let tx = self.system.write_txn()?;
+        tx.prepare_cached("UPDATE txns SET state = 'PROMISED' WHERE id = ?1 AND state = 'PREPARED'")?.execute([&id])?;
+        tx.prepare_cached("UPDATE txns SET state = 'FENCED' WHERE id = ?1 AND state = 'REFUSED'")?.execute([&id])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO txns (id, state, payload) VALUES (?1, 'FENCED', NULL)")?
+            .execute([&id])?;
+        tx.commit()?;
+        Ok(StoreOutcome::default())
+    }
+
     fn apply_log(&mut self, peer: NodeId, database: &str, entries: &[LogEntry]) -> Result<StoreOutcome, StoreError> {
         self.ensure_database(database)?;
         let conn = &self.dbs[database].writer;
@@ -747,6 +760,15 @@ impl Store {
                 let payload: Option<Vec<u8>> = r.get(2)?;
                 match (state.as_str(), payload) {
                     ("PREPARED", Some(p)) => st.txns.push((from_txn_record(&p)?, RecoveredTxnState::Prepared)),
+                    ("PROMISED", Some(p)) => {
+                        st.txns.push((from_txn_record(&p)?, RecoveredTxnState::Prepared));
+                        st.promised.push(id);
+                    }
+                    ("REFUSED", _) => st.refused.push(id),
+                    ("FENCED", _) => {
+                        st.refused.push(id);
+                        st.promised.push(id);
+                    }
                     ("COMMITTED", Some(p)) => st.txns.push((from_txn_record(&p)?, RecoveredTxnState::Committing)),
                     ("COMMITTED", None) => st.decided.push((id, true)),
                     (_, _) => st.decided.push((id, false)),
