@@ -1,18 +1,17 @@
 //! The coordinator side of the commit.
 //!
 //! A client write becomes a [`Txn`] whose id is a fresh HLC reading. QUORUM and ALL writes
-//! follow the rule of [`crate::voting`]: the coordinator stages the transaction locally
-//! first, then sends PREPARE to every other ALIVE member; once as many others have staged
-//! it as the level asks, the transaction is committed — whoever counts — so the coordinator
-//! makes its own commit durable and answers the client: one round trip. Enough durable
-//! refusals (conflict votes) abort it everywhere (MySQL 1213). An answer that does not
-//! come in time leaves the outcome to the recovery every member runs
-//! ([`crate::participant`]), and the client is told the acks did not arrive.
+//! follow the voting rule of [`crate::voting`]: the coordinator stages the transaction
+//! locally first, then sends PREPARE to every other ALIVE member; once a quorum staged it
+//! (and, for ALL, every member it asked, or the prepare timeout passed) it makes its own
+//! commit durable and answers the client — one round trip — then sends COMMIT, resent until
+//! each member confirms. A conflict vote, or votes that do not come in time, turn into an
+//! ABORT request, final at the first member that records it; the client then gets 1213 (or
+//! the acks it lacked). If no member takes it in time the client hears that the outcome is
+//! not known yet, and recovery ([`crate::participant`]) decides it.
 //!
-//! ONE writes go to every target at once and are decided by the coordinator's own stage,
-//! as before the rule: a coordinator that restarts with one merely staged aborts it.
-//! COMMIT goes to the others once the local commit is durable, and is resent until each
-//! confirms.
+//! ONE writes go to every target at once and are decided by the coordinator's word, as
+//! before the rule: a coordinator that restarts with one merely staged aborts it.
 
 use std::collections::{BTreeMap, BTreeSet};
 

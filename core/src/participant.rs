@@ -1,14 +1,15 @@
-//! The participant side of 2PC: durable PREPARE with write intents, COMMIT, ABORT, and
-//! resolution of transactions whose coordinator went silent.
+//! The participant side of the commit: durable PREPARE with write intents, COMMIT, ABORT,
+//! and recovery of transactions whose coordinator went silent.
 //!
-//! A PREPARE is refused (vote `Conflict`) when any of its rows carries an intent of
-//! another unresolved transaction; an intent of the same transaction is accepted again.
-//! A prepared transaction whose coordinator has not been heard from for
-//! `heartbeat_timeout_ms` is resolved by asking every live peer: any "committed" answer
-//! commits it; an "aborted"/"unknown" answer from its coordinator (which can no longer
-//! commit it: a coordinator that restarts aborts its undecided transactions) aborts it;
-//! a REMOVED coordinator with no peer reporting a commit aborts it. It is never aborted
-//! on a guess.
+//! A PREPARE is refused (vote `Conflict`, made durable first under the voting rule) when any
+//! of its rows carries an intent of another unresolved transaction; the node's own writes
+//! wait for such a row instead (up to half the prepare timeout). Under the voting rule
+//! ([`crate::voting`]) a staged transaction whose coordinator has been silent for
+//! `heartbeat_timeout_ms` is recovered by asking every member the coordinator asked: each
+//! promises its vote durably and answers, and the rule decides once all have. For ONE
+//! writes (the coordinator's word decides): any "committed" answer commits it; an
+//! "aborted"/"unknown" answer from its coordinator aborts it; a REMOVED coordinator with
+//! no peer reporting a commit aborts it. Nothing is ever aborted on a guess.
 
 use std::collections::{BTreeMap, BTreeSet};
 
