@@ -11,6 +11,7 @@
 pub mod checks;
 pub mod plan;
 pub mod runner;
+pub mod scenario;
 pub mod schedule;
 pub mod workload;
 
