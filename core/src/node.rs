@@ -420,7 +420,7 @@ impl Node {
             }
             PendingOp::Prepare { txn_id } => self.part.on_prepared_durable(&mut step!(self), txn_id),
             PendingOp::Commit { txn_id } => self.part.on_committed_durable(&mut step!(self), txn_id),
-            PendingOp::Refuse { txn_id, then } => Participant::on_refused_durable(&mut step!(self), txn_id, then),
+            PendingOp::Refuse { txn_id, to } => Participant::on_refused_durable(&mut step!(self), txn_id, to),
             PendingOp::Promise { txn_id, reply } => {
                 if let Some((to, status)) = reply {
                     self.send(to, Message::StatusReply { txn_id, status });

@@ -22,7 +22,7 @@ pub(crate) enum PendingOp {
     Prepare { txn_id: TxnId },
     Commit { txn_id: TxnId },
     Abort,
-    Refuse { txn_id: TxnId, then: crate::participant::Refusal },
+    Refuse { txn_id: TxnId, to: NodeId },
     Promise { txn_id: TxnId, reply: Option<(NodeId, crate::message::TxnStatus)> },
     AbortAck { txn_id: TxnId, to: NodeId },
     ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },

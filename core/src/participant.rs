@@ -35,13 +35,6 @@ pub(crate) struct Prepared {
     answers: BTreeMap<NodeId, TxnStatus>,
 }
 
-/// What a durable refusal answers, once it is durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// A conflict vote to the coordinator `to`.
-    Vote { to: NodeId },
-}
-
 /// How many transactions other nodes coordinate are in each participant phase here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ParticipantSummary {
@@ -259,7 +252,7 @@ impl Participant {
         }
         if !self.conflicts(&txn).is_empty() {
             if txn.voting.is_counted() && from != st.me() {
-                self.refuse(st, id, Refusal::Vote { to: from });
+                self.refuse(st, id, from);
             } else if txn.voting.is_counted() {
                 // Nothing is sent before the local stage: wait here for the row.
                 let give_up = st.now + st.cfg.prepare_timeout_ms / 2;
@@ -283,18 +276,19 @@ impl Participant {
         let Some(p) = self.forget(id) else { return };
         let to = p.txn.coordinator;
         if p.txn.voting.is_counted() && to != st.me() {
-            self.refuse(st, id, Refusal::Vote { to });
+            self.refuse(st, id, to);
         } else {
             st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
         }
     }
 
-    /// Promise durably never to stage `id`, then say so ([`crate::voting`]).
-    pub(crate) fn refuse(&mut self, st: &mut Step, id: TxnId, then: Refusal) {
+    /// Promise durably never to stage `id`, then vote conflict to its coordinator `to`
+    /// ([`crate::voting`]).
+    pub(crate) fn refuse(&mut self, st: &mut Step, id: TxnId, to: NodeId) {
         debug_assert!(!self.prepared.contains_key(&id), "{id} refused while staged here");
         debug_assert_ne!(self.decided.get(&id), Some(&true), "{id} refused after it committed here");
         self.refused.insert(id);
-        st.out.persist(StoreWrite::Refuse { txn_id: id }, PendingOp::Refuse { txn_id: id, then });
+        st.out.persist(StoreWrite::Refuse { txn_id: id }, PendingOp::Refuse { txn_id: id, to });
     }
 
     /// Recovery asks for this node's vote on `id` ([`crate::voting`]): promise it durably,
@@ -354,11 +348,9 @@ impl Participant {
         st.out.persist(StoreWrite::Abort { txn_id: id }, PendingOp::AbortAck { txn_id: id, to: from });
     }
 
-    /// A refusal is durable: send the answer it was for.
-    pub(crate) fn on_refused_durable(st: &mut Step, id: TxnId, then: Refusal) {
-        match then {
-            Refusal::Vote { to } => st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict }),
-        }
+    /// A refusal is durable: send the conflict vote it was for.
+    pub(crate) fn on_refused_durable(st: &mut Step, id: TxnId, to: NodeId) {
+        st.send(to, Message::PrepareReply { txn_id: id, vote: Vote::Conflict });
     }
 
     /// Whether `id` is durably staged here, its outcome unknown.
