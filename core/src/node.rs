@@ -615,7 +615,8 @@ impl Node {
     }
 
     /// What this node can tell others about a transaction: `Pending` only once staged
-    /// durably (a stage the voting rule may count), `Aborted` also for a refusal.
+    /// durably (a stage the voting rule may count), `Refused` for a refusal (a vote,
+    /// not an outcome).
     fn status_of(&self, id: TxnId) -> crate::message::TxnStatus {
         use crate::message::TxnStatus;
         if let Some(c) = self.part.outcome(id) {
