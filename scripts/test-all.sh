@@ -16,9 +16,10 @@ cd "$(dirname "$0")/.."
 # for the dashboard test (headless, no outside network needed), and MariaDB's own test suite
 # (`mariadb-test`: its func_*.test files and their expected results, run on both servers),
 # and iproute2 + iptables + faketime for the partition and nemesis tests (nodes in network
-# namespaces of their own, clocks skewed per process).
+# namespaces of their own, clocks skewed per process), and nats-server (a real JetStream broker
+# for the CDC publisher test).
 APT_PACKAGES=(mariadb-client mariadb-server mariadb-test sysbench openssl curl php-cli php-mysql wordpress wordpress-theme-twentytwentythree
-  default-jdk-headless libmariadb-java chromium chromium-driver iproute2 iptables faketime)
+  default-jdk-headless libmariadb-java chromium chromium-driver iproute2 iptables faketime nats-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -226,38 +226,7 @@ section!(
     }
 );
 
-/// One `[[publisher.sinks]]` entry.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct Sink {
-    /// Unique name.
-    pub name: String,
-    /// "kafka" or "nats".
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// "debezium".
-    pub format: String,
-    /// Kafka brokers.
-    pub brokers: Vec<String>,
-    /// NATS URL.
-    pub nats_url: String,
-    /// Topic prefix.
-    pub topic_prefix: String,
-    /// Table globs.
-    pub filter_tables: Vec<String>,
-    /// Database globs.
-    pub filter_databases: Vec<String>,
-    /// Events per poll.
-    pub batch_size: u64,
-    /// Poll interval.
-    pub poll_interval_ms: u64,
-    /// Initial retry delay.
-    pub retry_initial_ms: u64,
-    /// Max retry delay.
-    pub retry_max_ms: u64,
-    /// Backoff multiplier.
-    pub retry_multiplier: f64,
-}
+pub use crate::publisher::sink_config::Sink;
 
 section!(
     /// `[publisher]`
@@ -393,12 +362,10 @@ impl Config {
     fn refuse_unsupported(&self) -> Result<(), ConfigError> {
         let (t, p, g, c) =
             (Transaction::default(), ConnectionPool::default(), GrpcClient::default(), Coordinator::default());
-        let (r, rp, q, pb) =
-            (Replication::default(), Replica::default(), QueryPipeline::default(), Publisher::default());
+        let (r, rp, q) = (Replication::default(), Replica::default(), QueryPipeline::default());
         let read = self.replication.default_read_consistency.to_ascii_uppercase();
-        let checks: [(&str, bool, String); 12] = [
+        let checks: [(&str, bool, String); 11] = [
             ("replica.enabled", self.replica.enabled == rp.enabled, "false: read-only replicas are not implemented yet, and this node would start as a full read-write member".into()),
-            ("publisher.enabled", self.publisher.enabled == pb.enabled, "false: change data capture publishing is not implemented yet".into()),
             ("replication.default_read_consistency", read == r.default_read_consistency, "\"LOCAL_ONE\": reads are served by the local copy".into()),
             ("replication.write_timeout_ms", self.replication.write_timeout_ms == r.write_timeout_ms, format!("{} (writes time out by coordinator.prepare_timeout_ms)", r.write_timeout_ms)),
             ("replication.read_timeout_ms", self.replication.read_timeout_ms == r.read_timeout_ms, r.read_timeout_ms.to_string()),
@@ -437,6 +404,11 @@ impl Config {
             );
         }
         self.refuse_unsupported()?;
+        if self.publisher.enabled {
+            if let Err((key, why)) = crate::publisher::sink_config::check(&self.publisher.sinks) {
+                return bad(&key, why);
+            }
+        }
         if let Err(why) = self.replication.conflict_rule.parse::<marmot_core::ConflictRule>() {
             return bad("replication.conflict_rule", why);
         }
@@ -701,7 +673,6 @@ replicate_databases = []
         assert!(e.contains("port"), "{e}");
         for (text, key) in [
             ("[replica]\nenabled = true\n", "replica.enabled"),
-            ("[publisher]\nenabled = true\n", "publisher.enabled"),
             ("[connection_pool]\npool_size = 9\n", "connection_pool.pool_size"),
             ("[replication]\ndefault_read_consistency = \"QUORUM\"\n", "replication.default_read_consistency"),
             ("[replication]\nwrite_timeout_ms = 1\n", "replication.write_timeout_ms"),
@@ -712,6 +683,11 @@ replicate_databases = []
             let e = Config::parse(text, None).unwrap_err().to_string();
             assert!(e.starts_with(key) && e.contains("not supported"), "{text}: {e}");
         }
+        let e = Config::parse("[publisher]\nenabled = true\n", None).unwrap_err().to_string();
+        assert!(e.starts_with("publisher.sinks") && e.contains("at least one"), "{e}");
+        let kafka = "[publisher]\nenabled = true\n[[publisher.sinks]]\nname = \"k\"\ntype = \"kafka\"\nbrokers = [\"localhost:9092\"]\n";
+        let e = Config::parse(kafka, None).unwrap_err().to_string();
+        assert!(e.starts_with("publisher.sinks[0].type"), "{e}");
         let e = Config::parse("[replication]\nconflict_rule = \"mine_wins\"\n", None).unwrap_err().to_string();
         assert!(e.contains("replication.conflict_rule") && e.contains("last_writer_wins"), "{e}");
         let e = Config::parse("[replication]\ndefault_write_consistency = \"MOST\"\n", None).unwrap_err().to_string();

@@ -21,5 +21,7 @@ pub mod metrics;
 pub mod mysql;
 pub mod node_checksums;
 pub mod peers;
+pub mod publisher;
+pub mod sink_stats;
 pub mod transport;
 pub mod verify;

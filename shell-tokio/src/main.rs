@@ -222,6 +222,15 @@ async fn run(config: Config) -> Result<(), String> {
         .with_idempotent_ddl(config.ddl.enable_idempotent)
         .with_ddl_lease(std::time::Duration::from_secs(config.ddl.lock_lease_seconds));
     tracing::info!(node_id = engine.node_id, data_dir = %config.data_dir.display(), "marmot node started");
+    if config.publisher.enabled && !config.cluster.sentinel {
+        let sinks = marmot_shell_tokio::publisher::spawn(
+            engine.clone(),
+            config.data_dir.clone(),
+            &config.publisher.sinks,
+            tokio::runtime::Handle::current(),
+        )?;
+        let _ = engine.metrics.publisher_sinks.set(sinks);
+    }
     if config.cluster.cluster_secret.is_empty() {
         tracing::warn!(
             "no cluster secret (cluster_secret or MARMOT_CLUSTER_SECRET): node-to-node authentication is off"

@@ -82,6 +82,8 @@ pub struct Metrics {
     /// MySQL connections accepted since start.
     pub mysql_connections_total: AtomicU64,
     statements: [AtomicU64; STATEMENT_KINDS.len()],
+    /// The CDC publisher's sinks, once it started.
+    pub publisher_sinks: std::sync::OnceLock<Vec<std::sync::Arc<crate::sink_stats::SinkStats>>>,
     /// Samples of `committed`, one a second for the last few (see [`Metrics::sample`]).
     committed_samples: std::sync::Mutex<std::collections::VecDeque<(std::time::Instant, u64)>>,
 }
@@ -224,6 +226,7 @@ impl Metrics {
             "# HELP marmot_mysql_connections Open MySQL connections.\n# TYPE marmot_mysql_connections gauge"
         );
         let _ = writeln!(out, "marmot_mysql_connections {}", self.mysql_connections.load(Relaxed));
+        crate::sink_stats::render(self.publisher_sinks.get().map_or(&[], |v| v.as_slice()), &mut out);
         let _ = writeln!(
             out,
             "# HELP marmot_members Cluster members by state, as this node sees them.\n# TYPE marmot_members gauge"

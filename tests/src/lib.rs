@@ -8,6 +8,7 @@ pub mod expression_eval;
 pub mod expression_grammar;
 pub mod mariadb_server;
 pub mod mysqltest_results;
+pub mod nats_server;
 pub mod netns;
 pub mod netproxy;
 pub mod ns_cluster;

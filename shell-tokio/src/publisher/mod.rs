@@ -1,0 +1,212 @@
+//! The CDC publisher: every committed transaction's row changes, as Debezium events, to
+//! the configured sinks (`[publisher]`, `[[publisher.sinks]]`).
+//!
+//! **Who publishes.** Every node's log holds every committed transaction of every
+//! database, so one node is enough: the lowest-id ALIVE data node (not a sentinel) in
+//! this node's view publishes, the others stand by. When it dies, the next one sees it
+//! leave and takes over from its own cursor; what it publishes again is dropped by the
+//! broker's duplicate detection (each event carries a stable id) inside the broker's
+//! duplicate window, and delivered twice past it: delivery is at-least-once, never lost.
+//! During a partition each side may publish; the ids keep copies apart the same way.
+//!
+//! **Order.** A sink publishes each database's log in order and moves its cursor only
+//! after the broker acknowledged the whole batch, so events of one row reach its topic in
+//! commit order, and a restart repeats at most the unacknowledged batch.
+//!
+//! One OS thread per sink: reads are blocking SQLite calls on the thread's own read-only
+//! connections; the broker client runs on the node's tokio runtime.
+
+pub mod cursor;
+pub mod debezium;
+pub mod filter;
+pub mod log;
+pub mod nats;
+pub mod sink_config;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+use crate::engine::{wall_ms, Engine};
+use crate::sink_stats::SinkStats;
+use cursor::Cursors;
+use debezium::{Column, Event, Origin};
+use filter::Filter;
+use log::{Entry, LogReader};
+use nats::NatsSink;
+use sink_config::Sink;
+
+/// How often a sink looks again at which node publishes.
+const ROLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Start one publishing thread per sink; their statistics, in sink order.
+pub fn spawn(engine: Engine, data_dir: PathBuf, sinks: &[Sink], rt: Handle) -> Result<Vec<Arc<SinkStats>>, String> {
+    let mut all = Vec::new();
+    for sink in sinks {
+        let stats = Arc::new(SinkStats::new(&sink.name));
+        let worker = Worker::new(engine.clone(), data_dir.clone(), sink.clone(), rt.clone(), stats.clone())?;
+        std::thread::Builder::new()
+            .name(format!("publisher-{}", sink.name))
+            .spawn(move || worker.run())
+            .map_err(|e| format!("publisher thread: {e}"))?;
+        all.push(stats);
+    }
+    Ok(all)
+}
+
+/// One sink's publishing loop.
+struct Worker {
+    engine: Engine,
+    sink: Sink,
+    filter: Filter,
+    rt: Handle,
+    log: LogReader,
+    cursors: Cursors,
+    nats: NatsSink,
+    stats: Arc<SinkStats>,
+    active: bool,
+    role_checked: Option<Instant>,
+}
+
+impl Worker {
+    fn new(engine: Engine, dir: PathBuf, sink: Sink, rt: Handle, stats: Arc<SinkStats>) -> Result<Self, String> {
+        Ok(Worker {
+            filter: Filter::new(&sink.filter_databases, &sink.filter_tables)?,
+            cursors: Cursors::open(&dir)?,
+            log: LogReader::new(dir),
+            nats: NatsSink::new(&sink.nats_url, &sink.topic_prefix),
+            engine,
+            sink,
+            rt,
+            stats,
+            active: false,
+            role_checked: None,
+        })
+    }
+
+    fn run(mut self) {
+        tracing::info!(sink = %self.sink.name, kind = %self.sink.kind, "publisher sink started");
+        loop {
+            if self.role_checked.is_none_or(|t| t.elapsed() >= ROLE_CHECK) {
+                self.check_role();
+            }
+            if !self.active {
+                std::thread::sleep(ROLE_CHECK / 4);
+                continue;
+            }
+            let mut published_any = false;
+            for db in self.engine.databases() {
+                if !self.filter.database(&db) {
+                    continue;
+                }
+                match self.publish_next(&db) {
+                    Ok(n) => published_any |= n > 0,
+                    Err(e) => {
+                        tracing::warn!(sink = %self.sink.name, database = %db, error = %e, "publisher cannot read the log");
+                        self.log.close(&db);
+                    }
+                }
+            }
+            if !published_any {
+                std::thread::sleep(Duration::from_millis(self.sink.poll_interval_ms));
+            }
+        }
+    }
+
+    /// Whether this node is the one that publishes: the lowest-id ALIVE data node.
+    fn check_role(&mut self) {
+        self.role_checked = Some(Instant::now());
+        let Ok(status) = self.rt.block_on(self.engine.status()) else { return };
+        let me = status.local_node_id;
+        let alive = |m: &&crate::cluster_status::MemberView| m.status == "ALIVE" && !m.sentinel;
+        let self_alive = status.members.iter().filter(alive).any(|m| m.node_id == me);
+        let lower = status.members.iter().filter(alive).any(|m| m.node_id < me);
+        let active = self_alive && !lower;
+        if active != self.active {
+            tracing::info!(sink = %self.sink.name, active, "publisher role changed");
+        }
+        self.active = active;
+        self.stats.set_active(active);
+    }
+
+    /// Publish the next batch of `db`'s log; how many log entries it covered.
+    fn publish_next(&mut self, db: &str) -> Result<usize, String> {
+        if !self.log.has_log(db) {
+            return Ok(0);
+        }
+        let name = self.sink.name.clone();
+        let (oldest, newest) = self.log.bounds(db)?;
+        let after = match self.cursors.get(&name, db)? {
+            Some(seq) => seq,
+            None => {
+                // A new sink (or a database new to it) starts at the oldest entry kept.
+                let start = oldest.saturating_sub(1);
+                self.cursors.set(&name, db, start)?;
+                start
+            }
+        };
+        self.stats.set_lag(db, newest.saturating_sub(after));
+        if oldest > after + 1 {
+            tracing::error!(sink = %name, database = %db, cursor = after, oldest,
+                "the log was trimmed past this sink's cursor: changes in between were not published");
+            self.stats.skipped.fetch_add(oldest - after - 1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let entries = self.log.read(db, after, self.sink.batch_size)?;
+        let Some(last) = entries.last().map(|e| e.seq) else { return Ok(0) };
+        let events = self.events(db, &entries)?;
+        self.publish_retrying(&events);
+        self.cursors.set(&name, db, last)?;
+        self.stats.set_lag(db, newest.saturating_sub(last));
+        Ok(entries.len())
+    }
+
+    /// The events of `entries`: their row changes of published tables, in log order.
+    fn events(&mut self, db: &str, entries: &[Entry]) -> Result<Vec<Event>, String> {
+        let mut columns: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+        let mut out = Vec::new();
+        let now = wall_ms();
+        for e in entries {
+            for (index, row) in e.txn.rows.iter().enumerate() {
+                if row.database != db
+                    || row.is_schema_change()
+                    || row.is_check_only()
+                    || row.table.starts_with("__marmot")
+                    || !self.filter.table(db, &row.table)
+                {
+                    continue;
+                }
+                if !columns.contains_key(&row.table) {
+                    columns.insert(row.table.clone(), self.log.columns(db, &row.table)?);
+                }
+                let origin = Origin { txn: e.txn.id, node: e.txn.coordinator, sequence: e.seq, index };
+                out.push(debezium::event(&self.sink.topic_prefix, row, &columns[&row.table], origin, now));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Publish `events`, retrying with exponential backoff until the broker takes them.
+    fn publish_retrying(&mut self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut delay = self.sink.retry_initial_ms as f64;
+        loop {
+            match self.rt.block_on(self.nats.publish(events)) {
+                Ok(()) => {
+                    self.stats.published(events.len() as u64);
+                    return;
+                }
+                Err(e) => {
+                    self.stats.failed();
+                    tracing::warn!(sink = %self.sink.name, error = %e, retry_ms = delay as u64, "publish failed; retrying");
+                    std::thread::sleep(Duration::from_millis(delay as u64));
+                    delay = (delay * self.sink.retry_multiplier).min(self.sink.retry_max_ms as f64);
+                }
+            }
+        }
+    }
+}
