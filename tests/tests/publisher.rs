@@ -156,9 +156,18 @@ fn every_committed_change_reaches_nats_across_a_broker_outage_and_a_publisher_cr
     }
     wait_for(&url, want.len());
     eprintln!("{:?} node 2 took over", t0.elapsed());
-    // It comes back, publishes again from its own cursor: the broker drops the copies.
+    // It comes back and publishes again, from where the stream ends.
     cluster.nodes[0].start();
     eprintln!("{:?} node 1 restarted", t0.elapsed());
+    // Node 2 hands back once it sees node 1 ALIVE (until then both publish, and the
+    // broker drops the copies): wait for that, so each node's count below is exact.
+    let metrics = |i: usize| cluster.nodes[i].http("GET", "/metrics", Some(SECRET)).1;
+    let active = |i: usize| metrics(i).contains("marmot_publisher_active{sink=\"nats-events\"} 1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while active(1) || !active(0) {
+        assert!(Instant::now() < deadline, "node 1 never took publishing back:\n{}", metrics(1));
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     while !mariadb(n1, "root", None, Some("app"), "INSERT INTO items (id, name) VALUES (21, 'n21')").0 {
         assert!(Instant::now() < deadline, "node 1 never took writes again");
@@ -176,8 +185,6 @@ fn every_committed_change_reaches_nats_across_a_broker_outage_and_a_publisher_cr
     let summaries: Vec<_> = got.iter().map(summary).collect();
     assert_eq!(summaries, want, "every change once, in commit order, none of the filtered table");
 
-    let metrics = |i: usize| cluster.nodes[i].http("GET", "/metrics", Some(SECRET)).1;
-    let active = |i: usize| metrics(i).contains("marmot_publisher_active{sink=\"nats-events\"} 1");
     assert!(active(0) && !active(2), "node 1 publishes, node 3 stands by:\n{}", metrics(0));
     let published = |i: usize| {
         let m = metrics(i);
@@ -185,7 +192,10 @@ fn every_committed_change_reaches_nats_across_a_broker_outage_and_a_publisher_cr
             m.lines().find(|l| l.starts_with("marmot_publisher_events_total{sink=\"nats-events\"}")).unwrap_or("");
         line.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
     };
-    assert!(published(1) > 0, "node 2 published while node 1 was down:\n{}", metrics(1));
+    // Standbys follow the stream: node 2 took over without publishing the earlier events
+    // again, and node 1, back, published only what was written after its return.
+    assert_eq!(published(1), 8, "node 2 published rows 13-20 only:\n{}", metrics(1));
+    assert_eq!(published(0), 5, "node 1 (restarted) published rows 21-25 only:\n{}", metrics(0));
     assert_eq!(published(2), 0, "node 3 never published");
     let by_node: BTreeMap<u64, usize> = got.iter().fold(BTreeMap::new(), |mut m, e| {
         *m.entry(e["payload"]["source"]["node"].as_u64().unwrap()).or_default() += 1;

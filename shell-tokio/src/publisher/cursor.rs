@@ -19,10 +19,13 @@ impl Cursors {
     pub fn open(dir: &Path) -> Result<Self, String> {
         let path = dir.join("__marmot_publisher.db");
         let conn = Connection::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // One connection per sink thread: wait for another's write rather than fail.
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| format!("{}: {e}", path.display()))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
              CREATE TABLE IF NOT EXISTS cursors (sink TEXT NOT NULL, db TEXT NOT NULL, seq INTEGER NOT NULL,
-               PRIMARY KEY (sink, db)) WITHOUT ROWID;",
+               PRIMARY KEY (sink, db)) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS streams (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Cursors { conn })
@@ -47,6 +50,26 @@ impl Cursors {
     }
 }
 
+impl Cursors {
+    /// How far into the broker's stream `sink` has read (or published): 0 for nothing.
+    pub fn stream_seq(&self, sink: &str) -> Result<u64, String> {
+        self.conn
+            .prepare_cached("SELECT seq FROM streams WHERE sink = ?1")
+            .and_then(|mut s| s.query_row(params![sink], |r| r.get::<_, i64>(0)).optional())
+            .map(|v| v.map_or(0, |s| s as u64))
+            .map_err(|e| e.to_string())
+    }
+
+    /// `sink` has read (or published) its stream up to `seq`.
+    pub fn set_stream_seq(&self, sink: &str, seq: u64) -> Result<(), String> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO streams (sink, seq) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![sink, seq as i64]))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +85,9 @@ mod tests {
         let c = Cursors::open(dir.path()).unwrap();
         assert_eq!(c.get("s", "d").unwrap(), Some(42));
         assert_eq!(c.get("other", "d").unwrap(), None);
+        assert_eq!(c.stream_seq("s").unwrap(), 0);
+        c.set_stream_seq("s", 9).unwrap();
+        drop(c);
+        assert_eq!(Cursors::open(dir.path()).unwrap().stream_seq("s").unwrap(), 9);
     }
 }

@@ -3,11 +3,12 @@
 //!
 //! **Who publishes.** Every node's log holds every committed transaction of every
 //! database, so one node is enough: the lowest-id ALIVE data node (not a sentinel) in
-//! this node's view publishes, the others stand by. When it dies, the next one sees it
-//! leave and takes over from its own cursor; what it publishes again is dropped by the
-//! broker's duplicate detection (each event carries a stable id) inside the broker's
-//! duplicate window, and delivered twice past it: delivery is at-least-once, never lost.
-//! During a partition each side may publish; the ids keep copies apart the same way.
+//! this node's view publishes, the others stand by. A standby reads the stream and moves
+//! its own cursors over the entries whose events it has seen there ([`seen`]); when the
+//! publisher dies, the next node reads the stream to its end and takes over from its
+//! cursors, so it repeats at most what it could not see. Repeats carry the same event id
+//! and the broker drops them inside its duplicate window: delivery is at-least-once, never
+//! lost. During a partition each side may publish; the ids keep copies apart the same way.
 //!
 //! **Order.** A sink publishes each database's log in order and moves its cursor only
 //! after the broker acknowledged the whole batch, so events of one row reach its topic in
@@ -21,6 +22,7 @@ pub mod debezium;
 pub mod filter;
 pub mod log;
 pub mod nats;
+pub mod seen;
 pub mod sink_config;
 
 use std::collections::BTreeMap;
@@ -37,10 +39,18 @@ use debezium::{Column, Event, Origin};
 use filter::Filter;
 use log::{Entry, LogReader};
 use nats::NatsSink;
+use seen::Seen;
 use sink_config::Sink;
 
 /// How often a sink looks again at which node publishes.
 const ROLE_CHECK: Duration = Duration::from_secs(1);
+/// Events a standby reads from the stream per step.
+const FOLLOW_BATCH: usize = 1000;
+/// How long a standby remembers an event it has not matched with its log.
+const SEEN_FOR: Duration = Duration::from_secs(600);
+/// How long a new publisher reads the stream before it publishes (the old one may still
+/// be publishing, on the other side of a partition).
+const CATCH_UP: Duration = Duration::from_secs(5);
 
 /// Start one publishing thread per sink; their statistics, in sink order.
 pub fn spawn(engine: Engine, data_dir: PathBuf, sinks: &[Sink], rt: Handle) -> Result<Vec<Arc<SinkStats>>, String> {
@@ -69,13 +79,21 @@ struct Worker {
     stats: Arc<SinkStats>,
     active: bool,
     role_checked: Option<Instant>,
+    /// Events seen in the stream while standing by.
+    seen: Seen,
+    /// The last stream sequence read or published.
+    stream_read: u64,
+    /// When a standby last warned that it cannot read the stream.
+    warned: Option<Instant>,
 }
 
 impl Worker {
     fn new(engine: Engine, dir: PathBuf, sink: Sink, rt: Handle, stats: Arc<SinkStats>) -> Result<Self, String> {
+        let cursors = Cursors::open(&dir)?;
+        let stream_read = cursors.stream_seq(&sink.name)?;
         Ok(Worker {
             filter: Filter::new(&sink.filter_databases, &sink.filter_tables)?,
-            cursors: Cursors::open(&dir)?,
+            cursors,
             log: LogReader::new(dir),
             nats: NatsSink::new(&sink.nats_url, &sink.topic_prefix),
             engine,
@@ -84,6 +102,9 @@ impl Worker {
             stats,
             active: false,
             role_checked: None,
+            seen: Seen::default(),
+            stream_read,
+            warned: None,
         })
     }
 
@@ -94,7 +115,13 @@ impl Worker {
                 self.check_role();
             }
             if !self.active {
-                std::thread::sleep(ROLE_CHECK / 4);
+                if let Err(e) = self.follow() {
+                    if self.warned.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                        tracing::warn!(sink = %self.sink.name, error = %e, "standby cannot follow the stream");
+                        self.warned = Some(Instant::now());
+                    }
+                    std::thread::sleep(ROLE_CHECK / 4);
+                }
                 continue;
             }
             let mut published_any = false;
@@ -119,12 +146,28 @@ impl Worker {
     /// Whether this node is the one that publishes: the lowest-id ALIVE data node.
     fn check_role(&mut self) {
         self.role_checked = Some(Instant::now());
+        self.seen.prune(Instant::now(), SEEN_FOR);
         let Ok(status) = self.rt.block_on(self.engine.status()) else { return };
         let me = status.local_node_id;
         let alive = |m: &&crate::cluster_status::MemberView| m.status == "ALIVE" && !m.sentinel;
         let self_alive = status.members.iter().filter(alive).any(|m| m.node_id == me);
         let lower = status.members.iter().filter(alive).any(|m| m.node_id < me);
         let active = self_alive && !lower;
+        if active && !self.active {
+            // Take over where the stream ends, not where this node's cursors are.
+            let start = Instant::now();
+            while start.elapsed() < CATCH_UP {
+                match self.follow() {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(sink = %self.sink.name, error = %e, "cannot read the stream before publishing");
+                        break;
+                    }
+                }
+            }
+            self.nats.stop_following();
+        }
         if active != self.active {
             tracing::info!(sink = %self.sink.name, active, "publisher role changed");
         }
@@ -157,10 +200,81 @@ impl Worker {
         let entries = self.log.read(db, after, self.sink.batch_size)?;
         let Some(last) = entries.last().map(|e| e.seq) else { return Ok(0) };
         let events = self.events(db, &entries)?;
-        self.publish_retrying(&events);
+        if let Some(seq) = self.publish_retrying(&events) {
+            self.stream_read = self.stream_read.max(seq);
+            self.cursors.set_stream_seq(&name, self.seen.safe_position(self.stream_read))?;
+        }
         self.cursors.set(&name, db, last)?;
         self.stats.set_lag(db, newest.saturating_sub(last));
         Ok(entries.len())
+    }
+
+    /// A standby's step: read what the publisher published since the last step and move
+    /// this node's cursors over the entries it covers; how many events were read.
+    fn follow(&mut self) -> Result<usize, String> {
+        let name = self.sink.name.clone();
+        let read = self.rt.block_on(self.nats.read_published(self.stream_read, FOLLOW_BATCH))?;
+        let now = Instant::now();
+        for p in &read {
+            self.seen.add(p, now);
+            self.stream_read = self.stream_read.max(p.stream_seq);
+        }
+        for db in self.engine.databases() {
+            if self.filter.database(&db) {
+                self.advance_standby(&db)?;
+            }
+        }
+        self.seen.prune(now, SEEN_FOR);
+        self.cursors.set_stream_seq(&name, self.seen.safe_position(self.stream_read))?;
+        Ok(read.len())
+    }
+
+    /// Move `db`'s cursor over the entries whose events were all seen in the stream.
+    fn advance_standby(&mut self, db: &str) -> Result<(), String> {
+        if !self.log.has_log(db) {
+            return Ok(());
+        }
+        let name = self.sink.name.clone();
+        let (oldest, newest) = self.log.bounds(db)?;
+        let mut after = match self.cursors.get(&name, db)? {
+            Some(seq) => seq,
+            None => oldest.saturating_sub(1),
+        };
+        let start = after;
+        'read: loop {
+            let entries = self.log.read(db, after, self.sink.batch_size)?;
+            let full = entries.len() as u64 == self.sink.batch_size;
+            for e in &entries {
+                let indexes = self.publishable(db, e);
+                if !indexes.is_empty() && !self.seen.take_if_complete(db, &e.txn.id.to_string(), &indexes) {
+                    break 'read;
+                }
+                after = e.seq;
+            }
+            if !full {
+                break;
+            }
+        }
+        if after != start || self.cursors.get(&name, db)?.is_none() {
+            self.cursors.set(&name, db, after)?;
+        }
+        self.stats.set_lag(db, newest.saturating_sub(after));
+        Ok(())
+    }
+
+    /// The indexes of `entry`'s row changes that make events: rows of `db`'s published
+    /// tables that change data.
+    fn publishable(&self, db: &str, entry: &Entry) -> Vec<usize> {
+        let rows = entry.txn.rows.iter().enumerate();
+        rows.filter(|(_, row)| {
+            row.database == db
+                && !row.is_schema_change()
+                && !row.is_check_only()
+                && !row.table.starts_with("__marmot")
+                && self.filter.table(db, &row.table)
+        })
+        .map(|(i, _)| i)
+        .collect()
     }
 
     /// The events of `entries`: their row changes of published tables, in log order.
@@ -169,15 +283,12 @@ impl Worker {
         let mut out = Vec::new();
         let now = wall_ms();
         for e in entries {
-            for (index, row) in e.txn.rows.iter().enumerate() {
-                if row.database != db
-                    || row.is_schema_change()
-                    || row.is_check_only()
-                    || row.table.starts_with("__marmot")
-                    || !self.filter.table(db, &row.table)
-                {
-                    continue;
-                }
+            let indexes = self.publishable(db, e);
+            if !indexes.is_empty() && self.seen.take_if_complete(db, &e.txn.id.to_string(), &indexes) {
+                continue; // published by the node that published before this one
+            }
+            for index in indexes {
+                let row = &e.txn.rows[index];
                 if !columns.contains_key(&row.table) {
                     columns.insert(row.table.clone(), self.log.columns(db, &row.table)?);
                 }
@@ -188,17 +299,18 @@ impl Worker {
         Ok(out)
     }
 
-    /// Publish `events`, retrying with exponential backoff until the broker takes them.
-    fn publish_retrying(&mut self, events: &[Event]) {
+    /// Publish `events`, retrying with exponential backoff until the broker takes them;
+    /// the highest stream sequence they got.
+    fn publish_retrying(&mut self, events: &[Event]) -> Option<u64> {
         if events.is_empty() {
-            return;
+            return None;
         }
         let mut delay = self.sink.retry_initial_ms as f64;
         loop {
             match self.rt.block_on(self.nats.publish(events)) {
-                Ok(()) => {
+                Ok(seq) => {
                     self.stats.published(events.len() as u64);
-                    return;
+                    return Some(seq);
                 }
                 Err(e) => {
                     self.stats.failed();

@@ -9,8 +9,10 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::{self, stream};
 use async_nats::HeaderMap;
+use futures_util::StreamExt;
 
 use super::debezium::Event;
 
@@ -19,6 +21,28 @@ pub struct NatsSink {
     url: String,
     prefix: String,
     js: Option<jetstream::Context>,
+    /// A standby's reader of the stream: the next stream sequence it delivers, and it.
+    follow: Option<(u64, pull::Ordered)>,
+}
+
+/// One event found in the stream: its stream sequence and what its id says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// Its sequence in the stream.
+    pub stream_seq: u64,
+    /// Its transaction (as `source.txId`).
+    pub txn: String,
+    /// Its database.
+    pub db: String,
+    /// The change's index in the transaction.
+    pub index: usize,
+}
+
+/// Split an event id `{txId}:{database}:{index}` (a txId holds no `:`).
+pub fn parse_id(id: &str) -> Option<(String, String, usize)> {
+    let (txn, rest) = id.split_once(':')?;
+    let (db, index) = rest.rsplit_once(':')?;
+    Some((txn.to_string(), db.to_string(), index.parse().ok()?))
 }
 
 /// The JetStream stream that holds `prefix`'s subjects.
@@ -29,7 +53,7 @@ pub fn stream_name(prefix: &str) -> String {
 impl NatsSink {
     /// A sink publishing under `prefix` to the server at `url` (connected at first use).
     pub fn new(url: &str, prefix: &str) -> Self {
-        NatsSink { url: url.to_string(), prefix: prefix.to_string(), js: None }
+        NatsSink { url: url.to_string(), prefix: prefix.to_string(), js: None, follow: None }
     }
 
     async fn connect(&mut self) -> Result<jetstream::Context, String> {
@@ -60,17 +84,19 @@ impl NatsSink {
         Ok(js)
     }
 
-    /// Publish `events` in order; `Ok` once the server has stored every one.
-    pub async fn publish(&mut self, events: &[Event]) -> Result<(), String> {
+    /// Publish `events` in order; once the server has stored every one, the highest stream
+    /// sequence it gave them.
+    pub async fn publish(&mut self, events: &[Event]) -> Result<u64, String> {
         let result = self.try_publish(events).await;
         if result.is_err() {
             // Reconnect from scratch next time: the stream may have gone with the server.
             self.js = None;
+            self.follow = None;
         }
         result
     }
 
-    async fn try_publish(&mut self, events: &[Event]) -> Result<(), String> {
+    async fn try_publish(&mut self, events: &[Event]) -> Result<u64, String> {
         let js = self.connect().await?;
         let mut acks = Vec::with_capacity(events.len());
         for e in events {
@@ -83,16 +109,88 @@ impl NatsSink {
                 .map_err(|err| format!("publish to {}: {err}", e.topic))?;
             acks.push(ack);
         }
+        let mut highest = 0;
         for ack in acks {
-            ack.await.map_err(|e| format!("JetStream did not store an event: {e}"))?;
+            let ack = ack.await.map_err(|e| format!("JetStream did not store an event: {e}"))?;
+            highest = highest.max(ack.sequence);
         }
-        Ok(())
+        Ok(highest)
+    }
+
+    /// Stop reading the stream (this node publishes now; its reader would buffer its own
+    /// events).
+    pub fn stop_following(&mut self) {
+        self.follow = None;
+    }
+
+    /// Up to `max` events of the stream after stream sequence `after`, as far as the
+    /// server has them now (a standby reads what the publishing node published).
+    pub async fn read_published(&mut self, after: u64, max: usize) -> Result<Vec<Published>, String> {
+        let result = self.try_read(after, max).await;
+        if result.is_err() {
+            self.js = None;
+            self.follow = None;
+        }
+        result
+    }
+
+    async fn try_read(&mut self, after: u64, max: usize) -> Result<Vec<Published>, String> {
+        let js = self.connect().await?;
+        if self.follow.as_ref().is_none_or(|(next, _)| *next != after + 1) {
+            let name = stream_name(&self.prefix);
+            let stream = js.get_stream(&name).await.map_err(|e| format!("stream {name}: {e}"))?;
+            // A stream that lost its messages (a new broker) is read from its start.
+            let start = if stream.cached_info().state.last_sequence < after { 1 } else { after + 1 };
+            let consumer = stream
+                .create_consumer(pull::OrderedConfig {
+                    filter_subject: format!("{}.>", self.prefix),
+                    deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: start },
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| format!("reading stream {name}: {e}"))?;
+            let messages = consumer.messages().await.map_err(|e| format!("reading stream {name}: {e}"))?;
+            self.follow = Some((start, messages));
+        }
+        let Some((next, messages)) = self.follow.as_mut() else { return Ok(Vec::new()) };
+        let expected = *next;
+        let mut out = Vec::new();
+        while out.len() < max {
+            let m = match tokio::time::timeout(Duration::from_millis(100), messages.next()).await {
+                Err(_) => break, // nothing more for now
+                Ok(None) => return Err("the stream reader ended".into()),
+                Ok(Some(Err(e))) => return Err(format!("reading the stream: {e}")),
+                Ok(Some(Ok(m))) => m,
+            };
+            let seq = m.info().map_err(|e| format!("stream message: {e}"))?.stream_sequence;
+            *next = seq + 1;
+            let id = m.headers.as_ref().and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID)).map(|v| v.as_str());
+            if let Some((txn, db, index)) = id.and_then(parse_id) {
+                out.push(Published { stream_seq: seq, txn, db, index });
+            }
+        }
+        if out.is_empty() {
+            // An ordered reader whose server restarted can stay silent for good: when the
+            // stream holds more than it delivered, start a new one next time.
+            let name = stream_name(&self.prefix);
+            let stream = js.get_stream(&name).await.map_err(|e| format!("stream {name}: {e}"))?;
+            if stream.cached_info().state.last_sequence >= expected {
+                self.follow = None;
+            }
+        }
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_id_splits_into_transaction_database_and_index() {
+        assert_eq!(parse_id("1702.3@2:my:db:7"), Some(("1702.3@2".into(), "my:db".into(), 7)));
+        assert_eq!(parse_id("nonsense"), None);
+    }
 
     #[test]
     fn the_stream_is_named_after_the_prefix() {

@@ -1,0 +1,227 @@
+//! CDC publisher throughput and delay, against a real `nats-server -js`:
+//!
+//! - **live**: `WRITERS` clients insert single rows on node 1 of a 3-node cluster for
+//!   `SECONDS`; a core-NATS subscriber on `marmot.cdc.bench.>` measures each event's delay
+//!   from its commit (`source.ts_ms`, the transaction's HLC time) to its arrival. The
+//!   baseline beside it is the commit latency the writers saw: the delay beyond it is the
+//!   publisher's.
+//! - **backlog**: with the broker down, `BACKLOG` rows are committed (transactions of 100
+//!   rows); the broker is started again and the time until the last event arrives gives
+//!   the publisher's drain rate, and node 1's CPU time over it the cost per event.
+//!
+//! `cargo build --release -p marmot-shell-tokio --bin marmot && cargo run --release -p
+//! marmot-benches --bin publisher` (`benches/publisher.sh` does both). Everything it
+//! starts it stops.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
+}
+
+/// Processes killed when dropped.
+struct Procs(Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn(bin: &Path, args: &[String], dir: &Path, log: &str) -> Child {
+    let out = std::fs::File::create(dir.join(log)).expect("log");
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("dup"))
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+}
+
+fn wait_port(p: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60), "nothing listens on {p}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn nats(dir: &Path, p: u16) -> Child {
+    let args = ["-js", "-a", "127.0.0.1", "-p", &p.to_string(), "-sd", "js"].map(String::from);
+    let c = spawn(Path::new("nats-server"), &args, dir, "nats.log");
+    wait_port(p);
+    c
+}
+
+/// CPU time (user + system) of process `pid` in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    fields.get(11).zip(fields.get(12)).map_or(0, |(u, s)| u.parse::<u64>().unwrap_or(0) + s.parse::<u64>().unwrap_or(0))
+}
+
+async fn connect(p: u16) -> Conn {
+    let opts = OptsBuilder::default().ip_or_hostname("127.0.0.1").tcp_port(p).user(Some("root")).prefer_socket(false);
+    Conn::new(opts).await.expect("connect")
+}
+
+/// Events seen by the subscriber and their delays.
+#[derive(Default)]
+struct Seen {
+    count: AtomicU64,
+    delays: Mutex<Vec<u64>>,
+}
+
+async fn subscribe(url: String, seen: Arc<Seen>) {
+    let client = async_nats::connect(url).await.expect("nats connect");
+    let mut sub = client.subscribe("marmot.cdc.bench.>").await.expect("subscribe");
+    use futures_util::StreamExt;
+    while let Some(m) = sub.next().await {
+        let arrived = now_ms();
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap_or_default();
+        let committed = v["payload"]["source"]["ts_ms"].as_u64().unwrap_or(arrived);
+        seen.delays.lock().expect("delays").push(arrived.saturating_sub(committed));
+        seen.count.fetch_add(1, Relaxed);
+    }
+}
+
+fn percentile(v: &mut [u64], p: f64) -> u64 {
+    v.sort_unstable();
+    v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let (writers, seconds, backlog) = (env("WRITERS", 8), env("SECONDS", 10), env("BACKLOG", 20_000));
+    let bin = PathBuf::from(std::env::var("MARMOT_BIN").unwrap_or_else(|_| "target/release/marmot".into()));
+    let bin = std::fs::canonicalize(&bin).unwrap_or_else(|_| panic!("{} missing: build it first", bin.display()));
+    let work = tempfile::tempdir().expect("tempdir");
+    let nats_port = port();
+    let url = format!("nats://127.0.0.1:{nats_port}");
+    let mut procs = Procs(vec![nats(work.path(), nats_port)]);
+    let (grpc, mysql): (Vec<u16>, Vec<u16>) = (0..3).map(|_| (port(), port())).unzip();
+    for n in 0..3 {
+        let dir = work.path().join(format!("node-{}", n + 1));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let seeds = if n == 0 { String::new() } else { format!("\"127.0.0.1:{}\"", grpc[0]) };
+        std::fs::write(
+            dir.join("config.toml"),
+            format!(
+                "node_id = {}\ndata_dir = \"data\"\n[cluster]\ngrpc_bind_address = \"127.0.0.1\"\ngrpc_port = {}\n\
+                 seed_nodes = [{seeds}]\n[mysql]\nbind_address = \"127.0.0.1\"\nport = {}\n[publisher]\nenabled = true\n\
+                 [[publisher.sinks]]\nname = \"nats-events\"\ntype = \"nats\"\nformat = \"debezium\"\nnats_url = \"{url}\"\n\
+                 topic_prefix = \"marmot.cdc\"\nfilter_tables = [\"*\"]\nfilter_databases = [\"*\"]\nretry_max_ms = 500\n",
+                n + 1,
+                grpc[n],
+                mysql[n]
+            ),
+        )
+        .expect("config");
+        procs.0.push(spawn(&bin, &[], &dir, "marmot.log"));
+        wait_port(mysql[n]);
+    }
+    let node1 = procs.0[1].id();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut c = connect(mysql[0]).await;
+    c.query_drop("CREATE DATABASE bench").await.expect("create database");
+    c.query_drop("CREATE TABLE bench.t (id INT PRIMARY KEY, v VARCHAR(40), n INT)").await.expect("create table");
+
+    let seen = Arc::new(Seen::default());
+    tokio::spawn(subscribe(url.clone(), seen.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Live: single-row autocommit inserts by WRITERS clients.
+    let next = Arc::new(AtomicU64::new(1));
+    let commit = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("histogram")));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let (next, commit, p) = (next.clone(), commit.clone(), mysql[0]);
+        tasks.push(tokio::spawn(async move {
+            let mut c = connect(p).await;
+            while Instant::now() < deadline {
+                let id = next.fetch_add(1, Relaxed);
+                let t = Instant::now();
+                c.query_drop(format!("INSERT INTO bench.t VALUES ({id}, 'row {id}', {id})")).await.expect("insert");
+                commit.lock().expect("h").record(t.elapsed().as_micros() as u64).expect("record");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let written = next.load(Relaxed) - 1;
+    let settle = Instant::now();
+    while seen.count.load(Relaxed) < written && settle.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let live_events = seen.count.load(Relaxed);
+    let mut delays = std::mem::take(&mut *seen.delays.lock().expect("delays"));
+    let commit = commit.lock().expect("h").clone();
+
+    // Backlog: commit BACKLOG rows with the broker down, then time the drain.
+    procs.0[0].kill().expect("kill nats");
+    let _ = procs.0[0].wait();
+    let first = written + 1;
+    for chunk in (first..first + backlog).collect::<Vec<_>>().chunks(100) {
+        let values: Vec<String> = chunk.iter().map(|id| format!("({id}, 'row {id}', {id})")).collect();
+        c.query_drop(format!("INSERT INTO bench.t VALUES {}", values.join(","))).await.expect("backlog insert");
+    }
+    seen.count.store(0, Relaxed);
+    let cpu0 = cpu_ticks(node1);
+    let start = Instant::now();
+    procs.0[0] = nats(work.path(), nats_port);
+    while seen.count.load(Relaxed) < backlog && start.elapsed() < Duration::from_secs(300) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drain = start.elapsed();
+    let drained = seen.count.load(Relaxed);
+    let cpu_ms = (cpu_ticks(node1) - cpu0) * 1000 / 100;
+
+    println!("CDC publisher to NATS JetStream (nats-server, 3 marmot nodes, node 1 publishes)");
+    println!("| phase | result |");
+    println!("|---|---|");
+    println!(
+        "| live: {writers} writers, {seconds} s | {written} commits ({:.0}/s), {live_events} events received |",
+        written as f64 / seconds as f64
+    );
+    println!(
+        "| commit latency (baseline) P50 / P99 | {:.1} / {:.1} ms |",
+        commit.value_at_quantile(0.5) as f64 / 1000.0,
+        commit.value_at_quantile(0.99) as f64 / 1000.0
+    );
+    println!(
+        "| commit → consumer delay P50 / P99 / max | {} / {} / {} ms |",
+        percentile(&mut delays, 0.5),
+        percentile(&mut delays, 0.99),
+        delays.last().copied().unwrap_or(0)
+    );
+    println!(
+        "| backlog drain: {drained} of {backlog} events | {:.2} s, {:.0} events/s, node 1 CPU {:.1} µs/event |",
+        drain.as_secs_f64(),
+        drained as f64 / drain.as_secs_f64(),
+        cpu_ms as f64 * 1000.0 / drained.max(1) as f64
+    );
+}
