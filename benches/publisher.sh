@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CDC publisher throughput and commit -> consumer delay against a real nats-server
 # (JetStream), on a 3-node loopback cluster: see benches/src/bin/publisher.rs.
-# Settings: WRITERS (8), SECONDS (10), BACKLOG (20000). Everything it starts it stops.
+# Settings: WRITERS (8), DURATION (10 s), BACKLOG (20000). Everything it starts it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v nats-server >/dev/null || { echo "nats-server missing: apt-get install nats-server"; exit 1; }

@@ -1,13 +1,13 @@
 //! CDC publisher throughput and delay, against a real `nats-server -js`:
 //!
 //! - **live**: `WRITERS` clients insert single rows on node 1 of a 3-node cluster for
-//!   `SECONDS`; a core-NATS subscriber on `marmot.cdc.bench.>` measures each event's delay
+//!   `DURATION` seconds; a core-NATS subscriber on `marmot.cdc.bench.>` measures each event's delay
 //!   from its commit (`source.ts_ms`, the transaction's HLC time) to its arrival. The
 //!   baseline beside it is the commit latency the writers saw: the delay beyond it is the
 //!   publisher's.
 //! - **backlog**: with the broker down, `BACKLOG` rows are committed (transactions of 100
-//!   rows); the broker is started again and the time until the last event arrives gives
-//!   the publisher's drain rate, and node 1's CPU time over it the cost per event.
+//!   rows); the broker is started again and the time until the stream holds them all
+//!   gives the publisher's drain rate, and node 1's CPU time over it the cost per event.
 //!
 //! `cargo build --release -p marmot-shell-tokio --bin marmot && cargo run --release -p
 //! marmot-benches --bin publisher` (`benches/publisher.sh` does both). Everything it
@@ -107,6 +107,16 @@ async fn subscribe(url: String, seen: Arc<Seen>) {
     }
 }
 
+/// Messages in the stream `MARMOT_CDC` now (0 while the server does not answer).
+async fn stream_messages(url: &str) -> u64 {
+    let Ok(client) = async_nats::connect(url).await else { return 0 };
+    let js = async_nats::jetstream::new(client);
+    match js.get_stream("MARMOT_CDC").await {
+        Ok(s) => s.cached_info().state.messages,
+        Err(_) => 0,
+    }
+}
+
 fn percentile(v: &mut [u64], p: f64) -> u64 {
     v.sort_unstable();
     v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0)
@@ -114,10 +124,13 @@ fn percentile(v: &mut [u64], p: f64) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let (writers, seconds, backlog) = (env("WRITERS", 8), env("SECONDS", 10), env("BACKLOG", 20_000));
+    let (writers, seconds, backlog) = (env("WRITERS", 8), env("DURATION", 10), env("BACKLOG", 20_000));
     let bin = PathBuf::from(std::env::var("MARMOT_BIN").unwrap_or_else(|_| "target/release/marmot".into()));
     let bin = std::fs::canonicalize(&bin).unwrap_or_else(|_| panic!("{} missing: build it first", bin.display()));
     let work = tempfile::tempdir().expect("tempdir");
+    if std::env::var_os("KEEP").is_some() {
+        eprintln!("work directory (kept): {}", work.path().display());
+    }
     let nats_port = port();
     let url = format!("nats://127.0.0.1:{nats_port}");
     let mut procs = Procs(vec![nats(work.path(), nats_port)]);
@@ -189,17 +202,25 @@ async fn main() {
         let values: Vec<String> = chunk.iter().map(|id| format!("({id}, 'row {id}', {id})")).collect();
         c.query_drop(format!("INSERT INTO bench.t VALUES {}", values.join(","))).await.expect("backlog insert");
     }
-    seen.count.store(0, Relaxed);
     let cpu0 = cpu_ticks(node1);
     let start = Instant::now();
     procs.0[0] = nats(work.path(), nats_port);
-    while seen.count.load(Relaxed) < backlog && start.elapsed() < Duration::from_secs(300) {
+    // Counted in the stream itself: a core subscriber can miss what arrives before it
+    // has subscribed again to the restarted server.
+    let want = written + backlog;
+    let mut stored = 0;
+    while stored < want && start.elapsed() < Duration::from_secs(300) {
         tokio::time::sleep(Duration::from_millis(10)).await;
+        stored = stream_messages(&url).await;
     }
     let drain = start.elapsed();
-    let drained = seen.count.load(Relaxed);
+    let drained = stored.saturating_sub(written);
     let cpu_ms = (cpu_ticks(node1) - cpu0) * 1000 / 100;
 
+    if std::env::var_os("KEEP").is_some() {
+        drop(procs);
+        let _ = work.keep();
+    }
     println!("CDC publisher to NATS JetStream (nats-server, 3 marmot nodes, node 1 publishes)");
     println!("| phase | result |");
     println!("|---|---|");

@@ -16,6 +16,17 @@ use futures_util::StreamExt;
 
 use super::debezium::Event;
 
+/// Publishes sent ahead of the oldest ack not yet received.
+const ACK_WINDOW: usize = 512;
+
+/// The stream sequence JetStream stored an event at.
+async fn stored(ack: Option<jetstream::context::PublishAckFuture>) -> Result<u64, String> {
+    match ack {
+        Some(ack) => ack.await.map(|a| a.sequence).map_err(|e| format!("JetStream did not store an event: {e}")),
+        None => Ok(0),
+    }
+}
+
 /// A NATS sink.
 pub struct NatsSink {
     url: String,
@@ -98,8 +109,15 @@ impl NatsSink {
 
     async fn try_publish(&mut self, events: &[Event]) -> Result<u64, String> {
         let js = self.connect().await?;
-        let mut acks = Vec::with_capacity(events.len());
+        // Acks are awaited as they come, ACK_WINDOW publishes behind: the client holds
+        // one permit per unawaited ack (a few thousand at most), and a batch larger than
+        // that would otherwise wait for permits that only awaiting frees.
+        let mut acks = std::collections::VecDeque::with_capacity(ACK_WINDOW);
+        let mut highest = 0;
         for e in events {
+            if acks.len() == ACK_WINDOW {
+                highest = highest.max(stored(acks.pop_front()).await?);
+            }
             let mut headers = HeaderMap::new();
             headers.insert(async_nats::header::NATS_MESSAGE_ID, e.id.as_str());
             headers.insert("Marmot-Key", String::from_utf8_lossy(&e.key).as_ref());
@@ -107,12 +125,10 @@ impl NatsSink {
                 .publish_with_headers(e.topic.clone(), headers, e.value.clone().into())
                 .await
                 .map_err(|err| format!("publish to {}: {err}", e.topic))?;
-            acks.push(ack);
+            acks.push_back(ack);
         }
-        let mut highest = 0;
-        for ack in acks {
-            let ack = ack.await.map_err(|e| format!("JetStream did not store an event: {e}"))?;
-            highest = highest.max(ack.sequence);
+        while let Some(ack) = acks.pop_front() {
+            highest = highest.max(stored(Some(ack)).await?);
         }
         Ok(highest)
     }
