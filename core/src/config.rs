@@ -110,6 +110,11 @@ pub struct CoreConfig {
     pub gc_max_retention_ms: u64,
     /// How often the log is garbage-collected.
     pub gc_interval_ms: u64,
+    /// Local readers of the log (the CDC publisher's sinks): each holds entries back like a
+    /// peer, between the minimum and maximum retention, at the position it reports with
+    /// [`crate::Input::LogRead`]; one that has not reported yet holds everything, so a
+    /// restart cannot trim what a sink has still to read. Sorted, no duplicates.
+    pub log_readers: Vec<String>,
 }
 
 impl Default for CoreConfig {
@@ -136,6 +141,7 @@ impl Default for CoreConfig {
             gc_min_retention_ms: 2 * 3_600_000,
             gc_max_retention_ms: 24 * 3_600_000,
             gc_interval_ms: 60_000,
+            log_readers: Vec::new(),
         }
     }
 }

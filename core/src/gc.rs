@@ -28,6 +28,8 @@ pub(crate) struct Gc {
     last_run: Millis,
     /// Databases with a trim in flight.
     running: BTreeSet<String>,
+    /// (local reader, database) → how far that reader has read our log of it.
+    readers: BTreeMap<(String, String), u64>,
 }
 
 impl Gc {
@@ -35,6 +37,21 @@ impl Gc {
     pub(crate) fn note(&mut self, peer: NodeId, db: &str, pos: u64) {
         let w = self.watermarks.entry((peer, db.to_string())).or_insert(0);
         *w = (*w).max(pos);
+    }
+
+    /// Local reader `reader` has read our log of `db` up to `pos` (it may go back: a
+    /// replaced log is read again from an earlier position).
+    pub(crate) fn note_reader(&mut self, reader: String, db: String, pos: u64) {
+        self.readers.insert((reader, db), pos);
+    }
+
+    /// How far every configured local reader has read our log of `db` (`head` if none
+    /// is configured; 0 while one has not reported).
+    fn read_by_readers(&self, cfg: &CoreConfig, db: &str, head: u64) -> u64 {
+        cfg.log_readers
+            .iter()
+            .map(|r| self.readers.get(&(r.clone(), db.to_string())).copied().unwrap_or(0))
+            .fold(head, u64::min)
     }
 
     fn watermark(&self, peer: NodeId, db: &str) -> u64 {
@@ -77,7 +94,7 @@ impl Gc {
             if !self.running.insert(database.clone()) {
                 continue;
             }
-            let upto = self.collectable(members, database, *head);
+            let upto = self.collectable(members, database, *head).min(self.read_by_readers(cfg, database, *head));
             let write = StoreWrite::TrimLog { database: database.clone(), upto, keep_from, force_before };
             out.persist(write, PendingOp::TrimLog { database: database.clone(), watermark: upto });
         }
@@ -197,6 +214,13 @@ mod tests {
         gc.note(3, "d", 50);
         assert_eq!(gc.collectable(&m, "d", 10), 8);
         assert_eq!(gc.collectable(&m, "d", 7), 7);
+        let with_reader = CoreConfig { log_readers: vec!["nats".into()], ..CoreConfig::default() };
+        assert_eq!(gc.read_by_readers(&with_reader, "d", 10), 0, "a reader not heard from holds everything");
+        gc.note_reader("nats".into(), "d".into(), 4);
+        assert_eq!(gc.read_by_readers(&with_reader, "d", 10), 4);
+        gc.note_reader("nats".into(), "d".into(), u64::MAX);
+        assert_eq!(gc.read_by_readers(&with_reader, "d", 10), 10);
+        assert_eq!(gc.read_by_readers(&CoreConfig::default(), "d", 10), 10, "no reader configured");
         let upto = |w: &StoreWrite| match w {
             StoreWrite::TrimLog { upto, keep_from, force_before, .. } => {
                 (*upto, keep_from.wall, force_before.map(|h| h.wall))

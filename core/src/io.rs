@@ -82,6 +82,16 @@ pub enum Input {
         /// What was read.
         result: Result<ReadOutcome, String>,
     },
+    /// A local reader of the log (one of [`crate::CoreConfig::log_readers`]) has read this
+    /// node's log of `database` up to `upto` (`u64::MAX`: it never reads that database).
+    LogRead {
+        /// The reader.
+        reader: String,
+        /// The database.
+        database: String,
+        /// Its position.
+        upto: u64,
+    },
 }
 
 /// A durable write the host must perform atomically (per database file) and then

@@ -131,6 +131,7 @@ impl Node {
             Input::Admin { req, cmd } => self.on_admin(req, cmd),
             Input::StorageDone { op, result } => self.on_storage_done(op, result),
             Input::StorageRead { op, result } => self.on_storage_read(op, result),
+            Input::LogRead { reader, database, upto } => self.gc.note_reader(reader, database, upto),
         }
         loop {
             while let Some(env) = self.out.next_local() {

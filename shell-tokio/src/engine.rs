@@ -44,6 +44,7 @@ enum Request {
     Admin { cmd: AdminCmd, reply: oneshot::Sender<Reply> },
     Status { reply: oneshot::Sender<ClusterStatus> },
     Peer(Envelope),
+    LogRead { reader: String, database: String, upto: u64 },
     Stop,
 }
 
@@ -307,6 +308,9 @@ impl Engine {
                                     let _ = reply.send(r);
                                 }
                                 Request::Peer(env) => host.feed(store, wall_ms(), Input::Peer(env)),
+                                Request::LogRead { reader, database, upto } => {
+                                    host.feed(store, wall_ms(), Input::LogRead { reader, database, upto })
+                                }
                                 Request::Stop => stop = true,
                             }
                             served += 1;
@@ -410,6 +414,12 @@ impl Engine {
     /// Hand a message from a peer to the engine.
     pub fn deliver(&self, env: Envelope) {
         let _ = self.tx.send(Request::Peer(env));
+    }
+
+    /// Local log reader `reader` (a publisher sink) has read `database`'s log up to
+    /// `upto`: log GC may go that far for it.
+    pub fn log_read(&self, reader: &str, database: &str, upto: u64) {
+        let _ = self.tx.send(Request::LogRead { reader: reader.to_string(), database: database.to_string(), upto });
     }
 
     /// Ask the engine thread to finish (after everything queued before).

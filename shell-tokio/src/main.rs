@@ -67,6 +67,14 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
         gc_max_retention_ms: c.replication.gc_max_retention_hours * 3_600_000,
         gc_interval_ms: c.replication.anti_entropy_interval_seconds * 1000,
         sentinel: c.cluster.sentinel,
+        // Each publisher sink holds the log back until it has published it.
+        log_readers: if c.publisher.enabled && !c.cluster.sentinel {
+            let mut names: Vec<String> = c.publisher.sinks.iter().map(|s| s.name.clone()).collect();
+            names.sort();
+            names
+        } else {
+            Vec::new()
+        },
         ..CoreConfig::default()
     })
 }

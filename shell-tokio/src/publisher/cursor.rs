@@ -9,6 +9,15 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// A saved position: a log sequence and the id of the transaction there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The last log entry published.
+    pub seq: u64,
+    /// Its transaction's id as the log stores it (`None`: not recorded).
+    pub txn: Option<Vec<u8>>,
+}
+
 /// The cursor file.
 pub struct Cursors {
     conn: Connection,
@@ -24,27 +33,31 @@ impl Cursors {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
              CREATE TABLE IF NOT EXISTS cursors (sink TEXT NOT NULL, db TEXT NOT NULL, seq INTEGER NOT NULL,
-               PRIMARY KEY (sink, db)) WITHOUT ROWID;
+               txn BLOB, PRIMARY KEY (sink, db)) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS streams (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Cursors { conn })
     }
 
-    /// How far `sink` has published `db` (`None`: never).
-    pub fn get(&self, sink: &str, db: &str) -> Result<Option<u64>, String> {
+    /// How far `sink` has published `db` (`None`: never): the log position and the id of
+    /// the transaction there (to notice a log replaced by a snapshot).
+    pub fn get(&self, sink: &str, db: &str) -> Result<Option<Position>, String> {
         self.conn
-            .prepare_cached("SELECT seq FROM cursors WHERE sink = ?1 AND db = ?2")
-            .and_then(|mut s| s.query_row(params![sink, db], |r| r.get::<_, i64>(0)).optional())
-            .map(|v| v.map(|s| s as u64))
+            .prepare_cached("SELECT seq, txn FROM cursors WHERE sink = ?1 AND db = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![sink, db], |r| Ok(Position { seq: r.get::<_, i64>(0)? as u64, txn: r.get(1)? }))
+                    .optional()
+            })
             .map_err(|e| e.to_string())
     }
 
-    /// `sink` has published `db` up to `seq` (durably, before the next batch is read).
-    pub fn set(&self, sink: &str, db: &str, seq: u64) -> Result<(), String> {
+    /// `sink` has published `db` up to `seq`, transaction `txn` (durably, before the next
+    /// batch is read).
+    pub fn set(&self, sink: &str, db: &str, seq: u64, txn: Option<&[u8]>) -> Result<(), String> {
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO cursors (sink, db, seq) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![sink, db, seq as i64]))
+            .prepare_cached("INSERT OR REPLACE INTO cursors (sink, db, seq, txn) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut s| s.execute(params![sink, db, seq as i64, txn]))
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -79,11 +92,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = Cursors::open(dir.path()).unwrap();
         assert_eq!(c.get("s", "d").unwrap(), None);
-        c.set("s", "d", 41).unwrap();
-        c.set("s", "d", 42).unwrap();
+        c.set("s", "d", 41, None).unwrap();
+        c.set("s", "d", 42, Some(b"t42")).unwrap();
         drop(c);
         let c = Cursors::open(dir.path()).unwrap();
-        assert_eq!(c.get("s", "d").unwrap(), Some(42));
+        assert_eq!(c.get("s", "d").unwrap(), Some(Position { seq: 42, txn: Some(b"t42".to_vec()) }));
         assert_eq!(c.get("other", "d").unwrap(), None);
         assert_eq!(c.stream_seq("s").unwrap(), 0);
         c.set_stream_seq("s", 9).unwrap();

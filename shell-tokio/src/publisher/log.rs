@@ -76,6 +76,23 @@ impl LogReader {
         .map_err(|e| e.to_string())
     }
 
+    /// The id (as stored) of the transaction at `seq`, if the log still holds it.
+    pub fn txn_at(&mut self, db: &str, seq: u64) -> Result<Option<Vec<u8>>, String> {
+        let conn = self.conn(db)?;
+        conn.query_row("SELECT txn_id FROM __marmot_log WHERE seq = ?1", [seq as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Where transaction `txn` (its stored id) is in the log, if it is.
+    pub fn seq_of(&mut self, db: &str, txn: &[u8]) -> Result<Option<u64>, String> {
+        let conn = self.conn(db)?;
+        conn.query_row("SELECT seq FROM __marmot_log WHERE txn_id = ?1", [txn], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|v| v.map(|s| s as u64))
+            .map_err(|e| e.to_string())
+    }
+
     /// The columns `table` declares now, with their MySQL types.
     pub fn columns(&mut self, db: &str, table: &str) -> Result<Vec<Column>, String> {
         let conn = self.conn(db)?;

@@ -38,6 +38,7 @@ use cursor::Cursors;
 use debezium::{Column, Event, Origin};
 use filter::Filter;
 use log::{Entry, LogReader};
+use marmot_store::codec::txn_id_bytes;
 use nats::NatsSink;
 use seen::Seen;
 use sink_config::Sink;
@@ -67,6 +68,16 @@ pub fn spawn(engine: Engine, data_dir: PathBuf, sinks: &[Sink], rt: Handle) -> R
     Ok(all)
 }
 
+/// Whether the log no longer holds transaction `saved` at `seq` where it should: another
+/// transaction is there, or nothing though `seq` is within (or past) the entries kept.
+/// Nothing there below the oldest entry is GC's trimming, not a replaced log.
+fn log_replaced(seq: u64, saved: &[u8], here: Option<&[u8]>, oldest: u64, newest: u64) -> bool {
+    match here {
+        Some(t) => t != saved,
+        None => seq > newest || seq >= oldest,
+    }
+}
+
 /// One sink's publishing loop.
 struct Worker {
     engine: Engine,
@@ -85,6 +96,8 @@ struct Worker {
     stream_read: u64,
     /// When a standby last warned that it cannot read the stream.
     warned: Option<Instant>,
+    /// The position last reported to log GC, per database.
+    reported: BTreeMap<String, u64>,
 }
 
 impl Worker {
@@ -105,6 +118,7 @@ impl Worker {
             seen: Seen::default(),
             stream_read,
             warned: None,
+            reported: BTreeMap::new(),
         })
     }
 
@@ -127,6 +141,7 @@ impl Worker {
             let mut published_any = false;
             for db in self.engine.databases() {
                 if !self.filter.database(&db) {
+                    self.report(&db, u64::MAX);
                     continue;
                 }
                 match self.publish_next(&db) {
@@ -182,15 +197,8 @@ impl Worker {
         }
         let name = self.sink.name.clone();
         let (oldest, newest) = self.log.bounds(db)?;
-        let after = match self.cursors.get(&name, db)? {
-            Some(seq) => seq,
-            None => {
-                // A new sink (or a database new to it) starts at the oldest entry kept.
-                let start = oldest.saturating_sub(1);
-                self.cursors.set(&name, db, start)?;
-                start
-            }
-        };
+        let after = self.position(db, oldest, newest)?;
+        self.report(db, after);
         self.stats.set_lag(db, newest.saturating_sub(after));
         if oldest > after + 1 {
             tracing::error!(sink = %name, database = %db, cursor = after, oldest,
@@ -204,9 +212,43 @@ impl Worker {
             self.stream_read = self.stream_read.max(seq);
             self.cursors.set_stream_seq(&name, self.seen.safe_position(self.stream_read))?;
         }
-        self.cursors.set(&name, db, last)?;
+        let last_txn = entries.last().map(|e| txn_id_bytes(e.txn.id));
+        self.cursors.set(&name, db, last, last_txn.as_deref())?;
+        self.report(db, last);
         self.stats.set_lag(db, newest.saturating_sub(last));
         Ok(entries.len())
+    }
+
+    /// Tell log GC how far this sink has read `db` (when that changed).
+    fn report(&mut self, db: &str, upto: u64) {
+        if self.reported.get(db) != Some(&upto) {
+            self.engine.log_read(&self.sink.name, db, upto);
+            self.reported.insert(db.to_string(), upto);
+        }
+    }
+
+    /// Where `sink`'s cursor of `db` is in this node's log (whose entries now run from
+    /// `oldest` to `newest`). A new sink (or a database new to it) starts at the oldest
+    /// entry kept. A snapshot installed here replaces the log with the donor's, whose
+    /// positions differ: the saved transaction is then looked up again by its id.
+    fn position(&mut self, db: &str, oldest: u64, newest: u64) -> Result<u64, String> {
+        let name = self.sink.name.clone();
+        let Some(cursor::Position { seq, txn }) = self.cursors.get(&name, db)? else {
+            let start = oldest.saturating_sub(1);
+            self.cursors.set(&name, db, start, None)?;
+            return Ok(start);
+        };
+        let Some(txn) = txn else { return Ok(seq) };
+        let here = self.log.txn_at(db, seq)?;
+        if !log_replaced(seq, &txn, here.as_deref(), oldest, newest) {
+            return Ok(seq);
+        }
+        let found = self.log.seq_of(db, &txn)?;
+        let start = found.unwrap_or(oldest.saturating_sub(1));
+        tracing::warn!(sink = %name, database = %db, was = seq, now = start, found = found.is_some(),
+            "this node's log was replaced (a snapshot): the sink's position was found again by transaction id");
+        self.cursors.set(&name, db, start, found.map(|_| txn.as_slice()))?;
+        Ok(start)
     }
 
     /// A standby's step: read what the publisher published since the last step and move
@@ -222,6 +264,8 @@ impl Worker {
         for db in self.engine.databases() {
             if self.filter.database(&db) {
                 self.advance_standby(&db)?;
+            } else {
+                self.report(&db, u64::MAX);
             }
         }
         self.seen.prune(now, SEEN_FOR);
@@ -236,10 +280,8 @@ impl Worker {
         }
         let name = self.sink.name.clone();
         let (oldest, newest) = self.log.bounds(db)?;
-        let mut after = match self.cursors.get(&name, db)? {
-            Some(seq) => seq,
-            None => oldest.saturating_sub(1),
-        };
+        let mut after = self.position(db, oldest, newest)?;
+        let mut passed = None;
         let start = after;
         'read: loop {
             let entries = self.log.read(db, after, self.sink.batch_size)?;
@@ -250,14 +292,16 @@ impl Worker {
                     break 'read;
                 }
                 after = e.seq;
+                passed = Some(txn_id_bytes(e.txn.id));
             }
             if !full {
                 break;
             }
         }
-        if after != start || self.cursors.get(&name, db)?.is_none() {
-            self.cursors.set(&name, db, after)?;
+        if after != start {
+            self.cursors.set(&name, db, after, passed.as_deref())?;
         }
+        self.report(db, after);
         self.stats.set_lag(db, newest.saturating_sub(after));
         Ok(())
     }
@@ -320,5 +364,18 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_replaced;
+
+    #[test]
+    fn a_replaced_log_is_told_from_a_trimmed_one() {
+        assert!(!log_replaced(7, b"t7", Some(b"t7"), 1, 9), "same transaction, same place");
+        assert!(log_replaced(7, b"t7", Some(b"u"), 1, 9), "another transaction at the position");
+        assert!(log_replaced(12, b"t12", None, 1, 9), "a position past the newest entry");
+        assert!(!log_replaced(3, b"t3", None, 5, 9), "trimmed by GC: the position holds");
     }
 }
