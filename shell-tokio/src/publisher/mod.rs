@@ -98,6 +98,9 @@ struct Worker {
     warned: Option<Instant>,
     /// The position last reported to log GC, per database.
     reported: BTreeMap<String, u64>,
+    /// A standby's newest log entry per database when it last looked: with nothing new
+    /// read from the stream and nothing new in the log, there is nothing to move over.
+    looked_at: BTreeMap<String, u64>,
 }
 
 impl Worker {
@@ -119,6 +122,7 @@ impl Worker {
             stream_read,
             warned: None,
             reported: BTreeMap::new(),
+            looked_at: BTreeMap::new(),
         })
     }
 
@@ -263,7 +267,7 @@ impl Worker {
         }
         for db in self.engine.databases() {
             if self.filter.database(&db) {
-                self.advance_standby(&db)?;
+                self.advance_standby(&db, !read.is_empty())?;
             } else {
                 self.report(&db, u64::MAX);
             }
@@ -274,12 +278,16 @@ impl Worker {
     }
 
     /// Move `db`'s cursor over the entries whose events were all seen in the stream.
-    fn advance_standby(&mut self, db: &str) -> Result<(), String> {
+    fn advance_standby(&mut self, db: &str, read_more: bool) -> Result<(), String> {
         if !self.log.has_log(db) {
             return Ok(());
         }
         let name = self.sink.name.clone();
         let (oldest, newest) = self.log.bounds(db)?;
+        if !read_more && self.looked_at.get(db) == Some(&newest) {
+            return Ok(());
+        }
+        self.looked_at.insert(db.to_string(), newest);
         let mut after = self.position(db, oldest, newest)?;
         let mut passed = None;
         let start = after;
