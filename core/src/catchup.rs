@@ -183,6 +183,16 @@ impl CatchUp {
         }
     }
 
+    /// This node's position in `peer`'s log of `db`, and that log's head as last heard.
+    pub(crate) fn position_in(&self, peer: NodeId, db: &str) -> (u64, u64) {
+        (self.position(peer, db), self.peer_heads.get(&(peer, db.to_string())).copied().unwrap_or(0))
+    }
+
+    /// Whether this node holds nothing of `db` yet (see [`CatchUp::never_applied`]).
+    pub(crate) fn never_applied_any(&self, db: &str) -> bool {
+        self.never_applied(db)
+    }
+
     /// Whether this node holds nothing of `db` yet: no entry of its own log and nothing
     /// applied from any peer's (a brand-new node, which starts from a snapshot).
     fn never_applied(&self, db: &str) -> bool {

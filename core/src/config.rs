@@ -115,6 +115,48 @@ pub struct CoreConfig {
     /// [`crate::Input::LogRead`]; one that has not reported yet holds everything, so a
     /// restart cannot trim what a sink has still to read. Sorted, no duplicates.
     pub log_readers: Vec<String>,
+    /// Read-only replica mode (`[replica] enabled`): this node joins no cluster and
+    /// follows one ([`crate::replica`]); `None` for a member.
+    #[serde(default)]
+    pub replica: Option<ReplicaConfig>,
+}
+
+/// How a read-only replica follows its cluster (`[replica]`, durations in ms here).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaConfig {
+    /// Databases to replicate (`replicate_databases`, globs; empty = all).
+    pub databases: Vec<String>,
+    /// How often the source is asked for its log heads: the replica's lag is about this
+    /// plus one round trip.
+    pub poll_ms: u64,
+    /// How often the source is asked for the cluster's members (`discovery_interval_seconds`).
+    pub discovery_interval_ms: u64,
+    /// How often databases new at the source are taken up
+    /// (`database_discovery_interval_seconds`).
+    pub database_discovery_interval_ms: u64,
+    /// A source silent this long is replaced by another member (`failover_timeout_seconds`).
+    pub failover_timeout_ms: u64,
+    /// A silent source is asked again after this, doubling (`reconnect_interval_seconds`)…
+    pub reconnect_interval_ms: u64,
+    /// …up to this (`reconnect_max_backoff_seconds`).
+    pub reconnect_max_backoff_ms: u64,
+    /// Most snapshots fetched at once (`snapshot_concurrency`).
+    pub snapshot_concurrency: usize,
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        Self {
+            databases: Vec::new(),
+            poll_ms: 100,
+            discovery_interval_ms: 30_000,
+            database_discovery_interval_ms: 10_000,
+            failover_timeout_ms: 60_000,
+            reconnect_interval_ms: 5_000,
+            reconnect_max_backoff_ms: 30_000,
+            snapshot_concurrency: 3,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -142,6 +184,7 @@ impl Default for CoreConfig {
             gc_max_retention_ms: 24 * 3_600_000,
             gc_interval_ms: 60_000,
             log_readers: Vec::new(),
+            replica: None,
         }
     }
 }

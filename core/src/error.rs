@@ -52,6 +52,12 @@ pub enum WriteError {
     /// so it coordinates no writes yet.
     #[error("this node is still joining the cluster (catching up); retry shortly or use another node")]
     Joining,
+    /// This node is a read-only replica: writes go to the cluster it follows.
+    #[error("The MySQL server is running with the --read-only option so it cannot execute this statement (node {node} is a read-only marmot replica; write to the cluster it follows)")]
+    ReadOnly {
+        /// The replica's node id.
+        node: u64,
+    },
     /// The transaction has no row changes.
     #[error("empty transaction")]
     Empty,
@@ -66,7 +72,7 @@ impl WriteError {
                 (1105, "HY000")
             }
             WriteError::Storage(_) => (1105, "HY000"),
-            WriteError::Removed => (1290, "HY000"),
+            WriteError::Removed | WriteError::ReadOnly { .. } => (1290, "HY000"),
             WriteError::Joining => (1105, "HY000"),
             WriteError::Empty => (1105, "HY000"),
         }

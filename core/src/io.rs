@@ -349,6 +349,19 @@ pub enum Observation {
         /// The peer's head as last known.
         head: u64,
     },
+    /// A read-only replica follows another member (its source was silent too long, or
+    /// this is the first one).
+    ReplicaSource {
+        /// The member it followed (`None` at start).
+        from: Option<NodeId>,
+        /// The member it follows now.
+        to: NodeId,
+    },
+    /// A read-only replica took up a database of its source.
+    ReplicaDatabase {
+        /// Database.
+        database: String,
+    },
     /// The local clock issued a timestamp.
     ClockIssued(Hlc),
     /// The store reported an error.

@@ -24,6 +24,7 @@
 //! - [`snapshot`]: repair by snapshot (past the delta thresholds, or across a gap);
 //! - [`voting`]: the commit rule any node can apply to a transaction in doubt;
 //! - [`gc`]: log garbage collection held back by the peers' watermarks;
+//! - [`replica`]: read-only replicas: which member one follows, failover;
 //! - [`node`]: the state machine tying them together.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -41,11 +42,12 @@ pub mod message;
 pub mod node;
 mod outbox;
 pub mod participant;
+pub mod replica;
 pub mod snapshot;
 pub mod types;
 pub mod voting;
 
-pub use config::{ConflictRule, Consistency, CoreConfig};
+pub use config::{ConflictRule, Consistency, CoreConfig, ReplicaConfig};
 pub use error::WriteError;
 pub use hlc::{Hlc, HlcClock, TxnId};
 pub use io::{Effect, Input, Observation, OpId, RecoveredState, ReqId, StoreRead, StoreWrite, Timer};

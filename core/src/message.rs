@@ -180,6 +180,21 @@ pub enum Message {
         /// The bytes.
         data: Vec<u8>,
     },
+    /// From a read-only replica (not a member) to the member it follows: your log heads,
+    /// please, and the cluster's members if `members`.
+    Follow {
+        /// Where the replica listens (the answer goes there).
+        addr: String,
+        /// Whether to send the members too.
+        members: bool,
+    },
+    /// Answer to [`Message::Follow`].
+    FollowReply {
+        /// Every member the sender knows (empty unless asked for).
+        members: Vec<MemberDigest>,
+        /// The sender's last log sequence per database.
+        heads: BTreeMap<String, u64>,
+    },
 }
 
 impl Message {
@@ -201,6 +216,8 @@ impl Message {
             Message::LogChunk { .. } => "log_chunk",
             Message::SnapshotRequest { .. } => "snapshot_request",
             Message::SnapshotChunk { .. } => "snapshot_chunk",
+            Message::Follow { .. } => "follow",
+            Message::FollowReply { .. } => "follow_reply",
         }
     }
 }

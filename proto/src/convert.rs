@@ -243,6 +243,11 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
                 data: data.clone(),
             })
         }
+        Message::Follow { addr, members } => Msg::Follow(pb::Follow { addr: addr.clone(), members: *members }),
+        Message::FollowReply { members, heads } => Msg::FollowReply(pb::FollowReply {
+            members: members.iter().map(digest).collect(),
+            heads: heads.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }),
     };
     pb::Envelope { from: e.from, to: e.to, clock: Some(hlc(e.clock)), msg: Some(msg) }
 }
@@ -302,6 +307,11 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             total: c.total,
             sha256: c.sha256,
             data: c.data,
+        },
+        Msg::Follow(f) => Message::Follow { addr: f.addr, members: f.members },
+        Msg::FollowReply(r) => Message::FollowReply {
+            members: r.members.into_iter().map(from_digest).collect::<Result<_, _>>()?,
+            heads: r.heads.into_iter().collect::<BTreeMap<_, _>>(),
         },
     };
     Ok(Envelope { from: e.from, to: e.to, clock: from_hlc(e.clock, "clock")?, msg })

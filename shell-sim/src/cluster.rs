@@ -42,6 +42,11 @@ pub struct ClusterSpec {
     pub late_nodes: Vec<NodeId>,
     /// Sentinels: they vote and keep versions and the log, but hold no table data.
     pub sentinels: Vec<NodeId>,
+    /// Read-only replicas: they follow node 1 (and, when it is silent, another member
+    /// they learned of), take no writes and count in no quorum.
+    pub replicas: Vec<NodeId>,
+    /// How every replica follows.
+    pub replica: marmot_core::ReplicaConfig,
     /// Stores compare snapshots with their SHA-256 before installing them (false only
     /// in the control run that shows the data checks catch what the checksum keeps out).
     pub verify_snapshot_checksums: bool,
@@ -171,10 +176,11 @@ impl Shared {
 
     pub(crate) fn peers_of(&self, id: NodeId) -> Vec<(NodeId, String)> {
         let addr = |p: NodeId| (p, format!("{}:{}", host_name(p), crate::host::PORT));
-        if self.spec.late_nodes.contains(&id) {
+        if self.spec.late_nodes.contains(&id) || self.spec.replicas.contains(&id) {
             return vec![addr(1)];
         }
-        (1..=self.spec.nodes).filter(|p| *p != id && !self.spec.late_nodes.contains(p)).map(addr).collect()
+        let member = |p: &NodeId| !self.spec.late_nodes.contains(p) && !self.spec.replicas.contains(p);
+        (1..=self.spec.nodes).filter(|p| *p != id && member(p)).map(addr).collect()
     }
 
     pub(crate) fn set_inbox(&self, id: NodeId, tx: UnboundedSender<HostRequest>) {

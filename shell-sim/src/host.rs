@@ -201,7 +201,11 @@ pub async fn run_host(shared: Rc<Shared>, id: NodeId) -> turmoil::Result {
     let recovered = store.borrow_mut().recover()?;
     let incarnation = recovered.incarnation + 1;
     shared.note_start(id, incarnation);
-    let core = marmot_core::CoreConfig { sentinel: shared.spec.sentinels.contains(&id), ..shared.spec.core.clone() };
+    let core = marmot_core::CoreConfig {
+        sentinel: shared.spec.sentinels.contains(&id),
+        replica: shared.spec.replicas.contains(&id).then(|| shared.spec.replica.clone()),
+        ..shared.spec.core.clone()
+    };
     let node = Node::new(
         core,
         id,

@@ -82,9 +82,8 @@ struct EngineIo {
 
 impl HostIo<Waiter> for EngineIo {
     fn send(&mut self, node: &Node, env: Envelope) {
-        let addr = node.membership().get(env.to).map(|m| m.digest.addr.clone());
-        if let (Some(t), Some(addr)) = (&self.net.transport, addr) {
-            t.send(&addr, &env);
+        if let (Some(t), Some(addr)) = (&self.net.transport, node.addr_of(env.to)) {
+            t.send(addr, &env);
         }
     }
 
@@ -147,6 +146,12 @@ fn observe(m: &Metrics, events: &MemberEvents, deciding: &mut BTreeMap<marmot_co
         }
         Observation::CatchUpProgress { peer, database, position, head } => {
             tracing::info!(database = %database, peer, position, head, behind = head.saturating_sub(position), "catching up by delta sync")
+        }
+        Observation::ReplicaSource { from, to } => {
+            tracing::info!(source = to, previous = ?from, "replica follows a member")
+        }
+        Observation::ReplicaDatabase { database } => {
+            tracing::info!(database = %database, "replica takes up a database")
         }
         Observation::SnapshotInstalled { database, donor, bytes } => {
             m.snapshots_installed.fetch_add(1, Relaxed);

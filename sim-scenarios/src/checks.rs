@@ -151,6 +151,32 @@ pub fn snapshots(c: &SimCluster) -> BTreeMap<NodeId, NodeSnap> {
         .collect()
 }
 
+/// A replica shows only what some member applied (only committed transactions enter a
+/// log), and nothing a member aborted. Returns the violations.
+pub fn replicas_show_only_committed(c: &SimCluster) -> Vec<String> {
+    let spec = c.spec();
+    let mut applied: BTreeMap<String, BTreeSet<TxnId>> = BTreeMap::new();
+    let mut aborted: BTreeSet<TxnId> = BTreeSet::new();
+    for n in (1..=spec.nodes).filter(|n| !spec.replicas.contains(n)) {
+        let s = snapshot(&mut c.store(n).borrow_mut());
+        for (db, d) in s.dbs {
+            applied.entry(db).or_default().extend(d.applied);
+        }
+        aborted.extend(s.aborted);
+    }
+    let mut v = Vec::new();
+    for r in &spec.replicas {
+        let s = snapshot(&mut c.store(*r).borrow_mut());
+        for (db, d) in &s.dbs {
+            let members = applied.get(db).cloned().unwrap_or_default();
+            if let Some(t) = d.applied.iter().find(|t| !members.contains(t) || aborted.contains(t)) {
+                v.push(format!("replica {r} shows transaction {t} in {db}, which no member applied"));
+            }
+        }
+    }
+    v
+}
+
 /// Why the nodes have not converged yet (`None` = converged).
 pub fn divergence(snaps: &BTreeMap<NodeId, NodeSnap>) -> Option<String> {
     let (first_id, first) = snaps.iter().next()?;

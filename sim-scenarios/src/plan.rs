@@ -178,6 +178,8 @@ impl Plan {
         let mut equal_clocks = false;
         let mut late_nodes = Vec::new();
         let mut sentinels = Vec::new();
+        let mut replicas = Vec::new();
+        let mut replica = marmot_core::ReplicaConfig::default();
         let mut faults: Vec<(u64, Fault)> = Vec::new();
         let mut expectations = Vec::new();
         let keys = d.range("keys", 6, 24);
@@ -549,6 +551,31 @@ impl Plan {
                 expectations.push(Expectation::NothingInDoubtFrom { coordinator: c });
                 min_io_latency = 1;
             }
+            Scenario::Replica => {
+                n = 4;
+                replicas.push(4);
+                replica.failover_timeout_ms = d.range("failover_timeout_ms", 2000, 4000);
+                replica.reconnect_interval_ms = 300;
+                replica.reconnect_max_backoff_ms = 1500;
+                replica.discovery_interval_ms = 1000;
+                replica.database_discovery_interval_ms = 1000;
+                let members = [1, 2, 3];
+                let every = d.range("write_every_ms", 10, 50);
+                wl = writes(&mut d, &members, 500, 17_000, every, keys, None);
+                // Its only configured source goes away for longer than the failover timeout.
+                let crash_at = d.range("source_crash_at_ms", 2000, 5000);
+                let back_at = crash_at + replica.failover_timeout_ms + d.range("source_down_extra_ms", 1000, 4000);
+                faults.push((crash_at, Fault::Crash(1)));
+                faults.push((back_at, Fault::Restart(1)));
+                // Then it is cut off from every member (and may fail over again).
+                let cut_at = back_at + d.range("isolated_after_ms", 1000, 3000);
+                let heal_at = cut_at + d.range("isolated_for_ms", 1000, 2 * replica.failover_timeout_ms);
+                faults.push((cut_at, Fault::Partition(vec![4], members.to_vec())));
+                faults.push((heal_at, Fault::Heal));
+                safety_ms = (heal_at + 3000).max(20_000);
+                expectations.push(Expectation::SnapshotInstalled { node: 4, after: 0 });
+                expectations.push(Expectation::FailedOver { node: 4, from: 1, after: crash_at });
+            }
             Scenario::Sentinel => {
                 n = 3;
                 sentinels.push(3);
@@ -703,6 +730,8 @@ impl Plan {
             io_latency_ms,
             late_nodes,
             sentinels,
+            replicas,
+            replica,
             verify_snapshot_checksums: true,
         };
         Plan {

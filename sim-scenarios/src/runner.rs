@@ -61,6 +61,7 @@ pub fn failure_kind(o: &ClientOutcome) -> Option<&'static str> {
             WriteError::InDoubt { .. } => "in_doubt",
             WriteError::Removed => "removed",
             WriteError::Joining => "joining",
+            WriteError::ReadOnly { .. } => "read_only",
             WriteError::Storage(_) | WriteError::Empty => "other",
         }),
         ClientOutcome::Failed(_) => Some("other"),
@@ -302,6 +303,12 @@ fn check_expectations(plan: &Plan, c: &SimCluster, snaps: &BTreeMap<NodeId, Node
                     v.push(format!("no node reported a storage error mentioning {text:?}"));
                 }
             }
+            Expectation::FailedOver { node, from, after } => {
+                let left = |o: &Observation| matches!(o, Observation::ReplicaSource { from: Some(f), .. } if f == from);
+                if !observed(c, *node, *after, left) {
+                    v.push(format!("replica {node} never left its silent source {from} after {after} ms"));
+                }
+            }
             Expectation::SnapshotInstalled { node, after } => {
                 if !observed(c, *node, *after, |o| matches!(o, Observation::SnapshotInstalled { .. })) {
                     v.push(format!("node {node} never installed a snapshot after {after} ms"));
@@ -355,6 +362,7 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         .flatten()
         .map(|chain| Chained { chain, first: None, second: None, retries: 0, retry_at: None })
         .collect();
+    let mut last_replica_check = u64::MAX;
     // Safety phase.
     while c.elapsed_ms() < plan.safety_ms {
         let now = c.elapsed_ms();
@@ -366,6 +374,12 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
             c.submit(*node, txn.clone());
         }
         drive_chains(&mut c, &mut chains);
+        if !plan.spec.replicas.is_empty() && now.is_multiple_of(500) && now != last_replica_check {
+            last_replica_check = now;
+            for v in crate::checks::replicas_show_only_committed(&c) {
+                c.note_violation(format!("at {now} ms: {v}"));
+            }
+        }
         c.step()?;
     }
     // Still in the fault phase: what must have been decided without a node that is away.
@@ -404,9 +418,9 @@ pub fn run_plan(plan: &Plan) -> Result<RunReport, String> {
         consistency: Consistency::Quorum,
         schema_change: false,
     };
-    // (A sentinel takes no client writes: it serves no MySQL.)
-    let mut probes: Vec<usize> =
-        (1..=plan.spec.nodes).filter(|n| !plan.spec.sentinels.contains(n)).map(|n| c.submit(n, probe(n))).collect();
+    // (A sentinel takes no client writes: it serves no MySQL; a replica refuses them.)
+    let takes_writes = |n: &NodeId| !plan.spec.sentinels.contains(n) && !plan.spec.replicas.contains(n);
+    let mut probes: Vec<usize> = (1..=plan.spec.nodes).filter(takes_writes).map(|n| c.submit(n, probe(n))).collect();
     let probe_deadline = c.elapsed_ms() + 10_000 + keepalive_detection_ms();
     while c.elapsed_ms() < probe_deadline {
         let current: Vec<ClientResult> = probes.iter().filter_map(|i| c.result(*i)).collect();

@@ -60,11 +60,17 @@ pub enum Scenario {
     /// from what they staged — none stays in doubt, no acknowledged write is lost, none is
     /// decided both ways — and it comes back empty at the end and catches up.
     CoordinatorLost,
+    /// Three members and a read-only replica (node 4) that knows only node 1. The replica
+    /// starts from snapshots, then follows node 1's log; node 1 crashes for longer than
+    /// the failover timeout and the replica follows another member it learned of; later
+    /// it is cut off from every member for a while. It never shows a transaction no
+    /// member applied, and after healing it equals the members.
+    Replica,
 }
 
 impl Scenario {
     /// Every scenario, in declaration order.
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::SteadyState,
         Scenario::Partition,
         Scenario::CoordinatorCrash,
@@ -83,6 +89,7 @@ impl Scenario {
         Scenario::Sentinel,
         Scenario::DiskLoss,
         Scenario::CoordinatorLost,
+        Scenario::Replica,
     ];
 
     /// The test function that runs it (for the replay command).
@@ -106,6 +113,7 @@ impl Scenario {
             Scenario::Sentinel => "sentinel",
             Scenario::DiskLoss => "disk_loss",
             Scenario::CoordinatorLost => "coordinator_lost",
+            Scenario::Replica => "replica",
         }
     }
 }

@@ -183,6 +183,15 @@ pub enum Expectation {
     SchemaChangesCommit(usize),
     /// Some node reported a storage error containing this text (a fault was noticed).
     StorageErrorSeen(&'static str),
+    /// Replica `node` moved from source `from` to another member after `after` ms.
+    FailedOver {
+        /// The replica.
+        node: NodeId,
+        /// The source it left.
+        from: NodeId,
+        /// Not before this sim time.
+        after: u64,
+    },
     /// The node installed at least one snapshot after `after` ms.
     SnapshotInstalled {
         /// Which node.

@@ -243,3 +243,9 @@ fn without_the_snapshot_checksum_corrupt_images_fail_the_data_checks() {
     });
     assert!(caught, "corrupt snapshots installed unchecked passed every data check: {outcomes:#?}");
 }
+
+#[test]
+fn replica() {
+    // Fewer seeds than the others: each run is long (a failover timeout, an isolation).
+    run_many(Scenario::Replica, 10);
+}

@@ -24,6 +24,8 @@ use crate::participant::Participant;
 use crate::types::NodeId;
 use crate::Millis;
 
+mod follow;
+
 /// One marmot node's protocol state.
 pub struct Node {
     me: NodeId,
@@ -40,6 +42,10 @@ pub struct Node {
     gc: crate::gc::Gc,
     recovered: Option<RecoveredState>,
     started: bool,
+    /// Replica mode: the member followed ([`crate::replica`]); `None` for a member.
+    following: Option<crate::replica::Following>,
+    /// Replicas following this member, and where they listen (answers go there).
+    followers: BTreeMap<NodeId, String>,
 }
 
 impl Node {
@@ -55,7 +61,11 @@ impl Node {
     ) -> Self {
         let incarnation = recovered.incarnation + 1;
         let mut members = Membership::new(me, addr, MemberState::Joining, incarnation);
-        for d in &recovered.members {
+        // A replica is in no cluster: its `peers` are the members it may follow.
+        let follow = cfg.replica.clone().map(|r| crate::replica::Following::new(r, peers.clone()));
+        let peers = if follow.is_some() { Vec::new() } else { peers };
+        let restored = if follow.is_some() { &[][..] } else { &recovered.members[..] };
+        for d in restored {
             if d.id == me {
                 continue;
             }
@@ -104,6 +114,8 @@ impl Node {
             gc: Default::default(),
             recovered: Some(recovered),
             started: false,
+            following: follow,
+            followers: BTreeMap::new(),
             cfg,
         }
     }
@@ -125,6 +137,9 @@ impl Node {
             Input::Start => self.on_start(),
             Input::Timer(t) => self.on_timer(t),
             Input::Peer(env) => self.on_envelope(env),
+            Input::Write { req, .. } if self.following.is_some() => {
+                self.reply(req, Reply::Failed(crate::WriteError::ReadOnly { node: self.me }))
+            }
             Input::Write { req, rows, consistency } => {
                 self.coord.on_write(&mut step!(self), &self.members, req, rows, consistency)
             }
@@ -213,6 +228,10 @@ impl Node {
         for (txn, state) in rec.txns {
             self.recover_txn(txn, state);
         }
+        if self.following.is_some() {
+            self.start_following();
+            return;
+        }
         // Everyone hears a starting node at once (and answers it if caught up): it
         // becomes ALIVE only after hearing from enough peers.
         self.announce();
@@ -242,6 +261,7 @@ impl Node {
 
     fn on_timer(&mut self, t: Timer) {
         match t {
+            Timer::Gossip if self.following.is_some() => self.poll_source(),
             Timer::Gossip => {
                 self.gossip_round();
                 self.timer(Timer::Gossip, self.cfg.gossip_interval_ms);
@@ -254,7 +274,10 @@ impl Node {
                 self.part.retry_commits(&mut step!(self));
                 self.part.resolve_stale(&mut step!(self), &self.members);
                 self.retry_pulls();
-                if self.snapshots.tick(self.now, &self.cfg) {
+                let check_due = self.snapshots.tick(self.now, &self.cfg);
+                if self.following.is_some() {
+                    self.repair_replica();
+                } else if check_due {
                     let (lags, gaps) = (self.replication_lag(self.now), self.catchup.gap_databases());
                     self.snapshots.repair(&mut step!(self), &self.members, lags, gaps);
                 }
@@ -380,6 +403,8 @@ impl Node {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
                 self.snapshots.on_chunk(&mut step!(self), from, chunk)
             }
+            Message::Follow { addr, members } => self.on_follow(from, addr, members),
+            Message::FollowReply { members, heads } => self.on_follow_reply(from, members, heads),
         }
     }
 
@@ -523,6 +548,9 @@ impl Node {
     fn pull_if_due(&mut self, peer: NodeId, db: &str) {
         if self.snapshots.fetching(db) {
             return;
+        }
+        if self.following.is_some() {
+            return self.replica_pull(peer, db);
         }
         let joining = self.joining();
         if self.catchup.pull(&mut step!(self), peer, db, joining) == Pull::Snapshot {

@@ -1,0 +1,132 @@
+//! Both sides of read-only replica mode ([`crate::replica`]): a member answering the
+//! replicas that follow it, and a replica following a member.
+
+use std::collections::BTreeMap;
+
+use super::Node;
+use crate::catchup::Pull;
+use crate::io::{Observation, Timer};
+use crate::membership::{MemberDigest, MemberState};
+use crate::message::Message;
+use crate::outbox::step;
+use crate::replica::{ReplicaDatabase, ReplicaStatus};
+use crate::types::NodeId;
+use crate::Millis;
+
+impl Node {
+    /// The address of node `id`: a member's, a followed member's (replica mode), or a
+    /// replica's that follows this member.
+    pub fn addr_of(&self, id: NodeId) -> Option<&str> {
+        if let Some(m) = self.members.get(id) {
+            return Some(m.digest.addr.as_str());
+        }
+        if let Some(addr) = self.following.as_ref().and_then(|f| f.addr_of(id)) {
+            return Some(addr);
+        }
+        self.followers.get(&id).map(String::as_str)
+    }
+
+    /// Replica mode: what is followed and how far behind (`None` for a member).
+    pub fn replica_status(&self, now: Millis) -> Option<ReplicaStatus> {
+        let f = self.following.as_ref()?;
+        let mut status = f.status(now);
+        for db in f.followed() {
+            let (position, head) = self.catchup.position_in(f.source(), db);
+            let behind_ms = self.catchup.lag(&(f.source(), db.clone()), now).behind_ms;
+            let state = if self.snapshots.fetching(db) { "snapshot" } else { "following" };
+            status.databases.push(ReplicaDatabase { name: db.clone(), position, head, behind_ms, state });
+        }
+        Some(status)
+    }
+
+    // ----- a member -----
+
+    /// A replica asks for this member's log heads (and members): remember where it
+    /// listens, and answer. A replica serves no other replica.
+    pub(super) fn on_follow(&mut self, from: NodeId, addr: String, members: bool) {
+        if self.following.is_some() || self.members.get(from).is_some() {
+            return;
+        }
+        self.followers.insert(from, addr);
+        let members: Vec<MemberDigest> = if members { self.members.digests() } else { Vec::new() };
+        let heads = self.catchup.heads().clone();
+        self.send(from, Message::FollowReply { members, heads });
+    }
+
+    // ----- a replica -----
+
+    /// Start following: this node is ALIVE at once (it joins nothing) and asks its first
+    /// source.
+    pub(super) fn start_following(&mut self) {
+        self.members.set_local_state(MemberState::Alive);
+        if let Some(f) = &self.following {
+            self.observe(Observation::ReplicaSource { from: None, to: f.source() });
+        }
+        self.poll_source();
+        self.timer(Timer::Tick, self.cfg.gossip_interval_ms);
+    }
+
+    /// The poll timer: fail over if the source has been silent too long, ask it for its
+    /// heads when due.
+    pub(super) fn poll_source(&mut self) {
+        let addr = self.members.local().digest.addr.clone();
+        let Some(f) = self.following.as_mut() else { return };
+        let (moved, ask) = f.poll(self.now, &addr);
+        let (to, poll_ms) = (f.source(), f.cfg().poll_ms);
+        if let Some(from) = moved {
+            self.observe(Observation::ReplicaSource { from: Some(from), to });
+        }
+        if let Some((to, msg)) = ask {
+            self.send(to, msg);
+        }
+        self.timer(Timer::Gossip, poll_ms.max(1));
+    }
+
+    /// The source's heads (and members): take up new databases, pull what is behind.
+    pub(super) fn on_follow_reply(&mut self, from: NodeId, members: Vec<MemberDigest>, heads: BTreeMap<String, u64>) {
+        let now = self.now;
+        let Some(f) = self.following.as_mut() else { return };
+        let Some((heads, new)) = f.on_reply(now, from, members, heads) else { return };
+        for database in new {
+            self.observe(Observation::ReplicaDatabase { database });
+        }
+        self.on_peer_heads(from, heads);
+    }
+
+    /// Pull `db` from `peer` if it is the source and `db` is replicated: from a
+    /// snapshot if the replica holds nothing of it yet, at most `snapshot_concurrency`
+    /// at once.
+    pub(super) fn replica_pull(&mut self, peer: NodeId, db: &str) {
+        let Some(f) = &self.following else { return };
+        if peer != f.source() || !f.follows(db) {
+            return;
+        }
+        let limit = f.cfg().snapshot_concurrency.max(1);
+        if self.snapshots.progress().len() >= limit {
+            // Delta pulls wait too: a snapshot still to come would replace what they bring.
+            if self.catchup.never_applied_any(db) {
+                return;
+            }
+        }
+        if self.catchup.pull(&mut step!(self), peer, db, true) == Pull::Snapshot
+            && self.snapshots.progress().len() < limit
+        {
+            self.start_snapshot(db, peer);
+        }
+    }
+
+    /// Every tick: a database whose source log has a gap is fetched again as a snapshot
+    /// from the source (a member would ask another live member; a replica has only its
+    /// source).
+    pub(super) fn repair_replica(&mut self) {
+        let Some(f) = &self.following else { return };
+        let source = f.source();
+        let limit = f.cfg().snapshot_concurrency.max(1);
+        let gaps: Vec<String> = self.catchup.gap_databases().into_iter().filter(|db| f.follows(db)).collect();
+        for db in gaps {
+            if !self.snapshots.fetching(&db) && self.snapshots.progress().len() < limit {
+                self.start_snapshot(&db, source);
+            }
+        }
+    }
+}
