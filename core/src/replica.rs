@@ -218,7 +218,9 @@ impl Following {
         if self.last_discovery.is_none_or(|t| now.saturating_sub(t) >= self.cfg.database_discovery_interval_ms) {
             self.last_discovery = Some(now);
             for db in heads.keys() {
-                let wanted = self.filter.as_ref().is_none_or(|f| f.is_match(db));
+                // Each node's own system databases are never replicated.
+                let system = db.starts_with("__marmot");
+                let wanted = !system && self.filter.as_ref().is_none_or(|f| f.is_match(db));
                 if wanted && self.followed.insert(db.clone()) {
                     new.push(db.clone());
                 }

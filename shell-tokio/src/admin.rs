@@ -122,7 +122,24 @@ pub fn status_body(s: &ClusterStatus, writes_per_second: f64, drain: DrainState)
     body["schema_versions"] = json!(s.schema_versions);
     body["snapshot_fetches"] = json!(fetches);
     body["writes_per_second"] = json!((writes_per_second * 10.0).round() / 10.0);
+    if let Some(r) = &s.replica {
+        body["replica"] = replica_body(r);
+    }
     body
+}
+
+/// A replica's source and per-database lag, as `GET /admin/cluster/status` shows them.
+fn replica_body(r: &marmot_core::replica::ReplicaStatus) -> serde_json::Value {
+    let dbs: Vec<_> = r
+        .databases
+        .iter()
+        .map(|d| {
+            json!({"database": d.name, "state": d.state, "position": d.position, "source_head": d.head,
+                   "lag_transactions": d.head.saturating_sub(d.position), "behind_ms": d.behind_ms})
+        })
+        .collect();
+    json!({"source": r.source, "source_address": r.source_addr, "source_heard_ms_ago": r.heard_ms_ago,
+           "failovers": r.failovers, "databases": dbs})
 }
 
 async fn status(State(state): State<Arc<AdminState>>, headers: HeaderMap) -> Answer {

@@ -40,6 +40,8 @@ pub struct ClusterStatus {
     pub snapshot_fetches: Vec<marmot_core::snapshot::FetchProgress>,
     /// This node's schema version per database.
     pub schema_versions: BTreeMap<String, u64>,
+    /// Replica mode: the member followed and each database's lag (`None`: a member).
+    pub replica: Option<marmot_core::replica::ReplicaStatus>,
 }
 
 impl ClusterStatus {
@@ -69,6 +71,7 @@ impl ClusterStatus {
             lag: node.replication_lag(now),
             snapshot_fetches: node.snapshot_fetches(),
             schema_versions: node.schema_versions().clone(),
+            replica: node.replica_status(now),
         }
     }
 }

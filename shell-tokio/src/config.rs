@@ -356,26 +356,55 @@ impl Config {
 
     /// Keys of the seed's configuration that this marmot parses but does not act on:
     /// accepted at their defaults (what the node does anyway), refused otherwise, so a
-    /// setting is never silently ignored — `replica.enabled = true` starting a full
-    /// read-write node would be the worst case. The other `[replica]` keys and
-    /// `[[publisher.sinks]]` configure modes that are off unless enabled (as in Marmot).
+    /// setting is never silently ignored.
     fn refuse_unsupported(&self) -> Result<(), ConfigError> {
         let (t, p, g, c) =
             (Transaction::default(), ConnectionPool::default(), GrpcClient::default(), Coordinator::default());
-        let (r, rp, q) = (Replication::default(), Replica::default(), QueryPipeline::default());
+        let (r, q) = (Replication::default(), QueryPipeline::default());
         let read = self.replication.default_read_consistency.to_ascii_uppercase();
-        let checks: [(&str, bool, String); 11] = [
-            ("replica.enabled", self.replica.enabled == rp.enabled, "false: read-only replicas are not implemented yet, and this node would start as a full read-write member".into()),
-            ("replication.default_read_consistency", read == r.default_read_consistency, "\"LOCAL_ONE\": reads are served by the local copy".into()),
-            ("replication.write_timeout_ms", self.replication.write_timeout_ms == r.write_timeout_ms, format!("{} (writes time out by coordinator.prepare_timeout_ms)", r.write_timeout_ms)),
-            ("replication.read_timeout_ms", self.replication.read_timeout_ms == r.read_timeout_ms, r.read_timeout_ms.to_string()),
-            ("transaction.conflict_window_seconds", self.transaction.conflict_window_seconds == t.conflict_window_seconds, t.conflict_window_seconds.to_string()),
-            ("coordinator.abort_timeout_ms", self.coordinator.abort_timeout_ms == c.abort_timeout_ms, format!("{} (an abort waits for no acknowledgement)", c.abort_timeout_ms)),
+        let checks: [(&str, bool, String); 10] = [
+            (
+                "replication.default_read_consistency",
+                read == r.default_read_consistency,
+                "\"LOCAL_ONE\": reads are served by the local copy".into(),
+            ),
+            (
+                "replication.write_timeout_ms",
+                self.replication.write_timeout_ms == r.write_timeout_ms,
+                format!("{} (writes time out by coordinator.prepare_timeout_ms)", r.write_timeout_ms),
+            ),
+            (
+                "replication.read_timeout_ms",
+                self.replication.read_timeout_ms == r.read_timeout_ms,
+                r.read_timeout_ms.to_string(),
+            ),
+            (
+                "transaction.conflict_window_seconds",
+                self.transaction.conflict_window_seconds == t.conflict_window_seconds,
+                t.conflict_window_seconds.to_string(),
+            ),
+            (
+                "coordinator.abort_timeout_ms",
+                self.coordinator.abort_timeout_ms == c.abort_timeout_ms,
+                format!("{} (an abort waits for no acknowledgement)", c.abort_timeout_ms),
+            ),
             ("connection_pool.pool_size", self.connection_pool.pool_size == p.pool_size, p.pool_size.to_string()),
-            ("connection_pool.max_idle_time_seconds", self.connection_pool.max_idle_time_seconds == p.max_idle_time_seconds, p.max_idle_time_seconds.to_string()),
-            ("connection_pool.max_lifetime_seconds", self.connection_pool.max_lifetime_seconds == p.max_lifetime_seconds, p.max_lifetime_seconds.to_string()),
+            (
+                "connection_pool.max_idle_time_seconds",
+                self.connection_pool.max_idle_time_seconds == p.max_idle_time_seconds,
+                p.max_idle_time_seconds.to_string(),
+            ),
+            (
+                "connection_pool.max_lifetime_seconds",
+                self.connection_pool.max_lifetime_seconds == p.max_lifetime_seconds,
+                p.max_lifetime_seconds.to_string(),
+            ),
             ("grpc_client.max_retries", self.grpc_client.max_retries == g.max_retries, g.max_retries.to_string()),
-            ("query_pipeline.validator_pool_size", self.query_pipeline.validator_pool_size == q.validator_pool_size, q.validator_pool_size.to_string()),
+            (
+                "query_pipeline.validator_pool_size",
+                self.query_pipeline.validator_pool_size == q.validator_pool_size,
+                q.validator_pool_size.to_string(),
+            ),
         ];
         match checks.into_iter().find(|(_, is_default, _)| !is_default) {
             Some((key, _, default)) => Err(ConfigError(format!(
@@ -404,6 +433,9 @@ impl Config {
             );
         }
         self.refuse_unsupported()?;
+        if let Err((key, why)) = crate::replica_mode::check(self) {
+            return bad(&key, why);
+        }
         if self.publisher.enabled {
             if let Err((key, why)) = crate::publisher::sink_config::check(&self.publisher.sinks) {
                 return bad(&key, why);
@@ -672,7 +704,6 @@ replicate_databases = []
         let e = Config::parse("[mysql]\nport = \"x\"\n", None).unwrap_err().to_string();
         assert!(e.contains("port"), "{e}");
         for (text, key) in [
-            ("[replica]\nenabled = true\n", "replica.enabled"),
             ("[connection_pool]\npool_size = 9\n", "connection_pool.pool_size"),
             ("[replication]\ndefault_read_consistency = \"QUORUM\"\n", "replication.default_read_consistency"),
             ("[replication]\nwrite_timeout_ms = 1\n", "replication.write_timeout_ms"),
@@ -683,6 +714,22 @@ replicate_databases = []
             let e = Config::parse(text, None).unwrap_err().to_string();
             assert!(e.starts_with(key) && e.contains("not supported"), "{text}: {e}");
         }
+        for (text, key) in [
+            ("[replica]\nenabled = true\n", "replica.follow_addresses"),
+            (
+                "[replica]\nenabled = true\nfollow_addresses = [\"a:1\"]\nsnapshot_concurrency = 0\n",
+                "replica.snapshot_concurrency",
+            ),
+            (
+                "[cluster]\nsentinel = true\n[replica]\nenabled = true\nfollow_addresses = [\"a:1\"]\n",
+                "cluster.sentinel",
+            ),
+        ] {
+            let e = Config::parse(text, None).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{text}: {e}");
+        }
+        let ok = Config::parse("[replica]\nenabled = true\nfollow_addresses = [\"a:1\"]\n", None).expect("a replica");
+        assert_eq!(crate::replica_mode::core_config(&ok).map(|r| r.failover_timeout_ms), Some(60_000));
         let e = Config::parse("[publisher]\nenabled = true\n", None).unwrap_err().to_string();
         assert!(e.starts_with("publisher.sinks") && e.contains("at least one"), "{e}");
         let kafka = "[publisher]\nenabled = true\n[[publisher.sinks]]\nname = \"k\"\ntype = \"kafka\"\nbrokers = [\"localhost:9092\"]\n";

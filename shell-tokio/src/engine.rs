@@ -201,6 +201,8 @@ pub struct Engine {
     pub drain: Arc<crate::drain::Drain>,
     /// The membership changes this node saw (the dashboard's events).
     pub member_events: Arc<MemberEvents>,
+    /// A read-only replica (`[replica] enabled`): clients' writes and DDL get 1290.
+    pub read_only: bool,
     /// The databases as clients see them, kept current by the store.
     catalog: Arc<std::sync::Mutex<marmot_store::Catalog>>,
 }
@@ -233,6 +235,7 @@ impl Engine {
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let mut store = Store::open(location.clone(), sync, None)?;
         store.set_sentinel(cfg.sentinel);
+        let read_only = cfg.replica.is_some();
         let node_id = store.node_identity(configured_id, || (seed & ((1 << 53) - 1)).max(1))?;
         let recovered = store.recover()?;
         let catalog = store.catalog();
@@ -345,6 +348,7 @@ impl Engine {
                 ddl_lease: Duration::from_secs(30),
                 drain: Arc::default(),
                 member_events,
+                read_only,
                 catalog,
             },
             handle,

@@ -22,6 +22,7 @@ pub mod mysql;
 pub mod node_checksums;
 pub mod peers;
 pub mod publisher;
+pub mod replica_mode;
 pub mod sink_stats;
 pub mod transport;
 pub mod verify;

@@ -75,6 +75,7 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
         } else {
             Vec::new()
         },
+        replica: marmot_shell_tokio::replica_mode::core_config(c),
         ..CoreConfig::default()
     })
 }
@@ -113,7 +114,7 @@ async fn run(config: Config) -> Result<(), String> {
     let bind = format!("{}:{}", cluster.grpc_bind_address, cluster.grpc_port);
     let advertised = config.advertised_address();
     let connect_timeout = std::time::Duration::from_millis(config.coordinator.prepare_timeout_ms.max(1000));
-    let secret = Secret::new(&cluster.cluster_secret);
+    let secret = Secret::new(marmot_shell_tokio::replica_mode::secret(&config));
     let signer = Signer::new(secret.clone(), config.node_id);
     let metrics = Arc::new(Metrics::default());
     let tls = tls_files(&config)?;
@@ -125,7 +126,11 @@ async fn run(config: Config) -> Result<(), String> {
         tls: tls.as_ref().map(|t| t.client.clone()),
     };
     let mut peers = Vec::new();
-    for seed_addr in cluster.seed_nodes.iter().filter(|s| **s != advertised) {
+    if config.replica.enabled {
+        peers = marmot_shell_tokio::replica_mode::sources(&config, &signer, &advertised, &link).await;
+    }
+    let seeds = if config.replica.enabled { &[][..] } else { &cluster.seed_nodes[..] };
+    for seed_addr in seeds.iter().filter(|s| **s != advertised) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             match transport::hello(seed_addr, signer.clone(), &advertised, &link).await {

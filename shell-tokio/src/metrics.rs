@@ -247,7 +247,43 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{peer=\"{}\",database=\"{}\"}} {}", l.peer, l.database, value(l));
             }
         }
+        if let Some(r) = &status.replica {
+            render_replica(r, &mut out);
+        }
         out
+    }
+}
+
+/// A replica's gauges: its source, failovers, and per database its lag behind the source.
+fn render_replica(r: &marmot_core::replica::ReplicaStatus, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "# HELP marmot_replica_source Node id of the member this read-only replica follows.\n# TYPE marmot_replica_source gauge\nmarmot_replica_source {}",
+        r.source
+    );
+    let _ = writeln!(
+        out,
+        "# HELP marmot_replica_failovers_total Times this replica moved to another member.\n# TYPE marmot_replica_failovers_total counter\nmarmot_replica_failovers_total {}",
+        r.failovers
+    );
+    let _ = writeln!(
+        out,
+        "# HELP marmot_replica_lag_transactions Transactions of the source's log not yet applied by this replica.\n# TYPE marmot_replica_lag_transactions gauge"
+    );
+    for d in &r.databases {
+        let _ = writeln!(
+            out,
+            "marmot_replica_lag_transactions{{database=\"{}\"}} {}",
+            d.name,
+            d.head.saturating_sub(d.position)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP marmot_replica_lag_seconds How long this replica has been behind its source's log.\n# TYPE marmot_replica_lag_seconds gauge"
+    );
+    for d in &r.databases {
+        let _ = writeln!(out, "marmot_replica_lag_seconds{{database=\"{}\"}} {}", d.name, d.behind_ms as f64 / 1000.0);
     }
 }
 

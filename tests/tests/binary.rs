@@ -63,8 +63,12 @@ fn bad_config_and_arguments_fail_with_the_key_named() {
         ("[replication]\ngc_min_retention_hours = 0\n", "replication.gc_min_retention_hours"),
         ("[replication]\ndefault_write_consistency = \"SOME\"\n", "replication.default_write_consistency"),
         ("[replication]\nconflict_rule = \"random\"\n", "replication.conflict_rule"),
+        ("[replica]\nenabled = true\n", "replica.follow_addresses"),
+        (
+            "[replica]\nenabled = true\nfollow_addresses = [\"127.0.0.1:1\"]\nreplicate_databases = [\"a[\"]\n",
+            "replica.replicate_databases[0]",
+        ),
         // Parsed but not acted on: refused rather than silently ignored.
-        ("[replica]\nenabled = true\n", "replica.enabled"),
         ("[publisher]\nenabled = true\n", "publisher.enabled"),
         ("[connection_pool]\npool_size = 16\n", "connection_pool.pool_size"),
     ] {

@@ -79,6 +79,24 @@ pub enum Statement {
     Unknown,
 }
 
+/// Whether `s` changes data or schema, which a read-only replica refuses (MySQL's
+/// `--read-only` allows temporary tables, which are the session's own).
+pub fn changes_data(s: &Statement) -> bool {
+    match s {
+        Statement::Ddl(_, what) => !what.eq_ignore_ascii_case("TEMPORARY"),
+        Statement::Write
+        | Statement::LoadData
+        | Statement::DatabaseDdl
+        | Statement::Truncate(_)
+        | Statement::RenameTables(_)
+        | Statement::TableOptions(_)
+        | Statement::DropIndexOn
+        | Statement::CreateOrReplaceTable(_)
+        | Statement::CreateTableLike { .. } => true,
+        _ => false,
+    }
+}
+
 /// `CREATE TABLE [IF NOT EXISTS] t LIKE s` / `… t (LIKE s)`.
 fn create_table_like(sig: &[&Token]) -> Option<Statement> {
     let words: Vec<String> =

@@ -379,7 +379,13 @@ impl Session {
 
     async fn local_statement(&mut self, toks: &[Token]) -> Result<Outcome, MyError> {
         let sig = significant(toks);
-        match classify(&sig) {
+        let statement = classify(&sig);
+        if self.engine.read_only && super::statement::changes_data(&statement) {
+            let e = marmot_core::WriteError::ReadOnly { node: self.engine.node_id };
+            let (code, state) = e.mysql_code();
+            return Err(MyError::new(code, state, e.to_string()));
+        }
+        match statement {
             Statement::Query => self.select(toks).await,
             Statement::Show => super::meta::show(self, &sig),
             Statement::LoadData => match super::load_data::parse(toks) {
