@@ -7,4 +7,5 @@
 //! `benches/publisher.sh` — CDC publisher throughput and commit → consumer delay against a
 //! real nats-server.
 
+pub mod procs;
 pub mod workload;

@@ -126,9 +126,6 @@ pub struct CoreConfig {
 pub struct ReplicaConfig {
     /// Databases to replicate (`replicate_databases`, globs; empty = all).
     pub databases: Vec<String>,
-    /// How often the source is asked for its log heads: the replica's lag is about this
-    /// plus one round trip.
-    pub poll_ms: u64,
     /// How often the source is asked for the cluster's members (`discovery_interval_seconds`).
     pub discovery_interval_ms: u64,
     /// How often databases new at the source are taken up
@@ -148,7 +145,6 @@ impl Default for ReplicaConfig {
     fn default() -> Self {
         Self {
             databases: Vec::new(),
-            poll_ms: 100,
             discovery_interval_ms: 30_000,
             database_discovery_interval_ms: 10_000,
             failover_timeout_ms: 60_000,

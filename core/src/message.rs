@@ -181,12 +181,15 @@ pub enum Message {
         data: Vec<u8>,
     },
     /// From a read-only replica (not a member) to the member it follows: your log heads,
-    /// please, and the cluster's members if `members`.
+    /// please, and the cluster's members if `members`. A long poll: with nothing newer
+    /// than `known` to tell, the member answers when its heads move, or after a second.
     Follow {
         /// Where the replica listens (the answer goes there).
         addr: String,
         /// Whether to send the members too.
         members: bool,
+        /// The member's heads as the replica last heard them (empty: answer at once).
+        known: BTreeMap<String, u64>,
     },
     /// Answer to [`Message::Follow`].
     FollowReply {

@@ -1,10 +1,14 @@
 //! Read-only replica mode: which member a replica follows, and when it moves on.
 //!
 //! A replica is not a member: it votes on nothing, counts in no quorum, and no member
-//! waits for it. It asks one member — its *source* — for its log heads every
-//! `poll_ms` ([`crate::Message::Follow`]), and pulls that member's log exactly as a
-//! member catches up ([`crate::catchup`]): a database it holds nothing of starts from a
-//! snapshot, then entries follow in the source's log order. Only committed transactions
+//! waits for it. It asks one member — its *source* — for its log heads
+//! ([`crate::Message::Follow`]), and pulls that member's log exactly as a member catches
+//! up ([`crate::catchup`]): a database it holds nothing of starts from a snapshot, then
+//! entries follow in the source's log order. The ask is a long poll: the source answers
+//! as soon as its heads move past those the replica names, or after about a second with
+//! nothing new, and the replica asks again at once — so a commit reaches the replica
+//! about one round trip after the source applied it, with no polling delay. Only
+//! committed transactions
 //! enter a log, so a replica never shows one the cluster did not commit.
 //!
 //! Failover needs no position translation. Members apply concurrent transactions in
@@ -33,8 +37,11 @@ use crate::types::NodeId;
 use crate::Millis;
 
 /// No answer from the source for this long: it is silent (asks back off, and the
-/// failover clock runs).
-const SILENT_MS: Millis = 2_000;
+/// failover clock runs). A member holds a long poll for one to two seconds.
+const SILENT_MS: Millis = 4_000;
+
+/// An ask not answered in this long is made again (the answer or the ask was lost).
+const REASK_MS: Millis = 3_000;
 
 /// What a replica knows of its cluster and its source.
 #[derive(Clone, Debug)]
@@ -55,6 +62,19 @@ pub(crate) struct Following {
     last_discovery: Option<Millis>,
     followed: BTreeSet<String>,
     failovers: u64,
+    /// The source's heads as last heard (all databases; empty after a failover).
+    known: BTreeMap<String, u64>,
+}
+
+/// What a replica makes of its source's answer ([`Following::on_reply`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Reply {
+    /// The source's heads of the databases followed.
+    pub(crate) heads: BTreeMap<String, u64>,
+    /// Databases taken up now.
+    pub(crate) new: Vec<String>,
+    /// The next long poll, to send at once.
+    pub(crate) ask: Message,
 }
 
 /// A replica's state, for `/metrics` and the admin API.
@@ -119,6 +139,7 @@ impl Following {
             last_discovery: None,
             followed: BTreeSet::new(),
             failovers: 0,
+            known: BTreeMap::new(),
         }
     }
 
@@ -175,6 +196,7 @@ impl Following {
                 self.failovers += 1;
             }
             // Give the new source (or, alone, the same one) a full timeout.
+            self.known.clear();
             self.source_since = now;
             self.last_heard = None;
             self.unanswered = 0;
@@ -187,29 +209,37 @@ impl Following {
         self.next_ask = if silent {
             let backoff = self.cfg.reconnect_interval_ms.saturating_mul(1 << self.unanswered.min(16));
             self.unanswered += 1;
-            now + backoff.min(self.cfg.reconnect_max_backoff_ms).max(self.cfg.poll_ms)
+            now + backoff.min(self.cfg.reconnect_max_backoff_ms).max(1)
         } else {
-            now + self.cfg.poll_ms
+            now + REASK_MS
         };
+        (moved, Some((self.source, self.ask(now, my_addr))))
+    }
+
+    /// The next long poll of the source.
+    fn ask(&self, now: Millis, my_addr: &str) -> Message {
         let members = self.last_members.is_none_or(|t| now.saturating_sub(t) >= self.cfg.discovery_interval_ms);
-        (moved, Some((self.source, Message::Follow { addr: my_addr.to_string(), members })))
+        Message::Follow { addr: my_addr.to_string(), members, known: self.known.clone() }
     }
 
     /// The source answered at `now`: note its members (if sent) and take up new
-    /// databases when discovery is due. Returns its heads of the databases followed and
-    /// the databases taken up now; `None` if `from` is not the source (a late answer).
+    /// databases when discovery is due. Returns its heads of the databases followed, the
+    /// databases taken up now, and the next long poll to send at once; `None` if `from`
+    /// is not the source (a late answer).
     pub(crate) fn on_reply(
         &mut self,
         now: Millis,
         from: NodeId,
         members: Vec<MemberDigest>,
         heads: BTreeMap<String, u64>,
-    ) -> Option<(BTreeMap<String, u64>, Vec<String>)> {
+        my_addr: &str,
+    ) -> Option<Reply> {
         if from != self.source {
             return None;
         }
         self.last_heard = Some(now);
         self.unanswered = 0;
+        self.known = heads.clone();
         if !members.is_empty() {
             self.cluster = members.into_iter().map(|d| (d.id, d)).collect();
             self.last_members = Some(now);
@@ -227,7 +257,8 @@ impl Following {
             }
         }
         let heads = heads.into_iter().filter(|(db, _)| self.followed.contains(db)).collect();
-        Some((heads, new))
+        self.next_ask = now + REASK_MS;
+        Some(Reply { heads, new, ask: self.ask(now, my_addr) })
     }
 
     /// What the replica reports about itself (databases filled in by the node).
@@ -285,9 +316,11 @@ mod tests {
         assert!(matches!(ask, Some((1, Message::Follow { members: true, .. }))));
         let members = vec![member(1, MemberState::Alive), member(2, MemberState::Dead), member(3, MemberState::Alive)];
         let heads = BTreeMap::from([("app".to_string(), 5), ("other".to_string(), 7)]);
-        let (heads, new) = f.on_reply(1_010, 1, members, heads).expect("from the source");
-        assert_eq!(heads, BTreeMap::from([("app".to_string(), 5)]), "the glob keeps app only");
-        assert_eq!(new, vec!["app".to_string()]);
+        let reply = f.on_reply(1_010, 1, members, heads.clone(), "r").expect("from the source");
+        assert_eq!(reply.heads, BTreeMap::from([("app".to_string(), 5)]), "the glob keeps app only");
+        assert_eq!(reply.new, vec!["app".to_string()]);
+        let next = Message::Follow { addr: "r".into(), members: false, known: heads };
+        assert_eq!(reply.ask, next, "the next long poll names every head heard");
         // Silence: asks at 1 s, 2 s, 4 s, 4 s… after the poll interval runs out.
         let mut asked = Vec::new();
         for t in (1_100..11_010).step_by(100) {
@@ -299,8 +332,8 @@ mod tests {
         let (moved, ask) = f.poll(11_010, "r");
         assert_eq!(moved, Some(1));
         assert_eq!(f.source(), 3, "node 2 is dead: node 3 is next");
-        assert!(matches!(ask, Some((3, _))));
-        assert_eq!(f.on_reply(11_020, 1, Vec::new(), BTreeMap::new()), None, "late answer of the old source");
-        assert!(f.on_reply(11_020, 3, Vec::new(), BTreeMap::new()).is_some());
+        assert!(matches!(ask, Some((3, Message::Follow { ref known, .. })) if known.is_empty()), "asks afresh");
+        assert_eq!(f.on_reply(11_020, 1, Vec::new(), BTreeMap::new(), "r"), None, "late answer of the old source");
+        assert!(f.on_reply(11_020, 3, Vec::new(), BTreeMap::new(), "r").is_some());
     }
 }

@@ -243,7 +243,11 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
                 data: data.clone(),
             })
         }
-        Message::Follow { addr, members } => Msg::Follow(pb::Follow { addr: addr.clone(), members: *members }),
+        Message::Follow { addr, members, known } => Msg::Follow(pb::Follow {
+            addr: addr.clone(),
+            members: *members,
+            known: known.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        }),
         Message::FollowReply { members, heads } => Msg::FollowReply(pb::FollowReply {
             members: members.iter().map(digest).collect(),
             heads: heads.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -308,7 +312,9 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             sha256: c.sha256,
             data: c.data,
         },
-        Msg::Follow(f) => Message::Follow { addr: f.addr, members: f.members },
+        Msg::Follow(f) => {
+            Message::Follow { addr: f.addr, members: f.members, known: f.known.into_iter().collect::<BTreeMap<_, _>>() }
+        }
         Msg::FollowReply(r) => Message::FollowReply {
             members: r.members.into_iter().map(from_digest).collect::<Result<_, _>>()?,
             heads: r.heads.into_iter().collect::<BTreeMap<_, _>>(),

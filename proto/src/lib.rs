@@ -87,7 +87,11 @@ mod tests {
             },
             Message::StatusReply { txn_id: id, status: marmot_core::message::TxnStatus::Pending },
             Message::Heartbeat { txn_ids: vec![id, id] },
-            Message::Follow { addr: "127.0.0.1:9".into(), members: true },
+            Message::Follow {
+                addr: "127.0.0.1:9".into(),
+                members: true,
+                known: [("db".to_string(), 3)].into_iter().collect(),
+            },
             Message::FollowReply { members: Vec::new(), heads: [("db".to_string(), 4)].into_iter().collect() },
             Message::SnapshotRequest { database: "db".into(), snapshot: 3, offset: 1 << 20 },
             Message::SnapshotChunk {

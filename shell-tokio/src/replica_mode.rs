@@ -51,7 +51,6 @@ pub fn core_config(c: &Config) -> Option<ReplicaConfig> {
         reconnect_interval_ms: r.reconnect_interval_seconds.max(1) * 1000,
         reconnect_max_backoff_ms: r.reconnect_max_backoff_seconds.max(r.reconnect_interval_seconds).max(1) * 1000,
         snapshot_concurrency: r.snapshot_concurrency as usize,
-        ..ReplicaConfig::default()
     })
 }
 

@@ -13,60 +13,15 @@
 //! marmot-benches --bin publisher` (`benches/publisher.sh` does both). Everything it
 //! starts it stops.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use marmot_benches::procs::{connect, env, now_ms, percentile, port, spawn, wait_port, Procs};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64
-}
-
-/// Processes killed when dropped.
-struct Procs(Vec<Child>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn spawn(bin: &Path, args: &[String], dir: &Path, log: &str) -> Child {
-    let out = std::fs::File::create(dir.join(log)).expect("log");
-    Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("dup"))
-        .stderr(out)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
-}
-
-fn wait_port(p: u16) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60), "nothing listens on {p}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn nats(dir: &Path, p: u16) -> Child {
     let args = ["-js", "-a", "127.0.0.1", "-p", &p.to_string(), "-sd", "js"].map(String::from);
@@ -80,11 +35,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
     fields.get(11).zip(fields.get(12)).map_or(0, |(u, s)| u.parse::<u64>().unwrap_or(0) + s.parse::<u64>().unwrap_or(0))
-}
-
-async fn connect(p: u16) -> Conn {
-    let opts = OptsBuilder::default().ip_or_hostname("127.0.0.1").tcp_port(p).user(Some("root")).prefer_socket(false);
-    Conn::new(opts).await.expect("connect")
 }
 
 /// Events seen by the subscriber and their delays.
@@ -115,11 +65,6 @@ async fn stream_messages(url: &str) -> u64 {
         Ok(s) => s.cached_info().state.messages,
         Err(_) => 0,
     }
-}
-
-fn percentile(v: &mut [u64], p: f64) -> u64 {
-    v.sort_unstable();
-    v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or(0)
 }
 
 #[tokio::main]

@@ -13,6 +13,13 @@ use crate::replica::{ReplicaDatabase, ReplicaStatus};
 use crate::types::NodeId;
 use crate::Millis;
 
+/// How long a member holds a replica's long poll with nothing new to tell (answered on
+/// the first tick after this: one to two seconds).
+const HOLD_MS: Millis = 1_000;
+
+/// How often a replica checks whether its source has been silent too long.
+const CHECK_MS: Millis = 100;
+
 impl Node {
     /// The address of node `id`: a member's, a followed member's (replica mode), or a
     /// replica's that follows this member.
@@ -42,15 +49,47 @@ impl Node {
     // ----- a member -----
 
     /// A replica asks for this member's log heads (and members): remember where it
-    /// listens, and answer. A replica serves no other replica.
-    pub(super) fn on_follow(&mut self, from: NodeId, addr: String, members: bool) {
+    /// listens, and answer — at once if asked for members or if a head moved past what
+    /// the replica `known`s, else when one does (a long poll). A replica serves no other
+    /// replica.
+    pub(super) fn on_follow(&mut self, from: NodeId, addr: String, members: bool, known: BTreeMap<String, u64>) {
         if self.following.is_some() || self.members.get(from).is_some() {
             return;
         }
         self.followers.insert(from, addr);
+        self.parked.remove(&from);
+        if members || self.moved_past(&known) {
+            self.answer_follower(from, members);
+        } else {
+            self.parked.insert(from, (self.now, known));
+        }
+    }
+
+    /// Whether this member's heads moved past `known` (empty: a first ask).
+    fn moved_past(&self, known: &BTreeMap<String, u64>) -> bool {
+        known.is_empty() || self.catchup.heads().iter().any(|(db, h)| known.get(db).is_none_or(|k| h > k))
+    }
+
+    fn answer_follower(&mut self, to: NodeId, members: bool) {
         let members: Vec<MemberDigest> = if members { self.members.digests() } else { Vec::new() };
         let heads = self.catchup.heads().clone();
-        self.send(from, Message::FollowReply { members, heads });
+        self.send(to, Message::FollowReply { members, heads });
+    }
+
+    /// Answer the parked long polls this member's heads moved past, and (on a tick) those
+    /// held for [`HOLD_MS`].
+    pub(super) fn wake_followers(&mut self, tick: bool) {
+        let now = self.now;
+        let due: Vec<NodeId> = self
+            .parked
+            .iter()
+            .filter(|(_, (since, known))| self.moved_past(known) || (tick && now.saturating_sub(*since) >= HOLD_MS))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.parked.remove(&id);
+            self.answer_follower(id, false);
+        }
     }
 
     // ----- a replica -----
@@ -72,25 +111,27 @@ impl Node {
         let addr = self.members.local().digest.addr.clone();
         let Some(f) = self.following.as_mut() else { return };
         let (moved, ask) = f.poll(self.now, &addr);
-        let (to, poll_ms) = (f.source(), f.cfg().poll_ms);
+        let to = f.source();
         if let Some(from) = moved {
             self.observe(Observation::ReplicaSource { from: Some(from), to });
         }
         if let Some((to, msg)) = ask {
             self.send(to, msg);
         }
-        self.timer(Timer::Gossip, poll_ms.max(1));
+        self.timer(Timer::Gossip, CHECK_MS);
     }
 
-    /// The source's heads (and members): take up new databases, pull what is behind.
+    /// The source's heads (and members): take up new databases, pull what is behind,
+    /// and ask again (the next long poll).
     pub(super) fn on_follow_reply(&mut self, from: NodeId, members: Vec<MemberDigest>, heads: BTreeMap<String, u64>) {
-        let now = self.now;
+        let (now, addr) = (self.now, self.members.local().digest.addr.clone());
         let Some(f) = self.following.as_mut() else { return };
-        let Some((heads, new)) = f.on_reply(now, from, members, heads) else { return };
-        for database in new {
+        let Some(reply) = f.on_reply(now, from, members, heads, &addr) else { return };
+        for database in reply.new {
             self.observe(Observation::ReplicaDatabase { database });
         }
-        self.on_peer_heads(from, heads);
+        self.on_peer_heads(from, reply.heads);
+        self.send(from, reply.ask);
     }
 
     /// Pull `db` from `peer` if it is the source and `db` is replicated: from a

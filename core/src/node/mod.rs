@@ -46,6 +46,8 @@ pub struct Node {
     following: Option<crate::replica::Following>,
     /// Replicas following this member, and where they listen (answers go there).
     followers: BTreeMap<NodeId, String>,
+    /// Replicas waiting for this member's heads to move past what they know, since when.
+    parked: BTreeMap<NodeId, (Millis, BTreeMap<String, u64>)>,
 }
 
 impl Node {
@@ -116,6 +118,7 @@ impl Node {
             started: false,
             following: follow,
             followers: BTreeMap::new(),
+            parked: BTreeMap::new(),
             cfg,
         }
     }
@@ -274,6 +277,7 @@ impl Node {
                 self.part.retry_commits(&mut step!(self));
                 self.part.resolve_stale(&mut step!(self), &self.members);
                 self.retry_pulls();
+                self.wake_followers(true);
                 let check_due = self.snapshots.tick(self.now, &self.cfg);
                 if self.following.is_some() {
                     self.repair_replica();
@@ -403,7 +407,7 @@ impl Node {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
                 self.snapshots.on_chunk(&mut step!(self), from, chunk)
             }
-            Message::Follow { addr, members } => self.on_follow(from, addr, members),
+            Message::Follow { addr, members, known } => self.on_follow(from, addr, members, known),
             Message::FollowReply { members, heads } => self.on_follow_reply(from, members, heads),
         }
     }
@@ -439,6 +443,9 @@ impl Node {
             }
         };
         self.catchup.merge_heads(&outcome.heads);
+        if !self.parked.is_empty() && !outcome.heads.is_empty() {
+            self.wake_followers(false);
+        }
         self.catchup.merge_schemas(&outcome.schemas);
         match why {
             PendingOp::Prepare { txn_id } if outcome.schema_conflict || outcome.row_conflict => {
