@@ -17,6 +17,9 @@ pub struct Cli {
     /// ./marmot-data, MySQL on 3306, node port 8080).
     #[arg(short, long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Cluster members a read-only replica follows (replaces `[replica] follow_addresses`).
+    #[arg(long, value_delimiter = ',', value_name = "HOST:PORT,...")]
+    pub follow_addresses: Vec<String>,
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,

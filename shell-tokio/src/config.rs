@@ -344,11 +344,20 @@ impl Config {
     /// Parse and validate a configuration text. `secret_env` is the value of
     /// `MARMOT_CLUSTER_SECRET`, which wins over `cluster.cluster_secret`.
     pub fn parse(text: &str, secret_env: Option<String>) -> Result<Config, ConfigError> {
+        Self::parse_with(text, secret_env, Vec::new())
+    }
+
+    /// [`Config::parse`], with `--follow-addresses` (when given) replacing
+    /// `[replica] follow_addresses` before validation.
+    pub fn parse_with(text: &str, secret_env: Option<String>, follow: Vec<String>) -> Result<Config, ConfigError> {
         // Marmot's reference writes `unix_socket_perm = 0660`, which TOML spells 0o660.
         let text = normalize_octal(text);
         let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError(e.to_string().trim().to_string()))?;
         if let Some(s) = secret_env.filter(|s| !s.is_empty()) {
             c.cluster.cluster_secret = s;
+        }
+        if !follow.is_empty() {
+            c.replica.follow_addresses = follow;
         }
         c.validate()?;
         Ok(c)

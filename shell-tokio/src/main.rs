@@ -31,7 +31,7 @@ use marmot_store::{Location, Synchronous};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn load(path: Option<PathBuf>) -> Result<Config, String> {
+fn load(path: Option<PathBuf>, follow: Vec<String>) -> Result<Config, String> {
     let path = match path {
         Some(p) => Some(p),
         None => Some(PathBuf::from("config.toml")).filter(|p| p.exists()),
@@ -41,7 +41,7 @@ fn load(path: Option<PathBuf>) -> Result<Config, String> {
         None => String::new(),
     };
     let secret = std::env::var("MARMOT_CLUSTER_SECRET").ok();
-    Config::parse(&text, secret).map_err(|e| match &path {
+    Config::parse_with(&text, secret, follow).map_err(|e| match &path {
         Some(p) => format!("{}: {e}", p.display()),
         None => e.to_string(),
     })
@@ -320,7 +320,7 @@ fn main() -> ExitCode {
         Some(Command::Config { command: ConfigCommand::Check { file: Some(f) } }) => Some(f.clone()),
         _ => cli.config.clone(),
     };
-    let config = match load(path) {
+    let config = match load(path, cli.follow_addresses.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("marmot: configuration error: {e}");

@@ -46,6 +46,17 @@ fn config_check_prints_the_effective_values_or_names_the_bad_key() {
     assert!(err.contains("prot"), "the error names the key: {err}");
     let (code, _, err) = marmot(dir.path(), &["config", "frobnicate"], &[]);
     assert_eq!(code, 2, "{err}");
+    // A replica's members may come from the command line, as in the seed.
+    std::fs::write(dir.path().join("replica.toml"), "[replica]\nenabled = true\n").unwrap();
+    let (code, _, err) = marmot(dir.path(), &["config", "check", "replica.toml"], &[]);
+    assert_eq!(code, 2, "a replica with nothing to follow is refused: {err}");
+    assert!(err.contains("replica.follow_addresses"), "{err}");
+    let args = ["--follow-addresses=n1:8080,n2:8080", "config", "check", "replica.toml"];
+    let (code, out, err) = marmot(dir.path(), &args, &[]);
+    assert_eq!(code, 0, "{err}");
+    let effective: toml::Value = toml::from_str(&out).unwrap_or_else(|e| panic!("not TOML ({e}): {out}"));
+    let follow = effective["replica"]["follow_addresses"].as_array().expect("follow_addresses");
+    assert_eq!(follow.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>(), ["n1:8080", "n2:8080"]);
 }
 
 #[test]
