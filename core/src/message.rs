@@ -190,6 +190,10 @@ pub enum Message {
         members: bool,
         /// The member's heads as the replica last heard them (empty: answer at once).
         known: BTreeMap<String, u64>,
+        /// How far the replica has applied the member's log of each database: a member
+        /// whose log lost entries (a lost disk) raises its log floor above it, as for a
+        /// peer's gossip, so the replica never takes a new entry for one it has.
+        applied: BTreeMap<String, u64>,
     },
     /// Answer to [`Message::Follow`].
     FollowReply {

@@ -219,7 +219,8 @@ impl Following {
     /// The next long poll of the source.
     fn ask(&self, now: Millis, my_addr: &str) -> Message {
         let members = self.last_members.is_none_or(|t| now.saturating_sub(t) >= self.cfg.discovery_interval_ms);
-        Message::Follow { addr: my_addr.to_string(), members, known: self.known.clone() }
+        // (`applied` is the node's to fill: positions are catch-up's.)
+        Message::Follow { addr: my_addr.to_string(), members, known: self.known.clone(), applied: BTreeMap::new() }
     }
 
     /// The source answered at `now`: note its members (if sent) and take up new
@@ -319,7 +320,7 @@ mod tests {
         let reply = f.on_reply(1_010, 1, members, heads.clone(), "r").expect("from the source");
         assert_eq!(reply.heads, BTreeMap::from([("app".to_string(), 5)]), "the glob keeps app only");
         assert_eq!(reply.new, vec!["app".to_string()]);
-        let next = Message::Follow { addr: "r".into(), members: false, known: heads };
+        let next = Message::Follow { addr: "r".into(), members: false, known: heads, applied: BTreeMap::new() };
         assert_eq!(reply.ask, next, "the next long poll names every head heard");
         // Silence: asks at 1 s, 2 s, 4 s, 4 s… after the poll interval runs out.
         let mut asked = Vec::new();

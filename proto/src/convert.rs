@@ -243,10 +243,11 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
                 data: data.clone(),
             })
         }
-        Message::Follow { addr, members, known } => Msg::Follow(pb::Follow {
+        Message::Follow { addr, members, known, applied } => Msg::Follow(pb::Follow {
             addr: addr.clone(),
             members: *members,
             known: known.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            applied: applied.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         }),
         Message::FollowReply { members, heads } => Msg::FollowReply(pb::FollowReply {
             members: members.iter().map(digest).collect(),
@@ -312,9 +313,12 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             sha256: c.sha256,
             data: c.data,
         },
-        Msg::Follow(f) => {
-            Message::Follow { addr: f.addr, members: f.members, known: f.known.into_iter().collect::<BTreeMap<_, _>>() }
-        }
+        Msg::Follow(f) => Message::Follow {
+            addr: f.addr,
+            members: f.members,
+            known: f.known.into_iter().collect::<BTreeMap<_, _>>(),
+            applied: f.applied.into_iter().collect::<BTreeMap<_, _>>(),
+        },
         Msg::FollowReply(r) => Message::FollowReply {
             members: r.members.into_iter().map(from_digest).collect::<Result<_, _>>()?,
             heads: r.heads.into_iter().collect::<BTreeMap<_, _>>(),

@@ -91,6 +91,7 @@ mod tests {
                 addr: "127.0.0.1:9".into(),
                 members: true,
                 known: [("db".to_string(), 3)].into_iter().collect(),
+                applied: [("db".to_string(), 2)].into_iter().collect(),
             },
             Message::FollowReply { members: Vec::new(), heads: [("db".to_string(), 4)].into_iter().collect() },
             Message::SnapshotRequest { database: "db".into(), snapshot: 3, offset: 1 << 20 },

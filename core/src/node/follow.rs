@@ -51,10 +51,21 @@ impl Node {
     /// A replica asks for this member's log heads (and members): remember where it
     /// listens, and answer — at once if asked for members or if a head moved past what
     /// the replica `known`s, else when one does (a long poll). A replica serves no other
-    /// replica.
-    pub(super) fn on_follow(&mut self, from: NodeId, addr: String, members: bool, known: BTreeMap<String, u64>) {
+    /// replica. A position the replica `applied` past this member's head means its log
+    /// lost entries: the floor is raised above it, as for a peer's gossip.
+    pub(super) fn on_follow(
+        &mut self,
+        from: NodeId,
+        addr: String,
+        members: bool,
+        known: BTreeMap<String, u64>,
+        applied: BTreeMap<String, u64>,
+    ) {
         if self.following.is_some() || self.members.get(from).is_some() {
             return;
+        }
+        for (db, pos) in &applied {
+            self.catchup.on_peer_applied(&mut self.out, db, *pos);
         }
         self.followers.insert(from, addr);
         self.parked.remove(&from);
@@ -65,9 +76,10 @@ impl Node {
         }
     }
 
-    /// Whether this member's heads moved past `known` (empty: a first ask).
+    /// Whether this member has a head past `known` (a database it does not name counts:
+    /// a first ask is answered at once unless this member has no database at all).
     fn moved_past(&self, known: &BTreeMap<String, u64>) -> bool {
-        known.is_empty() || self.catchup.heads().iter().any(|(db, h)| known.get(db).is_none_or(|k| h > k))
+        self.catchup.heads().iter().any(|(db, h)| known.get(db).is_none_or(|k| h > k))
     }
 
     fn answer_follower(&mut self, to: NodeId, members: bool) {
@@ -116,7 +128,7 @@ impl Node {
             self.observe(Observation::ReplicaSource { from: Some(from), to });
         }
         if let Some((to, msg)) = ask {
-            self.send(to, msg);
+            self.ask_source(to, msg);
         }
         self.timer(Timer::Gossip, CHECK_MS);
     }
@@ -131,7 +143,15 @@ impl Node {
             self.observe(Observation::ReplicaDatabase { database });
         }
         self.on_peer_heads(from, reply.heads);
-        self.send(from, reply.ask);
+        self.ask_source(from, reply.ask);
+    }
+
+    /// Send a long poll to the source, with how far this replica applied its log.
+    fn ask_source(&mut self, to: NodeId, mut ask: Message) {
+        if let Message::Follow { applied, .. } = &mut ask {
+            *applied = self.catchup.applied_of(to);
+        }
+        self.send(to, ask);
     }
 
     /// Pull `db` from `peer` if it is the source and `db` is replicated: from a

@@ -407,7 +407,7 @@ impl Node {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
                 self.snapshots.on_chunk(&mut step!(self), from, chunk)
             }
-            Message::Follow { addr, members, known } => self.on_follow(from, addr, members, known),
+            Message::Follow { addr, members, known, applied } => self.on_follow(from, addr, members, known, applied),
             Message::FollowReply { members, heads } => self.on_follow_reply(from, members, heads),
         }
     }

@@ -116,7 +116,9 @@ impl Cluster {
 
     fn boot(&mut self, id: NodeId) {
         let ids: Vec<NodeId> = self.stores.keys().copied().collect();
-        let peers = ids.iter().filter(|p| **p != id).map(|p| (*p, format!("n{p}"))).collect();
+        // Members know each other; a replica knows the members it may follow.
+        let replica = |p: &NodeId| self.cfgs[p].replica.is_some();
+        let peers = ids.iter().filter(|p| **p != id && !replica(p)).map(|p| (*p, format!("n{p}"))).collect();
         self.seed += 1;
         let (cfg, addr) = (self.cfgs[&id].clone(), self.addrs[&id].clone());
         let node = Node::new(cfg, id, addr, peers, self.seed, self.stores[&id].recover());
