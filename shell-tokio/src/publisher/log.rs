@@ -7,19 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use marmot_core::Txn;
-use marmot_store::codec::from_blob;
+pub use marmot_core::message::LogEntry as Entry;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::debezium::Column;
-
-/// One committed transaction in the log.
-pub struct Entry {
-    /// Its position in this node's log of the database.
-    pub seq: u64,
-    /// Its rows of this database.
-    pub txn: Txn,
-}
 
 /// Read-only connections to the databases' files.
 pub struct LogReader {
@@ -52,19 +43,7 @@ impl LogReader {
 
     /// Up to `limit` entries after `after`, in log order.
     pub fn read(&mut self, db: &str, after: u64, limit: u64) -> Result<Vec<Entry>, String> {
-        let conn = self.conn(db)?;
-        let mut st = conn
-            .prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(|e| e.to_string())?;
-        let rows = st
-            .query_map([after as i64, limit as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, payload) = row.map_err(|e| e.to_string())?;
-            out.push(Entry { seq, txn: from_blob(&payload, "log entry").map_err(|e| e.to_string())? });
-        }
-        Ok(out)
+        marmot_store::apply::read_log(self.conn(db)?, after, limit).map_err(|e| e.to_string())
     }
 
     /// The oldest entry the log still holds (0 for an empty log) and its newest.

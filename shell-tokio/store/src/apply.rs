@@ -7,6 +7,7 @@
 //! log. The row and its version always change together.
 
 use marmot_core::lww::{read_is_stale, should_apply, Version};
+use marmot_core::message::LogEntry;
 use marmot_core::{Hlc, Op, Txn};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -102,6 +103,20 @@ pub fn apply_txn(conn: &Connection, database: &str, txn: &Txn, images: bool) -> 
         to_blob(&mine)
     ])?;
     Ok(Some(seq))
+}
+
+/// Up to `limit` entries of this node's log of a database after position `after`, in log
+/// order: what a peer pulls, and what the CDC publisher reads (on a connection of its own).
+pub fn read_log(conn: &Connection, after: u64, limit: u64) -> Result<Vec<LogEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let mut rows = stmt.query(params![after, limit])?;
+    let mut entries = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seq: u64 = r.get(0)?;
+        let payload: Vec<u8> = r.get(1)?;
+        entries.push(LogEntry { seq, txn: super::codec::from_blob(&payload, "log entry")? });
+    }
+    Ok(entries)
 }
 
 /// The head of this node's log of a database: the last sequence number used, or its

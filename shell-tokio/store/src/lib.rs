@@ -561,15 +561,7 @@ impl Store {
             StoreRead::LogRange { database, after, limit } => {
                 self.ensure_database(database)?;
                 let conn = &self.dbs[database].writer;
-                let mut stmt =
-                    conn.prepare_cached("SELECT seq, payload FROM __marmot_log WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-                let mut rows = stmt.query(params![after, limit])?;
-                let mut entries = Vec::new();
-                while let Some(r) = rows.next()? {
-                    let seq: u64 = r.get(0)?;
-                    let payload: Vec<u8> = r.get(1)?;
-                    entries.push(LogEntry { seq, txn: from_blob(&payload, "log entry")? });
-                }
+                let entries = apply::read_log(conn, *after, u64::from(*limit))?;
                 let head = log_head(conn)?;
                 Ok(ReadOutcome::Log { entries, head })
             }
