@@ -5,7 +5,10 @@
 #                                       with the previous release (tag v0.1.0, built here),
 #                                       the simulation at 10x CI's seeds (about 15 min
 #                                       on 2 cores), and 10 min of the nemesis test
-#                                       (NEMESIS_SECONDS, NEMESIS_SEED to change them)
+#                                       (NEMESIS_SECONDS, NEMESIS_SEED to change them), and
+#                                       the publisher against a real Kafka-protocol broker
+#                                       (tansu from crates.io, built here once: about 25 min
+#                                       on 2 cores, kept in ~/.cargo/bin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,4 +51,7 @@ if [ "${1:-}" = "--long" ]; then
   cargo test -p marmot-e2e --test mixed_versions -- --ignored
   SIM_SEEDS=160 cargo test --release -p sim-scenarios
   NEMESIS_SECONDS="${NEMESIS_SECONDS:-600}" cargo test -p marmot-e2e --test nemesis faults_on -- --nocapture
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+  command -v tansu >/dev/null || cargo install --locked tansu@0.6.0 --features dynostore
+  cargo test -p marmot-e2e --test publisher_kafka -- --ignored
 fi

@@ -103,6 +103,9 @@ pub struct CoreConfig {
     pub snapshot_chunk: u32,
     /// Most snapshot bytes fetched per second (0 = unlimited).
     pub snapshot_bytes_per_sec: u64,
+    /// A donor serves a new request with the snapshot of the database it made less than
+    /// this long ago (`[replica] snapshot_cache_ttl_seconds`, in ms here; 0 = never).
+    pub snapshot_reuse_ms: u64,
     /// Log entries younger than this are kept (`gc_min_retention_hours`, in ms here).
     pub gc_min_retention_ms: u64,
     /// Log entries older than this are deleted even if a peer still needs them
@@ -139,6 +142,9 @@ pub struct ReplicaConfig {
     pub reconnect_max_backoff_ms: u64,
     /// Most snapshots fetched at once (`snapshot_concurrency`).
     pub snapshot_concurrency: usize,
+    /// A snapshot fetch not installed this long after it began is dropped and taken from
+    /// another member (`initial_sync_timeout_minutes`).
+    pub initial_sync_timeout_ms: u64,
 }
 
 impl Default for ReplicaConfig {
@@ -151,6 +157,7 @@ impl Default for ReplicaConfig {
             reconnect_interval_ms: 5_000,
             reconnect_max_backoff_ms: 30_000,
             snapshot_concurrency: 3,
+            initial_sync_timeout_ms: 30 * 60_000,
         }
     }
 }
@@ -176,6 +183,7 @@ impl Default for CoreConfig {
             delta_sync_threshold_ms: 3_600_000,
             snapshot_chunk: 1 << 20,
             snapshot_bytes_per_sec: 100_000_000,
+            snapshot_reuse_ms: 30_000,
             gc_min_retention_ms: 2 * 3_600_000,
             gc_max_retention_ms: 24 * 3_600_000,
             gc_interval_ms: 60_000,

@@ -357,6 +357,14 @@ pub enum Observation {
         /// The member it follows now.
         to: NodeId,
     },
+    /// A read-only replica's snapshot of `database` from `source` was not installed
+    /// within `initial_sync_timeout_minutes`: dropped, and taken from another member.
+    ReplicaSyncTimedOut {
+        /// The database.
+        database: String,
+        /// The member it came from.
+        source: NodeId,
+    },
     /// A read-only replica took up a database of its source.
     ReplicaDatabase {
         /// Database.

@@ -190,17 +190,7 @@ impl Following {
         }
         let heard = self.last_heard.unwrap_or(self.source_since);
         if now.saturating_sub(heard) >= self.cfg.failover_timeout_ms {
-            if let Some(next) = self.next_source() {
-                moved = Some(self.source);
-                self.source = next;
-                self.failovers += 1;
-            }
-            // Give the new source (or, alone, the same one) a full timeout.
-            self.known.clear();
-            self.source_since = now;
-            self.last_heard = None;
-            self.unanswered = 0;
-            self.next_ask = now;
+            moved = self.fail_over(now);
         }
         if now < self.next_ask {
             return (moved, None);
@@ -214,6 +204,24 @@ impl Following {
             now + REASK_MS
         };
         (moved, Some((self.source, self.ask(now, my_addr))))
+    }
+
+    /// Follow the next source from `now` (returns the one left; `None` if there is no
+    /// other, and the same one gets a fresh start).
+    pub(crate) fn fail_over(&mut self, now: Millis) -> Option<NodeId> {
+        let mut moved = None;
+        if let Some(next) = self.next_source() {
+            moved = Some(self.source);
+            self.source = next;
+            self.failovers += 1;
+        }
+        // Give the new source (or, alone, the same one) a full timeout.
+        self.known.clear();
+        self.source_since = now;
+        self.last_heard = None;
+        self.unanswered = 0;
+        self.next_ask = now;
+        moved
     }
 
     /// The next long poll of the source.

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catchup::Lag;
 use crate::config::CoreConfig;
-use crate::io::{Observation, StoreRead, StoreWrite, Timer};
+use crate::io::{Observation, ReadOutcome, StoreRead, StoreWrite, Timer};
 use crate::membership::{MemberState, Membership};
 use crate::message::Message;
 use crate::outbox::{PendingOp, Step};
@@ -34,6 +34,8 @@ pub(crate) struct Fetch {
     sha256: Vec<u8>,
     data: Vec<u8>,
     last_activity: Millis,
+    /// When the fetch began.
+    began: Millis,
     /// When the first chunk arrived (the rate limit's reference point).
     started: Millis,
     /// The next chunk is asked for at this time (paced by the rate limit).
@@ -49,6 +51,26 @@ pub(crate) struct Snapshots {
     last_check: Millis,
     /// (peer, database) found past the thresholds at the last check.
     over: BTreeSet<(NodeId, String)>,
+    /// As a donor: the last snapshot made of each database, and when. Several nodes or
+    /// replicas starting together then cost one image, not one each.
+    made: BTreeMap<String, (u64, Millis)>,
+    /// As a donor: databases a new snapshot is being taken of, with the nodes whose
+    /// requests for one wait for it.
+    taking: BTreeMap<String, Vec<NodeId>>,
+}
+
+/// What a read of snapshot bytes was for.
+pub(crate) struct Served {
+    /// The node that asked.
+    pub to: NodeId,
+    /// Of which database.
+    pub database: String,
+    /// From where.
+    pub offset: u64,
+    /// A snapshot made for an earlier request was read.
+    pub reused: bool,
+    /// A new snapshot was taken: remember it.
+    pub fresh: bool,
 }
 
 /// How far a snapshot fetch has come.
@@ -77,6 +99,19 @@ impl Snapshots {
     }
 
     /// Whether a snapshot of `db` is on its way.
+    /// Fetches not installing that began `limit` or longer before `now`: (database, donor).
+    pub(crate) fn overdue(&self, now: Millis, limit: Millis) -> Vec<(String, NodeId)> {
+        let late = |f: &&Fetch| !f.installing && now.saturating_sub(f.began) >= limit;
+        self.fetches.iter().filter(|(_, f)| late(f)).map(|(db, f)| (db.clone(), f.donor)).collect()
+    }
+
+    /// Drop the fetch of `db` (chunks still arriving for it are ignored).
+    pub(crate) fn abandon(&mut self, db: &str) {
+        if self.fetches.get(db).is_some_and(|f| !f.installing) {
+            self.fetches.remove(db);
+        }
+    }
+
     pub(crate) fn fetching(&self, db: &str) -> bool {
         self.fetches.contains_key(db)
     }
@@ -109,7 +144,8 @@ impl Snapshots {
             return;
         }
         self.last_donor.insert(db.to_string(), donor);
-        self.fetches.insert(db.to_string(), Fetch { donor, last_activity: st.now, ..Default::default() });
+        self.fetches
+            .insert(db.to_string(), Fetch { donor, last_activity: st.now, began: st.now, ..Default::default() });
         st.send(donor, Message::SnapshotRequest { database: db.to_string(), snapshot: 0, offset: 0 });
     }
 
@@ -151,11 +187,67 @@ impl Snapshots {
         }
     }
 
-    /// A peer asks for a chunk of a snapshot of `database`: read it.
-    pub(crate) fn on_request(st: &mut Step, from: NodeId, database: String, snapshot: u64, offset: u64) {
+    /// A peer asks for a chunk of a snapshot of `database`: read it. A request for a new
+    /// snapshot (0) gets the one made less than `snapshot_reuse_ms` ago, if any.
+    pub(crate) fn on_request(&mut self, st: &mut Step, from: NodeId, database: String, snapshot: u64, offset: u64) {
         let limit = st.cfg.snapshot_chunk.max(1);
-        let read = StoreRead::SnapshotBytes { database: database.clone(), snapshot, offset, limit };
-        st.out.read(read, PendingOp::ServeSnapshot { to: from, database, offset });
+        let recent = self.made.get(&database).filter(|(_, at)| st.now.saturating_sub(*at) < st.cfg.snapshot_reuse_ms);
+        let (id, reused) = match recent {
+            Some((id, _)) if snapshot == 0 => (*id, true),
+            _ => (snapshot, false),
+        };
+        let fresh = id == 0;
+        if fresh && st.cfg.snapshot_reuse_ms > 0 {
+            if let Some(waiting) = self.taking.get_mut(&database) {
+                waiting.push(from);
+                return;
+            }
+            self.taking.insert(database.clone(), Vec::new());
+        }
+        let read = StoreRead::SnapshotBytes { database: database.clone(), snapshot: id, offset, limit };
+        st.out.read(read, PendingOp::ServeSnapshot { to: from, database, offset, reused, fresh });
+    }
+
+    /// Snapshot bytes were read for a peer: send them, or say none could be had. A reused
+    /// snapshot the store no longer keeps is taken anew.
+    pub(crate) fn on_served(&mut self, st: &mut Step, s: Served, result: Result<ReadOutcome, String>) {
+        let waiting = if s.fresh { self.taking.remove(&s.database).unwrap_or_default() } else { Vec::new() };
+        let database = s.database.clone();
+        self.send_served(st, s, result);
+        // Those who waited get the snapshot just made (or, if none was, ask again).
+        for to in waiting {
+            self.on_request(st, to, database.clone(), 0, 0);
+        }
+    }
+
+    fn send_served(&mut self, st: &mut Step, s: Served, result: Result<ReadOutcome, String>) {
+        match result {
+            Ok(ReadOutcome::Snapshot { snapshot, total, sha256, data }) => {
+                if s.fresh && snapshot != 0 {
+                    self.made.insert(s.database.clone(), (snapshot, st.now));
+                }
+                let chunk =
+                    Message::SnapshotChunk { database: s.database, snapshot, offset: s.offset, total, sha256, data };
+                st.send(s.to, chunk);
+            }
+            Err(_) if s.reused => {
+                self.made.remove(&s.database);
+                self.on_request(st, s.to, s.database, 0, s.offset);
+            }
+            Err(e) => {
+                st.out.observe(Observation::StorageError(e));
+                let refusal = Message::SnapshotChunk {
+                    database: s.database,
+                    snapshot: 0,
+                    offset: s.offset,
+                    total: 0,
+                    sha256: Vec::new(),
+                    data: Vec::new(),
+                };
+                st.send(s.to, refusal);
+            }
+            Ok(_) => {}
+        }
     }
 
     /// A chunk arrived from `from`: keep it, ask for the next one (paced by the rate

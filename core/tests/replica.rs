@@ -80,3 +80,54 @@ fn a_replica_reads_on_past_a_source_whose_disk_was_lost() {
     node1_writes_alone(&mut c, 20..25);
     assert_has(&c, 4, 20..25);
 }
+
+/// Members 1–3 with 40 rows, and replica 4 (following node 1) that fetches its snapshot
+/// at 400 bytes/s, with `initial_sync_timeout_ms` as given.
+fn slow_replica(timeout_ms: u64) -> Cluster {
+    let mut c = Cluster::with(4, |id| CoreConfig {
+        replica: (id == 4).then(|| ReplicaConfig {
+            database_discovery_interval_ms: 1000,
+            initial_sync_timeout_ms: timeout_ms,
+            ..ReplicaConfig::default()
+        }),
+        snapshot_chunk: 100,
+        snapshot_bytes_per_sec: if id == 4 { 400 } else { 0 },
+        ..CoreConfig::default()
+    });
+    c.partition(&[4], &[1, 2, 3]);
+    for k in 0..40 {
+        assert!(committed(&c.commit(1 + (k as u64 % 3), vec![put("app", k, k * 10)], Q)));
+    }
+    c.heal();
+    c
+}
+
+fn timed_out(c: &Cluster) -> Vec<(String, u64)> {
+    let timeouts = c.observed.iter().filter_map(|(_, id, o)| match o {
+        marmot_core::Observation::ReplicaSyncTimedOut { database, source } if *id == 4 => {
+            Some((database.clone(), *source))
+        }
+        _ => None,
+    });
+    timeouts.collect()
+}
+
+#[test]
+fn a_snapshot_not_installed_within_the_initial_sync_timeout_is_taken_from_another_member() {
+    let mut c = slow_replica(3_000);
+    // Reconnected after the partition, the replica begins its fetch about 6 s in.
+    c.run_for(10_000);
+    let timeouts = timed_out(&c);
+    assert_eq!(timeouts.first(), Some(&("app".to_string(), 1)), "the fetch from node 1 was dropped after 3 s");
+    let moved =
+        |o: &marmot_core::Observation| matches!(o, marmot_core::Observation::ReplicaSource { from: Some(1), to: 2 });
+    assert_eq!(c.seen(4, moved), 1, "and node 2 followed instead");
+    assert_eq!(value(&c, 4, "app", 0), None, "nothing installed from a dropped fetch");
+
+    // Given the time, the same slow fetch completes from the first source.
+    let mut c = slow_replica(120_000);
+    c.run_for(60_000);
+    assert!(timed_out(&c).is_empty());
+    assert_eq!(c.node(4).replica_status(c.now).map(|s| s.source), Some(1));
+    assert_has(&c, 4, 0..40);
+}

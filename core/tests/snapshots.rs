@@ -194,3 +194,48 @@ fn a_joining_node_takes_its_snapshot_from_a_joining_peer_that_holds_the_data() {
     assert!(!installs(&c, 3).is_empty(), "node 3 installed no snapshot");
     assert_has(&c, 3, 0..40);
 }
+
+/// The snapshot ids node 1 served to `to`.
+fn served_ids(c: &Cluster, to: u64) -> std::collections::BTreeSet<u64> {
+    c.sent_between(1, to, "snapshot_chunk")
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::SnapshotChunk { snapshot, .. } => Some(*snapshot),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Nodes 2 and 3 come back on empty disks 2 s apart (they join, and ask node 1 for
+/// snapshots, together); node 1 alone holds the data.
+fn two_empty_nodes(cfg: CoreConfig) -> Cluster {
+    let mut c = Cluster::new(3, cfg);
+    write_many(&mut c, 1, 0..40);
+    for n in [2, 3] {
+        c.crash(n);
+        c.replace_disk(n);
+    }
+    for n in [2, 3] {
+        c.restart(n);
+        c.run_for(2_000);
+    }
+    c.run_for(3_000);
+    c
+}
+
+#[test]
+fn nodes_starting_together_share_one_snapshot_within_the_cache_ttl() {
+    let c = two_empty_nodes(CoreConfig { snapshot_chunk: 500, ..CoreConfig::default() });
+    let (to2, to3) = (served_ids(&c, 2), served_ids(&c, 3));
+    assert_eq!((to2.len(), to3.len()), (1, 1), "one snapshot each: {to2:?} {to3:?}");
+    assert_eq!(to2, to3, "the second request reused the first snapshot");
+    assert_has(&c, 2, 0..40);
+    assert_has(&c, 3, 0..40);
+
+    // With the cache off, each gets a snapshot of its own.
+    let c = two_empty_nodes(CoreConfig { snapshot_chunk: 500, snapshot_reuse_ms: 0, ..CoreConfig::default() });
+    let (to2, to3) = (served_ids(&c, 2), served_ids(&c, 3));
+    assert_eq!((to2.len(), to3.len()), (1, 1), "{to2:?} {to3:?}");
+    assert_ne!(to2, to3);
+    assert_has(&c, 3, 0..40);
+}

@@ -150,6 +150,9 @@ fn observe(m: &Metrics, events: &MemberEvents, deciding: &mut BTreeMap<marmot_co
         Observation::ReplicaSource { from, to } => {
             tracing::info!(source = to, previous = ?from, "replica follows a member")
         }
+        Observation::ReplicaSyncTimedOut { database, source } => {
+            tracing::warn!(database = %database, source, "replica's snapshot not installed within initial_sync_timeout_minutes: taken from another member")
+        }
         Observation::ReplicaDatabase { database } => {
             tracing::info!(database = %database, "replica takes up a database")
         }

@@ -25,6 +25,9 @@ pub fn check(c: &Config) -> Result<(), (String, String)> {
     if r.snapshot_concurrency == 0 {
         return bad("snapshot_concurrency", "must be at least 1");
     }
+    if r.initial_sync_timeout_minutes == 0 {
+        return bad("initial_sync_timeout_minutes", "must be at least 1");
+    }
     if r.failover_timeout_seconds == 0 {
         return bad("failover_timeout_seconds", "must be at least 1");
     }
@@ -51,6 +54,7 @@ pub fn core_config(c: &Config) -> Option<ReplicaConfig> {
         reconnect_interval_ms: r.reconnect_interval_seconds.max(1) * 1000,
         reconnect_max_backoff_ms: r.reconnect_max_backoff_seconds.max(r.reconnect_interval_seconds).max(1) * 1000,
         snapshot_concurrency: r.snapshot_concurrency as usize,
+        initial_sync_timeout_ms: r.initial_sync_timeout_minutes.saturating_mul(60_000),
     })
 }
 

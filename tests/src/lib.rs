@@ -4,8 +4,10 @@
 //! profile as the tests) and returns its path; [`Marmot`] runs one process in its own
 //! temporary directory and kills it when dropped, so every test process stops by itself.
 
+pub mod cdc;
 pub mod expression_eval;
 pub mod expression_grammar;
+pub mod kafka_broker;
 pub mod mariadb_server;
 pub mod mysqltest_results;
 pub mod nats_server;
@@ -110,11 +112,16 @@ pub fn python(port: u16, script: &str) -> (bool, String, String) {
 }
 
 /// Path of the `marmot` binary, built on first use.
+///
+/// Built by the very command the test suite runs (`cargo test --workspace --all-targets`,
+/// here with `--no-run`), which builds `target/debug/marmot` for shell-tokio's integration
+/// tests: under the suite that is a no-op. A plain `cargo build --bin marmot` resolves features
+/// without the dev-dependencies, so it rebuilt a hundred crates (four minutes of CI).
 pub fn marmot_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--workspace", "--bin", "marmot"])
+            .args(["test", "--quiet", "--workspace", "--all-targets", "--no-run"])
             .current_dir(workspace_root())
             .status()
             .expect("run cargo build");

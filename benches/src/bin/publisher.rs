@@ -1,12 +1,14 @@
-//! CDC publisher throughput and delay, against a real `nats-server -js`:
+//! CDC publisher throughput and delay, against a real broker: `nats-server -js`
+//! (`SINK=nats`, the default) or `tansu` with its memory engine (`SINK=kafka`):
 //!
 //! - **live**: `WRITERS` clients insert single rows on node 1 of a 3-node cluster for
-//!   `DURATION` seconds; a core-NATS subscriber on `marmot.cdc.bench.>` measures each event's delay
+//!   `DURATION` seconds; a subscriber (core NATS on `marmot.cdc.bench.>`, or a Kafka fetch
+//!   loop on `marmot.cdc.bench.t`) measures each event's delay
 //!   from its commit (`source.ts_ms`, the transaction's HLC time) to its arrival. The
 //!   baseline beside it is the commit latency the writers saw: the delay beyond it is the
 //!   publisher's.
 //! - **backlog**: with the broker down, `BACKLOG` rows are committed (transactions of 100
-//!   rows); the broker is started again and the time until the stream holds them all
+//!   rows); the broker is started again and the time until it holds them all
 //!   gives the publisher's drain rate, and node 1's CPU time over it the cost per event.
 //!
 //! `cargo build --release -p marmot-shell-tokio --bin marmot && cargo run --release -p
@@ -23,11 +25,50 @@ use hdrhistogram::Histogram;
 use marmot_benches::procs::{connect, env, now_ms, percentile, port, spawn, wait_port, Procs};
 use mysql_async::prelude::Queryable;
 
-fn nats(dir: &Path, p: u16) -> Child {
-    let args = ["-js", "-a", "127.0.0.1", "-p", &p.to_string(), "-sd", "js"].map(String::from);
-    let c = spawn(Path::new("nats-server"), &args, dir, "nats.log");
+/// The broker under test.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Nats,
+    Kafka,
+}
+
+/// Start the broker on port `p` (tansu keeps nothing across a restart: its memory engine).
+fn broker(kind: Kind, dir: &Path, p: u16) -> Child {
+    let c = match kind {
+        Kind::Nats => {
+            let args = ["-js", "-a", "127.0.0.1", "-p", &p.to_string(), "-sd", "js"].map(String::from);
+            spawn(Path::new("nats-server"), &args, dir, "nats.log")
+        }
+        Kind::Kafka => {
+            let url = format!("tcp://127.0.0.1:{p}");
+            let args = ["broker", "--listener-url", &url, "--advertised-listener-url", &url].map(String::from);
+            spawn(Path::new("tansu"), &args, dir, "tansu.log")
+        }
+    };
     wait_port(p);
     c
+}
+
+/// The sink's lines in a node's config.
+fn sink_config(kind: Kind, p: u16) -> String {
+    match kind {
+        Kind::Nats => format!("name = \"nats-events\"\ntype = \"nats\"\nnats_url = \"nats://127.0.0.1:{p}\"\n"),
+        Kind::Kafka => format!("name = \"kafka-main\"\ntype = \"kafka\"\nbrokers = [\"127.0.0.1:{p}\"]\n"),
+    }
+}
+
+/// A Kafka client of the bench topic's partition (retrying until the topic exists).
+async fn kafka_topic(p: u16) -> rskafka::client::partition::PartitionClient {
+    use rskafka::client::{partition::UnknownTopicHandling, ClientBuilder};
+    loop {
+        if let Ok(client) = ClientBuilder::new(vec![format!("127.0.0.1:{p}")]).build().await {
+            let topic = client.partition_client("marmot.cdc.bench.t", 0, UnknownTopicHandling::Error).await;
+            if let Ok(t) = topic {
+                return t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// CPU time (user + system) of process `pid` in clock ticks.
@@ -44,22 +85,47 @@ struct Seen {
     delays: Mutex<Vec<u64>>,
 }
 
-async fn subscribe(url: String, seen: Arc<Seen>) {
+/// Record one event's delay, from its JSON.
+fn arrived(seen: &Seen, payload: &[u8]) {
+    let arrived = now_ms();
+    let v: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
+    let committed = v["payload"]["source"]["ts_ms"].as_u64().unwrap_or(arrived);
+    seen.delays.lock().expect("delays").push(arrived.saturating_sub(committed));
+    seen.count.fetch_add(1, Relaxed);
+}
+
+async fn subscribe(kind: Kind, p: u16, seen: Arc<Seen>) {
+    if kind == Kind::Kafka {
+        let topic = kafka_topic(p).await;
+        let mut offset = 0;
+        while let Ok((records, _)) = topic.fetch_records(offset, 1..10_000_000, 100).await {
+            for r in records {
+                arrived(&seen, r.record.value.as_deref().unwrap_or_default());
+                offset = r.offset + 1;
+            }
+        }
+        return;
+    }
+    let url = format!("nats://127.0.0.1:{p}");
     let client = async_nats::connect(url).await.expect("nats connect");
     let mut sub = client.subscribe("marmot.cdc.bench.>").await.expect("subscribe");
     use futures_util::StreamExt;
     while let Some(m) = sub.next().await {
-        let arrived = now_ms();
-        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap_or_default();
-        let committed = v["payload"]["source"]["ts_ms"].as_u64().unwrap_or(arrived);
-        seen.delays.lock().expect("delays").push(arrived.saturating_sub(committed));
-        seen.count.fetch_add(1, Relaxed);
+        arrived(&seen, &m.payload);
     }
 }
 
-/// Messages in the stream `MARMOT_CDC` now (0 while the server does not answer).
-async fn stream_messages(url: &str) -> u64 {
-    let Ok(client) = async_nats::connect(url).await else { return 0 };
+/// Events the broker holds now (0 while it does not answer).
+async fn stored_events(kind: Kind, p: u16) -> u64 {
+    if kind == Kind::Kafka {
+        let topic = tokio::time::timeout(Duration::from_secs(1), kafka_topic(p)).await;
+        let latest = match topic {
+            Ok(t) => t.get_offset(rskafka::client::partition::OffsetAt::Latest).await.unwrap_or(0),
+            Err(_) => 0,
+        };
+        return latest as u64;
+    }
+    let Ok(client) = async_nats::connect(format!("nats://127.0.0.1:{p}")).await else { return 0 };
     let js = async_nats::jetstream::new(client);
     match js.get_stream("MARMOT_CDC").await {
         Ok(s) => s.cached_info().state.messages,
@@ -76,9 +142,13 @@ async fn main() {
     if std::env::var_os("KEEP").is_some() {
         eprintln!("work directory (kept): {}", work.path().display());
     }
-    let nats_port = port();
-    let url = format!("nats://127.0.0.1:{nats_port}");
-    let mut procs = Procs(vec![nats(work.path(), nats_port)]);
+    let kind = match std::env::var("SINK").as_deref() {
+        Ok("kafka") => Kind::Kafka,
+        Ok("nats") | Err(_) => Kind::Nats,
+        Ok(other) => panic!("SINK={other}: nats or kafka"),
+    };
+    let broker_port = port();
+    let mut procs = Procs(vec![broker(kind, work.path(), broker_port)]);
     let (grpc, mysql): (Vec<u16>, Vec<u16>) = (0..3).map(|_| (port(), port())).unzip();
     for n in 0..3 {
         let dir = work.path().join(format!("node-{}", n + 1));
@@ -89,11 +159,12 @@ async fn main() {
             format!(
                 "node_id = {}\ndata_dir = \"data\"\n[cluster]\ngrpc_bind_address = \"127.0.0.1\"\ngrpc_port = {}\n\
                  seed_nodes = [{seeds}]\n[mysql]\nbind_address = \"127.0.0.1\"\nport = {}\n[publisher]\nenabled = true\n\
-                 [[publisher.sinks]]\nname = \"nats-events\"\ntype = \"nats\"\nformat = \"debezium\"\nnats_url = \"{url}\"\n\
+                 [[publisher.sinks]]\n{}format = \"debezium\"\n\
                  topic_prefix = \"marmot.cdc\"\nfilter_tables = [\"*\"]\nfilter_databases = [\"*\"]\nretry_max_ms = 500\n",
                 n + 1,
                 grpc[n],
-                mysql[n]
+                mysql[n],
+                sink_config(kind, broker_port)
             ),
         )
         .expect("config");
@@ -107,7 +178,7 @@ async fn main() {
     c.query_drop("CREATE TABLE bench.t (id INT PRIMARY KEY, v VARCHAR(40), n INT)").await.expect("create table");
 
     let seen = Arc::new(Seen::default());
-    tokio::spawn(subscribe(url.clone(), seen.clone()));
+    tokio::spawn(subscribe(kind, broker_port, seen.clone()));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Live: single-row autocommit inserts by WRITERS clients.
@@ -140,7 +211,7 @@ async fn main() {
     let commit = commit.lock().expect("h").clone();
 
     // Backlog: commit BACKLOG rows with the broker down, then time the drain.
-    procs.0[0].kill().expect("kill nats");
+    procs.0[0].kill().expect("kill the broker");
     let _ = procs.0[0].wait();
     let first = written + 1;
     for chunk in (first..first + backlog).collect::<Vec<_>>().chunks(100) {
@@ -149,24 +220,27 @@ async fn main() {
     }
     let cpu0 = cpu_ticks(node1);
     let start = Instant::now();
-    procs.0[0] = nats(work.path(), nats_port);
-    // Counted in the stream itself: a core subscriber can miss what arrives before it
-    // has subscribed again to the restarted server.
-    let want = written + backlog;
+    procs.0[0] = broker(kind, work.path(), broker_port);
+    // Counted in the broker itself: a subscriber can miss what arrives before it has
+    // subscribed again to the restarted server. tansu restarts empty, and the publisher
+    // sends it only what it had not published.
+    let already = if kind == Kind::Kafka { 0 } else { written };
+    let want = already + backlog;
     let mut stored = 0;
     while stored < want && start.elapsed() < Duration::from_secs(300) {
         tokio::time::sleep(Duration::from_millis(10)).await;
-        stored = stream_messages(&url).await;
+        stored = stored_events(kind, broker_port).await;
     }
     let drain = start.elapsed();
-    let drained = stored.saturating_sub(written);
+    let drained = stored.saturating_sub(already);
     let cpu_ms = (cpu_ticks(node1) - cpu0) * 1000 / 100;
 
     if std::env::var_os("KEEP").is_some() {
         drop(procs);
         let _ = work.keep();
     }
-    println!("CDC publisher to NATS JetStream (nats-server, 3 marmot nodes, node 1 publishes)");
+    let name = if kind == Kind::Kafka { "Kafka (tansu 0.6, memory engine)" } else { "NATS JetStream (nats-server)" };
+    println!("CDC publisher to {name}, 3 marmot nodes, node 1 publishes");
     println!("| phase | result |");
     println!("|---|---|");
     println!(

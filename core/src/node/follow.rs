@@ -122,7 +122,17 @@ impl Node {
     pub(super) fn poll_source(&mut self) {
         let addr = self.members.local().digest.addr.clone();
         let Some(f) = self.following.as_mut() else { return };
-        let (moved, ask) = f.poll(self.now, &addr);
+        let overdue = self.snapshots.overdue(self.now, f.cfg().initial_sync_timeout_ms);
+        let mut moved = None;
+        for (database, source) in overdue {
+            self.snapshots.abandon(&database);
+            if source == f.source() && moved.is_none() {
+                moved = f.fail_over(self.now);
+            }
+            self.out.observe(Observation::ReplicaSyncTimedOut { database, source });
+        }
+        let (polled, ask) = f.poll(self.now, &addr);
+        let moved = moved.or(polled);
         let to = f.source();
         if let Some(from) = moved {
             self.observe(Observation::ReplicaSource { from: Some(from), to });

@@ -401,7 +401,7 @@ impl Node {
                 self.on_log_chunk(from, database, after, entries, head)
             }
             Message::SnapshotRequest { database, snapshot, offset } => {
-                crate::snapshot::Snapshots::on_request(&mut step!(self), from, database, snapshot, offset)
+                self.snapshots.on_request(&mut step!(self), from, database, snapshot, offset)
             }
             Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
@@ -503,23 +503,9 @@ impl Node {
             (PendingOp::ServeLog { to, database, after }, Ok(ReadOutcome::Log { entries, head })) => {
                 self.send(to, Message::LogChunk { database, after, entries, head });
             }
-            (
-                PendingOp::ServeSnapshot { to, database, offset },
-                Ok(ReadOutcome::Snapshot { snapshot, total, sha256, data }),
-            ) => {
-                self.send(to, Message::SnapshotChunk { database, snapshot, offset, total, sha256, data });
-            }
-            (PendingOp::ServeSnapshot { to, database, offset }, Err(e)) => {
-                self.observe(Observation::StorageError(e));
-                let refusal = Message::SnapshotChunk {
-                    database,
-                    snapshot: 0,
-                    offset,
-                    total: 0,
-                    sha256: Vec::new(),
-                    data: Vec::new(),
-                };
-                self.send(to, refusal);
+            (PendingOp::ServeSnapshot { to, database, offset, reused, fresh }, result) => {
+                let served = crate::snapshot::Served { to, database, offset, reused, fresh };
+                self.snapshots.on_served(&mut step!(self), served, result);
             }
             (_, Err(e)) => self.observe(Observation::StorageError(e)),
             (_, Ok(_)) => {}

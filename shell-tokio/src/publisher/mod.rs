@@ -17,9 +17,11 @@
 //! One OS thread per sink: reads are blocking SQLite calls on the thread's own read-only
 //! connections; the broker client runs on the node's tokio runtime.
 
+pub mod broker;
 pub mod cursor;
 pub mod debezium;
 pub mod filter;
+pub mod kafka;
 pub mod log;
 pub mod nats;
 pub mod seen;
@@ -34,12 +36,12 @@ use tokio::runtime::Handle;
 
 use crate::engine::{wall_ms, Engine};
 use crate::sink_stats::SinkStats;
+use broker::Broker;
 use cursor::Cursors;
 use debezium::{Column, Event, Origin};
 use filter::Filter;
 use log::{Entry, LogReader};
 use marmot_store::codec::txn_id_bytes;
-use nats::NatsSink;
 use seen::Seen;
 use sink_config::Sink;
 
@@ -86,7 +88,7 @@ struct Worker {
     rt: Handle,
     log: LogReader,
     cursors: Cursors,
-    nats: NatsSink,
+    broker: Broker,
     stats: Arc<SinkStats>,
     active: bool,
     role_checked: Option<Instant>,
@@ -111,7 +113,7 @@ impl Worker {
             filter: Filter::new(&sink.filter_databases, &sink.filter_tables)?,
             cursors,
             log: LogReader::new(dir),
-            nats: NatsSink::new(&sink.nats_url, &sink.topic_prefix),
+            broker: Broker::new(&sink),
             engine,
             sink,
             rt,
@@ -185,7 +187,7 @@ impl Worker {
                     }
                 }
             }
-            self.nats.stop_following();
+            self.broker.stop_following();
         }
         if active != self.active {
             tracing::info!(sink = %self.sink.name, active, "publisher role changed");
@@ -259,7 +261,7 @@ impl Worker {
     /// this node's cursors over the entries it covers; how many events were read.
     fn follow(&mut self) -> Result<usize, String> {
         let name = self.sink.name.clone();
-        let read = self.rt.block_on(self.nats.read_published(self.stream_read, FOLLOW_BATCH))?;
+        let read = self.rt.block_on(self.broker.read_published(self.stream_read, FOLLOW_BATCH))?;
         let now = Instant::now();
         for p in &read {
             self.seen.add(p, now);
@@ -359,7 +361,7 @@ impl Worker {
         }
         let mut delay = self.sink.retry_initial_ms as f64;
         loop {
-            match self.rt.block_on(self.nats.publish(events)) {
+            match self.rt.block_on(self.broker.publish(events)) {
                 Ok(seq) => {
                     self.stats.published(events.len() as u64);
                     return Some(seq);

@@ -14,6 +14,7 @@ use async_nats::jetstream::{self, stream};
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
 
+use super::broker::{parse_id, Published};
 use super::debezium::Event;
 
 /// Publishes sent ahead of the oldest ack not yet received.
@@ -34,26 +35,6 @@ pub struct NatsSink {
     js: Option<jetstream::Context>,
     /// A standby's reader of the stream: the next stream sequence it delivers, and it.
     follow: Option<(u64, pull::Ordered)>,
-}
-
-/// One event found in the stream: its stream sequence and what its id says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Published {
-    /// Its sequence in the stream.
-    pub stream_seq: u64,
-    /// Its transaction (as `source.txId`).
-    pub txn: String,
-    /// Its database.
-    pub db: String,
-    /// The change's index in the transaction.
-    pub index: usize,
-}
-
-/// Split an event id `{txId}:{database}:{index}` (a txId holds no `:`).
-pub fn parse_id(id: &str) -> Option<(String, String, usize)> {
-    let (txn, rest) = id.split_once(':')?;
-    let (db, index) = rest.rsplit_once(':')?;
-    Some((txn.to_string(), db.to_string(), index.parse().ok()?))
 }
 
 /// The JetStream stream that holds `prefix`'s subjects.
@@ -201,12 +182,6 @@ impl NatsSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_event_id_splits_into_transaction_database_and_index() {
-        assert_eq!(parse_id("1702.3@2:my:db:7"), Some(("1702.3@2".into(), "my:db".into(), 7)));
-        assert_eq!(parse_id("nonsense"), None);
-    }
 
     #[test]
     fn the_stream_is_named_after_the_prefix() {

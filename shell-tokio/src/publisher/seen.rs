@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::nats::Published;
+use super::broker::Published;
 
 /// Events seen in the stream whose entries this node's cursors have not passed yet.
 #[derive(Default)]

@@ -79,11 +79,13 @@ pub fn check(sinks: &[Sink]) -> Result<(), (String, String)> {
         match s.kind.as_str() {
             "nats" if s.nats_url.is_empty() => return bad("nats_url", "a NATS sink needs nats_url".into()),
             "nats" => {}
+            "kafka" if s.brokers.is_empty() => {
+                return bad("brokers", "a Kafka sink needs brokers (\"host:port\", one at least)".into())
+            }
             "kafka" => {
-                return bad(
-                    "type",
-                    "\"kafka\" sinks are not supported by this version of marmot yet; use \"nats\"".into(),
-                )
+                if let Some((j, b)) = s.brokers.iter().enumerate().find(|(_, b)| !is_host_port(b)) {
+                    return bad(&format!("brokers[{j}]"), format!("{b:?} is not \"host:port\""));
+                }
             }
             other => return bad("type", format!("{other:?} is not \"kafka\" or \"nats\"")),
         }
@@ -112,6 +114,11 @@ pub fn check(sinks: &[Sink]) -> Result<(), (String, String)> {
     Ok(())
 }
 
+/// Whether `s` is `host:port` with a numeric port.
+fn is_host_port(s: &str) -> bool {
+    s.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,9 +127,14 @@ mod tests {
         Sink { name: "n".into(), kind: "nats".into(), nats_url: "nats://127.0.0.1:4222".into(), ..Sink::default() }
     }
 
+    fn kafka() -> Sink {
+        Sink { name: "k".into(), kind: "kafka".into(), brokers: vec!["localhost:9092".into()], ..Sink::default() }
+    }
+
     #[test]
-    fn a_nats_sink_with_the_seeds_defaults_is_accepted() {
+    fn sinks_with_the_seeds_defaults_are_accepted() {
         assert_eq!(check(&[nats()]), Ok(()));
+        assert_eq!(check(&[kafka()]), Ok(()));
     }
 
     #[test]
@@ -130,7 +142,8 @@ mod tests {
         let cases: Vec<(Sink, &str)> = vec![
             (Sink { name: String::new(), ..nats() }, "publisher.sinks[0].name"),
             (Sink { nats_url: String::new(), ..nats() }, "publisher.sinks[0].nats_url"),
-            (Sink { kind: "kafka".into(), ..nats() }, "publisher.sinks[0].type"),
+            (Sink { kind: "kafka".into(), ..nats() }, "publisher.sinks[0].brokers"),
+            (Sink { brokers: vec!["a:1".into(), "nohost".into()], ..kafka() }, "publisher.sinks[0].brokers[1]"),
             (Sink { kind: "redis".into(), ..nats() }, "publisher.sinks[0].type"),
             (Sink { format: "avro".into(), ..nats() }, "publisher.sinks[0].format"),
             (Sink { topic_prefix: "a b".into(), ..nats() }, "publisher.sinks[0].topic_prefix"),
