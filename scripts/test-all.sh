@@ -8,7 +8,8 @@
 #                                       (NEMESIS_SECONDS, NEMESIS_SEED to change them), and
 #                                       the publisher against a real Kafka-protocol broker
 #                                       (tansu from crates.io, built here once: about 25 min
-#                                       on 2 cores, kept in ~/.cargo/bin)
+#                                       on 2 cores, kept in ~/.cargo/bin), and the fuzz
+#                                       smoke at 60 s per target (CI: 10 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,7 @@ if [ "${1:-}" = "--long" ]; then
   cargo test -p marmot-e2e --test mixed_versions -- --ignored
   SIM_SEEDS=160 cargo test --release -p sim-scenarios
   NEMESIS_SECONDS="${NEMESIS_SECONDS:-600}" cargo test -p marmot-e2e --test nemesis faults_on -- --nocapture
+  FUZZ_SMOKE_SECONDS=60 cargo test -p marmot-fuzz-targets
   export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
   command -v tansu >/dev/null || cargo install --locked tansu@0.6.0 --features dynostore
   cargo test -p marmot-e2e --test publisher_kafka -- --ignored

@@ -4,7 +4,7 @@ use sim_scenarios::plan::{Expectation, Fault};
 use sim_scenarios::runner::run_plan;
 use sim_scenarios::{run_many, run_one, CrashPhase, Plan, RunReport, Scenario};
 
-const SEEDS: u64 = 16;
+const SEEDS: u64 = 14;
 
 /// Over a run of many seeds (not a replay), each of `phases` was hit by some crash.
 fn assert_every_phase_hit(reports: &[RunReport], phases: &[CrashPhase]) {

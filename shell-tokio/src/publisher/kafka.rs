@@ -36,6 +36,8 @@ const MAX_REQUEST: usize = 512 * 1024;
 /// Longest wait for one broker call: rskafka has no request timeout of its own, and a
 /// partitioned broker would otherwise hold the sink forever.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a standby's read that found nothing waits before it returns.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// The header that carries an event's id.
 pub const EVENT_ID_HEADER: &str = "marmot-event-id";
 
@@ -175,6 +177,11 @@ impl KafkaSink {
                 }
             }
             offset = last + 1;
+        }
+        if out.is_empty() {
+            // Nothing new: wait a little, as a NATS read does, rather than have the
+            // standby ask the broker again at once.
+            tokio::time::sleep(IDLE_WAIT).await;
         }
         Ok(out)
     }

@@ -1,5 +1,5 @@
 //! Every fuzz target, briefly: its seeds, then random mutations of them (bit flips,
-//! byte changes, cuts, insertions, splices) for `FUZZ_SMOKE_SECONDS` (20) each. Real
+//! byte changes, cuts, insertions, splices) for `FUZZ_SMOKE_SECONDS` (10; 60 in `--long`) each. Real
 //! coverage-guided fuzzing runs with cargo fuzz (`tests/fuzz/README.md`); this keeps
 //! every target building and its seeds passing in CI, and finds the shallow crashes.
 
@@ -59,7 +59,7 @@ fn smoke(name: &str) {
     for s in &seeds {
         body(s);
     }
-    let secs = std::env::var("FUZZ_SMOKE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let secs = std::env::var("FUZZ_SMOKE_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let until = Instant::now() + Duration::from_secs(secs);
     let mut rng = Rng(0x6d61_726d_6f74 ^ name.len() as u64);
     let mut runs = 0u64;
