@@ -225,7 +225,7 @@ fn two_empty_nodes(cfg: CoreConfig) -> Cluster {
 
 #[test]
 fn nodes_starting_together_share_one_snapshot_within_the_cache_ttl() {
-    let c = two_empty_nodes(CoreConfig { snapshot_chunk: 500, ..CoreConfig::default() });
+    let c = two_empty_nodes(CoreConfig { snapshot_chunk: 500, snapshot_reuse_ms: 30_000, ..CoreConfig::default() });
     let (to2, to3) = (served_ids(&c, 2), served_ids(&c, 3));
     assert_eq!((to2.len(), to3.len()), (1, 1), "one snapshot each: {to2:?} {to3:?}");
     assert_eq!(to2, to3, "the second request reused the first snapshot");
