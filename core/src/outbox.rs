@@ -19,58 +19,19 @@ use crate::Millis;
 /// What a pending storage operation was for.
 #[derive(Clone, Debug)]
 pub(crate) enum PendingOp {
-    Prepare {
-        txn_id: TxnId,
-    },
-    Commit {
-        txn_id: TxnId,
-    },
+    Prepare { txn_id: TxnId },
+    Commit { txn_id: TxnId },
     Abort,
-    Refuse {
-        txn_id: TxnId,
-        to: NodeId,
-    },
-    Promise {
-        txn_id: TxnId,
-        reply: Option<(NodeId, crate::message::TxnStatus)>,
-    },
-    AbortAck {
-        txn_id: TxnId,
-        to: NodeId,
-    },
-    ApplyLog {
-        peer: NodeId,
-        database: String,
-        last_seq: u64,
-        head: u64,
-        txn_ids: Vec<TxnId>,
-    },
+    Refuse { txn_id: TxnId, to: NodeId },
+    Promise { txn_id: TxnId, reply: Option<(NodeId, crate::message::TxnStatus)> },
+    AbortAck { txn_id: TxnId, to: NodeId },
+    ApplyLog { peer: NodeId, database: String, last_seq: u64, head: u64, txn_ids: Vec<TxnId> },
     Membership,
-    ServeLog {
-        to: NodeId,
-        database: String,
-        after: u64,
-    },
-    /// `reused`: a snapshot made for an earlier request; `fresh`: a new one, to be reused.
-    ServeSnapshot {
-        to: NodeId,
-        database: String,
-        offset: u64,
-        reused: bool,
-        fresh: bool,
-    },
-    InstallSnapshot {
-        database: String,
-        donor: NodeId,
-        bytes: u64,
-    },
-    TrimLog {
-        database: String,
-        watermark: u64,
-    },
-    RaiseLogFloor {
-        database: String,
-    },
+    ServeLog { to: NodeId, database: String, after: u64 },
+    ServeSnapshot(crate::snapshot::Served),
+    InstallSnapshot { database: String, donor: NodeId, bytes: u64 },
+    TrimLog { database: String, watermark: u64 },
+    RaiseLogFloor { database: String },
 }
 
 /// What a concern is handed for one call: the time, the configuration, the clock, who the

@@ -60,6 +60,7 @@ pub(crate) struct Snapshots {
 }
 
 /// What a read of snapshot bytes was for.
+#[derive(Clone, Debug)]
 pub(crate) struct Served {
     /// The node that asked.
     pub to: NodeId,
@@ -205,7 +206,7 @@ impl Snapshots {
             self.taking.insert(database.clone(), Vec::new());
         }
         let read = StoreRead::SnapshotBytes { database: database.clone(), snapshot: id, offset, limit };
-        st.out.read(read, PendingOp::ServeSnapshot { to: from, database, offset, reused, fresh });
+        st.out.read(read, PendingOp::ServeSnapshot(Served { to: from, database, offset, reused, fresh }));
     }
 
     /// Snapshot bytes were read for a peer: send them, or say none could be had. A reused

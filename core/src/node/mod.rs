@@ -503,10 +503,7 @@ impl Node {
             (PendingOp::ServeLog { to, database, after }, Ok(ReadOutcome::Log { entries, head })) => {
                 self.send(to, Message::LogChunk { database, after, entries, head });
             }
-            (PendingOp::ServeSnapshot { to, database, offset, reused, fresh }, result) => {
-                let served = crate::snapshot::Served { to, database, offset, reused, fresh };
-                self.snapshots.on_served(&mut step!(self), served, result);
-            }
+            (PendingOp::ServeSnapshot(served), result) => self.snapshots.on_served(&mut step!(self), served, result),
             (_, Err(e)) => self.observe(Observation::StorageError(e)),
             (_, Ok(_)) => {}
         }
