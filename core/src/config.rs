@@ -103,9 +103,10 @@ pub struct CoreConfig {
     pub snapshot_chunk: u32,
     /// Most snapshot bytes fetched per second (0 = unlimited).
     pub snapshot_bytes_per_sec: u64,
-    /// A donor serves a new request with the snapshot of the database it made less than
-    /// this long ago (0 = never, the default: with reuse on, the simulation's `log_gc`
-    /// scenario stalled; `[replica] snapshot_cache_ttl_seconds` is not mapped to it yet).
+    /// A donor serves a request for a new snapshot from a node holding nothing of the
+    /// database with the snapshot of it made less than this long ago
+    /// (`[replica] snapshot_cache_ttl_seconds`, in ms here; 0 = never). Nodes behind or past
+    /// a gap always get a new one.
     pub snapshot_reuse_ms: u64,
     /// Log entries younger than this are kept (`gc_min_retention_hours`, in ms here).
     pub gc_min_retention_ms: u64,
@@ -184,7 +185,7 @@ impl Default for CoreConfig {
             delta_sync_threshold_ms: 3_600_000,
             snapshot_chunk: 1 << 20,
             snapshot_bytes_per_sec: 100_000_000,
-            snapshot_reuse_ms: 0,
+            snapshot_reuse_ms: 30_000,
             gc_min_retention_ms: 2 * 3_600_000,
             gc_max_retention_ms: 24 * 3_600_000,
             gc_interval_ms: 60_000,

@@ -164,6 +164,11 @@ pub enum Message {
         snapshot: u64,
         /// First byte wanted.
         offset: u64,
+        /// The asker holds nothing of `database` yet, so a snapshot the donor made a
+        /// little earlier for someone else serves it as well as a new one. A node that
+        /// holds something asks for a new one: it is behind or past a gap, and an older
+        /// image could leave it behind the same gap again.
+        shared: bool,
     },
     /// Answer to [`Message::SnapshotRequest`].
     SnapshotChunk {

@@ -122,8 +122,9 @@ impl Snapshots {
         self.fetches.is_empty()
     }
 
-    /// Start fetching a snapshot of `db` from `donor`.
-    pub(crate) fn start(&mut self, st: &mut Step, members: &Membership, db: &str, donor: NodeId) {
+    /// Start fetching a snapshot of `db` from `donor`; `shared`: this node holds nothing of
+    /// `db` yet (see [`Message::SnapshotRequest`]).
+    pub(crate) fn start(&mut self, st: &mut Step, members: &Membership, db: &str, donor: NodeId, shared: bool) {
         // A sentinel holds no table data. A joining peer has not caught up: its snapshot
         // would set a caught-up node back (what it applied from other logs is lost until
         // pulled again, and where those logs were collected meanwhile, the next snapshot
@@ -147,7 +148,7 @@ impl Snapshots {
         self.last_donor.insert(db.to_string(), donor);
         self.fetches
             .insert(db.to_string(), Fetch { donor, last_activity: st.now, began: st.now, ..Default::default() });
-        st.send(donor, Message::SnapshotRequest { database: db.to_string(), snapshot: 0, offset: 0 });
+        st.send(donor, Message::SnapshotRequest { database: db.to_string(), snapshot: 0, offset: 0, shared });
     }
 
     /// Every tick: drop stalled fetches. Returns whether the anti-entropy check is due
@@ -176,7 +177,7 @@ impl Snapshots {
         let persistent: Vec<(NodeId, String)> = over.intersection(&self.over).cloned().collect();
         self.over = over;
         for (peer, db) in persistent {
-            self.start(st, members, &db, peer);
+            self.start(st, members, &db, peer, false);
         }
         for db in gaps {
             if self.fetching(&db) || live.is_empty() {
@@ -184,17 +185,27 @@ impl Snapshots {
             }
             let last = self.last_donor.get(&db).copied();
             let donor = live.iter().copied().find(|p| Some(*p) > last).unwrap_or(live[0]);
-            self.start(st, members, &db, donor);
+            self.start(st, members, &db, donor, false);
         }
     }
 
-    /// A peer asks for a chunk of a snapshot of `database`: read it. A request for a new
-    /// snapshot (0) gets the one made less than `snapshot_reuse_ms` ago, if any.
-    pub(crate) fn on_request(&mut self, st: &mut Step, from: NodeId, database: String, snapshot: u64, offset: u64) {
+    /// A peer asks for a chunk of a snapshot of `database`: read it. A `shared` request for
+    /// a new snapshot (0) gets the one made less than `snapshot_reuse_ms` ago, if any.
+    /// Requests that arrive while a new one is being taken wait for it, whoever asks: it
+    /// is as new as one taken for them.
+    pub(crate) fn on_request(
+        &mut self,
+        st: &mut Step,
+        from: NodeId,
+        database: String,
+        snapshot: u64,
+        offset: u64,
+        shared: bool,
+    ) {
         let limit = st.cfg.snapshot_chunk.max(1);
         let recent = self.made.get(&database).filter(|(_, at)| st.now.saturating_sub(*at) < st.cfg.snapshot_reuse_ms);
         let (id, reused) = match recent {
-            Some((id, _)) if snapshot == 0 => (*id, true),
+            Some((id, _)) if snapshot == 0 && shared => (*id, true),
             _ => (snapshot, false),
         };
         let fresh = id == 0;
@@ -217,7 +228,7 @@ impl Snapshots {
         self.send_served(st, s, result);
         // Those who waited get the snapshot just made (or, if none was, ask again).
         for to in waiting {
-            self.on_request(st, to, database.clone(), 0, 0);
+            self.on_request(st, to, database.clone(), 0, 0, true);
         }
     }
 
@@ -233,7 +244,7 @@ impl Snapshots {
             }
             Err(_) if s.reused => {
                 self.made.remove(&s.database);
-                self.on_request(st, s.to, s.database, 0, s.offset);
+                self.on_request(st, s.to, s.database, 0, s.offset, false);
             }
             Err(e) => {
                 st.out.observe(Observation::StorageError(e));
@@ -296,7 +307,7 @@ impl Snapshots {
                 return;
             }
             let snapshot = f.snapshot;
-            st.send(from, Message::SnapshotRequest { database: chunk.database, snapshot, offset: got });
+            st.send(from, Message::SnapshotRequest { database: chunk.database, snapshot, offset: got, shared: false });
             return;
         }
         if got != f.total {
@@ -326,7 +337,7 @@ impl Snapshots {
             }
         }
         for (donor, database, snapshot, offset) in due {
-            st.send(donor, Message::SnapshotRequest { database, snapshot, offset });
+            st.send(donor, Message::SnapshotRequest { database, snapshot, offset, shared: false });
         }
     }
 
@@ -414,7 +425,7 @@ mod tests {
     #[test]
     fn snapshot_fetches_are_paced_to_the_configured_rate() {
         let mut n = Fetcher::new(CoreConfig { snapshot_bytes_per_sec: 10_000, ..CoreConfig::default() });
-        let first = n.at(1000, |s, st, m| s.start(st, m, "db", 2));
+        let first = n.at(1000, |s, st, m| s.start(st, m, "db", 2, false));
         assert_eq!(requests(&first), vec![0]);
         // 1000 bytes at 10,000 B/s: the next chunk may be asked for 100 ms after the first.
         let out = n.at(1000, |s, st, _| s.on_chunk(st, 2, chunk(0, 1000)));
@@ -450,7 +461,7 @@ mod tests {
             },
             0,
         );
-        let out = n.at(1000, |s, st, m| s.start(st, m, "db", 3));
+        let out = n.at(1000, |s, st, m| s.start(st, m, "db", 3, false));
         let to: Vec<NodeId> = out
             .iter()
             .filter_map(|e| match e {
@@ -460,5 +471,38 @@ mod tests {
             .collect();
         assert_eq!(to, vec![2], "asked the sentinel: {out:?}");
         assert_eq!(n.snapshots.progress()[0].donor, 2);
+    }
+    /// The snapshot ids `out` reads for peers (0: a new one).
+    fn snapshot_reads(out: &[Effect]) -> Vec<u64> {
+        out.iter()
+            .filter_map(|e| match e {
+                Effect::Read { read: StoreRead::SnapshotBytes { snapshot, .. }, .. } => Some(*snapshot),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_node_holding_nothing_is_served_a_snapshot_made_for_another() {
+        let mut n = Fetcher::new(CoreConfig { snapshot_reuse_ms: 30_000, ..CoreConfig::default() });
+        let out = n.at(1000, |s, st, _| s.on_request(st, 2, "db".into(), 0, 0, true));
+        assert_eq!(snapshot_reads(&out), vec![0]);
+        let taken = Ok(ReadOutcome::Snapshot { snapshot: 9, total: 10, sha256: vec![1; 32], data: vec![0; 10] });
+        let served = Served { to: 2, database: "db".into(), offset: 0, reused: false, fresh: true };
+        n.at(1100, |s, st, _| s.on_served(st, served, taken));
+        // A node starting empty gets that one; a node behind (or past a gap) a new one:
+        // the older image could leave it behind the same gap again (simulation `log_gc`).
+        let out = n.at(2000, |s, st, _| s.on_request(st, 3, "db".into(), 0, 0, true));
+        assert_eq!(snapshot_reads(&out), vec![9]);
+        let out = n.at(2000, |s, st, _| s.on_request(st, 3, "db".into(), 0, 0, false));
+        assert_eq!(snapshot_reads(&out), vec![0]);
+        let taken = Ok(ReadOutcome::Snapshot { snapshot: 10, total: 10, sha256: vec![1; 32], data: vec![0; 10] });
+        let served = Served { to: 3, database: "db".into(), offset: 0, reused: false, fresh: true };
+        n.at(2100, |s, st, _| s.on_served(st, served, taken));
+        let out = n.at(3000, |s, st, _| s.on_request(st, 4, "db".into(), 0, 0, true));
+        assert_eq!(snapshot_reads(&out), vec![10], "the newest is shared");
+        // Past the cache's lifetime, nobody gets it.
+        let out = n.at(32_100, |s, st, _| s.on_request(st, 4, "db".into(), 0, 0, true));
+        assert_eq!(snapshot_reads(&out), vec![0]);
     }
 }

@@ -228,10 +228,11 @@ pub fn envelope(e: &Envelope) -> pb::Envelope {
             entries: entries.iter().map(|e| pb::LogEntry { seq: e.seq, txn: Some(txn(&e.txn)) }).collect(),
             head: *head,
         }),
-        Message::SnapshotRequest { database, snapshot, offset } => Msg::SnapshotRequest(pb::SnapshotRequest {
+        Message::SnapshotRequest { database, snapshot, offset, shared } => Msg::SnapshotRequest(pb::SnapshotRequest {
             database: database.clone(),
             snapshot: *snapshot,
             offset: *offset,
+            shared: *shared,
         }),
         Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
             Msg::SnapshotChunk(pb::SnapshotChunk {
@@ -303,7 +304,7 @@ pub fn from_envelope(e: pb::Envelope) -> Result<Envelope, Invalid> {
             head: c.head,
         },
         Msg::SnapshotRequest(r) => {
-            Message::SnapshotRequest { database: r.database, snapshot: r.snapshot, offset: r.offset }
+            Message::SnapshotRequest { database: r.database, snapshot: r.snapshot, offset: r.offset, shared: r.shared }
         }
         Msg::SnapshotChunk(c) => Message::SnapshotChunk {
             database: c.database,

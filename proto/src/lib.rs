@@ -94,7 +94,7 @@ mod tests {
                 applied: [("db".to_string(), 2)].into_iter().collect(),
             },
             Message::FollowReply { members: Vec::new(), heads: [("db".to_string(), 4)].into_iter().collect() },
-            Message::SnapshotRequest { database: "db".into(), snapshot: 3, offset: 1 << 20 },
+            Message::SnapshotRequest { database: "db".into(), snapshot: 3, offset: 1 << 20, shared: true },
             Message::SnapshotChunk {
                 database: "db".into(),
                 snapshot: 3,

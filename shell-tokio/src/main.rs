@@ -63,6 +63,7 @@ fn core_config(c: &Config) -> Result<CoreConfig, String> {
         delta_sync_threshold_txns: c.replication.delta_sync_threshold_transactions,
         delta_sync_threshold_ms: c.replication.delta_sync_threshold_seconds * 1000,
         snapshot_bytes_per_sec: c.replication.snapshot_rate_limit_mb_per_sec * 1_000_000,
+        snapshot_reuse_ms: c.replica.snapshot_cache_ttl_seconds.saturating_mul(1000),
         gc_min_retention_ms: c.replication.gc_min_retention_hours * 3_600_000,
         gc_max_retention_ms: c.replication.gc_max_retention_hours * 3_600_000,
         gc_interval_ms: c.replication.anti_entropy_interval_seconds * 1000,

@@ -400,8 +400,8 @@ impl Node {
             Message::LogChunk { database, after, entries, head } => {
                 self.on_log_chunk(from, database, after, entries, head)
             }
-            Message::SnapshotRequest { database, snapshot, offset } => {
-                self.snapshots.on_request(&mut step!(self), from, database, snapshot, offset)
+            Message::SnapshotRequest { database, snapshot, offset, shared } => {
+                self.snapshots.on_request(&mut step!(self), from, database, snapshot, offset, shared)
             }
             Message::SnapshotChunk { database, snapshot, offset, total, sha256, data } => {
                 let chunk = crate::snapshot::Chunk { database, snapshot, offset, total, sha256, data };
@@ -693,9 +693,11 @@ impl Node {
         self.snapshots.progress()
     }
 
-    /// Start fetching a snapshot of `db` from `donor`.
+    /// Start fetching a snapshot of `db` from `donor` (one made shortly before for another
+    /// node will do if this one holds nothing of `db` yet).
     fn start_snapshot(&mut self, db: &str, donor: NodeId) {
-        self.snapshots.start(&mut step!(self), &self.members, db, donor);
+        let shared = self.catchup.never_applied_any(db);
+        self.snapshots.start(&mut step!(self), &self.members, db, donor, shared);
     }
 
     /// A snapshot of `database` is installed: delta sync resumes from the positions it
