@@ -472,6 +472,7 @@ mod tests {
         assert_eq!(to, vec![2], "asked the sentinel: {out:?}");
         assert_eq!(n.snapshots.progress()[0].donor, 2);
     }
+
     /// The snapshot ids `out` reads for peers (0: a new one).
     fn snapshot_reads(out: &[Effect]) -> Vec<u64> {
         out.iter()
@@ -482,23 +483,26 @@ mod tests {
             .collect()
     }
 
+    /// The store took snapshot `id` for `to`'s request.
+    fn taken(n: &mut Fetcher, at: Millis, to: NodeId, id: u64) {
+        let read = Ok(ReadOutcome::Snapshot { snapshot: id, total: 10, sha256: vec![1; 32], data: vec![0; 10] });
+        let served = Served { to, database: "db".into(), offset: 0, reused: false, fresh: true };
+        n.at(at, |s, st, _| s.on_served(st, served, read));
+    }
+
     #[test]
     fn only_a_node_holding_nothing_is_served_a_snapshot_made_for_another() {
         let mut n = Fetcher::new(CoreConfig { snapshot_reuse_ms: 30_000, ..CoreConfig::default() });
         let out = n.at(1000, |s, st, _| s.on_request(st, 2, "db".into(), 0, 0, true));
         assert_eq!(snapshot_reads(&out), vec![0]);
-        let taken = Ok(ReadOutcome::Snapshot { snapshot: 9, total: 10, sha256: vec![1; 32], data: vec![0; 10] });
-        let served = Served { to: 2, database: "db".into(), offset: 0, reused: false, fresh: true };
-        n.at(1100, |s, st, _| s.on_served(st, served, taken));
+        taken(&mut n, 1100, 2, 9);
         // A node starting empty gets that one; a node behind (or past a gap) a new one:
         // the older image could leave it behind the same gap again (simulation `log_gc`).
         let out = n.at(2000, |s, st, _| s.on_request(st, 3, "db".into(), 0, 0, true));
         assert_eq!(snapshot_reads(&out), vec![9]);
         let out = n.at(2000, |s, st, _| s.on_request(st, 3, "db".into(), 0, 0, false));
         assert_eq!(snapshot_reads(&out), vec![0]);
-        let taken = Ok(ReadOutcome::Snapshot { snapshot: 10, total: 10, sha256: vec![1; 32], data: vec![0; 10] });
-        let served = Served { to: 3, database: "db".into(), offset: 0, reused: false, fresh: true };
-        n.at(2100, |s, st, _| s.on_served(st, served, taken));
+        taken(&mut n, 2100, 3, 10);
         let out = n.at(3000, |s, st, _| s.on_request(st, 4, "db".into(), 0, 0, true));
         assert_eq!(snapshot_reads(&out), vec![10], "the newest is shared");
         // Past the cache's lifetime, nobody gets it.
