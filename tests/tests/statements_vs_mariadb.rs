@@ -19,6 +19,15 @@ const CASES: &[(&str, &str, &str)] = &[
          INSERT INTO users VALUES (1, NULL, 1), (2, 1, 5), (3, 1, 899);",
         "SELECT user_id, parent_user_id, test2 FROM users ORDER BY user_id",
     ),
+    (
+        // What ORMs and PyMySQL's own tests send to index an existing table.
+        "ALTER TABLE … ADD INDEX / UNIQUE KEY / CONSTRAINT … UNIQUE, with other changes",
+        "CREATE TABLE s (id INT PRIMARY KEY, station INT, code VARCHAR(10));
+         ALTER TABLE s ADD INDEX idx_station (station), ADD COLUMN z INT, ADD UNIQUE KEY u_code (code);
+         ALTER TABLE s ADD CONSTRAINT u_z UNIQUE (z);
+         INSERT INTO s VALUES (1, 10, 'a', 1);",
+        "SHOW INDEX FROM s; SHOW CREATE TABLE s; INSERT INTO s VALUES (2, 10, 'a', 2)",
+    ),
     ("a CHECK refuses a row", "CREATE TABLE c (a INT, CONSTRAINT pos CHECK (a > 0))", "INSERT INTO c VALUES (-1)"),
     (
         "a CHECK with OR refuses a row",

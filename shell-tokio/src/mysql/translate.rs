@@ -27,10 +27,78 @@ pub fn translate(tokens: &[Token]) -> Vec<String> {
     if first == "DROP" && names_table {
         return drop_tables(&sig);
     }
+    if first == "ALTER" && second == "TABLE" {
+        if let Some(statements) = alter_table_indexes(&sig) {
+            return statements;
+        }
+    }
     if let Some(view) = super::views::view_ddl(tokens) {
         return view;
     }
     vec![rewrite(tokens)]
+}
+
+/// `[CONSTRAINT [n]] UNIQUE|KEY|INDEX [name] (cols)` of table `table` (in CREATE TABLE, or
+/// after ALTER TABLE … ADD) as SQLite's `CREATE [UNIQUE] INDEX`, named `table__name` (index
+/// names are per table in MySQL, per database in SQLite; SHOW CREATE TABLE strips the
+/// prefix). FULLTEXT and SPATIAL indexes have no SQLite form: none.
+fn index_statement(table: &str, p: &[&Token]) -> Option<String> {
+    let k0 = kw(p.first()?)?;
+    if k0 == "FULLTEXT" || k0 == "SPATIAL" {
+        return None;
+    }
+    let unique = k0 == "UNIQUE" || (k0 == "CONSTRAINT" && p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")));
+    let lp = p.iter().position(|t| matches!(t, Token::LParen))?;
+    let cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
+    let keyword = |w: &str| matches!(w.to_ascii_uppercase().as_str(), "KEY" | "INDEX" | "UNIQUE" | "CONSTRAINT");
+    let name = p[..lp]
+        .iter()
+        .rev()
+        .find_map(|t| match t {
+            Token::Word(w) if !keyword(&w.value) => Some(w.value.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| cols.join("_"));
+    Some(format!(
+        "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+        if unique { "UNIQUE " } else { "" },
+        quote_ident(&format!("{table}__{name}")),
+        quote_ident(table),
+        cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// `ALTER TABLE t …` adding indexes (`ADD INDEX|KEY|UNIQUE … (cols)`, `ADD CONSTRAINT n
+/// UNIQUE (cols)`), which SQLite's ALTER TABLE cannot: one statement per change, the
+/// indexes as `CREATE INDEX`, every other change as an `ALTER TABLE` of its own. None when
+/// no index is added (the statement is rewritten as it is).
+fn alter_table_indexes(sig: &[&Token]) -> Option<Vec<String>> {
+    let Some(Token::Word(table)) = sig.get(2) else { return None };
+    if matches!(sig.get(3), Some(Token::Period)) {
+        return None;
+    }
+    let changes = split_commas(&sig[3..]);
+    let adds_index = |c: &[&Token]| {
+        let word = |i: usize| c.get(i).and_then(|t| kw(t)).unwrap_or_default();
+        word(0) == "ADD"
+            && match word(1).as_str() {
+                "INDEX" | "KEY" | "UNIQUE" | "FULLTEXT" | "SPATIAL" => true,
+                "CONSTRAINT" => c.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")),
+                _ => false,
+            }
+    };
+    if !changes.iter().any(|c| adds_index(c)) {
+        return None;
+    }
+    let alter = format!("ALTER TABLE {}", quote_ident(&table.value));
+    let statements = changes
+        .iter()
+        .filter_map(|c| match adds_index(c) {
+            true => index_statement(&table.value, &c[1..]),
+            false => Some(format!("{alter} {}", rewrite(&spaced(c)))),
+        })
+        .collect();
+    Some(statements)
 }
 
 /// Whether a CREATE TABLE's first parenthesis (at `open`) belongs to a query rather than
@@ -240,40 +308,12 @@ fn create_table(tokens: &[Token]) -> Vec<String> {
             "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
                 if !matches!(p.get(1), Some(Token::LParen)) || k0 != "CONSTRAINT" =>
             {
-                let unique =
-                    k0 == "UNIQUE" || (k0 == "CONSTRAINT" && p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")));
-                if k0 == "CONSTRAINT" && !unique {
+                if k0 == "CONSTRAINT" && !p.iter().any(|t| kw(t).as_deref() == Some("UNIQUE")) {
                     // FOREIGN KEY / CHECK constraints: keep as written.
                     cols_sql.push(rewrite(&spaced(p)));
                     continue;
                 }
-                let Some(lp) = p.iter().position(|t| matches!(t, Token::LParen)) else { continue };
-                let cols = names_in_parens(&p[lp + 1..p.len().saturating_sub(1)]);
-                let name = p[..lp]
-                    .iter()
-                    .rev()
-                    .find_map(|t| match t {
-                        Token::Word(w)
-                            if !matches!(
-                                w.value.to_ascii_uppercase().as_str(),
-                                "KEY" | "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "CONSTRAINT"
-                            ) =>
-                        {
-                            Some(w.value.clone())
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| cols.join("_"));
-                if k0 == "FULLTEXT" || k0 == "SPATIAL" {
-                    continue;
-                }
-                indexes.push(format!(
-                    "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
-                    if unique { "UNIQUE " } else { "" },
-                    quote_ident(&format!("{table}__{name}")),
-                    quote_ident(&table),
-                    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
-                ));
+                indexes.extend(index_statement(&table, p));
             }
             "FOREIGN" | "CHECK" => cols_sql.push(rewrite(&spaced(p))),
             _ => {
@@ -465,6 +505,23 @@ mod tests {
                 r#"CREATE TABLE "users" ("user_id" INTEGER PRIMARY KEY, "parent_user_id" INT, "test2" INT, CONSTRAINT zz_gt_zero CHECK ( test2 > 0 ), CHECK ( test2 <= 1000 ), CHECK ( test2 = 1 OR ( test2 > 2 AND test2 < 5000 ) ), CONSTRAINT user_id_fk FOREIGN KEY ( parent_user_id ) REFERENCES users ( user_id ))"#
             ]
         );
+    }
+
+    #[test]
+    fn alter_table_adding_indexes_creates_them() {
+        let out = tr("ALTER TABLE `test` ADD INDEX `idx_station` (`station`), ADD COLUMN z INT, \
+             ADD UNIQUE KEY u (a, b(10)), ADD CONSTRAINT c1 UNIQUE (z), ADD FULLTEXT f (t)");
+        assert_eq!(
+            out,
+            vec![
+                r#"CREATE INDEX IF NOT EXISTS "test__idx_station" ON "test" ("station")"#,
+                r#"ALTER TABLE "test" ADD COLUMN z INT"#,
+                r#"CREATE UNIQUE INDEX IF NOT EXISTS "test__u" ON "test" ("a", "b")"#,
+                r#"CREATE UNIQUE INDEX IF NOT EXISTS "test__c1" ON "test" ("z")"#,
+            ]
+        );
+        // Without an index, the statement is left whole.
+        assert_eq!(tr("ALTER TABLE t ADD COLUMN z INT").len(), 1);
     }
 
     #[test]
