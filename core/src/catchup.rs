@@ -188,14 +188,9 @@ impl CatchUp {
         (self.position(peer, db), self.peer_heads.get(&(peer, db.to_string())).copied().unwrap_or(0))
     }
 
-    /// Whether this node holds nothing of `db` yet (see [`CatchUp::never_applied`]).
-    pub(crate) fn never_applied_any(&self, db: &str) -> bool {
-        self.never_applied(db)
-    }
-
     /// Whether this node holds nothing of `db` yet: no entry of its own log and nothing
     /// applied from any peer's (a brand-new node, which starts from a snapshot).
-    fn never_applied(&self, db: &str) -> bool {
+    pub(crate) fn never_applied(&self, db: &str) -> bool {
         self.heads.get(db).copied().unwrap_or(0) == 0 && !self.progress.iter().any(|((_, d), pos)| d == db && *pos > 0)
     }
 

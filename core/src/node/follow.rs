@@ -175,7 +175,7 @@ impl Node {
         let limit = f.cfg().snapshot_concurrency.max(1);
         if self.snapshots.progress().len() >= limit {
             // Delta pulls wait too: a snapshot still to come would replace what they bring.
-            if self.catchup.never_applied_any(db) {
+            if self.catchup.never_applied(db) {
                 return;
             }
         }

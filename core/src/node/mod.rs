@@ -696,7 +696,7 @@ impl Node {
     /// Start fetching a snapshot of `db` from `donor` (one made shortly before for another
     /// node will do if this one holds nothing of `db` yet).
     fn start_snapshot(&mut self, db: &str, donor: NodeId) {
-        let shared = self.catchup.never_applied_any(db);
+        let shared = self.catchup.never_applied(db);
         self.snapshots.start(&mut step!(self), &self.members, db, donor, shared);
     }
 

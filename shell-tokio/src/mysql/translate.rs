@@ -93,9 +93,12 @@ fn alter_table_indexes(sig: &[&Token]) -> Option<Vec<String>> {
     let alter = format!("ALTER TABLE {}", quote_ident(&table.value));
     let statements = changes
         .iter()
-        .filter_map(|c| match adds_index(c) {
-            true => index_statement(&table.value, &c[1..]),
-            false => Some(format!("{alter} {}", rewrite(&spaced(c)))),
+        .filter_map(|c| {
+            if adds_index(c) {
+                index_statement(&table.value, &c[1..])
+            } else {
+                Some(format!("{alter} {}", rewrite(&spaced(c))))
+            }
         })
         .collect();
     Some(statements)
